@@ -1,0 +1,222 @@
+/**
+ * Block executor: txs -> receipts, state changes and the new state root. It is the only
+ * way consensus touches state, it does no I/O of its own (reads go through the given
+ * readers, writes come back as a change set), and it is deterministic: it sees the block's
+ * time and height, never a clock.
+ */
+import { type ChainConfig, create, encode, type Event, type Receipt, ReceiptSchema } from '../codec/index.ts';
+import { merkleRoot } from '../codec/merkle.ts';
+import type { CryptoProfile } from '../crypto/profile.ts';
+import { type StateOverlay as Overlay, StateOverlay, type StateReader, stateKey } from '../state/overlay.ts';
+import { type NodeReader, SparseMerkleTree } from '../state/smt.ts';
+import { ArchiError } from '../types/errors.ts';
+import { jsonBytes, utf8Bytes } from '../types/json.ts';
+import type { DecodedTx } from '../types/tx.ts';
+import { type BlockInfo, type CallContext, GAS, type SenderInfo } from '../vm/context.ts';
+import type { ContractRegistry } from '../vm/registry.ts';
+import { type CheckedTx, checkDecodedTx, type TxCheckEnv } from './tx-check.ts';
+
+export interface ExecutorStore extends StateReader, NodeReader {
+  hasTx(txId: Uint8Array): boolean;
+}
+
+export interface BlockInput {
+  height: number;
+  time: number;
+  config: ChainConfig;
+  prevStateRoot: Uint8Array;
+  txs: DecodedTx[];
+}
+
+export interface BlockResult {
+  receipts: Receipt[];
+  receiptBytes: Uint8Array[];
+  txIds: Uint8Array[];
+  txRoot: Uint8Array;
+  resultsRoot: Uint8Array;
+  stateRoot: Uint8Array;
+  stateChanges: Array<[Uint8Array, Uint8Array | null]>;
+  treeNodes: Array<[Uint8Array, Uint8Array]>;
+}
+
+export interface QueryResult {
+  result: unknown;
+  /** Full state keys the query read, in first-read order; a proof covers exactly these. */
+  reads: string[];
+  gasUsed: number;
+}
+
+const QUERY_SENDER: SenderInfo = { org: '', role: 'common', id: '', name: 'query' };
+const QUERY_GAS_LIMIT = 50_000_000;
+const RANGE_LIMIT = 1000;
+
+class Gas {
+  used = 0;
+  constructor(private readonly limit: number) {}
+  charge(n: number): void {
+    this.used += n;
+    if (this.used > this.limit) throw new ArchiError('OUT_OF_GAS', `gas limit ${this.limit} exceeded`);
+  }
+}
+
+function makeContext(
+  contract: string,
+  state: Overlay,
+  gas: Gas,
+  events: Event[],
+  base: { sender: SenderInfo; block: BlockInfo; txId: string; config: ChainConfig; readOnly: boolean },
+  reads?: string[],
+): CallContext {
+  const full = (key: string): string => {
+    if (typeof key !== 'string' || key.length === 0 || key.length > 1024) {
+      throw new ArchiError('CONTRACT_ERROR', 'state keys are strings of 1..1024 characters');
+    }
+    return stateKey(contract, key);
+  };
+  const writable = (): void => {
+    if (base.readOnly) throw new ArchiError('CONTRACT_READ_ONLY', 'a query cannot write state');
+  };
+  return {
+    contract,
+    ...base,
+    get(key) {
+      const k = full(key);
+      reads?.push(k);
+      const v = state.get(k);
+      gas.charge(GAS.read + (v?.length ?? 0) * GAS.perReadByte);
+      return v;
+    },
+    set(key, value) {
+      writable();
+      const k = full(key);
+      gas.charge(GAS.write + (k.length + value.length) * GAS.perWriteByte);
+      state.set(k, value);
+    },
+    delete(key) {
+      writable();
+      gas.charge(GAS.write);
+      state.delete(full(key));
+    },
+    range(prefix, limit) {
+      const p = stateKey(contract, prefix);
+      const rows = state.range(p, Math.min(limit, RANGE_LIMIT));
+      gas.charge(GAS.read * (1 + rows.length));
+      return rows.map(([k, v]) => [k.slice(contract.length + 1), v]);
+    },
+    emit(name, data) {
+      const bytes = jsonBytes(data);
+      gas.charge(GAS.event + (name.length + bytes.length) * GAS.perEventByte);
+      events.push({ $typeName: 'archipelago.v1.Event', contract, name, data: bytes } as Event);
+    },
+    gas(n) {
+      gas.charge(n);
+    },
+  };
+}
+
+export class Executor {
+  constructor(
+    private readonly env: TxCheckEnv,
+    private readonly store: ExecutorStore,
+  ) {}
+
+  get profile(): CryptoProfile {
+    return this.env.profile;
+  }
+
+  /**
+   * Execute a block's txs in order. A tx that fails any check or throws gets an error
+   * receipt and leaves no state change. A block carrying a duplicate tx is invalid as a whole.
+   */
+  executeBlock(input: BlockInput): BlockResult {
+    const hash = (d: Uint8Array) => this.env.profile.hash(d);
+    const state = new StateOverlay(this.store);
+    const seen = new Set<string>();
+    const receipts: Receipt[] = [];
+    const block: BlockInfo = { height: input.height, time: input.time };
+    for (const tx of input.txs) {
+      if (seen.has(tx.txIdHex) || this.store.hasTx(tx.txId)) {
+        throw new ArchiError('TX_DUPLICATE', `block ${input.height} carries duplicate tx ${tx.txIdHex}`);
+      }
+      seen.add(tx.txIdHex);
+      receipts.push(this.executeTx(input.config, tx, block, state));
+    }
+    const changes = state.changes();
+    const stateChanges: Array<[Uint8Array, Uint8Array | null]> = changes.map(([k, v]) => [utf8Bytes(k), v]);
+    const tree = new SparseMerkleTree(hash, this.store);
+    const updated = tree.update(
+      input.prevStateRoot,
+      stateChanges.map(([key, value]) => ({ key, value })),
+    );
+    const receiptBytes = receipts.map((r) => encode(ReceiptSchema, r));
+    const txIds = input.txs.map((t) => t.txId);
+    return {
+      receipts,
+      receiptBytes,
+      txIds,
+      txRoot: merkleRoot(hash, txIds),
+      resultsRoot: merkleRoot(hash, receiptBytes),
+      stateRoot: updated.root,
+      stateChanges,
+      treeNodes: updated.newNodes,
+    };
+  }
+
+  private executeTx(config: ChainConfig, tx: DecodedTx, block: BlockInfo, state: StateOverlay): Receipt {
+    const gas = new Gas(Number(tx.payload.gasLimit));
+    const events: Event[] = [];
+    try {
+      gas.charge(GAS.txBase + tx.bytes.length * GAS.perArgByte);
+      const checked: CheckedTx = checkDecodedTx(this.env, config, tx, block.time);
+      const p = checked.payload;
+      const method = this.env.registry.method(p.contract, p.method);
+      const ctx = makeContext(p.contract, state, gas, events, {
+        sender: checked.sender,
+        block,
+        txId: tx.txIdHex,
+        config,
+        readOnly: false,
+      });
+      const result = method.run(ctx, checked.args);
+      state.commitTx();
+      return create(ReceiptSchema, {
+        txId: tx.txId,
+        status: 0,
+        gasUsed: BigInt(gas.used),
+        returnValue: jsonBytes(result),
+        events,
+      });
+    } catch (e) {
+      state.rollbackTx();
+      const err =
+        e instanceof ArchiError ? e : new ArchiError('CONTRACT_ERROR', (e as Error)?.message ?? String(e));
+      return create(ReceiptSchema, {
+        txId: tx.txId,
+        status: 1,
+        code: err.code,
+        message: err.message,
+        gasUsed: BigInt(Math.min(gas.used, Number(tx.payload.gasLimit))),
+      });
+    }
+  }
+
+  /** Run a read-only method against committed state, recording the keys it reads. */
+  query(config: ChainConfig, block: BlockInfo, contract: string, methodName: string, args: unknown): QueryResult {
+    const method = this.env.registry.method(contract, methodName);
+    if (method.write) {
+      throw new ArchiError('CONTRACT_READ_ONLY', `${contract}.${methodName} writes state: send a tx`);
+    }
+    const reads: string[] = [];
+    const gas = new Gas(QUERY_GAS_LIMIT);
+    const ctx = makeContext(
+      contract,
+      new StateOverlay(this.store),
+      gas,
+      [],
+      { sender: QUERY_SENDER, block, txId: '', config, readOnly: true },
+      reads,
+    );
+    const result = method.run(ctx, args);
+    return { result, reads: [...new Set(reads)], gasUsed: gas.used };
+  }
+}

@@ -1,0 +1,98 @@
+/**
+ * The checks every tx must pass, shared by mempool admission and block execution so a
+ * tx admitted by one node is judged the same way by every node.
+ */
+import type { ChainConfig } from '../codec/index.ts';
+import type { CryptoProfile } from '../crypto/profile.ts';
+import { ArchiError } from '../types/errors.ts';
+import { bytesEqual } from '../types/hex.ts';
+import { parseJsonBytes } from '../types/json.ts';
+import { type DecodedTx, decodeTx } from '../types/tx.ts';
+import type { ContractRegistry } from '../vm/registry.ts';
+import type { IdentityResolver, ResolvedSender } from './identity.ts';
+
+export interface CheckedTx extends DecodedTx {
+  sender: ResolvedSender;
+  args: unknown;
+}
+
+/** Remembers which (tx id, signature) pairs verified, so a block re-executed after admission skips the ECDSA. */
+export class SignatureCache {
+  private readonly seen = new Map<string, Uint8Array>();
+
+  constructor(private readonly limit = 200_000) {}
+
+  has(tx: DecodedTx): boolean {
+    const sig = this.seen.get(tx.txIdHex);
+    return sig !== undefined && bytesEqual(sig, tx.tx.signature);
+  }
+
+  add(tx: DecodedTx): void {
+    if (this.seen.size >= this.limit) {
+      // Drop the oldest quarter: Map iterates in insertion order.
+      let n = this.limit >> 2;
+      for (const k of this.seen.keys()) {
+        this.seen.delete(k);
+        if (--n <= 0) break;
+      }
+    }
+    this.seen.set(tx.txIdHex, tx.tx.signature);
+  }
+
+  delete(txIdHex: string): void {
+    this.seen.delete(txIdHex);
+  }
+}
+
+export interface TxCheckEnv {
+  profile: CryptoProfile;
+  identities: IdentityResolver;
+  registry: ContractRegistry;
+  sigCache: SignatureCache;
+}
+
+/** Size limit in bytes for one tx under a config. */
+export function maxTxBytes(config: ChainConfig): number {
+  return config.params?.maxTxBytes ?? 64 * 1024;
+}
+
+/**
+ * Decode and check a tx against `config` at time `now` (local clock at admission, block
+ * time in execution). Throws an ArchiError naming the first failed check.
+ */
+export function checkTx(env: TxCheckEnv, config: ChainConfig, bytes: Uint8Array, now: number): CheckedTx {
+  if (bytes.length > maxTxBytes(config)) {
+    throw new ArchiError('TX_TOO_LARGE', `tx is ${bytes.length} bytes, the limit is ${maxTxBytes(config)}`);
+  }
+  const tx = decodeTx(env.profile, bytes);
+  return checkDecodedTx(env, config, tx, now);
+}
+
+/** checkTx for an already decoded tx. */
+export function checkDecodedTx(env: TxCheckEnv, config: ChainConfig, tx: DecodedTx, now: number): CheckedTx {
+  const p = tx.payload;
+  if (p.chainId !== config.chainId) {
+    throw new ArchiError('TX_WRONG_CHAIN', `tx is for chain ${JSON.stringify(p.chainId)}, this is ${config.chainId}`);
+  }
+  const window = Number(config.txTimeWindowMs);
+  const ts = Number(p.timestamp);
+  if (Math.abs(ts - now) > window) {
+    throw new ArchiError('TX_EXPIRED', `tx timestamp ${ts} is outside the ${window} ms window around ${now}`);
+  }
+  const sender = env.identities.resolve(config, p.sender, now);
+  if (!config.txRoles.includes(sender.role)) {
+    throw new ArchiError('TX_FORBIDDEN', `role ${sender.role} may not send transactions`);
+  }
+  if (!env.sigCache.has(tx)) {
+    if (!env.profile.verify(sender.publicKey, tx.tx.payload, tx.tx.signature)) {
+      throw new ArchiError('TX_BAD_SIGNATURE', 'signature does not verify against the sender key');
+    }
+    env.sigCache.add(tx);
+  }
+  const method = env.registry.method(p.contract, p.method);
+  if (!method.write) {
+    throw new ArchiError('METHOD_NOT_FOUND', `${p.contract}.${p.method} is read-only: use a query`);
+  }
+  const args = parseJsonBytes(p.args);
+  return { ...tx, sender, args };
+}

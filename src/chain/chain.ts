@@ -1,0 +1,399 @@
+/**
+ * One chain instance on a node: its store, state, mempool and executor, the genesis
+ * bootstrap, and the read side used by the RPC. Consensus engines drive it through
+ * proposeBlock / commitBlock; everything else only reads it or submits txs.
+ */
+import { EventEmitter } from 'node:events';
+import {
+  type Block,
+  BlockSchema,
+  type ChainConfig,
+  type Commit,
+  CommitSchema,
+  create,
+  decode,
+  encode,
+  HeaderSchema,
+  ReceiptSchema,
+  ValidatorSchema,
+} from '../codec/index.ts';
+import { merkleRoot } from '../codec/merkle.ts';
+import type { CryptoProfile } from '../crypto/profile.ts';
+import { type BlockResult, Executor, type ExecutorStore } from '../app/executor.ts';
+import { IdentityResolver } from '../app/identity.ts';
+import { checkTx, SignatureCache, type TxCheckEnv } from '../app/tx-check.ts';
+import { DEFAULT_MEMPOOL_LIMITS, Mempool, type MempoolLimits } from '../mempool/mempool.ts';
+import { stateKey } from '../state/overlay.ts';
+import { proofToJson, type StateProofJson } from '../state/proof.ts';
+import { EMPTY_ROOT, SparseMerkleTree } from '../state/smt.ts';
+import type { ChainStore } from '../storage/chain-store.ts';
+import { type HeaderJson, headerToJson, receiptToJson, type ReceiptJson, commitToJson, type CommitJson } from '../types/block.ts';
+import { ArchiError } from '../types/errors.ts';
+import { type Genesis, genesisToConfig } from '../types/genesis.ts';
+import { bytesEqual, hex, unhex } from '../types/hex.ts';
+import { utf8Bytes, utf8Text } from '../types/json.ts';
+import { type DecodedTx, decodeTx } from '../types/tx.ts';
+import { CONFIG_CONTRACT, CONFIG_KEY, decodeConfig, encodeConfig } from '../vm/native/chain-config.ts';
+import { ContractRegistry } from '../vm/registry.ts';
+
+export interface ProposedBlock {
+  height: number;
+  block: Block;
+  blockBytes: Uint8Array;
+  blockHash: Uint8Array;
+  headerBytes: Uint8Array;
+  result: BlockResult;
+  txs: DecodedTx[];
+}
+
+export interface BlockEvent {
+  height: number;
+  hash: string;
+  header: HeaderJson;
+  txs: Array<{ txId: string; receipt: ReceiptJson }>;
+}
+
+export interface BlockJson {
+  height: number;
+  hash: string;
+  header: HeaderJson;
+  headerBytes: string;
+  txs: Array<{ txId: string; contract: string; method: string; org: string }>;
+  lastCommit: CommitJson | null;
+  commit: CommitJson | null;
+}
+
+export interface TxJson {
+  txId: string;
+  height: number;
+  index: number;
+  chainId: string;
+  contract: string;
+  method: string;
+  args: string;
+  sender: { org: string };
+  timestamp: number;
+  receipt: ReceiptJson;
+}
+
+export interface ProvenRead {
+  key: string;
+  value: string | null; // hex of the stored bytes
+  proof: StateProofJson;
+}
+
+export interface QueryAnswer {
+  result: unknown;
+  height: number;
+  stateRoot: string;
+  proof?: { height: number; stateRoot: string; reads: ProvenRead[] };
+}
+
+export interface ChainOptions {
+  profile: CryptoProfile;
+  store: ChainStore;
+  genesis: Genesis;
+  mempool?: MempoolLimits;
+}
+
+/** Wraps the store for the executor and tree: committed state reads by string key. */
+function storeReader(store: ChainStore): ExecutorStore {
+  return {
+    get: (key) => store.getState(utf8Bytes(key)),
+    range: (prefix, limit) =>
+      [...store.rangeState(utf8Bytes(prefix), limit)].map(([k, v]) => [utf8Text(k), v] as [string, Uint8Array]),
+    getNode: (h) => store.getTreeNode(h),
+    hasTx: (id) => store.hasTx(id),
+  };
+}
+
+export class Chain extends EventEmitter {
+  readonly profile: CryptoProfile;
+  readonly store: ChainStore;
+  readonly mempool: Mempool;
+  readonly executor: Executor;
+  readonly registry = new ContractRegistry();
+  private readonly env: TxCheckEnv;
+  private readonly reader: ExecutorStore;
+  private _config!: ChainConfig;
+  private _height = -1;
+  private _header!: HeaderJson;
+  private _hash!: Uint8Array;
+
+  constructor(readonly opts: ChainOptions) {
+    super();
+    this.setMaxListeners(0);
+    this.profile = opts.profile;
+    this.store = opts.store;
+    this.mempool = new Mempool(opts.mempool ?? DEFAULT_MEMPOOL_LIMITS);
+    this.reader = storeReader(this.store);
+    this.env = {
+      profile: this.profile,
+      identities: new IdentityResolver(this.profile),
+      registry: this.registry,
+      sigCache: new SignatureCache(),
+    };
+    this.executor = new Executor(this.env, this.reader);
+    if (this.store.latestHeight() < 0) this.writeGenesis();
+    this.loadHead();
+  }
+
+  get chainId(): string {
+    return this.opts.genesis.chainId;
+  }
+
+  get config(): ChainConfig {
+    return this._config;
+  }
+
+  get height(): number {
+    return this._height;
+  }
+
+  get latestHeader(): HeaderJson {
+    return this._header;
+  }
+
+  get latestHash(): Uint8Array {
+    return this._hash;
+  }
+
+  /** Hash committing to the validator set: merkle root of the encoded validators. */
+  validatorsHash(config: ChainConfig): Uint8Array {
+    return merkleRoot(
+      (d) => this.profile.hash(d),
+      config.validators.map((v) => encode(ValidatorSchema, v)),
+    );
+  }
+
+  private writeGenesis(): void {
+    const g = this.opts.genesis;
+    const config = genesisToConfig(g);
+    const key = utf8Bytes(stateKey(CONFIG_CONTRACT, CONFIG_KEY));
+    const value = encodeConfig(config);
+    const tree = new SparseMerkleTree((d) => this.profile.hash(d), this.reader);
+    const { root, newNodes } = tree.update(EMPTY_ROOT, [{ key, value }]);
+    const empty = merkleRoot((d) => this.profile.hash(d), []);
+    const headerBytes = encode(
+      HeaderSchema,
+      create(HeaderSchema, {
+        chainId: g.chainId,
+        height: 0n,
+        time: BigInt(g.genesisTime),
+        txRoot: empty,
+        stateRoot: root,
+        resultsRoot: empty,
+        validatorsHash: this.validatorsHash(config),
+      }),
+    );
+    const block = encode(BlockSchema, create(BlockSchema, { header: headerBytes }));
+    this.store.commitBlock({
+      height: 0,
+      blockHash: this.profile.hash(headerBytes),
+      block,
+      txIds: [],
+      receipts: [],
+      stateChanges: [[key, value]],
+      treeNodes: newNodes,
+    });
+    this.store.putMeta('genesis', this.profile.hash(utf8Bytes(JSON.stringify(g))));
+  }
+
+  private loadHead(): void {
+    const stored = this.store.getMeta('genesis');
+    const mine = this.profile.hash(utf8Bytes(JSON.stringify(this.opts.genesis)));
+    if (!stored || !bytesEqual(stored, mine)) {
+      throw new ArchiError('CONFIG_INVALID', 'the data directory belongs to a different genesis');
+    }
+    this._height = this.store.latestHeight();
+    const block = this.blockAt(this._height)!;
+    const header = decode(HeaderSchema, block.header, 'INTERNAL');
+    this._header = headerToJson(header);
+    this._hash = this.profile.hash(block.header);
+    this.reloadConfig();
+  }
+
+  private reloadConfig(): void {
+    const bytes = this.store.getState(utf8Bytes(stateKey(CONFIG_CONTRACT, CONFIG_KEY)));
+    if (!bytes) throw new ArchiError('INTERNAL', 'chain config missing from state');
+    this._config = decodeConfig(bytes);
+  }
+
+  /** Check a tx and add it to the mempool; returns its id. Throws an ArchiError on any failed check. */
+  submitTx(bytes: Uint8Array): string {
+    const tx = checkTx(this.env, this._config, bytes, Date.now());
+    if (this.store.hasTx(tx.txId)) throw new ArchiError('TX_DUPLICATE', `tx ${tx.txIdHex} is already committed`);
+    this.mempool.add(tx);
+    this.emit('pending', tx.txIdHex);
+    return tx.txIdHex;
+  }
+
+  /** Build and execute the next block from the mempool (does not commit it). */
+  proposeBlock(time: number, proposer: Uint8Array, lastCommit?: Commit): ProposedBlock {
+    const params = this._config.params!;
+    const reaped = this.mempool.reap(params.maxBlockTxs, Number(params.maxBlockBytes));
+    // A tx committed through another path (block sync, another proposer) may still sit in the pool.
+    const txs = reaped.filter((t) => !this.store.hasTx(t.txId));
+    if (txs.length !== reaped.length) this.mempool.remove(reaped.filter((t) => !txs.includes(t)).map((t) => t.txIdHex));
+    const height = this._height + 1;
+    const result = this.executor.executeBlock({
+      height,
+      time,
+      config: this._config,
+      prevStateRoot: unhex(this._header.stateRoot),
+      txs,
+    });
+    const lastCommitBytes = lastCommit ? encode(CommitSchema, lastCommit) : new Uint8Array(0);
+    const headerBytes = encode(
+      HeaderSchema,
+      create(HeaderSchema, {
+        chainId: this.chainId,
+        height: BigInt(height),
+        time: BigInt(time),
+        prevHash: this._hash,
+        txRoot: result.txRoot,
+        stateRoot: result.stateRoot,
+        resultsRoot: result.resultsRoot,
+        validatorsHash: this.validatorsHash(this._config),
+        proposer,
+        lastCommitHash: this.profile.hash(lastCommitBytes),
+        evidenceHash: merkleRoot((d) => this.profile.hash(d), []),
+        txCount: txs.length,
+      }),
+    );
+    const block = create(BlockSchema, { header: headerBytes, txs: txs.map((t) => t.bytes), lastCommit });
+    return {
+      height,
+      block,
+      blockBytes: encode(BlockSchema, block),
+      blockHash: this.profile.hash(headerBytes),
+      headerBytes,
+      result,
+      txs,
+    };
+  }
+
+  /** Persist a decided block with its commit, then announce it. */
+  commitBlock(p: ProposedBlock, commit: Commit): void {
+    if (p.height !== this._height + 1) {
+      throw new ArchiError('INTERNAL', `commit of height ${p.height} while at ${this._height}`);
+    }
+    this.store.commitBlock({
+      height: p.height,
+      blockHash: p.blockHash,
+      block: p.blockBytes,
+      seenCommit: encode(CommitSchema, commit),
+      txIds: p.result.txIds,
+      receipts: p.result.receiptBytes,
+      stateChanges: p.result.stateChanges,
+      treeNodes: p.result.treeNodes,
+    });
+    this._height = p.height;
+    this._hash = p.blockHash;
+    this._header = headerToJson(decode(HeaderSchema, p.headerBytes, 'INTERNAL'));
+    this.mempool.remove(p.txs.map((t) => t.txIdHex));
+    const configKey = stateKey(CONFIG_CONTRACT, CONFIG_KEY);
+    if (p.result.stateChanges.some(([k]) => utf8Text(k) === configKey)) this.reloadConfig();
+    const event: BlockEvent = {
+      height: p.height,
+      hash: hex(p.blockHash),
+      header: this._header,
+      txs: p.txs.map((t, i) => ({ txId: t.txIdHex, receipt: receiptToJson(p.result.receipts[i]) })),
+    };
+    this.emit('block', event);
+  }
+
+  private blockAt(height: number): Block | undefined {
+    const bytes = this.store.getBlock(height);
+    return bytes ? decode(BlockSchema, bytes, 'INTERNAL') : undefined;
+  }
+
+  /** JSON view of the block at height (or latest); throws NOT_FOUND. */
+  getBlock(height: number | 'latest'): BlockJson {
+    const h = height === 'latest' ? this._height : height;
+    const block = Number.isSafeInteger(h) && h >= 0 ? this.blockAt(h) : undefined;
+    if (!block) throw new ArchiError('NOT_FOUND', `no block at height ${height} (latest is ${this._height})`);
+    const header = decode(HeaderSchema, block.header, 'INTERNAL');
+    const seen = this.store.getSeenCommit(h);
+    return {
+      height: h,
+      hash: hex(this.profile.hash(block.header)),
+      header: headerToJson(header),
+      headerBytes: hex(block.header),
+      txs: block.txs.map((bytes) => {
+        const t = decodeTx(this.profile, bytes);
+        return {
+          txId: t.txIdHex,
+          contract: t.payload.contract,
+          method: t.payload.method,
+          org: t.payload.sender?.org ?? '',
+        };
+      }),
+      lastCommit: block.lastCommit ? commitToJson(block.lastCommit) : null,
+      commit: seen ? commitToJson(decode(CommitSchema, seen, 'INTERNAL')) : null,
+    };
+  }
+
+  /** A committed tx with its receipt; throws NOT_FOUND. */
+  getTx(txIdHex: string): TxJson {
+    const id = unhex(txIdHex, 'tx id');
+    const loc = this.store.getTxLocation(id);
+    if (!loc) {
+      const pending = this.mempool.has(txIdHex) ? ' (it is pending)' : '';
+      throw new ArchiError('NOT_FOUND', `tx ${txIdHex} is not committed${pending}`);
+    }
+    const block = this.blockAt(loc.height)!;
+    const t = decodeTx(this.profile, block.txs[loc.index]);
+    const receipt = decode(ReceiptSchema, this.store.getReceipt(loc)!, 'INTERNAL');
+    return {
+      txId: t.txIdHex,
+      height: loc.height,
+      index: loc.index,
+      chainId: t.payload.chainId,
+      contract: t.payload.contract,
+      method: t.payload.method,
+      args: utf8Text(t.payload.args),
+      sender: { org: t.payload.sender?.org ?? '' },
+      timestamp: Number(t.payload.timestamp),
+      receipt: receiptToJson(receipt),
+    };
+  }
+
+  /** Whether a tx id is committed, pending or unknown. */
+  txStatus(txIdHex: string): 'committed' | 'pending' | 'unknown' {
+    if (this.store.hasTx(unhex(txIdHex, 'tx id'))) return 'committed';
+    return this.mempool.has(txIdHex) ? 'pending' : 'unknown';
+  }
+
+  private prove(key: string): ProvenRead {
+    const tree = new SparseMerkleTree((d) => this.profile.hash(d), this.reader);
+    const value = this.reader.get(key);
+    const proof = tree.prove(unhex(this._header.stateRoot), utf8Bytes(key));
+    return { key, value: value ? hex(value) : null, proof: proofToJson(proof) };
+  }
+
+  /** Run a read-only contract method on the latest state, optionally with proofs of every key it read. */
+  query(contract: string, method: string, args: unknown, withProof: boolean): QueryAnswer {
+    const r = this.executor.query(
+      this._config,
+      { height: this._height, time: this._header.time },
+      contract,
+      method,
+      args,
+    );
+    const answer: QueryAnswer = { result: r.result, height: this._height, stateRoot: this._header.stateRoot };
+    if (withProof) {
+      answer.proof = { height: this._height, stateRoot: this._header.stateRoot, reads: r.reads.map((k) => this.prove(k)) };
+    }
+    return answer;
+  }
+
+  /** Raw value of one contract key at the latest height with its proof. */
+  stateWithProof(contract: string, key: string): ProvenRead & { height: number; stateRoot: string } {
+    return { ...this.prove(stateKey(contract, key)), height: this._height, stateRoot: this._header.stateRoot };
+  }
+
+  async close(): Promise<void> {
+    await this.store.close();
+  }
+}

@@ -1,0 +1,76 @@
+/** `archi init`: create a local network directory (CAs, identities, genesis, node configs). */
+import { join } from 'node:path';
+import { type Command, Option } from 'commander';
+import { ArchiError } from '../../types/errors.ts';
+import { DEFAULT_CHAIN, DEFAULT_ORGS, initNetwork, MAX_ORGS, type NetworkInfo } from '../init-network.ts';
+
+/** Strict integer parser for commander: the whole string must be digits and within [min, max]. */
+export function intArg(flag: string, min: number, max: number): (value: string) => number {
+  return (value: string) => {
+    // Number('') is 0 and parseInt('4x') is 4, so check the text itself.
+    const n = /^[0-9]+$/.test(value) ? Number(value) : Number.NaN;
+    if (!Number.isSafeInteger(n) || n < min || n > max) {
+      throw new ArchiError('INVALID_ARGS', `${flag} must be an integer from ${min} to ${max}, got "${value}"`);
+    }
+    return n;
+  };
+}
+
+interface InitFlags {
+  dir: string;
+  orgs: number;
+  chain: string;
+  crypto: 'standard' | 'gm';
+  consensus?: 'solo' | 'tbft';
+  identity: 'cert' | 'key';
+  basePort?: number;
+  json?: boolean;
+}
+
+/** The short human summary printed after a successful init. */
+export function formatSummary(dir: string, info: NetworkInfo): string {
+  const lines = [
+    `Initialized chain ${info.chain} in ${dir} (${info.crypto} crypto, ${info.identityMode} identity, ${info.consensus})`,
+  ];
+  const w = Math.max(...info.nodes.map((n) => n.name.length));
+  for (const n of info.nodes) {
+    lines.push(`  ${n.name.padEnd(w)}  ${n.org.padEnd(w)}  rpc ${n.rpc}  p2p ${n.p2p}`);
+  }
+  const first = info.nodes[0];
+  if (first) {
+    lines.push(`Start a node: archi node start --config ${join(dir, 'nodes', first.name, 'node.json')}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/** Adds `archi init` to the program. */
+export function register(program: Command): void {
+  program
+    .command('init')
+    .description('create a local network: org CAs, identities, genesis and one config per node')
+    .requiredOption('--dir <dir>', 'directory to create the network in (must not hold one already)')
+    .option('--orgs <n>', `number of organizations, one node each (1-${MAX_ORGS})`, intArg('--orgs', 1, MAX_ORGS), DEFAULT_ORGS)
+    .option('--chain <name>', 'chain id', DEFAULT_CHAIN)
+    .addOption(new Option('--crypto <profile>', 'crypto profile').choices(['standard', 'gm']).default('standard'))
+    .addOption(
+      new Option('--consensus <engine>', 'consensus engine (default: solo for one org, else tbft)').choices([
+        'solo',
+        'tbft',
+      ]),
+    )
+    .addOption(new Option('--identity <mode>', 'member identity mode').choices(['cert', 'key']).default('cert'))
+    .option('--base-port <port>', 'first port; node i uses base+2(i-1) for RPC and the next for p2p (default: free ports)', intArg('--base-port', 1024, 65535))
+    .option('--json', 'print the network description as JSON')
+    .action(async (flags: InitFlags) => {
+      const info = await initNetwork({
+        dir: flags.dir,
+        orgs: flags.orgs,
+        chain: flags.chain,
+        crypto: flags.crypto,
+        consensus: flags.consensus,
+        identity: flags.identity,
+        basePort: flags.basePort,
+      });
+      process.stdout.write(flags.json ? `${JSON.stringify(info, null, 2)}\n` : formatSummary(flags.dir, info));
+    });
+}

@@ -1,0 +1,147 @@
+/**
+ * `archi up`: a local network in one command. Inits DIR when it holds no network yet,
+ * starts every node as its own process, waits until each answers, prints the endpoints
+ * and stops them all cleanly on Ctrl-C / SIGTERM.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createWriteStream, existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type Command, Option } from 'commander';
+import { ArchiError } from '../../types/errors.ts';
+import { initNetwork } from '../init-network.ts';
+
+const ARCHI_BIN = fileURLToPath(new URL('../../../bin/archi.js', import.meta.url));
+
+interface UpOptions {
+  dir: string;
+  nodes: string;
+  crypto: 'standard' | 'gm';
+  identity: 'cert' | 'key';
+  basePort?: string;
+}
+
+interface NetworkFile {
+  chain: string;
+  nodes: Array<{ name: string; rpc: string }>;
+  console: string | null;
+}
+
+function positiveInt(v: string, what: string, max: number): number {
+  if (!/^[0-9]+$/.test(v) || Number(v) < 1 || Number(v) > max) {
+    throw new ArchiError('INVALID_ARGS', `${what} must be an integer from 1 to ${max}`);
+  }
+  return Number(v);
+}
+
+async function waitReady(rpc: string, child: ChildProcess, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`exited with code ${child.exitCode}`);
+    try {
+      const r = await fetch(`${rpc}/v1/status`);
+      if (r.ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`no answer on ${rpc} within ${timeoutMs} ms`);
+}
+
+function stopAll(children: ChildProcess[]): Promise<void> {
+  return Promise.all(
+    children.map(
+      (c) =>
+        new Promise<void>((res) => {
+          if (c.exitCode !== null || c.signalCode !== null) return res();
+          const kill = setTimeout(() => c.kill('SIGKILL'), 10_000);
+          c.once('exit', () => {
+            clearTimeout(kill);
+            res();
+          });
+          c.kill('SIGTERM');
+        }),
+    ),
+  ).then(() => undefined);
+}
+
+/** Register `archi up`. */
+export function register(program: Command): void {
+  program
+    .command('up')
+    .description('start a local network (initialising DIR if empty); Ctrl-C stops it')
+    .option('--dir <dir>', 'network directory', '.archipelago')
+    .option('--nodes <n>', 'number of nodes (one organization each)', '1')
+    .addOption(new Option('--crypto <profile>', 'crypto profile').choices(['standard', 'gm']).default('standard'))
+    .addOption(new Option('--identity <mode>', 'identity mode').choices(['cert', 'key']).default('cert'))
+    .option('--base-port <port>', 'first port to use (default: free ports)')
+    .action(async (opts: UpOptions) => {
+      const dir = resolve(opts.dir);
+      const nodes = positiveInt(opts.nodes, '--nodes', 16);
+      const networkPath = join(dir, 'network.json');
+      if (!existsSync(networkPath)) {
+        await initNetwork({
+          dir,
+          orgs: nodes,
+          chain: 'archipelago-local',
+          crypto: opts.crypto,
+          consensus: nodes === 1 ? 'solo' : 'tbft',
+          identity: opts.identity,
+          basePort: opts.basePort ? positiveInt(opts.basePort, '--base-port', 65_000) : undefined,
+        });
+        process.stdout.write(`initialised a ${nodes}-node network in ${dir}\n`);
+      } else {
+        process.stdout.write(`using the network in ${dir}\n`);
+      }
+      const network = JSON.parse(readFileSync(networkPath, 'utf8')) as NetworkFile;
+      const children: ChildProcess[] = [];
+      let stopping = false;
+      const shutdown = async (code: number): Promise<void> => {
+        if (stopping) return;
+        stopping = true;
+        process.stdout.write('stopping the network...\n');
+        await stopAll(children);
+        process.stdout.write('stopped\n');
+        process.exit(code);
+      };
+      process.on('SIGINT', () => void shutdown(0));
+      process.on('SIGTERM', () => void shutdown(0));
+      try {
+        for (const n of network.nodes) {
+          const nodeDir = join(dir, 'nodes', n.name);
+          const log = createWriteStream(join(nodeDir, 'node.log'), { flags: 'a' });
+          const child = spawn(process.execPath, [ARCHI_BIN, 'node', 'start', '--config', join(nodeDir, 'node.json')], {
+            stdio: ['ignore', 'pipe', 'pipe'],
+          });
+          child.stdout?.pipe(log);
+          child.stderr?.pipe(log);
+          child.stderr?.on('data', (d: Buffer) => {
+            const line = d.toString().trim().split('\n').find((l) => l.startsWith('error:'));
+            if (line) process.stderr.write(`${n.name}: ${line}\n`);
+          });
+          child.on('exit', (code, signal) => {
+            if (!stopping) process.stderr.write(`${n.name} exited (${signal ?? code}); log: ${join(nodeDir, 'node.log')}\n`);
+            if (!stopping && children.every((c) => c.exitCode !== null || c.signalCode !== null)) void shutdown(1);
+          });
+          children.push(child);
+        }
+        for (const [i, n] of network.nodes.entries()) {
+          try {
+            await waitReady(n.rpc, children[i], 60_000);
+          } catch (e) {
+            throw new ArchiError('NOT_READY', `${n.name} did not start: ${(e as Error).message}; log: ${join(dir, 'nodes', n.name, 'node.log')}`);
+          }
+        }
+      } catch (e) {
+        stopping = true;
+        await stopAll(children);
+        throw e;
+      }
+      process.stdout.write(`network ${network.chain} is up (${network.nodes.length} node${network.nodes.length > 1 ? 's' : ''})\n`);
+      for (const n of network.nodes) process.stdout.write(`  ${n.name}  rpc ${n.rpc}\n`);
+      process.stdout.write(`  console ${network.console ?? '(not available yet)'}\n`);
+      process.stdout.write('press Ctrl-C to stop\n');
+      await new Promise(() => {});
+    });
+}

@@ -1,0 +1,44 @@
+/** The `archi` command: parses arguments, runs one command, prints errors as one line. */
+import { Command, CommanderError } from 'commander';
+import { ArchiError } from '../types/errors.ts';
+import { register as registerBench } from './commands/bench.ts';
+import { register as registerClient } from './commands/client.ts';
+import { register as registerInit } from './commands/init.ts';
+import { register as registerNode } from './commands/node.ts';
+import { register as registerUp } from './commands/up.ts';
+
+/** Build the program with every command registered. */
+export function buildProgram(): Command {
+  const program = new Command('archi')
+    .description('Archipelago: consortium chains you can run, use, break and restart')
+    .version('0.1.0')
+    .exitOverride()
+    .showSuggestionAfterError(true)
+    .configureOutput({ outputError: (str, write) => write(str.trimEnd() + '\n') });
+  registerInit(program);
+  registerNode(program);
+  registerUp(program);
+  registerClient(program);
+  registerBench(program);
+  return program;
+}
+
+/** Run the CLI with process.argv; sets the exit code. */
+export async function main(argv = process.argv): Promise<void> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      // commander already printed its one-line message (or the help text).
+      process.exitCode = e.exitCode === 0 ? 0 : 2;
+      return;
+    }
+    const line = e instanceof ArchiError ? `${e.code}: ${e.message}` : (e as Error)?.message ?? String(e);
+    process.stderr.write(`error: ${line}\n`);
+    if (process.env.ARCHI_DEBUG && e instanceof Error) process.stderr.write(`${e.stack}\n`);
+    process.exitCode = 1;
+  }
+}
+
+await main();

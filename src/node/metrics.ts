@@ -1,0 +1,30 @@
+/** Prometheus metrics of a node (prom-client), one registry per node process. */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export class NodeMetrics {
+  readonly registry = new Registry();
+  readonly height = new Gauge({ name: 'archi_block_height', help: 'latest committed height', registers: [this.registry] });
+  readonly txsCommitted = new Counter({
+    name: 'archi_txs_committed_total',
+    help: 'committed txs by receipt status',
+    labelNames: ['status'],
+    registers: [this.registry],
+  });
+  readonly txsRejected = new Counter({
+    name: 'archi_txs_rejected_total',
+    help: 'txs refused at admission by error code',
+    labelNames: ['code'],
+    registers: [this.registry],
+  });
+  readonly mempoolSize = new Gauge({ name: 'archi_mempool_txs', help: 'pending txs', registers: [this.registry] });
+  readonly blockTxs = new Histogram({
+    name: 'archi_block_txs',
+    help: 'txs per block',
+    buckets: [0, 1, 10, 100, 500, 1000, 2000, 5000, 10000],
+    registers: [this.registry],
+  });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry });
+  }
+}

@@ -1,0 +1,160 @@
+/**
+ * HTTP JSON API under /v1 (fastify) and WebSocket subscriptions at /v1/ws (ws). Every
+ * failure answers {"error":{code,message}} with a status from the code; nothing a client
+ * sends can throw past a handler.
+ */
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { extname, join, normalize } from 'node:path';
+import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
+import type { Chain } from '../chain/chain.ts';
+import { maxTxBytes } from '../app/tx-check.ts';
+import { ArchiError } from '../types/errors.ts';
+import { fromBase64 } from '../types/hex.ts';
+import type { NodeMetrics } from '../node/metrics.ts';
+import { configToJson } from '../vm/native/chain-config.ts';
+import { attachWebSocket } from './ws.ts';
+import { TxWaiters } from './tx-waiters.ts';
+
+export interface RpcInfo {
+  node: string;
+  org: string;
+  validator: boolean;
+}
+
+export interface RpcServerOptions {
+  chain: Chain;
+  info: RpcInfo;
+  metrics: NodeMetrics;
+  consoleDir?: string;
+}
+
+const MIME: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript',
+  '.css': 'text/css',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.json': 'application/json',
+  '.ico': 'image/x-icon',
+};
+
+function sendError(reply: FastifyReply, e: unknown): FastifyReply {
+  const err =
+    e instanceof ArchiError
+      ? e
+      : new ArchiError('INTERNAL', e instanceof Error ? e.message : String(e));
+  return reply.code(err.httpStatus).send({ error: err.toJSON() });
+}
+
+function intParam(v: unknown, what: string): number {
+  const s = String(v);
+  if (!/^[0-9]{1,15}$/.test(s)) throw new ArchiError('BAD_REQUEST', `${what} must be a non-negative integer`);
+  return Number(s);
+}
+
+/** Build (not start) the RPC server of a chain. */
+export function createRpcServer(o: RpcServerOptions): FastifyInstance {
+  const { chain, metrics } = o;
+  const bodyLimit = Math.max(1024 * 1024, maxTxBytes(chain.config) * 2 + 1024);
+  const app = Fastify({ logger: false, bodyLimit, keepAliveTimeout: 60_000 });
+  const waiters = new TxWaiters(chain);
+
+  app.addContentTypeParser('application/octet-stream', { parseAs: 'buffer' }, (_req, body, done) =>
+    done(null, body),
+  );
+  app.setErrorHandler((error: any, _req, reply) => {
+    if (error instanceof ArchiError) return sendError(reply, error);
+    const status = typeof error.statusCode === 'number' ? error.statusCode : 500;
+    if (status === 413) return sendError(reply, new ArchiError('TX_TOO_LARGE', 'request body is too large'));
+    if (status >= 400 && status < 500) return sendError(reply, new ArchiError('BAD_REQUEST', error.message));
+    return sendError(reply, error);
+  });
+  app.setNotFoundHandler((req, reply) => {
+    if (o.consoleDir && req.method === 'GET' && !req.url.startsWith('/v1')) return serveConsole(o.consoleDir, req.url, reply);
+    return sendError(reply, new ArchiError('NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`));
+  });
+
+  app.get('/v1/status', async () => ({
+    chainId: chain.chainId,
+    node: o.info.node,
+    org: o.info.org,
+    height: chain.height,
+    hash: Buffer.from(chain.latestHash).toString('hex'),
+    stateRoot: chain.latestHeader.stateRoot,
+    time: chain.latestHeader.time,
+    crypto: chain.config.crypto,
+    identityMode: chain.config.identityMode,
+    consensus: chain.config.consensus,
+    validator: o.info.validator,
+    round: 0,
+    peers: [],
+    mempool: { size: chain.mempool.size, bytes: chain.mempool.sizeBytes },
+  }));
+
+  app.post('/v1/txs', async (req, reply) => {
+    let bytes: Uint8Array;
+    const body = req.body as unknown;
+    if (Buffer.isBuffer(body)) bytes = body;
+    else if (typeof body === 'object' && body !== null && typeof (body as any).tx === 'string') {
+      bytes = fromBase64((body as any).tx, 'tx');
+    } else {
+      throw new ArchiError('BAD_REQUEST', 'send the encoded tx as application/octet-stream or {"tx": "<base64>"}');
+    }
+    const q = req.query as Record<string, string>;
+    const wait = q.wait === 'true' || q.wait === '1';
+    let txId: string;
+    try {
+      txId = chain.submitTx(bytes);
+    } catch (e) {
+      if (e instanceof ArchiError) metrics.txsRejected.inc({ code: e.code });
+      throw e;
+    }
+    if (!wait) return reply.code(202).send({ txId });
+    const timeoutMs = q.timeoutMs ? Math.min(intParam(q.timeoutMs, 'timeoutMs'), 300_000) : 30_000;
+    return waiters.wait(txId, timeoutMs);
+  });
+
+  app.get('/v1/txs/:txId', async (req) => chain.getTx((req.params as any).txId));
+
+  app.get('/v1/blocks/latest', async () => chain.getBlock('latest'));
+  app.get('/v1/blocks/:height', async (req) => chain.getBlock(intParam((req.params as any).height, 'height')));
+
+  app.post('/v1/query', async (req) => {
+    const b = req.body as any;
+    if (typeof b !== 'object' || b === null || typeof b.contract !== 'string' || typeof b.method !== 'string') {
+      throw new ArchiError('BAD_REQUEST', 'body must be {"contract": string, "method": string, "args": any, "prove"?: bool}');
+    }
+    return chain.query(b.contract, b.method, b.args ?? null, b.prove === true);
+  });
+
+  app.get('/v1/state/:contract/:key', async (req) => {
+    const p = req.params as any;
+    return chain.stateWithProof(p.contract, p.key);
+  });
+
+  app.get('/v1/config', async () => configToJson(chain.config));
+  app.get('/v1/contracts', async () => chain.registry.list());
+
+  app.get('/metrics', async (_req, reply) => {
+    metrics.mempoolSize.set(chain.mempool.size);
+    reply.header('content-type', metrics.registry.contentType);
+    return metrics.registry.metrics();
+  });
+
+  app.addHook('onClose', async () => waiters.close());
+  attachWebSocket(app, chain);
+  return app;
+}
+
+async function serveConsole(dir: string, url: string, reply: FastifyReply): Promise<FastifyReply> {
+  const path = normalize(decodeURIComponent(url.split('?')[0])).replace(/^(\.\.[/\\])+/, '');
+  let file = join(dir, path);
+  if (!file.startsWith(dir) || !existsSync(file) || path.endsWith('/')) file = join(dir, 'index.html');
+  try {
+    const data = await readFile(file);
+    return reply.header('content-type', MIME[extname(file)] ?? 'application/octet-stream').send(data);
+  } catch {
+    return sendError(reply, new ArchiError('NOT_FOUND', `no such file ${path}`));
+  }
+}

@@ -1,0 +1,62 @@
+/**
+ * Typed errors with stable codes. The RPC maps a code to an HTTP status and the CLI
+ * prints `CODE: message`; codes never change meaning once released.
+ */
+export const ERROR_STATUS = {
+  // client input
+  BAD_REQUEST: 400,
+  INVALID_ARGS: 400,
+  TX_MALFORMED: 400,
+  TX_TOO_LARGE: 413,
+  TX_BAD_SIGNATURE: 400,
+  TX_WRONG_CHAIN: 400,
+  TX_EXPIRED: 400,
+  TX_DUPLICATE: 409,
+  TX_UNKNOWN_SENDER: 403,
+  TX_FORBIDDEN: 403,
+  CERT_INVALID: 403,
+  CERT_EXPIRED: 403,
+  CERT_REVOKED: 403,
+  CONTRACT_NOT_FOUND: 404,
+  METHOD_NOT_FOUND: 404,
+  NOT_FOUND: 404,
+  PROOF_INVALID: 400,
+  TIMEOUT: 504,
+  MEMPOOL_FULL: 503,
+  // execution (appear in receipts)
+  OUT_OF_GAS: 400,
+  CONTRACT_ERROR: 400,
+  CONTRACT_READ_ONLY: 400,
+  INSUFFICIENT_BALANCE: 400,
+  // node side
+  CONFIG_INVALID: 400,
+  NOT_READY: 503,
+  INTERNAL: 500,
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_STATUS;
+
+/** An error with a stable machine-readable code. */
+export class ArchiError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ArchiError';
+  }
+
+  /** HTTP status that the RPC answers with for this error. */
+  get httpStatus(): number {
+    return ERROR_STATUS[this.code] ?? 500;
+  }
+
+  toJSON(): { code: string; message: string } {
+    return { code: this.code, message: this.message };
+  }
+}
+
+/** True when `code` is one of the known error codes. */
+export function isErrorCode(code: string): code is ErrorCode {
+  return Object.hasOwn(ERROR_STATUS, code);
+}
