@@ -24,3 +24,15 @@ export function proofInvalid(message: string): ArchiError {
 export function timeoutError(message: string): ArchiError {
   return codedError('TIMEOUT', message);
 }
+
+/** A NOT_READY error for a node that could not be reached at all (marked so callers may try another). */
+export function unreachableError(url: string, cause: string): ArchiError {
+  return Object.assign(new ArchiError('NOT_READY', `cannot reach node at ${url}: ${cause}`), {
+    unreachable: true,
+  });
+}
+
+/** True for errors from unreachableError. */
+export function isUnreachable(e: unknown): boolean {
+  return e instanceof ArchiError && (e as { unreachable?: boolean }).unreachable === true;
+}

@@ -141,3 +141,24 @@ export interface TopicData {
   txs: TxPush;
   events: EventPush;
 }
+
+/** GET /v1/config: the chain config (byte fields in hex). */
+export interface ChainConfigJson {
+  chainId: string;
+  crypto: 'standard' | 'gm';
+  identityMode: 'cert' | 'key';
+  consensus: string;
+  orgs: Array<{
+    id: string;
+    caCert: string | null;
+    keys: Array<{ name: string; role: string; publicKey: string }>;
+  }>;
+  validators: Array<{ name: string; org: string; publicKey: string; power: number }>;
+  params: Record<string, number> | null;
+  txRoles: string[];
+  kvWriteRoles: string[];
+  revokedCerts: string[];
+  txTimeWindowMs: number;
+  lifecyclePolicy: string;
+  governancePolicy: string;
+}

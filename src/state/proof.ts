@@ -44,18 +44,24 @@ export interface StateProofJson {
 
 const ZERO_HASH = new Uint8Array(HASH_LEN);
 
-/** Encodes a leaf node; its hash is the leaf hash. */
-export function encodeLeaf(path: Uint8Array, valueHash: Uint8Array): Uint8Array {
-  const out = new Uint8Array(NODE_LEN);
+/** Encodes a leaf node (into `out` if given); its hash is the leaf hash. */
+export function encodeLeaf(
+  path: Uint8Array,
+  valueHash: Uint8Array,
+  out: Uint8Array = new Uint8Array(NODE_LEN),
+): Uint8Array {
   out[0] = LEAF_TAG;
   out.set(path, 1);
   out.set(valueHash, 1 + HASH_LEN);
   return out;
 }
 
-/** Encodes an internal node; its hash is the internal node hash. */
-export function encodeInternal(left: Uint8Array, right: Uint8Array): Uint8Array {
-  const out = new Uint8Array(NODE_LEN);
+/** Encodes an internal node (into `out` if given); its hash is the internal node hash. */
+export function encodeInternal(
+  left: Uint8Array,
+  right: Uint8Array,
+  out: Uint8Array = new Uint8Array(NODE_LEN),
+): Uint8Array {
   out[0] = INTERNAL_TAG;
   out.set(left, 1);
   out.set(right, 1 + HASH_LEN);

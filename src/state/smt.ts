@@ -57,16 +57,50 @@ export type TreeNode =
   | { kind: 'internal'; left: Uint8Array; right: Uint8Array };
 
 /** Decodes a stored node; throws Error if the bytes are not a valid encoding. */
-export function decodeNode(encoded: Uint8Array): TreeNode {
+export function decodeNode(
+  encoded: Uint8Array,
+  alloc: (n: number) => Uint8Array = (n) => new Uint8Array(n),
+): TreeNode {
   if (!(encoded instanceof Uint8Array) || encoded.length !== NODE_LEN) {
     throw new Error('corrupt state tree node: wrong length');
   }
-  // Copies, not views: a reader such as lmdb's getBinaryFast may reuse its buffer on the next read.
-  const a = encoded.slice(1, 1 + HASH_LEN);
-  const b = encoded.slice(1 + HASH_LEN, NODE_LEN);
-  if (encoded[0] === LEAF_TAG) return { kind: 'leaf', path: a, valueHash: b };
-  if (encoded[0] === INTERNAL_TAG) return { kind: 'internal', left: a, right: b };
-  throw new Error('corrupt state tree node: unknown tag');
+  const tag = encoded[0];
+  if (tag !== LEAF_TAG && tag !== INTERNAL_TAG) throw new Error('corrupt state tree node: unknown tag');
+  // A copy, not a view: a reader such as lmdb's getBinaryFast may reuse its buffer on the next read.
+  const body = alloc(2 * HASH_LEN);
+  body.set(encoded.subarray(1));
+  const a = body.subarray(0, HASH_LEN);
+  const b = body.subarray(HASH_LEN);
+  return tag === LEAF_TAG
+    ? { kind: 'leaf', path: a, valueHash: b }
+    : { kind: 'internal', left: a, right: b };
+}
+
+/**
+ * Bump allocator for one update: node encodings and decoded hashes share large buffers, since
+ * tens of thousands of small ArrayBuffers per batch made garbage collection the main cost.
+ */
+class Arena {
+  private buf = new Uint8Array(0);
+  private used = 0;
+
+  alloc(n: number): Uint8Array {
+    if (this.used + n > this.buf.length) {
+      this.buf = new Uint8Array(Math.max(ARENA_BYTES, n));
+      this.used = 0;
+    }
+    const view = this.buf.subarray(this.used, this.used + n);
+    this.used += n;
+    return view;
+  }
+}
+
+const ARENA_BYTES = 1 << 16;
+
+/** Per-update state: where new nodes go and where scratch bytes come from. */
+interface Batch {
+  out: Array<[Uint8Array, Uint8Array]>;
+  arena: Arena;
 }
 
 const UNKNOWN = -1;
@@ -129,12 +163,12 @@ export class SparseMerkleTree {
   update(root: Uint8Array, changes: TreeChange[]): UpdateResult {
     checkHash(root, 'root');
     const items = this.prepare(changes);
-    const newNodes: Array<[Uint8Array, Uint8Array]> = [];
+    const batch: Batch = { out: [], arena: new Arena() };
     const res =
       items.length === 0
         ? { hash: root }
-        : this.apply({ hash: root, kind: UNKNOWN }, 0, items, 0, items.length, newNodes);
-    return { root: res.hash.slice(), newNodes };
+        : this.apply({ hash: root, kind: UNKNOWN }, 0, items, 0, items.length, batch);
+    return { root: res.hash.slice(), newNodes: batch.out };
   }
 
   /** Proof for key under root: membership if present, otherwise non-membership. */
@@ -195,16 +229,16 @@ export class SparseMerkleTree {
     return h;
   }
 
-  private load(hash: Uint8Array): TreeNode {
+  private load(hash: Uint8Array, arena?: Arena): TreeNode {
     const encoded = this.nodes.getNode(hash);
     if (encoded === undefined) throw new Error(`state tree node ${toHex(hash)} is missing`);
-    return decodeNode(encoded);
+    return arena ? decodeNode(encoded, (n) => arena.alloc(n)) : decodeNode(encoded);
   }
 
-  private kindOf(ref: Ref): number {
+  private kindOf(ref: Ref, batch: Batch): number {
     if (ref.kind !== UNKNOWN) return ref.kind;
     if (isEmptyHash(ref.hash)) return EMPTY;
-    return this.load(ref.hash).kind === 'leaf' ? LEAF : INTERNAL;
+    return this.load(ref.hash, batch.arena).kind === 'leaf' ? LEAF : INTERNAL;
   }
 
   /** Hashes keys and values, sorts by path and keeps the last write per path. */
@@ -240,14 +274,14 @@ export class SparseMerkleTree {
     items: Item[],
     lo: number,
     hi: number,
-    out: Array<[Uint8Array, Uint8Array]>,
+    batch: Batch,
   ): Ref {
     if (isEmptyHash(ref.hash)) {
       const inserts: Item[] = [];
       for (let i = lo; i < hi; i++) if (items[i].valueHash !== null) inserts.push(items[i]);
-      return this.build(depth, inserts, 0, inserts.length, out);
+      return this.build(depth, inserts, 0, inserts.length, batch);
     }
-    const node = this.load(ref.hash);
+    const node = this.load(ref.hash, batch.arena);
     if (node.kind === 'leaf') {
       // Rebuild this small subtree from the old leaf and the batch: it holds at most hi - lo + 1 leaves.
       const existing: Item = { path: node.path, valueHash: node.valueHash, hash: ref.hash };
@@ -272,34 +306,34 @@ export class SparseMerkleTree {
         if (it.valueHash !== null) merged.push(it);
       }
       if (!placed) merged.push(existing);
-      return this.build(depth, merged, 0, merged.length, out);
+      return this.build(depth, merged, 0, merged.length, batch);
     }
     if (depth >= MAX_DEPTH) throw new Error('corrupt state tree: internal node below max depth');
     const mid = splitPoint(items, lo, hi, depth);
     const left =
       mid > lo
-        ? this.apply({ hash: node.left, kind: UNKNOWN }, depth + 1, items, lo, mid, out)
+        ? this.apply({ hash: node.left, kind: UNKNOWN }, depth + 1, items, lo, mid, batch)
         : { hash: node.left, kind: UNKNOWN };
     const right =
       mid < hi
-        ? this.apply({ hash: node.right, kind: UNKNOWN }, depth + 1, items, mid, hi, out)
+        ? this.apply({ hash: node.right, kind: UNKNOWN }, depth + 1, items, mid, hi, batch)
         : { hash: node.right, kind: UNKNOWN };
     if (bytesEqual(left.hash, node.left) && bytesEqual(right.hash, node.right)) {
       return { hash: ref.hash, kind: INTERNAL };
     }
-    return this.join(left, right, out);
+    return this.join(left, right, batch);
   }
 
   /** Parent of two subtrees, collapsing a lone leaf upward so no internal node has just one leaf below. */
-  private join(left: Ref, right: Ref, out: Array<[Uint8Array, Uint8Array]>): Ref {
+  private join(left: Ref, right: Ref, batch: Batch): Ref {
     const leftEmpty = isEmptyHash(left.hash);
     const rightEmpty = isEmptyHash(right.hash);
     if (leftEmpty && rightEmpty) return EMPTY_REF;
-    if (leftEmpty && this.kindOf(right) === LEAF) return { hash: right.hash, kind: LEAF };
-    if (rightEmpty && this.kindOf(left) === LEAF) return { hash: left.hash, kind: LEAF };
-    const encoded = encodeInternal(left.hash, right.hash);
+    if (leftEmpty && this.kindOf(right, batch) === LEAF) return { hash: right.hash, kind: LEAF };
+    if (rightEmpty && this.kindOf(left, batch) === LEAF) return { hash: left.hash, kind: LEAF };
+    const encoded = encodeInternal(left.hash, right.hash, batch.arena.alloc(NODE_LEN));
     const hash = this.digest(encoded);
-    out.push([hash, encoded]);
+    batch.out.push([hash, encoded]);
     return { hash, kind: INTERNAL };
   }
 
@@ -309,25 +343,25 @@ export class SparseMerkleTree {
     list: Item[],
     lo: number,
     hi: number,
-    out: Array<[Uint8Array, Uint8Array]>,
+    batch: Batch,
   ): Ref {
     const n = hi - lo;
     if (n === 0) return EMPTY_REF;
     if (n === 1) {
       const it = list[lo];
       if (it.hash !== undefined) return { hash: it.hash, kind: LEAF };
-      const encoded = encodeLeaf(it.path, it.valueHash!);
+      const encoded = encodeLeaf(it.path, it.valueHash!, batch.arena.alloc(NODE_LEN));
       const hash = this.digest(encoded);
-      out.push([hash, encoded]);
+      batch.out.push([hash, encoded]);
       return { hash, kind: LEAF };
     }
     if (depth >= MAX_DEPTH) throw new Error('state tree: duplicate paths reached max depth');
     const mid = splitPoint(list, lo, hi, depth);
-    const left = this.build(depth + 1, list, lo, mid, out);
-    const right = this.build(depth + 1, list, mid, hi, out);
-    const encoded = encodeInternal(left.hash, right.hash);
+    const left = this.build(depth + 1, list, lo, mid, batch);
+    const right = this.build(depth + 1, list, mid, hi, batch);
+    const encoded = encodeInternal(left.hash, right.hash, batch.arena.alloc(NODE_LEN));
     const hash = this.digest(encoded);
-    out.push([hash, encoded]);
+    batch.out.push([hash, encoded]);
     return { hash, kind: INTERNAL };
   }
 }

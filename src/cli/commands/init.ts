@@ -61,7 +61,7 @@ export function register(program: Command): void {
     .addOption(new Option('--identity <mode>', 'member identity mode').choices(['cert', 'key']).default('cert'))
     .option('--base-port <port>', 'first port; node i uses base+2(i-1) for RPC and the next for p2p (default: free ports)', intArg('--base-port', 1024, 65535))
     .option('--json', 'print the network description as JSON')
-    .action(async (flags: InitFlags) => {
+    .action(async (flags: InitFlags, cmd: Command) => {
       const info = await initNetwork({
         dir: flags.dir,
         orgs: flags.orgs,
@@ -71,6 +71,8 @@ export function register(program: Command): void {
         identity: flags.identity,
         basePort: flags.basePort,
       });
-      process.stdout.write(flags.json ? `${JSON.stringify(info, null, 2)}\n` : formatSummary(flags.dir, info));
+      // Through commander's output config (stdout by default) so callers can redirect it.
+      const write = cmd.configureOutput().writeOut ?? ((s: string) => process.stdout.write(s));
+      write(flags.json ? `${JSON.stringify(info, null, 2)}\n` : formatSummary(flags.dir, info));
     });
 }

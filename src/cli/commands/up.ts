@@ -139,7 +139,9 @@ export function register(program: Command): void {
         throw e;
       }
       process.stdout.write(`network ${network.chain} is up (${network.nodes.length} node${network.nodes.length > 1 ? 's' : ''})\n`);
-      for (const n of network.nodes) process.stdout.write(`  ${n.name}  rpc ${n.rpc}\n`);
+      for (const [i, n] of network.nodes.entries()) {
+        process.stdout.write(`  ${n.name}  rpc ${n.rpc}  pid ${children[i].pid}\n`);
+      }
       process.stdout.write(`  console ${network.console ?? '(not available yet)'}\n`);
       process.stdout.write('press Ctrl-C to stop\n');
       await new Promise(() => {});

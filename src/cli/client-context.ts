@@ -1,0 +1,228 @@
+/**
+ * What the client commands talk to: the nodes of a local network directory (network.json)
+ * or one node given by --rpc, the chain's crypto and identity mode, and user identities
+ * under DIR/orgs/<org>/users/<user>.
+ */
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { Command } from 'commander';
+import { ArchiClient } from '../sdk/client.ts';
+import { isUnreachable } from '../sdk/errors.ts';
+import { Identity, type IdentityMode } from '../sdk/identity.ts';
+import type { StatusJson } from '../sdk/types.ts';
+import { ArchiError } from '../types/errors.ts';
+
+export const DEFAULT_DIR = './.archipelago';
+export const DEFAULT_IDENTITY = 'org1/admin';
+
+/** Flags every client command accepts. */
+export interface TargetFlags {
+  dir?: string;
+  rpc?: string;
+  node?: string;
+  json?: boolean;
+}
+
+/** One node the command may talk to. */
+export interface TargetNode {
+  name: string;
+  org?: string;
+  rpc: string;
+}
+
+/** network.json as the client commands read it. */
+export interface NetworkFile {
+  chain: string;
+  crypto: 'standard' | 'gm';
+  identityMode: IdentityMode;
+  nodes: TargetNode[];
+  console?: string | null;
+}
+
+/** Chain facts a client needs to sign and verify. */
+export interface ChainInfo {
+  chainId: string;
+  crypto: 'standard' | 'gm';
+  identityMode: IdentityMode;
+}
+
+const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+
+/** Adds --dir, --rpc, --node and --json to a command. */
+export function addTargetOptions(cmd: Command): Command {
+  return cmd
+    .option('--dir <dir>', 'network directory (network.json and identities)', DEFAULT_DIR)
+    .option('--rpc <url>', 'talk to this node instead of the network in --dir')
+    .option('--node <name>', 'which node of the network to use (default: the first that answers)')
+    .option('--json', 'machine-readable output');
+}
+
+/** Integer parser for commander options: whole string of digits within [min, max]. */
+export function intOption(flag: string, min: number, max: number): (value: string) => number {
+  return (value: string) => {
+    const n = /^[0-9]+$/.test(value) ? Number(value) : Number.NaN;
+    if (!Number.isSafeInteger(n) || n < min || n > max) {
+      throw new ArchiError('INVALID_ARGS', `${flag} must be an integer from ${min} to ${max}, got "${value}"`);
+    }
+    return n;
+  };
+}
+
+function readNetwork(dir: string): NetworkFile | undefined {
+  const path = join(dir, 'network.json');
+  if (!existsSync(path)) return undefined;
+  let raw: any;
+  try {
+    raw = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (e) {
+    throw new ArchiError('CONFIG_INVALID', `${path} is not valid JSON: ${(e as Error).message}`);
+  }
+  const bad = (what: string): never => {
+    throw new ArchiError('CONFIG_INVALID', `${path}: ${what}`);
+  };
+  if (typeof raw !== 'object' || raw === null) bad('not a JSON object');
+  if (typeof raw.chain !== 'string') bad('chain must be a string');
+  if (raw.crypto !== 'standard' && raw.crypto !== 'gm') bad('crypto must be standard or gm');
+  if (raw.identityMode !== 'cert' && raw.identityMode !== 'key') bad('identityMode must be cert or key');
+  if (!Array.isArray(raw.nodes) || raw.nodes.length === 0) bad('nodes must be a non-empty list');
+  const nodes: TargetNode[] = raw.nodes.map((n: any, i: number) => {
+    if (typeof n?.name !== 'string' || typeof n?.rpc !== 'string') bad(`nodes[${i}] needs name and rpc`);
+    return { name: n.name, org: typeof n.org === 'string' ? n.org : undefined, rpc: n.rpc };
+  });
+  return { chain: raw.chain, crypto: raw.crypto, identityMode: raw.identityMode, nodes, console: raw.console };
+}
+
+/** The resolved target of a client command. */
+export class ClientContext {
+  private info?: ChainInfo;
+  private readonly clients = new Map<string, ArchiClient>();
+
+  private constructor(
+    /** Absolute network directory (identities live here even with --rpc). */
+    readonly dir: string,
+    /** network.json, when the directory holds a network. */
+    readonly network: NetworkFile | undefined,
+    /** Nodes to use, in order of preference. */
+    readonly nodes: TargetNode[],
+    /** True when --rpc named the node, so chain facts come from its status. */
+    readonly viaRpc: boolean,
+  ) {}
+
+  /** Resolve --dir / --rpc / --node; throws a clear error when there is nothing to talk to. */
+  static resolve(flags: TargetFlags): ClientContext {
+    const dir = resolve(flags.dir ?? DEFAULT_DIR);
+    const network = readNetwork(dir);
+    if (flags.rpc) {
+      const url = new ArchiClient(flags.rpc).url;
+      return new ClientContext(dir, network, [{ name: flags.node ?? url, rpc: url }], true);
+    }
+    if (!network) {
+      throw new ArchiError(
+        'BAD_REQUEST',
+        `no network at ${dir} (no network.json): run "archi up --dir ${flags.dir ?? DEFAULT_DIR}" or pass --rpc URL`,
+      );
+    }
+    let nodes = network.nodes;
+    if (flags.node) {
+      nodes = nodes.filter((n) => n.name === flags.node);
+      if (nodes.length === 0) {
+        const known = network.nodes.map((n) => n.name).join(', ');
+        throw new ArchiError('BAD_REQUEST', `no node named ${flags.node} in ${dir} (nodes: ${known})`);
+      }
+    }
+    return new ClientContext(dir, network, nodes, false);
+  }
+
+  /** The client of one target node. */
+  client(node: TargetNode = this.nodes[0]): ArchiClient {
+    let c = this.clients.get(node.rpc);
+    if (!c) {
+      c = new ArchiClient(node.rpc);
+      this.clients.set(node.rpc, c);
+    }
+    return c;
+  }
+
+  /**
+   * Run `fn` against the first node that can be reached; only connection failures move on
+   * to the next node, any answer from a node (even an error) is final.
+   */
+  async withNode<T>(fn: (client: ArchiClient, node: TargetNode) => Promise<T>): Promise<T> {
+    let last: unknown;
+    for (const node of this.nodes) {
+      try {
+        return await fn(this.client(node), node);
+      } catch (e) {
+        if (!isUnreachable(e)) throw e;
+        last = e;
+      }
+    }
+    if (this.nodes.length > 1) {
+      throw new ArchiError(
+        'NOT_READY',
+        `no node of ${this.dir} answers (tried ${this.nodes.map((n) => n.rpc).join(', ')}); is the network up?`,
+      );
+    }
+    throw last;
+  }
+
+  /** Chain id, crypto profile and identity mode: from network.json, else from the node's status. */
+  async chainInfo(client?: ArchiClient): Promise<ChainInfo> {
+    if (this.info) return this.info;
+    if (this.network && !this.viaRpc) {
+      this.info = {
+        chainId: this.network.chain,
+        crypto: this.network.crypto,
+        identityMode: this.network.identityMode,
+      };
+      return this.info;
+    }
+    const status: StatusJson = client ? await client.status() : await this.withNode((c) => c.status());
+    this.info = { chainId: status.chainId, crypto: status.crypto, identityMode: status.identityMode };
+    return this.info;
+  }
+
+  /** Load the identity ORG/USER from DIR/orgs/ORG/users/USER; strict about the spelling. */
+  identity(spec: string, info: ChainInfo): Identity {
+    const m = /^([^/\s]+)\/([^/\s]+)$/.exec(spec ?? '');
+    if (!m || !NAME.test(m[1]) || !NAME.test(m[2])) {
+      throw new ArchiError('INVALID_ARGS', `--as must be ORG/USER (like ${DEFAULT_IDENTITY}), got "${spec}"`);
+    }
+    const [, org, user] = m;
+    const userDir = join(this.dir, 'orgs', org, 'users', user);
+    if (!isDir(userDir)) {
+      const known = this.knownIdentities();
+      const hint = known.length ? ` (known: ${known.join(', ')})` : ` (${this.dir} holds no identities)`;
+      throw new ArchiError('INVALID_ARGS', `no identity ${org}/${user}: ${userDir} does not exist${hint}`);
+    }
+    return Identity.fromUserDir(info.crypto, org, userDir, info.identityMode);
+  }
+
+  /** Every ORG/USER found under DIR/orgs. */
+  knownIdentities(): string[] {
+    const out: string[] = [];
+    const orgs = join(this.dir, 'orgs');
+    for (const org of listDirs(orgs)) {
+      for (const user of listDirs(join(orgs, org, 'users'))) out.push(`${org}/${user}`);
+    }
+    return out.sort();
+  }
+}
+
+function isDir(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+function listDirs(path: string): string[] {
+  try {
+    return readdirSync(path, { withFileTypes: true })
+      .filter((d) => d.isDirectory())
+      .map((d) => d.name);
+  } catch {
+    return [];
+  }
+}

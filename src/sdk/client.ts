@@ -1,0 +1,367 @@
+/** HTTP + WebSocket client for one node's RPC (docs/RPC.md). */
+import WebSocket from 'ws';
+import { type CryptoProfile, getProfile } from '../crypto/profile.ts';
+import { ArchiError } from '../types/errors.ts';
+import { remoteError, timeoutError, unreachableError } from './errors.ts';
+import { buildAndSign, type Call, type Identity } from './identity.ts';
+import type {
+  BlockJson,
+  ChainConfigJson,
+  CommittedAnswer,
+  ContractInfo,
+  QueryAnswer,
+  StateAnswer,
+  StatusJson,
+  SubmitAnswer,
+  SubscribeFilter,
+  Topic,
+  TopicData,
+  TxJson,
+} from './types.ts';
+import { type ValidatorInput, verifyQueryProof, verifyStateProof } from './verify.ts';
+
+export interface ClientOptions {
+  /** Per-request timeout in ms (default 30000); waiting submits get their own wait time on top. */
+  timeoutMs?: number;
+}
+
+export interface SubmitOptions {
+  /** Answer only once the tx is committed, with its receipt. */
+  wait?: boolean;
+  /** How long the node waits for the commit (default 30000 ms). */
+  timeoutMs?: number;
+}
+
+export interface SubscribeOptions {
+  /** Called for node error messages and socket errors after the subscription is confirmed. */
+  onError?: (err: Error) => void;
+  /** Called when the node closes the socket (not when the caller unsubscribes). */
+  onClose?: () => void;
+  /** How long to wait for the node to confirm the subscription (default 10000 ms). */
+  timeoutMs?: number;
+}
+
+export interface VerifyOptions {
+  /** Also check the block's commit against this validator set. */
+  validators?: ValidatorInput[];
+}
+
+const DEFAULT_TIMEOUT_MS = 30_000;
+
+/** Canonical base URL: scheme added when missing, no trailing slash; throws BAD_REQUEST. */
+export function normalizeRpcUrl(rpcUrl: string): string {
+  const text = /^[a-z][a-z0-9+.-]*:\/\//i.test(rpcUrl) ? rpcUrl : `http://${rpcUrl}`;
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new ArchiError('BAD_REQUEST', `invalid RPC URL ${JSON.stringify(rpcUrl)}`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new ArchiError('BAD_REQUEST', `RPC URL must be http or https, got ${JSON.stringify(rpcUrl)}`);
+  }
+  return url.toString().replace(/\/+$/, '');
+}
+
+/** Status code to error code for answers that carry no `{error}` body (proxies, framework defaults). */
+function codeForStatus(status: number): string {
+  if (status === 404) return 'NOT_FOUND';
+  if (status === 413) return 'TX_TOO_LARGE';
+  if (status === 409) return 'TX_DUPLICATE';
+  if (status === 503) return 'NOT_READY';
+  if (status === 504) return 'TIMEOUT';
+  if (status >= 400 && status < 500) return 'BAD_REQUEST';
+  return 'INTERNAL';
+}
+
+function describeCause(e: unknown): string {
+  const err = e as { cause?: { code?: string; message?: string }; message?: string };
+  return err?.cause?.code ?? err?.cause?.message ?? err?.message ?? String(e);
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/** Client of one node's RPC. */
+export class ArchiClient {
+  /** Base URL of the node, without trailing slash. */
+  readonly url: string;
+  private readonly timeoutMs: number;
+  private statusCache?: Promise<StatusJson>;
+  private profileCache?: CryptoProfile;
+
+  constructor(rpcUrl: string, opts: ClientOptions = {}) {
+    this.url = normalizeRpcUrl(rpcUrl);
+    this.timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  }
+
+  /** The node's status: chain id, height, crypto profile, identity mode, peers. */
+  status(): Promise<StatusJson> {
+    return this.request<StatusJson>('GET', '/v1/status');
+  }
+
+  /** Submit encoded tx bytes; with `wait` the answer carries height and receipt once committed. */
+  submitTx(bytes: Uint8Array, opts: SubmitOptions & { wait: true }): Promise<CommittedAnswer>;
+  submitTx(bytes: Uint8Array, opts?: SubmitOptions): Promise<SubmitAnswer | CommittedAnswer>;
+  submitTx(bytes: Uint8Array, opts: SubmitOptions = {}): Promise<SubmitAnswer | CommittedAnswer> {
+    let path = '/v1/txs';
+    let timeout = this.timeoutMs;
+    if (opts.wait) {
+      const waitMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+      path += `?wait=true&timeoutMs=${Math.max(1, Math.floor(waitMs))}`;
+      // The node answers TIMEOUT itself at waitMs; our own deadline only guards a hung connection.
+      timeout = waitMs + this.timeoutMs;
+    }
+    return this.request('POST', path, { bytes }, timeout);
+  }
+
+  /** Sign a call as `identity` for this node's chain and submit it. */
+  async send(
+    identity: Identity,
+    call: Call,
+    opts: SubmitOptions = {},
+  ): Promise<SubmitAnswer | CommittedAnswer> {
+    const { chainId } = await this.cachedStatus();
+    const tx = buildAndSign(identity, chainId, call);
+    return this.submitTx(tx.bytes, opts);
+  }
+
+  /** A committed tx with its receipt; NOT_FOUND while pending or unknown. */
+  getTx(txId: string): Promise<TxJson> {
+    return this.request('GET', `/v1/txs/${encodeURIComponent(txId)}`);
+  }
+
+  /** The block at `height`, or the latest one. */
+  getBlock(height: number | 'latest'): Promise<BlockJson> {
+    if (height !== 'latest' && !(Number.isSafeInteger(height) && height >= 0)) {
+      return Promise.reject(
+        new ArchiError('BAD_REQUEST', `block height must be a non-negative integer or "latest", got ${height}`),
+      );
+    }
+    return this.request('GET', `/v1/blocks/${height}`);
+  }
+
+  /** Run a read-only contract method; with `prove` the answer carries proofs of every key read. */
+  query(
+    contract: string,
+    method: string,
+    args: unknown,
+    opts: { prove?: boolean } = {},
+  ): Promise<QueryAnswer> {
+    return this.request('POST', '/v1/query', {
+      json: { contract, method, args: args ?? null, prove: opts.prove === true },
+    });
+  }
+
+  /** One raw state key of a contract with its proof. */
+  getState(contract: string, key: string): Promise<StateAnswer> {
+    return this.request(
+      'GET',
+      `/v1/state/${encodeURIComponent(contract)}/${encodeURIComponent(key)}`,
+    );
+  }
+
+  /** The deployed contracts and their methods. */
+  contracts(): Promise<ContractInfo[]> {
+    return this.request('GET', '/v1/contracts');
+  }
+
+  /** The chain config as JSON. */
+  config(): Promise<ChainConfigJson> {
+    return this.request('GET', '/v1/config');
+  }
+
+  /** Poll until `txId` is committed and return it; TIMEOUT after `timeoutMs`. */
+  async waitForTx(txId: string, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<TxJson> {
+    const deadline = Date.now() + timeoutMs;
+    let delay = 50;
+    for (;;) {
+      try {
+        return await this.getTx(txId);
+      } catch (e) {
+        if (!(e instanceof ArchiError) || e.code !== 'NOT_FOUND') throw e;
+      }
+      const left = deadline - Date.now();
+      if (left <= 0) throw timeoutError(`tx ${txId} was not committed within ${timeoutMs} ms`);
+      await sleep(Math.min(delay, left));
+      delay = Math.min(delay * 2, 500);
+    }
+  }
+
+  /**
+   * Subscribe to a WebSocket topic; resolves once the node confirms, with a function that
+   * ends the subscription (closes its socket).
+   */
+  subscribe<T extends Topic>(
+    topic: T,
+    filter: SubscribeFilter,
+    onData: (data: TopicData[T]) => void,
+    opts: SubscribeOptions = {},
+  ): Promise<() => void> {
+    const wsUrl = `${this.url.replace(/^http/, 'ws')}/v1/ws`;
+    const message: Record<string, string> = { op: 'subscribe', topic };
+    for (const [k, v] of Object.entries(filter ?? {})) if (v !== undefined) message[k] = v;
+    return new Promise((resolve, reject) => {
+      let confirmed = false;
+      let closedByUs = false;
+      const ws = new WebSocket(wsUrl);
+      const unsubscribe = (): void => {
+        closedByUs = true;
+        ws.close();
+      };
+      const fail = (err: Error): void => {
+        if (confirmed) {
+          opts.onError?.(err);
+          return;
+        }
+        clearTimeout(timer);
+        closedByUs = true;
+        ws.terminate();
+        reject(err);
+      };
+      const timeoutMs = opts.timeoutMs ?? 10_000;
+      const timer = setTimeout(
+        () => fail(timeoutError(`${wsUrl} did not confirm the ${topic} subscription within ${timeoutMs} ms`)),
+        timeoutMs,
+      );
+      ws.on('open', () => ws.send(JSON.stringify(message)));
+      ws.on('message', (raw) => {
+        let msg: any;
+        try {
+          msg = JSON.parse(raw.toString());
+        } catch {
+          fail(new ArchiError('INTERNAL', `${wsUrl} sent a message that is not JSON`));
+          return;
+        }
+        if (msg?.op === 'subscribed') {
+          if (!confirmed && msg.topic === topic) {
+            confirmed = true;
+            clearTimeout(timer);
+            resolve(unsubscribe);
+          }
+          return;
+        }
+        if (msg?.op === 'error') {
+          fail(remoteError(msg.error?.code, msg.error?.message ?? 'subscription error'));
+          return;
+        }
+        if (msg?.topic !== topic) return;
+        try {
+          onData(msg.data);
+        } catch (e) {
+          // A throwing callback inside a socket handler would otherwise crash the process.
+          if (opts.onError) opts.onError(e as Error);
+          else throw e;
+        }
+      });
+      ws.on('error', (e) => {
+        fail(unreachableError(wsUrl, describeCause(e)));
+      });
+      ws.on('close', () => {
+        if (!confirmed) {
+          fail(new ArchiError('NOT_READY', `${wsUrl} closed before confirming the subscription`));
+        } else if (!closedByUs) {
+          opts.onClose?.();
+        }
+      });
+    });
+  }
+
+  /** The crypto profile of the node's chain (from its status, cached). */
+  async profile(): Promise<CryptoProfile> {
+    if (!this.profileCache) this.profileCache = getProfile((await this.cachedStatus()).crypto);
+    return this.profileCache;
+  }
+
+  /** Query with proofs, fetch the block at the proof's height and verify; returns the result. */
+  async queryVerified(
+    contract: string,
+    method: string,
+    args: unknown,
+    opts: VerifyOptions = {},
+  ): Promise<unknown> {
+    const answer = await this.query(contract, method, args, { prove: true });
+    if (!answer.proof) throw new ArchiError('INTERNAL', `${this.url} answered without a proof`);
+    const block = await this.getBlock(answer.proof.height);
+    verifyQueryProof(await this.profile(), block, answer.proof, opts.validators);
+    return answer.result;
+  }
+
+  /** A state key with its proof verified against the block at its height; returns the value as hex or null. */
+  async getStateVerified(
+    contract: string,
+    key: string,
+    opts: VerifyOptions = {},
+  ): Promise<string | null> {
+    const answer = await this.getState(contract, key);
+    const block = await this.getBlock(answer.height);
+    verifyStateProof(await this.profile(), block, answer, opts.validators, `${contract}/${key}`);
+    return answer.value;
+  }
+
+  private cachedStatus(): Promise<StatusJson> {
+    if (!this.statusCache) {
+      this.statusCache = this.status();
+      // A failed lookup must not poison later calls.
+      this.statusCache.catch(() => {
+        this.statusCache = undefined;
+      });
+    }
+    return this.statusCache;
+  }
+
+  private async request<T>(
+    method: 'GET' | 'POST',
+    path: string,
+    body?: { json?: unknown; bytes?: Uint8Array },
+    timeoutMs = this.timeoutMs,
+  ): Promise<T> {
+    const target = `${this.url}${path}`;
+    const init: RequestInit = { method, signal: AbortSignal.timeout(timeoutMs), headers: {} };
+    if (body?.bytes) {
+      init.headers = { 'content-type': 'application/octet-stream' };
+      init.body = body.bytes;
+    } else if (body) {
+      init.headers = { 'content-type': 'application/json' };
+      init.body = JSON.stringify(body.json ?? null, (_k, v) =>
+        typeof v === 'bigint' ? v.toString() : v,
+      );
+    }
+    let res: Response;
+    let text: string;
+    try {
+      res = await fetch(target, init);
+      text = await res.text();
+    } catch (e) {
+      const name = (e as Error)?.name;
+      if (name === 'TimeoutError' || name === 'AbortError') {
+        throw timeoutError(`no answer from ${target} within ${timeoutMs} ms`);
+      }
+      throw unreachableError(this.url, describeCause(e));
+    }
+    let parsed: any;
+    let parseFailed = false;
+    try {
+      parsed = text.length ? JSON.parse(text) : null;
+    } catch {
+      parseFailed = true;
+    }
+    if (!res.ok) {
+      const err = parsed?.error;
+      if (err && typeof err === 'object' && typeof err.code === 'string') {
+        throw remoteError(err.code, typeof err.message === 'string' ? err.message : err.code);
+      }
+      const detail = typeof parsed?.message === 'string' ? parsed.message : text.slice(0, 200);
+      throw remoteError(
+        codeForStatus(res.status),
+        `${method} ${path} failed with HTTP ${res.status}${detail ? `: ${detail}` : ''}`,
+      );
+    }
+    if (parseFailed) {
+      throw new ArchiError('INTERNAL', `${method} ${path} on ${this.url} did not answer JSON`);
+    }
+    return parsed as T;
+  }
+}
+

@@ -1,0 +1,31 @@
+/** Archipelago client SDK: RPC client, identities, tx signing and proof verification. */
+export { type CryptoProfile, getProfile, type Signer } from '../crypto/profile.ts';
+export { ArchiError, type ErrorCode } from '../types/errors.ts';
+export type { SenderId, SignedTx } from '../types/tx.ts';
+export { decodeTx } from '../types/tx.ts';
+export {
+  ArchiClient,
+  type ClientOptions,
+  normalizeRpcUrl,
+  type SubmitOptions,
+  type SubscribeOptions,
+  type VerifyOptions,
+} from './client.ts';
+export {
+  codedError,
+  isUnreachable,
+  proofInvalid,
+  remoteError,
+  timeoutError,
+  unreachableError,
+} from './errors.ts';
+export { buildAndSign, type Call, Identity, type IdentityMode } from './identity.ts';
+export * from './types.ts';
+export {
+  commitFromJson,
+  type ValidatorInput,
+  type VerifiedState,
+  validatorsFromInput,
+  verifyQueryProof,
+  verifyStateProof,
+} from './verify.ts';

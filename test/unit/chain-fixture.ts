@@ -1,0 +1,108 @@
+/** An in-process chain on real LMDB files in a temp dir, with a generated org CA and members. */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Chain } from '../../src/chain/chain.ts';
+import { create, CommitSchema } from '../../src/codec/index.ts';
+import { address, type CryptoProfile, getProfile, type Signer } from '../../src/crypto/profile.ts';
+import { certToPem, issueCertificate } from '../../src/crypto/x509.ts';
+import { ChainStore } from '../../src/storage/chain-store.ts';
+import { type Genesis, validateGenesis } from '../../src/types/genesis.ts';
+import { hex } from '../../src/types/hex.ts';
+import { buildTx, type TxFields } from '../../src/types/tx.ts';
+
+export interface Member {
+  signer: Signer;
+  cert: Uint8Array;
+  address: string;
+  send(chain: Chain, f: Omit<TxFields, 'chainId' | 'sender'>): string;
+}
+
+export interface Fixture {
+  profile: CryptoProfile;
+  genesis: Genesis;
+  admin: Member;
+  client: Member;
+  nodeSigner: Signer;
+  dirs: string[];
+  open(dir?: string): Chain;
+  /** Cut and commit one block from the pool at `time`. */
+  commit(chain: Chain, time: number): ReturnType<Chain['proposeBlock']>;
+  cleanup(): void;
+}
+
+const T0 = 1_700_000_000_000;
+
+/** A one-org genesis in cert mode with an admin, a client and a node key. */
+export function makeFixture(profileName: 'standard' | 'gm'): Fixture {
+  const profile = getProfile(profileName);
+  const caKeys = profile.generateKeyPair();
+  const ca = profile.signerFromPem(caKeys.privateKeyPem);
+  const caName = { O: 'org1', CN: 'ca.org1' };
+  const caCert = issueCertificate({
+    profile,
+    issuer: ca,
+    issuerName: caName,
+    subjectName: caName,
+    subjectPublicKey: caKeys.publicKey,
+    notBefore: new Date(T0 - 86_400_000),
+    notAfter: new Date(T0 + 3650 * 86_400_000),
+    isCA: true,
+  });
+  const member = (role: string): Member => {
+    const kp = profile.generateKeyPair();
+    const signer = profile.signerFromPem(kp.privateKeyPem);
+    const cert = issueCertificate({
+      profile,
+      issuer: ca,
+      issuerName: caName,
+      subjectName: { O: 'org1', OU: role, CN: `${role}.org1` },
+      subjectPublicKey: kp.publicKey,
+      notBefore: new Date(T0 - 86_400_000),
+      notAfter: new Date(T0 + 3650 * 86_400_000),
+      isCA: false,
+    });
+    return {
+      signer,
+      cert,
+      address: address(profile, kp.publicKey),
+      send(chain, f) {
+        return chain.submitTx(
+          buildTx(profile, signer, { ...f, chainId: 'unit', sender: { org: 'org1', cert }, timestamp: Date.now() }).bytes,
+        );
+      },
+    };
+  };
+  const nodeKeys = profile.generateKeyPair();
+  const genesis = validateGenesis({
+    chainId: 'unit',
+    genesisTime: T0,
+    crypto: profileName,
+    identityMode: 'cert',
+    consensus: 'solo',
+    orgs: [{ id: 'org1', caCert: certToPem(caCert) }],
+    validators: [{ name: 'node1', org: 'org1', publicKey: hex(nodeKeys.publicKey), power: 10 }],
+  });
+  const dirs: string[] = [];
+  return {
+    profile,
+    genesis,
+    admin: member('admin'),
+    client: member('client'),
+    nodeSigner: profile.signerFromPem(nodeKeys.privateKeyPem),
+    dirs,
+    open(dir) {
+      const d = dir ?? mkdtempSync(join(tmpdir(), 'archi-unit-'));
+      if (!dirs.includes(d)) dirs.push(d);
+      return new Chain({ profile, store: ChainStore.open(d), genesis });
+    },
+    commit(chain, time) {
+      const p = chain.proposeBlock(time, new Uint8Array(20));
+      chain.commitBlock(p, create(CommitSchema, { height: BigInt(p.height), blockHash: p.blockHash }));
+      return p;
+    },
+    cleanup() {
+      for (const d of dirs) rmSync(d, { recursive: true, force: true });
+    },
+  };
+}
