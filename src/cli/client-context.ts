@@ -62,7 +62,10 @@ export function intOption(flag: string, min: number, max: number): (value: strin
   return (value: string) => {
     const n = /^[0-9]+$/.test(value) ? Number(value) : Number.NaN;
     if (!Number.isSafeInteger(n) || n < min || n > max) {
-      throw new ArchiError('INVALID_ARGS', `${flag} must be an integer from ${min} to ${max}, got "${value}"`);
+      throw new ArchiError(
+        'INVALID_ARGS',
+        `${flag} must be an integer from ${min} to ${max}, got "${value}"`,
+      );
     }
     return n;
   };
@@ -83,13 +86,21 @@ function readNetwork(dir: string): NetworkFile | undefined {
   if (typeof raw !== 'object' || raw === null) bad('not a JSON object');
   if (typeof raw.chain !== 'string') bad('chain must be a string');
   if (raw.crypto !== 'standard' && raw.crypto !== 'gm') bad('crypto must be standard or gm');
-  if (raw.identityMode !== 'cert' && raw.identityMode !== 'key') bad('identityMode must be cert or key');
+  if (raw.identityMode !== 'cert' && raw.identityMode !== 'key')
+    bad('identityMode must be cert or key');
   if (!Array.isArray(raw.nodes) || raw.nodes.length === 0) bad('nodes must be a non-empty list');
   const nodes: TargetNode[] = raw.nodes.map((n: any, i: number) => {
-    if (typeof n?.name !== 'string' || typeof n?.rpc !== 'string') bad(`nodes[${i}] needs name and rpc`);
+    if (typeof n?.name !== 'string' || typeof n?.rpc !== 'string')
+      bad(`nodes[${i}] needs name and rpc`);
     return { name: n.name, org: typeof n.org === 'string' ? n.org : undefined, rpc: n.rpc };
   });
-  return { chain: raw.chain, crypto: raw.crypto, identityMode: raw.identityMode, nodes, console: raw.console };
+  return {
+    chain: raw.chain,
+    crypto: raw.crypto,
+    identityMode: raw.identityMode,
+    nodes,
+    console: raw.console,
+  };
 }
 
 /** The resolved target of a client command. */
@@ -127,7 +138,10 @@ export class ClientContext {
       nodes = nodes.filter((n) => n.name === flags.node);
       if (nodes.length === 0) {
         const known = network.nodes.map((n) => n.name).join(', ');
-        throw new ArchiError('BAD_REQUEST', `no node named ${flags.node} in ${dir} (nodes: ${known})`);
+        throw new ArchiError(
+          'BAD_REQUEST',
+          `no node named ${flags.node} in ${dir} (nodes: ${known})`,
+        );
       }
     }
     return new ClientContext(dir, network, nodes, false);
@@ -177,8 +191,14 @@ export class ClientContext {
       };
       return this.info;
     }
-    const status: StatusJson = client ? await client.status() : await this.withNode((c) => c.status());
-    this.info = { chainId: status.chainId, crypto: status.crypto, identityMode: status.identityMode };
+    const status: StatusJson = client
+      ? await client.status()
+      : await this.withNode((c) => c.status());
+    this.info = {
+      chainId: status.chainId,
+      crypto: status.crypto,
+      identityMode: status.identityMode,
+    };
     return this.info;
   }
 
@@ -186,14 +206,22 @@ export class ClientContext {
   identity(spec: string, info: ChainInfo): Identity {
     const m = /^([^/\s]+)\/([^/\s]+)$/.exec(spec ?? '');
     if (!m || !NAME.test(m[1]) || !NAME.test(m[2])) {
-      throw new ArchiError('INVALID_ARGS', `--as must be ORG/USER (like ${DEFAULT_IDENTITY}), got "${spec}"`);
+      throw new ArchiError(
+        'INVALID_ARGS',
+        `--as must be ORG/USER (like ${DEFAULT_IDENTITY}), got "${spec}"`,
+      );
     }
     const [, org, user] = m;
     const userDir = join(this.dir, 'orgs', org, 'users', user);
     if (!isDir(userDir)) {
       const known = this.knownIdentities();
-      const hint = known.length ? ` (known: ${known.join(', ')})` : ` (${this.dir} holds no identities)`;
-      throw new ArchiError('INVALID_ARGS', `no identity ${org}/${user}: ${userDir} does not exist${hint}`);
+      const hint = known.length
+        ? ` (known: ${known.join(', ')})`
+        : ` (${this.dir} holds no identities)`;
+      throw new ArchiError(
+        'INVALID_ARGS',
+        `no identity ${org}/${user}: ${userDir} does not exist${hint}`,
+      );
     }
     return Identity.fromUserDir(info.crypto, org, userDir, info.identityMode);
   }

@@ -84,8 +84,9 @@ interface Resolved {
 
 // Same shape genesis accepts for chain ids, so a name that init takes never fails later.
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
-// Entries init owns inside DIR; any of them present means a network (or a broken one) is there.
-const OWNED = ['network.json', 'genesis.json', 'orgs', 'nodes'] as const;
+// Entries init owns inside DIR; any of them present means a network (or a broken one) is
+// there. network.json comes last: it is moved in last, marking the directory complete.
+const OWNED = ['genesis.json', 'orgs', 'nodes', 'network.json'] as const;
 
 function invalid(message: string): never {
   throw new ArchiError('CONFIG_INVALID', `init: ${message}`);
@@ -104,32 +105,50 @@ export function resolveInitOptions(opts: InitOptions): Resolved {
   }
   const chain = opts.chain ?? DEFAULT_CHAIN;
   if (typeof chain !== 'string' || !NAME.test(chain)) {
-    invalid(`chain name "${String(chain)}" must be 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit`);
+    invalid(
+      `chain name "${String(chain)}" must be 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit`,
+    );
   }
   const crypto = opts.crypto ?? 'standard';
-  if (crypto !== 'standard' && crypto !== 'gm') invalid(`crypto must be standard or gm, got ${String(crypto)}`);
+  if (crypto !== 'standard' && crypto !== 'gm')
+    invalid(`crypto must be standard or gm, got ${String(crypto)}`);
   const identity = opts.identity ?? 'cert';
-  if (identity !== 'cert' && identity !== 'key') invalid(`identity must be cert or key, got ${String(identity)}`);
+  if (identity !== 'cert' && identity !== 'key')
+    invalid(`identity must be cert or key, got ${String(identity)}`);
   const consensus = opts.consensus ?? (orgs === 1 ? 'solo' : 'tbft');
   if (consensus !== 'solo' && consensus !== 'tbft') {
     invalid(`consensus must be solo or tbft, got ${String(consensus)}`);
   }
   // Every org runs one validator, and solo commits with a single signature.
-  if (consensus === 'solo' && orgs !== 1) invalid(`solo consensus runs one node; use --orgs 1 or --consensus tbft`);
+  if (consensus === 'solo' && orgs !== 1)
+    invalid(`solo consensus runs one node; use --orgs 1 or --consensus tbft`);
   const host = opts.host ?? '127.0.0.1';
-  if (typeof host !== 'string' || !isIPv4(host)) invalid(`host must be an IPv4 address, got ${String(host)}`);
+  if (typeof host !== 'string' || !isIPv4(host))
+    invalid(`host must be an IPv4 address, got ${String(host)}`);
   const basePort = opts.basePort;
   if (basePort !== undefined) {
     const last = isInt(basePort) ? basePort + 2 * orgs - 1 : Number.NaN;
     if (!isInt(basePort) || basePort < 1024 || !(last <= 65535)) {
-      invalid(`base port must be an integer from 1024 with room for ${2 * orgs} ports below 65536, got ${String(basePort)}`);
+      invalid(
+        `base port must be an integer from 1024 with room for ${2 * orgs} ports below 65536, got ${String(basePort)}`,
+      );
     }
   }
   const validityDays = opts.validityDays ?? DEFAULT_VALIDITY_DAYS;
   if (!isInt(validityDays) || validityDays < 1 || validityDays > 36_500) {
     invalid(`validity days must be an integer from 1 to 36500, got ${String(opts.validityDays)}`);
   }
-  return { dir: resolve(opts.dir), orgs, chain, crypto, consensus, identity, basePort, host, validityDays };
+  return {
+    dir: resolve(opts.dir),
+    orgs,
+    chain,
+    crypto,
+    consensus,
+    identity,
+    basePort,
+    host,
+    validityDays,
+  };
 }
 
 /** Distinct free TCP ports on `host`: all are held open together so none repeats, then released. */
@@ -145,12 +164,15 @@ export async function freePorts(count: number, host = '127.0.0.1'): Promise<numb
         srv.listen(0, host, () => ok());
       });
       const addr = srv.address();
-      if (addr === null || typeof addr === 'string') throw new ArchiError('INTERNAL', 'no port assigned');
+      if (addr === null || typeof addr === 'string')
+        throw new ArchiError('INTERNAL', 'no port assigned');
       ports.push(addr.port);
     }
     return ports;
   } finally {
-    await Promise.all(servers.map((s) => new Promise<void>((ok) => (s.listening ? s.close(() => ok()) : ok()))));
+    await Promise.all(
+      servers.map((s) => new Promise<void>((ok) => (s.listening ? s.close(() => ok()) : ok()))),
+    );
   }
 }
 
@@ -257,7 +279,12 @@ export async function initNetwork(opts: InitOptions): Promise<NetworkInfo> {
     );
     const keys: Array<{ name: string; role: Role; publicKey: string }> = [];
     for (const user of USERS) {
-      const id = issueIdentity(profile, { keyPem: ca.keyPem, org }, { OU: user, CN: `${user}.${org}` }, validity);
+      const id = issueIdentity(
+        profile,
+        { keyPem: ca.keyPem, org },
+        { OU: user, CN: `${user}.${org}` },
+        validity,
+      );
       const base = `orgs/${org}/users/${user}`;
       files.push(
         { path: `${base}/key.pem`, data: id.keyPem, secret: true },
@@ -278,8 +305,17 @@ export async function initNetwork(opts: InitOptions): Promise<NetworkInfo> {
     );
     keys.push({ name: nodeName, role: 'consensus', publicKey: hex(node.publicKey) });
     // Key mode still carries the CA: node transport authenticates peers by it.
-    genesisOrgs.push(o.identity === 'key' ? { id: org, caCert: ca.certPem, keys } : { id: org, caCert: ca.certPem });
-    validators.push({ name: nodeName, org, publicKey: hex(node.publicKey), power: VALIDATOR_POWER });
+    genesisOrgs.push(
+      o.identity === 'key'
+        ? { id: org, caCert: ca.certPem, keys }
+        : { id: org, caCert: ca.certPem },
+    );
+    validators.push({
+      name: nodeName,
+      org,
+      publicKey: hex(node.publicKey),
+      power: VALIDATOR_POWER,
+    });
     const rpcPort = portOf(i, 0);
     const p2pPort = portOf(i, 1);
     nodes.push({
@@ -353,7 +389,7 @@ async function writeStaged(dir: string, files: FilePlan): Promise<void> {
     }
     // A concurrent init may have raced us since the first check.
     await refuseExisting(dir);
-    for (const name of OWNED.filter((n) => n !== 'network.json').concat('network.json')) {
+    for (const name of OWNED) {
       await rename(join(stage, name), join(dir, name));
       moved.push(name);
     }

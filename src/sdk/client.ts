@@ -58,7 +58,10 @@ export function normalizeRpcUrl(rpcUrl: string): string {
     throw new ArchiError('BAD_REQUEST', `invalid RPC URL ${JSON.stringify(rpcUrl)}`);
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new ArchiError('BAD_REQUEST', `RPC URL must be http or https, got ${JSON.stringify(rpcUrl)}`);
+    throw new ArchiError(
+      'BAD_REQUEST',
+      `RPC URL must be http or https, got ${JSON.stringify(rpcUrl)}`,
+    );
   }
   return url.toString().replace(/\/+$/, '');
 }
@@ -136,7 +139,10 @@ export class ArchiClient {
   getBlock(height: number | 'latest'): Promise<BlockJson> {
     if (height !== 'latest' && !(Number.isSafeInteger(height) && height >= 0)) {
       return Promise.reject(
-        new ArchiError('BAD_REQUEST', `block height must be a non-negative integer or "latest", got ${height}`),
+        new ArchiError(
+          'BAD_REQUEST',
+          `block height must be a non-negative integer or "latest", got ${height}`,
+        ),
       );
     }
     return this.request('GET', `/v1/blocks/${height}`);
@@ -222,7 +228,12 @@ export class ArchiClient {
       };
       const timeoutMs = opts.timeoutMs ?? 10_000;
       const timer = setTimeout(
-        () => fail(timeoutError(`${wsUrl} did not confirm the ${topic} subscription within ${timeoutMs} ms`)),
+        () =>
+          fail(
+            timeoutError(
+              `${wsUrl} did not confirm the ${topic} subscription within ${timeoutMs} ms`,
+            ),
+          ),
         timeoutMs,
       );
       ws.on('open', () => ws.send(JSON.stringify(message)));
@@ -364,4 +375,3 @@ export class ArchiClient {
     return parsed as T;
   }
 }
-

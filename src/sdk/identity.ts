@@ -69,7 +69,12 @@ export class Identity {
    * Identity from PEM text: the private key plus a certificate PEM (cert mode) or the public
    * key as hex (key mode; defaults to the key's own public key).
    */
-  static fromPem(profileName: string, org: string, keyPem: string, certPemOrPublicKeyHex?: string): Identity {
+  static fromPem(
+    profileName: string,
+    org: string,
+    keyPem: string,
+    certPemOrPublicKeyHex?: string,
+  ): Identity {
     if (typeof org !== 'string' || org.length === 0) {
       throw new ArchiError('BAD_REQUEST', 'identity needs an organization id');
     }
@@ -117,7 +122,12 @@ export class Identity {
    * Identity from files or PEM text: `key` is a key PEM or its path; `certOrPublicKey` is a
    * certificate PEM, a public key hex, or the path of a file holding either (omit for key mode).
    */
-  static fromFiles(profileName: string, org: string, key: string, certOrPublicKey?: string): Identity {
+  static fromFiles(
+    profileName: string,
+    org: string,
+    key: string,
+    certOrPublicKey?: string,
+  ): Identity {
     const keyPem = PEM_RE.test(key) ? key : readText(key, 'private key');
     let extra = certOrPublicKey;
     if (extra !== undefined && !PEM_RE.test(extra) && !HEX_RE.test(extra.trim())) {

@@ -125,7 +125,8 @@ function checkBlock(
       Number(header.height),
       blockHash,
     );
-    if (!check.ok) throw proofInvalid(`commit of block ${header.height} does not verify: ${check.reason}`);
+    if (!check.ok)
+      throw proofInvalid(`commit of block ${header.height} does not verify: ${check.reason}`);
   }
   return { header, blockHash };
 }
@@ -162,7 +163,13 @@ export function verifyQueryProof(
   if (typeof proof !== 'object' || proof === null || !Array.isArray(proof.reads)) {
     throw proofInvalid('malformed query proof');
   }
-  const { header, blockHash } = checkBlock(profile, block, proof.height, proof.stateRoot, validators);
+  const { header, blockHash } = checkBlock(
+    profile,
+    block,
+    proof.height,
+    proof.stateRoot,
+    validators,
+  );
   for (const read of proof.reads) checkRead(profile, header.stateRoot, read);
   return {
     height: Number(header.height),
@@ -186,9 +193,17 @@ export function verifyStateProof(
 ): VerifiedState {
   if (typeof answer !== 'object' || answer === null) throw proofInvalid('malformed state answer');
   if (expectedKey !== undefined && answer.key !== expectedKey) {
-    throw proofInvalid(`answer is about ${JSON.stringify(answer.key)}, not ${JSON.stringify(expectedKey)}`);
+    throw proofInvalid(
+      `answer is about ${JSON.stringify(answer.key)}, not ${JSON.stringify(expectedKey)}`,
+    );
   }
-  const { header, blockHash } = checkBlock(profile, block, answer.height, answer.stateRoot, validators);
+  const { header, blockHash } = checkBlock(
+    profile,
+    block,
+    answer.height,
+    answer.stateRoot,
+    validators,
+  );
   checkRead(profile, header.stateRoot, answer);
   return {
     height: Number(header.height),

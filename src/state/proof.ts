@@ -80,7 +80,7 @@ export function internalHash(hash: HashFn, left: Uint8Array, right: Uint8Array):
 
 /** Bit `depth` of a path, most significant bit of byte 0 first. */
 export function bitAt(path: Uint8Array, depth: number): number {
-  return (path[depth >> 3] >> (7 - (depth & 7))) & 1;
+  return (path[depth >> 3] >> (depth & 7)) & 1;
 }
 
 /** True when a and b hold the same bytes. */

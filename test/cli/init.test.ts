@@ -1,13 +1,27 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Command, CommanderError } from 'commander';
 import { register } from '../../src/cli/commands/init.ts';
-import { type InitOptions, initNetwork, type NetworkInfo, type NodeConfigFile } from '../../src/cli/init-network.ts';
+import {
+  type InitOptions,
+  initNetwork,
+  type NetworkInfo,
+  type NodeConfigFile,
+} from '../../src/cli/init-network.ts';
 import { getProfile } from '../../src/crypto/profile.ts';
 import { certFromPem, parseCertificate, verifyCertificate } from '../../src/crypto/x509.ts';
 import { ArchiError } from '../../src/types/errors.ts';
@@ -73,11 +87,24 @@ for (const crypto of ['standard', 'gm'] as const) {
       // OpenSSL 3.0 checks SM2 cert signatures with an empty signer ID unless given the
       // GM/T 0009 default one (see the note at the top of src/crypto/x509.ts).
       const verify = (ca: string, cert: string): string =>
-        openssl('verify', ...(crypto === 'gm' ? ['-vfyopt', 'distid:1234567812345678'] : []), '-CAfile', ca, cert);
+        openssl(
+          'verify',
+          ...(crypto === 'gm' ? ['-vfyopt', 'distid:1234567812345678'] : []),
+          '-CAfile',
+          ca,
+          cert,
+        );
 
       before(async () => {
         dir = join(tempDir(), 'net');
-        info = await initNetwork({ dir, orgs: 4, chain: 'test-chain', crypto, consensus: 'tbft', identity });
+        info = await initNetwork({
+          dir,
+          orgs: 4,
+          chain: 'test-chain',
+          crypto,
+          consensus: 'tbft',
+          identity,
+        });
       });
 
       it('describes the network in network.json', () => {
@@ -171,10 +198,26 @@ for (const crypto of ['standard', 'gm'] as const) {
             assert.equal(o.keys, undefined);
           }
           assert.match(pub('admin'), /^04[0-9a-f]{128}$/);
-          assert.deepEqual(g.validators[i], { name: `node${i + 1}`, org, publicKey: nodePub, power: 10 });
+          assert.deepEqual(g.validators[i], {
+            name: `node${i + 1}`,
+            org,
+            publicKey: nodePub,
+            power: 10,
+          });
           // The validator key is the one in the node's certificate.
-          const certPub = openssl('x509', '-noout', '-pubkey', '-in', join(dir, 'nodes', `node${i + 1}`, 'node.cert.pem'));
-          const keyPub = openssl('pkey', '-pubout', '-in', join(dir, 'nodes', `node${i + 1}`, 'node.key.pem'));
+          const certPub = openssl(
+            'x509',
+            '-noout',
+            '-pubkey',
+            '-in',
+            join(dir, 'nodes', `node${i + 1}`, 'node.cert.pem'),
+          );
+          const keyPub = openssl(
+            'pkey',
+            '-pubout',
+            '-in',
+            join(dir, 'nodes', `node${i + 1}`, 'node.key.pem'),
+          );
           assert.equal(certPub, keyPub);
           assert.match(nodePub, /^04[0-9a-f]{128}$/);
         });
@@ -190,7 +233,8 @@ for (const crypto of ['standard', 'gm'] as const) {
           assert.equal(cfg.chainId, 'test-chain');
           assert.equal(cfg.dataDir, 'data');
           assert.equal(cfg.logLevel, 'info');
-          for (const p of [cfg.genesis, cfg.key, cfg.cert, cfg.caCerts]) assert.ok(existsSync(join(nodeDir, p)), p);
+          for (const p of [cfg.genesis, cfg.key, cfg.cert, cfg.caCerts])
+            assert.ok(existsSync(join(nodeDir, p)), p);
           assert.equal(join(nodeDir, cfg.genesis), join(dir, 'genesis.json'));
           assert.equal(join(nodeDir, cfg.caCerts), join(dir, 'orgs'));
           assert.equal(n.rpc, `http://${cfg.rpc.host}:${cfg.rpc.port}`);
@@ -198,7 +242,9 @@ for (const crypto of ['standard', 'gm'] as const) {
           ports.push(cfg.rpc.port, cfg.p2p.port);
           assert.deepEqual(
             cfg.peers,
-            info.nodes.filter((p) => p.name !== n.name).map((p) => ({ name: p.name, address: p.p2p })),
+            info.nodes
+              .filter((p) => p.name !== n.name)
+              .map((p) => ({ name: p.name, address: p.p2p })),
           );
         });
         assert.equal(new Set(ports).size, 8);
@@ -281,14 +327,23 @@ describe('archi init options', () => {
   it('refuses a dir path that is a file', async () => {
     const file = join(tempDir(), 'f');
     writeFileSync(file, 'x');
-    await assert.rejects(initNetwork({ dir: file, orgs: 1 }), isArchiError('CONFIG_INVALID', /not a directory/));
+    await assert.rejects(
+      initNetwork({ dir: file, orgs: 1 }),
+      isArchiError('CONFIG_INVALID', /not a directory/),
+    );
   });
 
   it('accepts an existing dir with unrelated files', async () => {
     const dir = tempDir();
     writeFileSync(join(dir, 'README'), 'mine');
     await initNetwork({ dir, orgs: 1 });
-    assert.deepEqual(readdirSync(dir).sort(), ['README', 'genesis.json', 'network.json', 'nodes', 'orgs']);
+    assert.deepEqual(readdirSync(dir).sort(), [
+      'README',
+      'genesis.json',
+      'network.json',
+      'nodes',
+      'orgs',
+    ]);
   });
 });
 
@@ -307,7 +362,19 @@ describe('archi init command', () => {
 
   it('prints the network as JSON with --json', async () => {
     const dir = join(tempDir(), 'net');
-    const out = await run(['--dir', dir, '--orgs', '2', '--crypto', 'gm', '--identity', 'key', '--chain', 'c1', '--json']);
+    const out = await run([
+      '--dir',
+      dir,
+      '--orgs',
+      '2',
+      '--crypto',
+      'gm',
+      '--identity',
+      'key',
+      '--chain',
+      'c1',
+      '--json',
+    ]);
     const info = JSON.parse(out) as NetworkInfo;
     assert.deepEqual(info, readJson(join(dir, 'network.json')));
     assert.equal(info.crypto, 'gm');
@@ -360,7 +427,10 @@ describe('archi init command', () => {
   }
 
   it('requires --dir', async () => {
-    await assert.rejects(run([]), (e: unknown) => e instanceof CommanderError && /--dir/.test(e.message));
+    await assert.rejects(
+      run([]),
+      (e: unknown) => e instanceof CommanderError && /--dir/.test(e.message),
+    );
   });
 
   it('refuses solo with several orgs', async () => {

@@ -2,7 +2,13 @@
 import { join } from 'node:path';
 import { type Command, Option } from 'commander';
 import { ArchiError } from '../../types/errors.ts';
-import { DEFAULT_CHAIN, DEFAULT_ORGS, initNetwork, MAX_ORGS, type NetworkInfo } from '../init-network.ts';
+import {
+  DEFAULT_CHAIN,
+  DEFAULT_ORGS,
+  initNetwork,
+  MAX_ORGS,
+  type NetworkInfo,
+} from '../init-network.ts';
 
 /** Strict integer parser for commander: the whole string must be digits and within [min, max]. */
 export function intArg(flag: string, min: number, max: number): (value: string) => number {
@@ -10,7 +16,10 @@ export function intArg(flag: string, min: number, max: number): (value: string) 
     // Number('') is 0 and parseInt('4x') is 4, so check the text itself.
     const n = /^[0-9]+$/.test(value) ? Number(value) : Number.NaN;
     if (!Number.isSafeInteger(n) || n < min || n > max) {
-      throw new ArchiError('INVALID_ARGS', `${flag} must be an integer from ${min} to ${max}, got "${value}"`);
+      throw new ArchiError(
+        'INVALID_ARGS',
+        `${flag} must be an integer from ${min} to ${max}, got "${value}"`,
+      );
     }
     return n;
   };
@@ -38,7 +47,9 @@ export function formatSummary(dir: string, info: NetworkInfo): string {
   }
   const first = info.nodes[0];
   if (first) {
-    lines.push(`Start a node: archi node start --config ${join(dir, 'nodes', first.name, 'node.json')}`);
+    lines.push(
+      `Start a node: archi node start --config ${join(dir, 'nodes', first.name, 'node.json')}`,
+    );
   }
   return `${lines.join('\n')}\n`;
 }
@@ -49,17 +60,34 @@ export function register(program: Command): void {
     .command('init')
     .description('create a local network: org CAs, identities, genesis and one config per node')
     .requiredOption('--dir <dir>', 'directory to create the network in (must not hold one already)')
-    .option('--orgs <n>', `number of organizations, one node each (1-${MAX_ORGS})`, intArg('--orgs', 1, MAX_ORGS), DEFAULT_ORGS)
-    .option('--chain <name>', 'chain id', DEFAULT_CHAIN)
-    .addOption(new Option('--crypto <profile>', 'crypto profile').choices(['standard', 'gm']).default('standard'))
-    .addOption(
-      new Option('--consensus <engine>', 'consensus engine (default: solo for one org, else tbft)').choices([
-        'solo',
-        'tbft',
-      ]),
+    .option(
+      '--orgs <n>',
+      `number of organizations, one node each (1-${MAX_ORGS})`,
+      intArg('--orgs', 1, MAX_ORGS),
+      DEFAULT_ORGS,
     )
-    .addOption(new Option('--identity <mode>', 'member identity mode').choices(['cert', 'key']).default('cert'))
-    .option('--base-port <port>', 'first port; node i uses base+2(i-1) for RPC and the next for p2p (default: free ports)', intArg('--base-port', 1024, 65535))
+    .option('--chain <name>', 'chain id', DEFAULT_CHAIN)
+    .addOption(
+      new Option('--crypto <profile>', 'crypto profile')
+        .choices(['standard', 'gm'])
+        .default('standard'),
+    )
+    .addOption(
+      new Option(
+        '--consensus <engine>',
+        'consensus engine (default: solo for one org, else tbft)',
+      ).choices(['solo', 'tbft']),
+    )
+    .addOption(
+      new Option('--identity <mode>', 'member identity mode')
+        .choices(['cert', 'key'])
+        .default('cert'),
+    )
+    .option(
+      '--base-port <port>',
+      'first port; node i uses base+2(i-1) for RPC and the next for p2p (default: free ports)',
+      intArg('--base-port', 1024, 65535),
+    )
     .option('--json', 'print the network description as JSON')
     .action(async (flags: InitFlags, cmd: Command) => {
       const info = await initNetwork({

@@ -1,0 +1,398 @@
+/**
+ * `archi bench`: a load generator against one node. Every tx is signed before the clock
+ * starts, so the numbers measure the chain rather than client-side signing; commits are
+ * learned from one WebSocket subscription to all tx results (block polling if that fails).
+ */
+import { randomBytes } from 'node:crypto';
+import http from 'node:http';
+import https from 'node:https';
+import { Option, type Command } from 'commander';
+import type { ArchiClient } from '../../sdk/client.ts';
+import { buildAndSign, type Call, type Identity } from '../../sdk/identity.ts';
+import type { TxPush } from '../../sdk/types.ts';
+import { ArchiError } from '../../types/errors.ts';
+import {
+  addTargetOptions,
+  ClientContext,
+  DEFAULT_IDENTITY,
+  intOption,
+  type TargetFlags,
+} from '../client-context.ts';
+
+export type Workload = 'transfer' | 'kv';
+
+export interface BenchOptions {
+  txs: number;
+  concurrency: number;
+  workload: Workload;
+  /** Give up waiting for commits after this long without progress (ms). */
+  idleTimeoutMs: number;
+  /** Progress lines on stderr. */
+  progress: boolean;
+}
+
+/** The JSON object `archi bench` prints. */
+export interface BenchResult {
+  workload: Workload;
+  txs: number;
+  concurrency: number;
+  committed: number;
+  failed: number;
+  durationSec: number;
+  committedPerSec: number;
+  submitPerSec: number;
+  latencyMs: { p50: number; p90: number; p99: number; max: number };
+  crypto: string;
+  node: string;
+  chainId: string;
+  /** Failure counts by error code (submit rejections, failed receipts, NOT_COMMITTED). */
+  errors: Record<string, number>;
+  /** How commits were observed: WebSocket push or block polling. */
+  commitSource: 'ws' | 'poll';
+}
+
+interface PostAnswer {
+  status: number;
+  body: string;
+}
+
+/** Keep-alive HTTP poster for raw tx bytes; measurably cheaper per request than fetch. */
+function txPoster(
+  baseUrl: string,
+  sockets: number,
+): { post(bytes: Uint8Array): Promise<PostAnswer>; close(): void } {
+  const url = new URL(`${baseUrl}/v1/txs`);
+  const mod = url.protocol === 'https:' ? https : http;
+  const agent = new mod.Agent({ keepAlive: true, maxSockets: sockets, maxFreeSockets: sockets });
+  return {
+    post(bytes) {
+      return new Promise((resolve, reject) => {
+        const req = mod.request(
+          url,
+          {
+            method: 'POST',
+            agent,
+            headers: { 'content-type': 'application/octet-stream', 'content-length': bytes.length },
+          },
+          (res) => {
+            const chunks: Buffer[] = [];
+            res.on('data', (c: Buffer) => chunks.push(c));
+            res.on('end', () =>
+              resolve({
+                status: res.statusCode ?? 0,
+                body: Buffer.concat(chunks).toString('utf8'),
+              }),
+            );
+            res.on('error', reject);
+          },
+        );
+        req.on('error', reject);
+        req.end(bytes);
+      });
+    },
+    close() {
+      agent.destroy();
+    },
+  };
+}
+
+function errorCode(a: PostAnswer): string {
+  try {
+    const code = JSON.parse(a.body)?.error?.code;
+    if (typeof code === 'string') return code;
+  } catch {
+    // not JSON: fall through to the status
+  }
+  return `HTTP_${a.status}`;
+}
+
+/** Value at quantile q (0..1) of ascending `sorted`, nearest-rank. */
+export function quantile(sorted: number[], q: number): number {
+  if (sorted.length === 0) return 0;
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1));
+  return sorted[i];
+}
+
+function round(n: number, digits: number): number {
+  const f = 10 ** digits;
+  return Math.round(n * f) / f;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/** Progress output that rewrites one stderr line; silent unless enabled. */
+function progressLine(enabled: boolean): { update(text: string): void; done(): void } {
+  let last = 0;
+  let shown = false;
+  return {
+    update(text) {
+      if (!enabled) return;
+      const now = Date.now();
+      if (now - last < 200) return;
+      last = now;
+      shown = true;
+      process.stderr.write(`\r\x1b[K${text}`);
+    },
+    done() {
+      if (enabled && shown) process.stderr.write('\r\x1b[K');
+    },
+  };
+}
+
+function calls(workload: Workload, n: number): Call[] {
+  const out: Call[] = new Array(n);
+  if (workload === 'transfer') {
+    for (let i = 0; i < n; i++) {
+      out[i] = {
+        contract: 'token',
+        method: 'transfer',
+        args: { to: randomBytes(20).toString('hex'), amount: 1 },
+      };
+    }
+  } else {
+    const run = randomBytes(6).toString('hex');
+    for (let i = 0; i < n; i++) {
+      out[i] = { contract: 'kv', method: 'put', args: { key: `bench-${run}-${i}`, value: i } };
+    }
+  }
+  return out;
+}
+
+/** Run one benchmark against `client` (the node `nodeName`), signing as `identity`. */
+export async function runBench(
+  client: ArchiClient,
+  nodeName: string,
+  identity: Identity,
+  o: BenchOptions,
+): Promise<BenchResult> {
+  const status = await client.status();
+  const chainId = status.chainId;
+  const progress = progressLine(o.progress);
+  const errors: Record<string, number> = {};
+  const countError = (code: string): void => {
+    errors[code] = (errors[code] ?? 0) + 1;
+  };
+
+  if (o.workload === 'transfer') {
+    progress.update(`minting ${o.txs} to ${identity.address}`);
+    const mint = buildAndSign(identity, chainId, {
+      contract: 'token',
+      method: 'mint',
+      args: { to: identity.address, amount: String(o.txs) },
+    });
+    const minted = await client.submitTx(mint.bytes, { wait: true, timeoutMs: 60_000 });
+    if (minted.receipt.status !== 'ok') {
+      throw new ArchiError(
+        'INTERNAL',
+        `bench setup: mint failed: ${minted.receipt.code}: ${minted.receipt.message}`,
+      );
+    }
+  }
+
+  const list = calls(o.workload, o.txs);
+  const txs: Uint8Array[] = new Array(o.txs);
+  const index = new Map<string, number>();
+  for (let i = 0; i < o.txs; i++) {
+    const t = buildAndSign(identity, chainId, list[i]);
+    txs[i] = t.bytes;
+    index.set(t.txIdHex, i);
+    if ((i & 255) === 0) progress.update(`signing ${i}/${o.txs}`);
+  }
+
+  // Per tx: submit start, commit time (0 = not yet), state 0 pending, 1 accepted, 2 done, 3 failed.
+  const startAt = new Float64Array(o.txs);
+  const commitAt = new Float64Array(o.txs);
+  const state = new Uint8Array(o.txs);
+  let accepted = 0;
+  let committed = 0;
+  let settled = 0;
+  let lastProgress = performance.now();
+  let lastCommitAt = 0;
+  let lastHeight = status.height;
+
+  const onCommit = (txId: string, height: number, ok: boolean, code: string): void => {
+    if (height > lastHeight) lastHeight = height;
+    const i = index.get(txId);
+    if (i === undefined || state[i] >= 2) return;
+    const now = performance.now();
+    commitAt[i] = now;
+    lastCommitAt = now;
+    lastProgress = now;
+    settled++;
+    if (ok) {
+      state[i] = 2;
+      committed++;
+    } else {
+      state[i] = 3;
+      countError(code || 'TX_FAILED');
+    }
+  };
+
+  let source: 'ws' | 'poll' = 'ws';
+  let polling = false;
+  let stopped = false;
+  const poll = async (): Promise<void> => {
+    if (polling) return;
+    polling = true;
+    source = 'poll';
+    // Re-scan from the last height seen: marking a tx twice is a no-op, missing one is not.
+    let next = Math.max(lastHeight, status.height + 1);
+    while (!stopped) {
+      try {
+        const latest = await client.getBlock('latest');
+        for (; next <= latest.height && !stopped; next++) {
+          const b = next === latest.height ? latest : await client.getBlock(next);
+          for (const t of b.txs) onCommit(t.txId, b.height, true, '');
+        }
+      } catch {
+        // a transient failure: try again on the next tick
+      }
+      await sleep(100);
+    }
+  };
+
+  let unsubscribe: (() => void) | undefined;
+  try {
+    unsubscribe = await client.subscribe(
+      'txs',
+      {},
+      (d: TxPush) => onCommit(d.txId, d.height, d.receipt?.status === 'ok', d.receipt?.code ?? ''),
+      { onClose: () => void poll(), onError: () => undefined },
+    );
+  } catch {
+    void poll();
+  }
+
+  const poster = txPoster(client.url, o.concurrency);
+  const t0 = performance.now();
+  let submitEnd = t0;
+  let nextTx = 0;
+  const worker = async (): Promise<void> => {
+    for (;;) {
+      const i = nextTx++;
+      if (i >= o.txs) return;
+      startAt[i] = performance.now();
+      for (let attempt = 0; ; attempt++) {
+        let answer: PostAnswer | undefined;
+        try {
+          answer = await poster.post(txs[i]);
+        } catch {
+          answer = undefined;
+        }
+        const code = answer ? errorCode(answer) : 'NETWORK';
+        if (answer && answer.status >= 200 && answer.status < 300) break;
+        // A retried tx the node already holds was accepted the first time.
+        if (code === 'TX_DUPLICATE' && attempt > 0) break;
+        const retriable = code === 'MEMPOOL_FULL' || code === 'NOT_READY' || code === 'NETWORK';
+        if (!retriable || attempt >= 50) {
+          if (state[i] < 2) {
+            state[i] = 3;
+            settled++;
+            countError(code);
+          }
+          submitEnd = performance.now();
+          break;
+        }
+        await sleep(Math.min(20 * 2 ** Math.min(attempt, 5), 500));
+      }
+      if (state[i] === 0) state[i] = 1;
+      if (state[i] !== 3) accepted++;
+      submitEnd = performance.now();
+      progress.update(`submitted ${i + 1}/${o.txs}  committed ${committed}`);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(o.concurrency, o.txs) }, worker));
+  poster.close();
+
+  lastProgress = Math.max(lastProgress, performance.now());
+  while (settled < o.txs && performance.now() - lastProgress < o.idleTimeoutMs) {
+    progress.update(
+      `submitted ${o.txs}/${o.txs}  committed ${committed}  waiting for ${o.txs - settled}`,
+    );
+    await sleep(50);
+  }
+  stopped = true;
+  unsubscribe?.();
+  progress.done();
+
+  const pending = o.txs - settled;
+  if (pending > 0) errors.NOT_COMMITTED = pending;
+  const latencies: number[] = [];
+  for (let i = 0; i < o.txs; i++) if (state[i] === 2) latencies.push(commitAt[i] - startAt[i]);
+  latencies.sort((a, b) => a - b);
+  const end = committed > 0 ? Math.max(lastCommitAt, submitEnd) : submitEnd;
+  const durationSec = Math.max((end - t0) / 1000, 1e-6);
+  const submitSec = Math.max((submitEnd - t0) / 1000, 1e-6);
+  return {
+    workload: o.workload,
+    txs: o.txs,
+    concurrency: o.concurrency,
+    committed,
+    failed: o.txs - committed,
+    durationSec: round(durationSec, 3),
+    committedPerSec: round(committed / durationSec, 1),
+    submitPerSec: round(accepted / submitSec, 1),
+    latencyMs: {
+      p50: round(quantile(latencies, 0.5), 1),
+      p90: round(quantile(latencies, 0.9), 1),
+      p99: round(quantile(latencies, 0.99), 1),
+      max: round(latencies.length ? latencies[latencies.length - 1] : 0, 1),
+    },
+    crypto: status.crypto,
+    node: nodeName,
+    chainId,
+    errors,
+    commitSource: source,
+  };
+}
+
+interface BenchFlags extends TargetFlags {
+  txs: number;
+  concurrency: number;
+  workload: Workload;
+  as: string;
+  idleTimeout: number;
+}
+
+/** Adds `archi bench` to the program. */
+export function register(program: Command): void {
+  addTargetOptions(
+    program
+      .command('bench')
+      .description(
+        'load-test one node: pre-signed txs, C in flight, commits via WebSocket; prints JSON',
+      )
+      .option('--txs <n>', 'number of transactions', intOption('--txs', 1, 10_000_000), 20_000)
+      .option('--concurrency <c>', 'requests in flight', intOption('--concurrency', 1, 65_536), 256)
+      .addOption(
+        new Option('--workload <name>', 'what each tx does')
+          .choices(['transfer', 'kv'])
+          .default('transfer'),
+      )
+      .option('--as <org/user>', 'identity to sign with (an admin for transfer)', DEFAULT_IDENTITY)
+      .option(
+        '--idle-timeout <ms>',
+        'stop waiting for commits after this long without one',
+        intOption('--idle-timeout', 1, 3_600_000),
+        60_000,
+      ),
+  ).action(async (flags: BenchFlags) => {
+    const ctx = ClientContext.resolve(flags);
+    const { client, node, identity } = await ctx.withNode(async (c, n) => {
+      const info = await ctx.chainInfo(c);
+      // Status first: an unreachable node moves on to the next one before any setup.
+      await c.status();
+      return { client: c, node: n, identity: ctx.identity(flags.as, info) };
+    });
+    const result = await runBench(client, node.name, identity, {
+      txs: flags.txs,
+      concurrency: flags.concurrency,
+      workload: flags.workload,
+      idleTimeoutMs: flags.idleTimeout,
+      progress: process.stderr.isTTY === true,
+    });
+    process.stdout.write(`${JSON.stringify(result)}\n`);
+  });
+}

@@ -1,0 +1,331 @@
+/** Client commands: `archi status`, `tx send`, `tx get`, `block get`, `query`. */
+import type { Command } from 'commander';
+import { getProfile } from '../../crypto/profile.ts';
+import { ArchiClient } from '../../sdk/client.ts';
+import { remoteError } from '../../sdk/errors.ts';
+import { buildAndSign } from '../../sdk/identity.ts';
+import type { BlockJson, ReceiptJson, StatusJson, TxJson } from '../../sdk/types.ts';
+import { verifyQueryProof } from '../../sdk/verify.ts';
+import { ArchiError } from '../../types/errors.ts';
+import { parseJsonText } from '../../types/json.ts';
+import {
+  addTargetOptions,
+  ClientContext,
+  DEFAULT_IDENTITY,
+  intOption,
+  type TargetFlags,
+} from '../client-context.ts';
+
+const STATUS_TIMEOUT_MS = 5000;
+const TX_ID = /^(0x)?[0-9a-fA-F]{64}$/;
+
+/** One row of `archi status`. */
+export interface NodeStatusRow {
+  name: string;
+  org: string | null;
+  rpc: string;
+  up: boolean;
+  height: number | null;
+  hash: string | null;
+  stateRoot: string | null;
+  round: number | null;
+  peers: unknown[] | null;
+  validator: boolean | null;
+  error?: string;
+}
+
+/** A receipt as `tx send --wait` prints it. */
+export interface ReceiptOutput {
+  txId: string;
+  status: 'ok' | 'error';
+  code: string;
+  message: string;
+  height: number;
+  gasUsed: number;
+  result: unknown;
+  events: ReceiptJson['events'];
+}
+
+function print(text: string): void {
+  process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+}
+
+function printJson(value: unknown): void {
+  print(JSON.stringify(value, null, 2));
+}
+
+function short(h: string | null | undefined, n = 16): string {
+  if (!h) return '-';
+  return h.length > n ? `${h.slice(0, n)}…` : h;
+}
+
+/** Left-aligned text table with a header row. */
+export function formatTable(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]): string =>
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i])))
+      .join('  ')
+      .trimEnd();
+  return [line(header), ...rows.map(line)].join('\n');
+}
+
+function parseArgs(text: string | undefined): unknown {
+  return parseJsonText(text ?? '{}', '--args');
+}
+
+/** Status of every target node; a node that does not answer is reported with up:false. */
+export async function collectStatus(ctx: ClientContext): Promise<NodeStatusRow[]> {
+  return Promise.all(
+    ctx.nodes.map(async (n): Promise<NodeStatusRow> => {
+      const base = { name: n.name, org: n.org ?? null, rpc: n.rpc };
+      try {
+        const s: StatusJson = await new ArchiClient(n.rpc, {
+          timeoutMs: STATUS_TIMEOUT_MS,
+        }).status();
+        return {
+          ...base,
+          org: s.org ?? base.org,
+          up: true,
+          height: s.height,
+          hash: s.hash,
+          stateRoot: s.stateRoot,
+          round: s.round,
+          peers: s.peers,
+          validator: s.validator,
+        };
+      } catch (e) {
+        return {
+          ...base,
+          up: false,
+          height: null,
+          hash: null,
+          stateRoot: null,
+          round: null,
+          peers: null,
+          validator: null,
+          error: e instanceof Error ? e.message : String(e),
+        };
+      }
+    }),
+  );
+}
+
+/** Human table of `archi status`. */
+export function formatStatus(rows: NodeStatusRow[]): string {
+  return formatTable(
+    ['NODE', 'RPC', 'UP', 'HEIGHT', 'HASH', 'STATE ROOT', 'ROUND', 'PEERS', 'VALIDATOR'],
+    rows.map((r) => [
+      r.name,
+      r.rpc,
+      r.up ? 'yes' : 'DOWN',
+      r.height === null ? '-' : String(r.height),
+      short(r.hash),
+      short(r.stateRoot),
+      r.round === null ? '-' : String(r.round),
+      r.peers === null ? '-' : String(Array.isArray(r.peers) ? r.peers.length : r.peers),
+      r.validator === null ? '-' : r.validator ? 'yes' : 'no',
+    ]),
+  );
+}
+
+function receiptOutput(txId: string, height: number, r: ReceiptJson): ReceiptOutput {
+  return {
+    txId,
+    status: r.status,
+    code: r.code,
+    message: r.message,
+    height,
+    gasUsed: r.gasUsed,
+    result: r.result,
+    events: r.events,
+  };
+}
+
+function formatReceipt(r: ReceiptOutput): string {
+  const lines = [`txId: ${r.txId}`, `status: ${r.status}`];
+  if (r.status !== 'ok') lines.push(`code: ${r.code}`, `message: ${r.message}`);
+  lines.push(`height: ${r.height}`, `gasUsed: ${r.gasUsed}`, `result: ${JSON.stringify(r.result)}`);
+  if (r.events.length) {
+    lines.push('events:');
+    for (const e of r.events) lines.push(`  ${e.contract}.${e.name} ${JSON.stringify(e.data)}`);
+  }
+  return lines.join('\n');
+}
+
+function formatTx(t: TxJson): string {
+  const r = receiptOutput(t.txId, t.height, t.receipt);
+  return [
+    `txId: ${t.txId}`,
+    `height: ${t.height} (index ${t.index})`,
+    `chain: ${t.chainId}`,
+    `call: ${t.contract}.${t.method}(${t.args})`,
+    `sender: ${t.sender.org}`,
+    `time: ${new Date(t.timestamp).toISOString()}`,
+    ...formatReceipt(r).split('\n').slice(1),
+  ].join('\n');
+}
+
+function formatBlock(b: BlockJson): string {
+  const h = b.header;
+  const lines = [
+    `height: ${b.height}`,
+    `hash: ${b.hash}`,
+    `time: ${new Date(h.time).toISOString()}`,
+    `stateRoot: ${h.stateRoot}`,
+    `prevHash: ${h.prevHash}`,
+    `proposer: ${h.proposer || '-'}`,
+    `commit: ${b.commit ? `${b.commit.signatures.length} signatures (round ${b.commit.round})` : '-'}`,
+    `txs: ${b.txs.length}`,
+  ];
+  for (const t of b.txs) lines.push(`  ${t.txId}  ${t.org}  ${t.contract}.${t.method}`);
+  return lines.join('\n');
+}
+
+function parseHeight(text: string): number | 'latest' {
+  if (text === 'latest') return 'latest';
+  if (!/^[0-9]{1,15}$/.test(text)) {
+    throw new ArchiError(
+      'INVALID_ARGS',
+      `block height must be a non-negative integer or "latest", got "${text}"`,
+    );
+  }
+  return Number(text);
+}
+
+interface SendFlags extends TargetFlags {
+  contract: string;
+  method: string;
+  args?: string;
+  as: string;
+  wait?: boolean;
+  gas?: number;
+  timeout: number;
+}
+
+async function txSend(flags: SendFlags): Promise<void> {
+  // Everything checkable offline is checked before anything is sent.
+  const args = parseArgs(flags.args);
+  const ctx = ClientContext.resolve(flags);
+  const call = { contract: flags.contract, method: flags.method, args, gasLimit: flags.gas };
+  const answer = await ctx.withNode(async (client) => {
+    const info = await ctx.chainInfo(client);
+    const identity = ctx.identity(flags.as, info);
+    const tx = buildAndSign(identity, info.chainId, call);
+    return flags.wait
+      ? client.submitTx(tx.bytes, { wait: true, timeoutMs: flags.timeout })
+      : client.submitTx(tx.bytes);
+  });
+  if (!('receipt' in answer)) {
+    if (flags.json) printJson({ txId: answer.txId });
+    else print(answer.txId);
+    return;
+  }
+  const out = receiptOutput(answer.txId, answer.height, answer.receipt);
+  if (flags.json) printJson(out);
+  else print(formatReceipt(out));
+  if (out.status !== 'ok') {
+    throw remoteError(out.code, `tx ${out.txId} failed in block ${out.height}: ${out.message}`);
+  }
+}
+
+interface QueryFlags extends TargetFlags {
+  contract: string;
+  method: string;
+  args?: string;
+  prove?: boolean;
+}
+
+async function query(flags: QueryFlags): Promise<void> {
+  const args = parseArgs(flags.args);
+  const ctx = ClientContext.resolve(flags);
+  const out = await ctx.withNode(async (client) => {
+    const answer = await client.query(flags.contract, flags.method, args, { prove: flags.prove });
+    if (!flags.prove) return { ...answer };
+    if (!answer.proof) throw new ArchiError('INTERNAL', `${client.url} answered without a proof`);
+    const info = await ctx.chainInfo(client);
+    const block = await client.getBlock(answer.proof.height);
+    const checked = verifyQueryProof(getProfile(info.crypto), block, answer.proof);
+    return { ...answer, verified: true as const, blockHash: checked.blockHash };
+  });
+  if (flags.json) {
+    printJson(out);
+    return;
+  }
+  print(JSON.stringify(out.result, null, 2) ?? 'null');
+  if ('verified' in out) {
+    const reads = out.proof?.reads.length ?? 0;
+    print(
+      `verified: true (height ${out.height}, ${reads} proven reads, state root ${short(out.stateRoot)})`,
+    );
+  }
+}
+
+/** Adds the client commands to the program. */
+export function register(program: Command): void {
+  addTargetOptions(
+    program.command('status').description('height, hash and health of every node of the network'),
+  ).action(async (flags: TargetFlags) => {
+    const rows = await collectStatus(ClientContext.resolve(flags));
+    if (flags.json) printJson({ nodes: rows });
+    else print(formatStatus(rows));
+  });
+
+  const tx = program.command('tx').description('send and look up transactions');
+  addTargetOptions(
+    tx
+      .command('send')
+      .description('sign a contract call and submit it')
+      .requiredOption('--contract <name>', 'contract to call')
+      .requiredOption('--method <name>', 'method to call')
+      .option('--args <json>', 'arguments as JSON', '{}')
+      .option('--as <org/user>', 'identity to sign with', DEFAULT_IDENTITY)
+      .option('--wait', 'wait for the commit and print the receipt')
+      .option('--gas <n>', 'gas limit', intOption('--gas', 1, Number.MAX_SAFE_INTEGER))
+      .option(
+        '--timeout <ms>',
+        'how long --wait waits',
+        intOption('--timeout', 1, 300_000),
+        30_000,
+      ),
+  ).action(txSend);
+
+  addTargetOptions(
+    tx
+      .command('get')
+      .description('a committed transaction and its receipt')
+      .argument('<txId>', 'tx id (hex)'),
+  ).action(async (txId: string, flags: TargetFlags) => {
+    if (!TX_ID.test(txId))
+      throw new ArchiError('INVALID_ARGS', `tx id must be 64 hex characters, got "${txId}"`);
+    const id = txId.replace(/^0x/, '').toLowerCase();
+    const t = await ClientContext.resolve(flags).withNode((c) => c.getTx(id));
+    if (flags.json) printJson(t);
+    else print(formatTx(t));
+  });
+
+  const block = program.command('block').description('look up blocks');
+  addTargetOptions(
+    block
+      .command('get')
+      .description('a block by height')
+      .argument('<height>', 'block height or "latest"'),
+  ).action(async (heightText: string, flags: TargetFlags) => {
+    const height = parseHeight(heightText);
+    const b = await ClientContext.resolve(flags).withNode((c) => c.getBlock(height));
+    if (flags.json) {
+      const { height: h, hash, ...rest } = b;
+      printJson({ height: h, hash, stateRoot: b.header.stateRoot, ...rest });
+    } else print(formatBlock(b));
+  });
+
+  addTargetOptions(
+    program
+      .command('query')
+      .description('run a read-only contract method (optionally with a verified proof)')
+      .requiredOption('--contract <name>', 'contract to query')
+      .requiredOption('--method <name>', 'method to call')
+      .option('--args <json>', 'arguments as JSON', '{}')
+      .option('--prove', 'ask for state proofs and verify them against the block header'),
+  ).action(query);
+}
