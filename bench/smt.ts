@@ -101,7 +101,11 @@ console.log(
     initialBuild: { ms: round(buildMs), leavesPerSec: Math.round(leaves / (buildMs / 1000)) },
     updatesPerSec: Math.round((batchSize * batches) / (total / 1000)),
     updatesPerSecMedianBatch: Math.round(batchSize / (median / 1000)),
-    msPerBatch: { median: round(median), min: round(sorted[0]), max: round(sorted[sorted.length - 1]) },
+    msPerBatch: {
+      median: round(median),
+      min: round(sorted[0]),
+      max: round(sorted[sorted.length - 1]),
+    },
     persistMsPerBatch: round(persistMs.reduce((a, b) => a + b, 0) / batches),
     newNodesPerBatch: Math.round(newNodes.reduce((a, b) => a + b, 0) / batches),
     storedNodes: store.size,

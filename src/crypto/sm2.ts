@@ -18,6 +18,7 @@ import {
 } from '@noble/curves/abstract/weierstrass.js';
 import { asU8, bigIntToBytes, bytesToBigInt, concatBytes, utf8Encode } from './bytes.ts';
 import { decodeSignature, encodeSignature } from './der.ts';
+import { type FixedWindowTable, JacobianVerifier, type OddMultiples } from './ec-verify.ts';
 import { CryptoError } from './errors.ts';
 
 /** Short-Weierstrass domain parameters y^2 = x^3 + ax + b over GF(p), base point order n. */
@@ -47,11 +48,11 @@ export const SM2_DEFAULT_ID: Uint8Array = utf8Encode('1234567812345678');
 export interface Sm2CacheOptions {
   /** Decoded public keys (+ their default-ID Z) kept, LRU. A few hundred bytes each. */
   maxKeys: number;
-  /** Keys that also get a per-key wNAF table; ~0.2-0.5 MB each, so keep this small. */
+  /** Keys that also get a fixed-window table (~70 KB each at window 5), chosen by use frequency. */
   maxTabledKeys: number;
-  /** wNAF window for per-key tables (4: ~13 ms to build, 5: ~18 ms, 6: ~28 ms). */
+  /** Window for per-key tables (5: 832 points, ~4-7 ms to build; 6: 1408 points). */
   tableWindow: number;
-  /** Verifications with a key before its table is built (a table costs ~10 cold verifies). */
+  /** Uses (halved every 65536 lookups) before a key earns a table; one build ~ 10 cold verifies. */
   hotThreshold: number;
 }
 
@@ -61,7 +62,10 @@ interface KeyEntry {
   point: Point;
   z: Uint8Array;
   uses: number;
-  tabled: boolean;
+  /** Per-key fixed-window table (hot keys, fast path only). */
+  table?: FixedWindowTable;
+  /** NAF odd multiples, cheap enough to keep for every cached key. */
+  odd?: OddMultiples;
 }
 
 /** A signer bound to one private key, with its Z and (1+d)^-1 precomputed. */
@@ -71,12 +75,18 @@ export interface Sm2Signer {
   sign(message: Uint8Array): Uint8Array;
 }
 
+const AGING_INTERVAL = 1 << 16;
+
 const DEFAULT_CACHE: Sm2CacheOptions = {
   maxKeys: 4096,
-  maxTabledKeys: 64,
+  maxTabledKeys: 256,
   tableWindow: 5,
   hotThreshold: 8,
 };
+
+function cacheKey(publicKey: Uint8Array): string {
+  return Buffer.from(publicKey.buffer, publicKey.byteOffset, publicKey.byteLength).toString('latin1');
+}
 
 /** SM2 over a given curve; `sm2` below is the instance for the recommended curve. */
 export class Sm2Engine {
@@ -84,9 +94,13 @@ export class Sm2Engine {
   readonly n: bigint;
   private readonly fieldBytes: number;
   private readonly zPrefix: Uint8Array;
+  private readonly fast: JacobianVerifier | undefined;
+  private readonly baseWindow: number;
+  private baseTable: FixedWindowTable | undefined;
   private readonly keys = new Map<string, KeyEntry>();
   private readonly tabled = new Map<string, KeyEntry>();
   private cache: Sm2CacheOptions = { ...DEFAULT_CACHE };
+  private lookups = 0;
 
   /** `baseWindow` sizes the generator table (8: ~60 ms once, fastest sign/verify). */
   constructor(params: Sm2CurveParams, baseWindow = 8) {
@@ -100,8 +114,10 @@ export class Sm2Engine {
       bigIntToBytes(params.Gx, w),
       bigIntToBytes(params.Gy, w),
     );
-    // Lazy: the table is built on first use, so merely importing costs nothing.
+    // Lazy: tables are built on first use, so merely importing costs nothing.
     this.Point.BASE.precompute(baseWindow);
+    this.baseWindow = baseWindow;
+    this.fast = JacobianVerifier.supports(this.Point) ? new JacobianVerifier(this.Point) : undefined;
   }
 
   /** Z = SM3(ENTL || ID || a || b || xG || yG || xA || yA) for a 0x04||X||Y public key. */
@@ -182,15 +198,24 @@ export class Sm2Engine {
 
   /** Verification core on a ready digest e and decoded point. */
   verifyDigest(point: Point, e: bigint, r: bigint, s: bigint): boolean {
+    return this.verifyEntry({ point, z: new Uint8Array(0), uses: 0 }, e, r, s);
+  }
+
+  private verifyEntry(entry: KeyEntry, e: bigint, r: bigint, s: bigint): boolean {
     const { n } = this;
     if (r < 1n || r >= n || s < 1n || s >= n) return false;
     const t = (r + s) % n;
     if (t === 0n) return false;
-    // Two single multiplications instead of mulAddUnsafe: the generator (and hot
-    // keys) have precomputed tables that only the single-scalar path uses.
-    const sum = this.Point.BASE.multiplyUnsafe(s).add(point.multiplyUnsafe(t));
-    if (sum.is0()) return false;
-    return (e + sum.toAffine().x) % n === r;
+    let x1: bigint | undefined;
+    if (this.fast) {
+      this.baseTable ??= this.fast.fixedTable(this.Point.BASE, this.baseWindow);
+      entry.odd ??= entry.table ? undefined : this.fast.oddMultiples(entry.point);
+      x1 = this.fast.mulAddX(this.baseTable, s, entry.table ?? entry.odd!, t);
+    } else {
+      const sum = this.Point.BASE.multiplyUnsafe(s).add(entry.point.multiplyUnsafe(t));
+      x1 = sum.is0() ? undefined : sum.toAffine().x;
+    }
+    return x1 !== undefined && (e + x1) % n === r;
   }
 
   /** Signs with a raw private scalar (profile code should prefer createSigner). */
@@ -225,10 +250,17 @@ export class Sm2Engine {
       const { r, s } = decodeSignature(signature);
       const entry = this.lookup(publicKey);
       const z = id === undefined ? entry.z : this.computeZ(publicKey, id);
-      return this.verifyDigest(entry.point, this.digest(z, message), r, s);
+      return this.verifyEntry(entry, this.digest(z, message), r, s);
     } catch {
       return false;
     }
+  }
+
+  /** Builds the generator tables now (~60-150 ms) instead of on the first sign/verify. */
+  warmUp(): void {
+    if (this.fast) this.baseTable ??= this.fast.fixedTable(this.Point.BASE, this.baseWindow);
+    this.Point.BASE.multiply(1n);
+    this.Point.BASE.multiplyUnsafe(1n);
   }
 
   /** Adjusts the public-key cache; shrinking evicts immediately. */
@@ -242,8 +274,9 @@ export class Sm2Engine {
     }
     const windowChanged = next.tableWindow !== this.cache.tableWindow;
     this.cache = next;
-    if (windowChanged) while (this.tabled.size) this.untable(this.tabled.keys().next().value!);
-    while (this.tabled.size > next.maxTabledKeys) this.untable(this.tabled.keys().next().value!);
+    if (windowChanged || this.tabled.size > next.maxTabledKeys) {
+      while (this.tabled.size) this.untable(this.tabled.keys().next().value!);
+    }
     while (this.keys.size > next.maxKeys) this.evict(this.keys.keys().next().value!);
   }
 
@@ -258,10 +291,13 @@ export class Sm2Engine {
     return { keys: this.keys.size, tabledKeys: this.tabled.size };
   }
 
+  /** Whether a public key currently has its own precomputed table. */
+  hasTable(publicKey: Uint8Array): boolean {
+    return this.keys.get(cacheKey(publicKey))?.table !== undefined;
+  }
+
   private lookup(publicKey: Uint8Array): KeyEntry {
-    const key = Buffer.from(publicKey.buffer, publicKey.byteOffset, publicKey.byteLength).toString(
-      'latin1',
-    );
+    const key = cacheKey(publicKey);
     let entry = this.keys.get(key);
     if (entry) {
       // Re-insert to keep Map iteration order = least recently used first.
@@ -272,42 +308,62 @@ export class Sm2Engine {
         point: this.decodePublicKey(publicKey),
         z: this.computeZ(publicKey),
         uses: 0,
-        tabled: false,
       };
       if (this.cache.maxKeys === 0) return entry;
       this.keys.set(key, entry);
       while (this.keys.size > this.cache.maxKeys) this.evict(this.keys.keys().next().value!);
     }
     entry.uses++;
-    if (entry.tabled) {
-      this.tabled.delete(key);
-      this.tabled.set(key, entry);
-    } else if (entry.uses >= this.cache.hotThreshold && this.cache.maxTabledKeys > 0) {
-      while (this.tabled.size >= this.cache.maxTabledKeys) {
-        this.untable(this.tabled.keys().next().value!);
-      }
-      entry.point.precompute(this.cache.tableWindow, false);
-      entry.tabled = true;
-      this.tabled.set(key, entry);
+    if (++this.lookups >= AGING_INTERVAL) this.age();
+    if (
+      this.fast &&
+      !entry.table &&
+      entry.uses >= this.cache.hotThreshold &&
+      this.cache.maxTabledKeys > 0
+    ) {
+      this.maybeTable(key, entry);
     }
     return entry;
+  }
+
+  // Admission is frequency-based, not LRU: with more hot signers than table
+  // slots, LRU would rebuild a ~20 ms table on nearly every verification
+  // (measured: slower than no tables at all). A newcomer only displaces the
+  // least-used tabled key when it is clearly (2x) busier.
+  private maybeTable(key: string, entry: KeyEntry): void {
+    if (this.tabled.size >= this.cache.maxTabledKeys) {
+      let victim: string | undefined;
+      let victimUses = Number.POSITIVE_INFINITY;
+      for (const [k, e] of this.tabled) {
+        if (e.uses < victimUses) {
+          victim = k;
+          victimUses = e.uses;
+        }
+      }
+      if (victim === undefined || entry.uses <= 2 * victimUses) return;
+      this.untable(victim);
+    }
+    entry.table = this.fast!.fixedTable(entry.point, this.cache.tableWindow);
+    entry.odd = undefined;
+    this.tabled.set(key, entry);
+  }
+
+  // Halving every counter periodically lets yesterday's busy signer cool down.
+  private age(): void {
+    this.lookups = 0;
+    for (const e of this.keys.values()) e.uses >>= 1;
   }
 
   private evict(key: string): void {
     const entry = this.keys.get(key);
     this.keys.delete(key);
-    if (entry?.tabled) this.tabled.delete(key);
+    if (entry?.table) this.tabled.delete(key);
   }
 
-  // noble keeps tables in a WeakMap keyed by point identity, so swapping in a
-  // fresh Point object is what actually releases the table memory.
   private untable(key: string): void {
     const entry = this.tabled.get(key);
     this.tabled.delete(key);
-    if (!entry) return;
-    entry.point = this.Point.fromAffine(entry.point.toAffine());
-    entry.tabled = false;
-    entry.uses = 0;
+    if (entry) entry.table = undefined;
   }
 
   private invOnePlusD(d: bigint): bigint {

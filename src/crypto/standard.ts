@@ -8,6 +8,7 @@ import {
   sign as nodeSign,
   verify as nodeVerify,
 } from 'node:crypto';
+import { p256 } from '@noble/curves/nist.js';
 import { asU8, concatBytes, fromHex } from './bytes.ts';
 import { CryptoError } from './errors.ts';
 import { hashParts, sha256 } from './hash.ts';
@@ -87,13 +88,15 @@ function toPem(publicKey: Uint8Array): string {
 
 function fromPem(pem: string): Uint8Array {
   const { der } = pemDecode(pem, ['PUBLIC KEY']);
-  const { curveOid } = decodeSpki(der);
+  const { curveOid, point } = decodeSpki(der);
   if (curveOid !== OID_PRIME256V1) {
     throw new CryptoError('CRYPTO_BAD_KEY', `expected a P-256 key, got curve ${curveOid}`);
   }
   try {
-    // Round-trip through OpenSSL to validate and to normalise compressed points.
-    return rawPublicKey(createPublicKey({ key: Buffer.from(der), format: 'der', type: 'spki' }));
+    // OpenSSL keeps compressed points compressed on export, so decompress with noble.
+    const full = point.length === 33 ? asU8(p256.Point.fromBytes(point).toBytes(false)) : point;
+    p256PublicKeyObject(full);
+    return Uint8Array.from(full);
   } catch {
     throw new CryptoError('CRYPTO_BAD_KEY', 'public key is not a valid P-256 point');
   }

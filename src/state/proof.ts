@@ -11,7 +11,10 @@
  * most significant bit first; bit 0 goes left.
  */
 
-/** A 32-byte hash function (SHA-256 or SM3 depending on the chain's crypto profile). */
+/**
+ * A 32-byte hash function (SHA-256 or SM3 depending on the chain's crypto profile). It must
+ * return a fresh array on every call: the tree keeps the results.
+ */
 export type HashFn = (data: Uint8Array) => Uint8Array;
 
 /** Length of every hash, path and node reference in the tree. */
@@ -80,7 +83,7 @@ export function internalHash(hash: HashFn, left: Uint8Array, right: Uint8Array):
 
 /** Bit `depth` of a path, most significant bit of byte 0 first. */
 export function bitAt(path: Uint8Array, depth: number): number {
-  return (path[depth >> 3] >> (depth & 7)) & 1;
+  return (path[depth >> 3] >> (7 - (depth & 7))) & 1;
 }
 
 /** True when a and b hold the same bytes. */
@@ -159,7 +162,7 @@ export function verifyProof(
       if (typeof leaf !== 'object' || leaf === null) return false;
       const { path: leafPath, valueHash } = leaf as Record<string, unknown>;
       if (!isHash(leafPath) || !isHash(valueHash)) return false;
-      // The leaf must live in the subtree the key's path leads to, or it proves nothing about the key.
+      // Cheap early reject of a leaf outside the key's subtree (the fold below would fail too).
       if (!samePrefix(leafPath, path, depth)) return false;
       const member = bytesEqual(leafPath, path);
       if (value === null) {

@@ -45,7 +45,10 @@ export interface TreeChange {
   value: Uint8Array | null;
 }
 
-/** New root plus the nodes the caller must store (keyed by hash) to keep it provable. */
+/**
+ * New root plus the nodes the caller must store (keyed by hash) to keep it provable. Encodings
+ * may be views into shared buffers: store their bytes, not their `.buffer`.
+ */
 export interface UpdateResult {
   root: Uint8Array;
   newNodes: Array<[hash: Uint8Array, encoded: Uint8Array]>;
@@ -56,7 +59,7 @@ export type TreeNode =
   | { kind: 'leaf'; path: Uint8Array; valueHash: Uint8Array }
   | { kind: 'internal'; left: Uint8Array; right: Uint8Array };
 
-/** Decodes a stored node; throws Error if the bytes are not a valid encoding. */
+/** Decodes a stored node, copying its hashes into `alloc`ed bytes; throws Error if not a valid encoding. */
 export function decodeNode(
   encoded: Uint8Array,
   alloc: (n: number) => Uint8Array = (n) => new Uint8Array(n),
@@ -65,7 +68,9 @@ export function decodeNode(
     throw new Error('corrupt state tree node: wrong length');
   }
   const tag = encoded[0];
-  if (tag !== LEAF_TAG && tag !== INTERNAL_TAG) throw new Error('corrupt state tree node: unknown tag');
+  if (tag !== LEAF_TAG && tag !== INTERNAL_TAG) {
+    throw new Error('corrupt state tree node: unknown tag');
+  }
   // A copy, not a view: a reader such as lmdb's getBinaryFast may reuse its buffer on the next read.
   const body = alloc(2 * HASH_LEN);
   body.set(encoded.subarray(1));
@@ -268,14 +273,7 @@ export class SparseMerkleTree {
   }
 
   /** Applies items[lo, hi) (sorted, sharing the first `depth` path bits) to the subtree `ref` at `depth`. */
-  private apply(
-    ref: Ref,
-    depth: number,
-    items: Item[],
-    lo: number,
-    hi: number,
-    batch: Batch,
-  ): Ref {
+  private apply(ref: Ref, depth: number, items: Item[], lo: number, hi: number, batch: Batch): Ref {
     if (isEmptyHash(ref.hash)) {
       const inserts: Item[] = [];
       for (let i = lo; i < hi; i++) if (items[i].valueHash !== null) inserts.push(items[i]);
@@ -338,13 +336,7 @@ export class SparseMerkleTree {
   }
 
   /** Builds the subtree at `depth` holding exactly list[lo, hi) (sorted, distinct paths, no deletes). */
-  private build(
-    depth: number,
-    list: Item[],
-    lo: number,
-    hi: number,
-    batch: Batch,
-  ): Ref {
+  private build(depth: number, list: Item[], lo: number, hi: number, batch: Batch): Ref {
     const n = hi - lo;
     if (n === 0) return EMPTY_REF;
     if (n === 1) {

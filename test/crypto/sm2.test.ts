@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { createPrivateKey, sign as nodeSign } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { after, describe, it } from 'node:test';
 import { bytesToBigInt, fromHex, toHex, utf8Encode } from '../../src/crypto/bytes.ts';
 import { decodeSignature, encodeSignature, encodeTlv } from '../../src/crypto/der.ts';
@@ -161,8 +162,7 @@ describe('SM2 interop with the OpenSSL CLI', () => {
     opensslOk(['ecparam', '-name', 'SM2', '-genkey', '-out', sec1]);
     for (const file of [pkcs8, sec1]) {
       const pem = opensslOk(['pkey', '-in', file, '-pubout']);
-      const keyPem = tmp.read(file.slice(tmp.path.length + 1));
-      const signer = gm.signerFromPem(Buffer.from(keyPem).toString('utf8'));
+      const signer = gm.signerFromPem(readFileSync(file, 'utf8'));
       assert.deepEqual(signer.publicKey, gm.publicKeyFromPem(pem));
       const sig = tmp.write('sec1.sig', signer.sign(message));
       const pub = tmp.write('sec1.pub', pem);
@@ -223,7 +223,7 @@ describe('SM2 robustness', () => {
       sig.subarray(0, sig.length - 1),
       Uint8Array.from([...sig, 0]),
       // non-minimal INTEGER encodings of the same (r, s)
-      encodeTlv(0x30, encodeTlv(0x02, Uint8Array.of(0), fromHex(r.toString(16).padStart(64, '0'))), sig.subarray(2 + sig[3] + 2)),
+      encodeTlv(0x30, encodeTlv(0x02, Uint8Array.of(0, 0), fromHex(r.toString(16).padStart(64, '0'))), sig.subarray(2 + sig[3] + 2)),
       // BER long-form length where DER requires short form
       Uint8Array.from([0x30, 0x81, sig[1], ...sig.subarray(2)]),
       // indefinite length
@@ -278,11 +278,31 @@ describe('SM2 robustness', () => {
         assert.ok(engine.cacheStats().tabledKeys <= 1);
       }
     }
-    for (let i = 0; i < 3; i++) assert.ok(engine.verify(pubs[0], msg, sigs[0]));
+  });
+
+  it('tables go to the busiest keys without thrashing', () => {
+    const engine = new Sm2Engine(SM2_CURVE, 4);
+    engine.configureCache({ maxKeys: 8, maxTabledKeys: 1, hotThreshold: 2, tableWindow: 4 });
+    const keys = [1n, 2n].map(() => engine.randomPrivateKey());
+    const pubs = keys.map((d) => engine.publicKeyFromPrivate(d));
+    const sigs = keys.map((d) => engine.sign(d, msg));
+    const verifyTimes = (i: number, times: number) => {
+      for (let t = 0; t < times; t++) assert.ok(engine.verify(pubs[i], msg, sigs[i]));
+    };
+    verifyTimes(0, 3);
+    assert.ok(engine.hasTable(pubs[0]));
+    // Equally busy keys must not evict each other (that would rebuild tables forever).
+    verifyTimes(1, 3);
+    assert.ok(engine.hasTable(pubs[0]) && !engine.hasTable(pubs[1]));
+    // A clearly busier key takes the slot.
+    verifyTimes(1, 4);
+    assert.ok(engine.hasTable(pubs[1]) && !engine.hasTable(pubs[0]));
     assert.equal(engine.cacheStats().tabledKeys, 1);
+    assert.ok(!engine.verify(pubs[1], msg, sigs[0]));
+    verifyTimes(0, 1);
     engine.configureCache({ maxTabledKeys: 0 });
     assert.equal(engine.cacheStats().tabledKeys, 0);
-    assert.ok(engine.verify(pubs[0], msg, sigs[0]));
+    assert.ok(engine.verify(pubs[1], msg, sigs[1]));
     assert.throws(() => engine.configureCache({ tableWindow: 20 }), isCode('CRYPTO_BAD_OPTION'));
   });
 

@@ -18,7 +18,11 @@ const clone = (p: StateProof): StateProof => ({
 });
 
 /** Every tampered variant of a proof that a verifier must reject. */
-function tamperings(p: StateProof, rng: Rng, otherLeaf: StateProof['leaf']): Array<[string, StateProof]> {
+function tamperings(
+  p: StateProof,
+  rng: Rng,
+  otherLeaf: StateProof['leaf'],
+): Array<[string, StateProof]> {
   const out: Array<[string, StateProof]> = [];
   p.siblings.forEach((_, i) => {
     const q = clone(p);
@@ -44,7 +48,10 @@ function tamperings(p: StateProof, rng: Rng, otherLeaf: StateProof['leaf']): Arr
     out.push(['flipped leaf path', r]);
     out.push(['dropped leaf', { siblings: clone(p).siblings }]);
   } else {
-    out.push(['invented leaf', { ...clone(p), leaf: { path: rng.bytes(32), valueHash: rng.bytes(32) } }]);
+    out.push([
+      'invented leaf',
+      { ...clone(p), leaf: { path: rng.bytes(32), valueHash: rng.bytes(32) } },
+    ]);
   }
   if (otherLeaf && !(p.leaf && hex(p.leaf.path) === hex(otherLeaf.path))) {
     out.push(['swapped leaf', { ...clone(p), leaf: otherLeaf }]);
@@ -257,13 +264,19 @@ describe('verifyProof on garbage', () => {
       }
     };
     const root = rng.bytes(32);
-    const hashes = [sha256, HASHES[1][1], () => new Uint8Array(3), () => {
-      throw new Error('boom');
-    }];
+    const hashes = [
+      sha256,
+      HASHES[1][1],
+      () => new Uint8Array(3),
+      () => {
+        throw new Error('boom');
+      },
+    ];
     for (let i = 0; i < 5000; i++) {
-      const proof = i % 3 === 0
-        ? { siblings: Array.from({ length: rng.int(6) }, () => junkValue(2)), leaf: junkValue(2) }
-        : junkValue(0);
+      const proof =
+        i % 3 === 0
+          ? { siblings: Array.from({ length: rng.int(6) }, () => junkValue(2)), leaf: junkValue(2) }
+          : junkValue(0);
       const args: unknown[] = [
         hashes[rng.int(hashes.length)],
         rng.int(8) ? root : junkValue(0),
@@ -283,7 +296,10 @@ describe('verifyProof on garbage', () => {
       { key: utf8('b'), value: utf8('2') },
     ]);
     const p = h.tree.prove(root, utf8('a'));
-    const asArrays = { ...p, siblings: p.siblings.map((s) => Array.from(s)) } as unknown as StateProof;
+    const asArrays = {
+      ...p,
+      siblings: p.siblings.map((s) => Array.from(s)),
+    } as unknown as StateProof;
     assert.equal(verifyProof(sha256, root, utf8('a'), utf8('1'), asArrays), false);
     assert.ok(verifyProof(sha256, root, utf8('a'), utf8('1'), p));
   });

@@ -101,7 +101,19 @@ for (const [name, hash] of HASHES) {
     it('inserts, updates and deletes', () => {
       const h = new Harness(hash);
       let root = h.apply(EMPTY_ROOT, [set('a', '1'), set('b', '2'), set('c', '3')]);
-      assert.equal(hex(root), hex(referenceRoot(hash, mapOf([['a', '1'], ['b', '2'], ['c', '3']]))));
+      assert.equal(
+        hex(root),
+        hex(
+          referenceRoot(
+            hash,
+            mapOf([
+              ['a', '1'],
+              ['b', '2'],
+              ['c', '3'],
+            ]),
+          ),
+        ),
+      );
       assert.equal(hex(h.tree.getValueHash(root, utf8('b'))!), hex(hash(utf8('2'))));
       assert.equal(h.tree.getValueHash(root, utf8('d')), undefined);
 
@@ -111,12 +123,32 @@ for (const [name, hash] of HASHES) {
       assert.equal(hex(h.tree.getValueHash(root, utf8('b'))!), hex(hash(utf8('22'))));
       assert.equal(
         hex(root),
-        hex(referenceRoot(hash, mapOf([['a', '1'], ['b', '22'], ['c', '3']]))),
+        hex(
+          referenceRoot(
+            hash,
+            mapOf([
+              ['a', '1'],
+              ['b', '22'],
+              ['c', '3'],
+            ]),
+          ),
+        ),
       );
 
       root = h.apply(root, [del('b')]);
       assert.equal(h.tree.getValueHash(root, utf8('b')), undefined);
-      assert.equal(hex(root), hex(referenceRoot(hash, mapOf([['a', '1'], ['c', '3']]))));
+      assert.equal(
+        hex(root),
+        hex(
+          referenceRoot(
+            hash,
+            mapOf([
+              ['a', '1'],
+              ['c', '3'],
+            ]),
+          ),
+        ),
+      );
       assertCanonical(h.store, root);
 
       root = h.apply(root, [del('a')]);
@@ -369,7 +401,10 @@ describe('SparseMerkleTree input and storage errors', () => {
     const corrupt: NodeReader = { getNode: () => new Uint8Array(65).fill(7) };
     assert.throws(() => new SparseMerkleTree(sha256, corrupt).prove(root, utf8('a')), /corrupt/);
     const short: NodeReader = { getNode: () => new Uint8Array(10) };
-    assert.throws(() => new SparseMerkleTree(sha256, short).getValueHash(root, utf8('a')), /corrupt/);
+    assert.throws(
+      () => new SparseMerkleTree(sha256, short).getValueHash(root, utf8('a')),
+      /corrupt/,
+    );
   });
 
   it('does not alias buffers a reader may reuse', () => {
@@ -392,7 +427,9 @@ describe('SparseMerkleTree input and storage errors', () => {
     const proof = tree.prove(root, utf8('k3'));
     assert.ok(verifyProof(sha256, root, utf8('k3'), utf8('v3'), proof));
     const res = tree.update(root, [set('k3', 'changed'), del('k4')]);
-    const expected = new Map(Array.from({ length: 20 }, (_, i) => [hex(utf8(`k${i}`)), utf8(`v${i}`)]));
+    const expected = new Map(
+      Array.from({ length: 20 }, (_, i) => [hex(utf8(`k${i}`)), utf8(`v${i}`)]),
+    );
     expected.set(hex(utf8('k3')), utf8('changed'));
     expected.delete(hex(utf8('k4')));
     assert.equal(hex(res.root), hex(referenceRoot(sha256, expected)));
