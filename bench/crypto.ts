@@ -38,7 +38,9 @@ function benchProfile(name: 'standard' | 'gm') {
   const ct = p.encrypt(key, kb);
   return {
     signPerSec: opsPerSecond(() => signer.sign(MESSAGE)),
-    verifyPerSec_sameKey: opsPerSecond((i) => p.verify(kp.publicKey, MESSAGE, sigs[i % sigs.length])),
+    verifyPerSec_sameKey: opsPerSecond((i) =>
+      p.verify(kp.publicKey, MESSAGE, sigs[i % sigs.length]),
+    ),
     verifyPerSec_64Keys: opsPerSecond((i) => {
       const e = pool[i % pool.length];
       return p.verify(e.pub, MESSAGE, e.sig);

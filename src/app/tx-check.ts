@@ -3,6 +3,7 @@
  * tx admitted by one node is judged the same way by every node.
  */
 import type { ChainConfig } from '../codec/index.ts';
+import type { AsyncVerifier } from '../crypto/async-verify.ts';
 import type { CryptoProfile } from '../crypto/profile.ts';
 import { ArchiError } from '../types/errors.ts';
 import { bytesEqual } from '../types/hex.ts';
@@ -56,20 +57,20 @@ export function maxTxBytes(config: ChainConfig): number {
   return config.params?.maxTxBytes ?? 64 * 1024;
 }
 
-/**
- * Decode and check a tx against `config` at time `now` (local clock at admission, block
- * time in execution). Throws an ArchiError naming the first failed check.
- */
-export function checkTx(env: TxCheckEnv, config: ChainConfig, bytes: Uint8Array, now: number): CheckedTx {
+/** Decode a tx and apply the size limit; throws TX_TOO_LARGE or TX_MALFORMED. */
+export function decodeChecked(env: TxCheckEnv, config: ChainConfig, bytes: Uint8Array): DecodedTx {
   if (bytes.length > maxTxBytes(config)) {
     throw new ArchiError('TX_TOO_LARGE', `tx is ${bytes.length} bytes, the limit is ${maxTxBytes(config)}`);
   }
-  const tx = decodeTx(env.profile, bytes);
-  return checkDecodedTx(env, config, tx, now);
+  return decodeTx(env.profile, bytes);
 }
 
-/** checkTx for an already decoded tx. */
-export function checkDecodedTx(env: TxCheckEnv, config: ChainConfig, tx: DecodedTx, now: number): CheckedTx {
+/**
+ * Every rule a tx must meet at time `now` (local clock at admission, block time in
+ * execution) except the signature, which callers verify synchronously (execution) or off
+ * the main thread (admission). Throws an ArchiError naming the first failed rule.
+ */
+export function checkTxRules(env: TxCheckEnv, config: ChainConfig, tx: DecodedTx, now: number): CheckedTx {
   const p = tx.payload;
   if (p.chainId !== config.chainId) {
     throw new ArchiError('TX_WRONG_CHAIN', `tx is for chain ${JSON.stringify(p.chainId)}, this is ${config.chainId}`);
@@ -83,16 +84,34 @@ export function checkDecodedTx(env: TxCheckEnv, config: ChainConfig, tx: Decoded
   if (!config.txRoles.includes(sender.role)) {
     throw new ArchiError('TX_FORBIDDEN', `role ${sender.role} may not send transactions`);
   }
-  if (!env.sigCache.has(tx)) {
-    if (!env.profile.verify(sender.publicKey, tx.tx.payload, tx.tx.signature)) {
-      throw new ArchiError('TX_BAD_SIGNATURE', 'signature does not verify against the sender key');
-    }
-    env.sigCache.add(tx);
-  }
   const method = env.registry.method(p.contract, p.method);
   if (!method.write) {
     throw new ArchiError('METHOD_NOT_FOUND', `${p.contract}.${p.method} is read-only: use a query`);
   }
   const args = parseJsonBytes(p.args);
   return { ...tx, sender, args };
+}
+
+const badSignature = (): ArchiError =>
+  new ArchiError('TX_BAD_SIGNATURE', 'signature does not verify against the sender key');
+
+/** Verify the signature on this thread unless this exact (id, signature) already verified. */
+export function verifyTxSignature(env: TxCheckEnv, tx: CheckedTx): void {
+  if (env.sigCache.has(tx)) return;
+  if (!env.profile.verify(tx.sender.publicKey, tx.tx.payload, tx.tx.signature)) throw badSignature();
+  env.sigCache.add(tx);
+}
+
+/** verifyTxSignature off the main thread. */
+export async function verifyTxSignatureAsync(env: TxCheckEnv, verifier: AsyncVerifier, tx: CheckedTx): Promise<void> {
+  if (env.sigCache.has(tx)) return;
+  if (!(await verifier.verify(tx.sender.publicKey, tx.tx.payload, tx.tx.signature))) throw badSignature();
+  env.sigCache.add(tx);
+}
+
+/** All checks of a tx, signature included, on this thread (block execution). */
+export function checkDecodedTx(env: TxCheckEnv, config: ChainConfig, tx: DecodedTx, now: number): CheckedTx {
+  const checked = checkTxRules(env, config, tx, now);
+  verifyTxSignature(env, checked);
+  return checked;
 }

@@ -21,7 +21,14 @@ import { merkleRoot } from '../codec/merkle.ts';
 import type { CryptoProfile } from '../crypto/profile.ts';
 import { type BlockResult, Executor, type ExecutorStore } from '../app/executor.ts';
 import { IdentityResolver } from '../app/identity.ts';
-import { checkTx, SignatureCache, type TxCheckEnv } from '../app/tx-check.ts';
+import {
+  checkTxRules,
+  decodeChecked,
+  SignatureCache,
+  type TxCheckEnv,
+  verifyTxSignatureAsync,
+} from '../app/tx-check.ts';
+import { type AsyncVerifier, asyncVerifier } from '../crypto/async-verify.ts';
 import { DEFAULT_MEMPOOL_LIMITS, Mempool, type MempoolLimits } from '../mempool/mempool.ts';
 import { stateKey } from '../state/overlay.ts';
 import { proofToJson, type StateProofJson } from '../state/proof.ts';
@@ -115,6 +122,7 @@ export class Chain extends EventEmitter {
   readonly registry = new ContractRegistry();
   private readonly env: TxCheckEnv;
   private readonly reader: ExecutorStore;
+  private readonly verifier: AsyncVerifier;
   private _config!: ChainConfig;
   private _height = -1;
   private _header!: HeaderJson;
@@ -134,6 +142,7 @@ export class Chain extends EventEmitter {
       sigCache: new SignatureCache(),
     };
     this.executor = new Executor(this.env, this.reader);
+    this.verifier = asyncVerifier(this.profile);
     if (this.store.latestHeight() < 0) this.writeGenesis();
     this.loadHead();
   }
@@ -219,10 +228,21 @@ export class Chain extends EventEmitter {
     this._config = decodeConfig(bytes);
   }
 
-  /** Check a tx and add it to the mempool; returns its id. Throws an ArchiError on any failed check. */
-  submitTx(bytes: Uint8Array): string {
-    const tx = checkTx(this.env, this._config, bytes, Date.now());
-    if (this.store.hasTx(tx.txId)) throw new ArchiError('TX_DUPLICATE', `tx ${tx.txIdHex} is already committed`);
+  private refuseKnown(txIdHex: string, txId: Uint8Array): void {
+    if (this.mempool.has(txIdHex)) throw new ArchiError('TX_DUPLICATE', `tx ${txIdHex} is already pending`);
+    if (this.store.hasTx(txId)) throw new ArchiError('TX_DUPLICATE', `tx ${txIdHex} is already committed`);
+  }
+
+  /**
+   * Check a tx and add it to the mempool; resolves to its id. Rejects with an ArchiError on
+   * any failed check. The signature is verified off the main thread.
+   */
+  async submitTx(bytes: Uint8Array): Promise<string> {
+    const tx = checkTxRules(this.env, this._config, decodeChecked(this.env, this._config, bytes), Date.now());
+    this.refuseKnown(tx.txIdHex, tx.txId);
+    await verifyTxSignatureAsync(this.env, this.verifier, tx);
+    // Another request may have brought the same tx while the signature was being checked.
+    this.refuseKnown(tx.txIdHex, tx.txId);
     this.mempool.add(tx);
     this.emit('pending', tx.txIdHex);
     return tx.txIdHex;
@@ -394,6 +414,7 @@ export class Chain extends EventEmitter {
   }
 
   async close(): Promise<void> {
+    await this.verifier.close();
     await this.store.close();
   }
 }

@@ -46,6 +46,13 @@ export interface ChainInfo {
   identityMode: IdentityMode;
 }
 
+/** Where the client commands print their results; tests swap `write` to capture output. */
+export const cliOutput = {
+  write(text: string): void {
+    process.stdout.write(text);
+  },
+};
+
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 
 /** Adds --dir, --rpc, --node and --json to a command. */

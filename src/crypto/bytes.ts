@@ -14,7 +14,9 @@ export function asU8(buf: Uint8Array): Uint8Array {
 
 /** Zero-copy view of bytes as a Buffer, for node APIs. */
 export function asBuffer(bytes: Uint8Array): Buffer {
-  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return Buffer.isBuffer(bytes)
+    ? bytes
+    : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
 /** Lowercase hex encoding. */

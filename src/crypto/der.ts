@@ -7,7 +7,6 @@ import { CryptoError } from './errors.ts';
 export const TAG_INTEGER = 0x02;
 export const TAG_BIT_STRING = 0x03;
 export const TAG_OCTET_STRING = 0x04;
-export const TAG_NULL = 0x05;
 export const TAG_OID = 0x06;
 export const TAG_SEQUENCE = 0x30;
 
@@ -165,7 +164,8 @@ export function encodeOid(oid: string): Uint8Array {
   const bytes: number[] = [];
   for (const v of values) {
     const chunk = [v & 0x7f];
-    for (let x = Math.floor(v / 128); x > 0; x = Math.floor(x / 128)) chunk.unshift(0x80 | (x & 0x7f));
+    for (let x = Math.floor(v / 128); x > 0; x = Math.floor(x / 128))
+      chunk.unshift(0x80 | (x & 0x7f));
     bytes.push(...chunk);
   }
   return encodeTlv(TAG_OID, Uint8Array.from(bytes));

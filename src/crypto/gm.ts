@@ -20,7 +20,10 @@ import { sm4Decrypt, sm4Encrypt } from './symmetric.ts';
 export function sm2PrivateKeyFromPem(pem: string): bigint {
   const info = decodeEcPrivateKeyPem(pem);
   if (info.curveOid !== OID_SM2_CURVE) {
-    throw new CryptoError('CRYPTO_BAD_KEY', `gm profile needs an SM2 key, got curve ${info.curveOid}`);
+    throw new CryptoError(
+      'CRYPTO_BAD_KEY',
+      `gm profile needs an SM2 key, got curve ${info.curveOid}`,
+    );
   }
   const d = bytesToBigInt(info.d);
   sm2.assertPrivateKey(d);

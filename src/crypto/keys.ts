@@ -45,7 +45,10 @@ export function pemDecode(pem: string, labels: string[]): { label: string; der: 
     if (!labels.includes(m[1])) continue;
     // RFC 1421 headers (Proc-Type/DEK-Info) mean an encrypted legacy key we cannot read.
     if (m[2].includes(':')) {
-      throw new CryptoError('PEM_MALFORMED', `encrypted or header-carrying ${m[1]} is not supported`);
+      throw new CryptoError(
+        'PEM_MALFORMED',
+        `encrypted or header-carrying ${m[1]} is not supported`,
+      );
     }
     try {
       return { label: m[1], der: base64Decode(m[2]) };
@@ -109,11 +112,7 @@ export function decodeEcPrivateKeyPem(pem: string): EcPrivateKeyInfo {
   return decodeSec1(inner, readRoot(inner, TAG_SEQUENCE), curveOid);
 }
 
-function decodeSec1(
-  der: Uint8Array,
-  root: Tlv,
-  outerCurve: string | undefined,
-): EcPrivateKeyInfo {
+function decodeSec1(der: Uint8Array, root: Tlv, outerCurve: string | undefined): EcPrivateKeyInfo {
   const [version, priv, ...optional] = children(der, root);
   if (readUnsignedInteger(der, version) !== 1n) {
     throw new CryptoError('DER_MALFORMED', 'unsupported ECPrivateKey version');
@@ -133,7 +132,8 @@ function decodeSec1(
       publicKey = readBitString(der, readTlv(der, t.contentStart, t.end));
     }
   }
-  if (curveOid === undefined) throw new CryptoError('DER_MALFORMED', 'EC key without a named curve');
+  if (curveOid === undefined)
+    throw new CryptoError('DER_MALFORMED', 'EC key without a named curve');
   return { curveOid, d: Uint8Array.from(d), publicKey: publicKey && Uint8Array.from(publicKey) };
 }
 

@@ -8,8 +8,10 @@
 // with the GM/T 0009 default ID "1234567812345678" that the GM ecosystem (and
 // this chain) uses. Node also cannot export SM2 keys (no JWK, no key type).
 //
-// Scalar code below uses JS BigInt, which is not constant-time; noble's
-// multiply() is blinded and table-driven, which is the best we can do in JS.
+// Signing uses noble's blinded, table-driven multiply() (JS BigInt is never truly
+// constant-time; this is the best available in JS). Verification handles only
+// public data, so it takes the faster variable-time path in ec-verify.ts plus a
+// cache of decoded keys, their Z values and, for busy keys, per-key tables.
 import { createHash, createHmac, randomBytes } from 'node:crypto';
 import {
   type WeierstrassPoint,
@@ -32,17 +34,19 @@ export interface Sm2CurveParams {
 }
 
 /** The SM2 recommended curve (GB/T 32918.5), OID 1.2.156.10197.1.301. */
-export const SM2_CURVE: Sm2CurveParams = {
+export const SM2_CURVE: Readonly<Sm2CurveParams> = Object.freeze({
   p: 0xfffffffeffffffffffffffffffffffffffffffff00000000ffffffffffffffffn,
   a: 0xfffffffeffffffffffffffffffffffffffffffff00000000fffffffffffffffcn,
   b: 0x28e9fa9e9d9f5e344d5a9e4bcf6509a7f39789f515ab8f92ddbcbd414d940e93n,
   n: 0xfffffffeffffffffffffffffffffffff7203df6b21c6052b53bbf40939d54123n,
   Gx: 0x32c4ae2c1f1981195f9904466a39c9948fe30bbff2660be1715a4589334c74c7n,
   Gy: 0xbc3736a2f4f6779c59bdcee36b692153d0a9877cc62a474002df32e52139f0a0n,
-};
+});
 
 /** GM/T 0009-2012 §10 default signer ID, used whenever no other ID is agreed. */
-export const SM2_DEFAULT_ID: Uint8Array = utf8Encode('1234567812345678');
+export const SM2_DEFAULT_ID = '1234567812345678';
+// Kept private: an exported Uint8Array could be mutated by any importer.
+const DEFAULT_ID_BYTES = utf8Encode(SM2_DEFAULT_ID);
 
 /** Tuning for the verification key cache (see Sm2Engine.configureCache). */
 export interface Sm2CacheOptions {
@@ -85,7 +89,9 @@ const DEFAULT_CACHE: Sm2CacheOptions = {
 };
 
 function cacheKey(publicKey: Uint8Array): string {
-  return Buffer.from(publicKey.buffer, publicKey.byteOffset, publicKey.byteLength).toString('latin1');
+  return Buffer.from(publicKey.buffer, publicKey.byteOffset, publicKey.byteLength).toString(
+    'latin1',
+  );
 }
 
 /** SM2 over a given curve; `sm2` below is the instance for the recommended curve. */
@@ -117,11 +123,13 @@ export class Sm2Engine {
     // Lazy: tables are built on first use, so merely importing costs nothing.
     this.Point.BASE.precompute(baseWindow);
     this.baseWindow = baseWindow;
-    this.fast = JacobianVerifier.supports(this.Point) ? new JacobianVerifier(this.Point) : undefined;
+    this.fast = JacobianVerifier.supports(this.Point)
+      ? new JacobianVerifier(this.Point)
+      : undefined;
   }
 
   /** Z = SM3(ENTL || ID || a || b || xG || yG || xA || yA) for a 0x04||X||Y public key. */
-  computeZ(publicKey: Uint8Array, id: Uint8Array = SM2_DEFAULT_ID): Uint8Array {
+  computeZ(publicKey: Uint8Array, id: Uint8Array = DEFAULT_ID_BYTES): Uint8Array {
     const entl = id.length * 8;
     if (entl > 0xffff) throw new CryptoError('CRYPTO_BAD_ID', 'SM2 ID longer than 8191 bytes');
     if (publicKey.length !== 1 + 2 * this.fieldBytes || publicKey[0] !== 4) {
@@ -149,7 +157,8 @@ export class Sm2Engine {
 
   /** Checks the private key range required by GB/T 32918.1 §6.1. */
   assertPrivateKey(d: bigint): void {
-    if (d < 1n || d > this.n - 2n) throw new CryptoError('CRYPTO_BAD_KEY', 'SM2 private key out of range');
+    if (d < 1n || d > this.n - 2n)
+      throw new CryptoError('CRYPTO_BAD_KEY', 'SM2 private key out of range');
   }
 
   /** Uncompressed public key 0x04||X||Y for a private scalar. */
@@ -161,7 +170,10 @@ export class Sm2Engine {
   /** Decodes and validates a public key (on curve, not infinity); throws CryptoError. */
   decodePublicKey(publicKey: Uint8Array): Point {
     if (publicKey.length !== 1 + 2 * this.fieldBytes || publicKey[0] !== 4) {
-      throw new CryptoError('CRYPTO_BAD_KEY', 'SM2 public key must be a 65-byte uncompressed point');
+      throw new CryptoError(
+        'CRYPTO_BAD_KEY',
+        'SM2 public key must be a 65-byte uncompressed point',
+      );
     }
     try {
       const p = this.Point.fromBytes(publicKey);
@@ -219,14 +231,14 @@ export class Sm2Engine {
   }
 
   /** Signs with a raw private scalar (profile code should prefer createSigner). */
-  sign(d: bigint, message: Uint8Array, id: Uint8Array = SM2_DEFAULT_ID): Uint8Array {
+  sign(d: bigint, message: Uint8Array, id: Uint8Array = DEFAULT_ID_BYTES): Uint8Array {
     const pub = this.publicKeyFromPrivate(d);
     const { r, s } = this.signDigest(d, this.digest(this.computeZ(pub, id), message));
     return encodeSignature(r, s);
   }
 
   /** Builds a signer that caches Z and (1+d)^-1 for repeated signing. */
-  createSigner(d: bigint, id: Uint8Array = SM2_DEFAULT_ID): Sm2Signer {
+  createSigner(d: bigint, id: Uint8Array = DEFAULT_ID_BYTES): Sm2Signer {
     const publicKey = this.publicKeyFromPrivate(d);
     const z = this.computeZ(publicKey, id);
     const inv = this.invOnePlusD(d);
@@ -277,7 +289,7 @@ export class Sm2Engine {
     if (windowChanged || this.tabled.size > next.maxTabledKeys) {
       while (this.tabled.size) this.untable(this.tabled.keys().next().value!);
     }
-    while (this.keys.size > next.maxKeys) this.evict(this.keys.keys().next().value!);
+    while (this.keys.size > next.maxKeys) this.evictOne();
   }
 
   /** Drops every cached key and table. */
@@ -311,7 +323,8 @@ export class Sm2Engine {
       };
       if (this.cache.maxKeys === 0) return entry;
       this.keys.set(key, entry);
-      while (this.keys.size > this.cache.maxKeys) this.evict(this.keys.keys().next().value!);
+      while (this.keys.size > this.cache.maxKeys) this.evictOne();
+      if (this.keys.get(key) !== entry) return entry;
     }
     entry.uses++;
     if (++this.lookups >= AGING_INTERVAL) this.age();
@@ -354,10 +367,19 @@ export class Sm2Engine {
     for (const e of this.keys.values()) e.uses >>= 1;
   }
 
-  private evict(key: string): void {
-    const entry = this.keys.get(key);
-    this.keys.delete(key);
-    if (entry?.table) this.tabled.delete(key);
+  // Evicts the least recently used key that has no table, so a flood of one-off
+  // keys (e.g. spam transactions) cannot flush the tables of busy signers.
+  private evictOne(): void {
+    let victim: string | undefined;
+    for (const [k, e] of this.keys) {
+      if (!e.table) {
+        victim = k;
+        break;
+      }
+    }
+    victim ??= this.keys.keys().next().value!;
+    this.keys.delete(victim);
+    this.untable(victim);
   }
 
   private untable(key: string): void {

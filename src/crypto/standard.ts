@@ -128,6 +128,8 @@ export const standardProfile: CryptoProfile = Object.freeze({
   verify(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): boolean {
     try {
       if (!isUncompressedPoint(publicKey) || !(signature instanceof Uint8Array)) return false;
+      // node would happily hash a string here; the contract is bytes only.
+      if (!(message instanceof Uint8Array)) return false;
       // OpenSSL 3 rejects non-canonical DER itself (it re-encodes and compares).
       return nodeVerify('sha256', message, p256PublicKeyObject(publicKey), signature);
     } catch {

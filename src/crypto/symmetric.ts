@@ -2,7 +2,13 @@
 //   standard: AES-256-GCM, output = nonce(12) || ciphertext || tag(16)
 //   gm:       SM4-CTR + HMAC-SM3 encrypt-then-MAC (OpenSSL 3.0 has no SM4-GCM),
 //             output = iv(16) || ciphertext || tag(32), tag over iv || ciphertext.
-import { createCipheriv, createDecipheriv, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import {
+  createCipheriv,
+  createDecipheriv,
+  createHmac,
+  randomBytes,
+  timingSafeEqual,
+} from 'node:crypto';
 import { asBuffer, asU8, utf8Encode } from './bytes.ts';
 import { CryptoError } from './errors.ts';
 
@@ -90,7 +96,8 @@ export function sm4EncryptBlock(key: Uint8Array, block: Uint8Array): Uint8Array 
 /** Raw SM4-CTR keystream application, the primitive under sm4Encrypt (for tests/interop). */
 export function sm4Ctr(key: Uint8Array, iv: Uint8Array, data: Uint8Array): Uint8Array {
   checkKey(key, 16, 'SM4');
-  if (iv.length !== SM4_IV) throw new CryptoError('CRYPTO_BAD_INPUT', 'SM4-CTR IV must be 16 bytes');
+  if (iv.length !== SM4_IV)
+    throw new CryptoError('CRYPTO_BAD_INPUT', 'SM4-CTR IV must be 16 bytes');
   const c = createCipheriv('sm4-ctr', key, iv);
   return asU8(Buffer.concat([c.update(data), c.final()]));
 }

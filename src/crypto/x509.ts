@@ -9,8 +9,9 @@
 // is required; plain `openssl verify -CAfile ca.pem leaf.pem` reports
 // "certificate signature failure" (error 7). -vfyopt only applies to the
 // certificates being verified, not to CA self-signatures (-check_ss_sig), and
-// longer chains need every intermediate to carry the ID (openssl issue #23471).
-// Newer OpenSSL releases are moving the default to 1234567812345678.
+// longer chains have further gaps (openssl issue #23471). Defaulting to
+// 1234567812345678 is being discussed upstream (openssl PR #29953), so treat
+// the CLI behaviour as version-dependent; test/crypto/x509.test.ts pins it.
 import { randomBytes } from 'node:crypto';
 import { AsnParser, AsnSerializer, OctetString } from '@peculiar/asn1-schema';
 import {
@@ -251,7 +252,10 @@ export function issueCertificate(o: IssueOptions): Uint8Array {
   const signature = o.issuer.sign(tbsDer);
   // Catches a signer from the other profile, which would silently mint junk.
   if (!profile.verify(o.issuer.publicKey, tbsDer, signature)) {
-    throw new CryptoError('CRYPTO_SIGN_FAILED', `issuer signer does not match profile ${profile.name}`);
+    throw new CryptoError(
+      'CRYPTO_SIGN_FAILED',
+      `issuer signer does not match profile ${profile.name}`,
+    );
   }
   // The outer SEQUENCE is assembled by hand so the signed TBS bytes are embedded verbatim.
   return encodeSequence(
@@ -353,7 +357,11 @@ export function verifyCertificate(
     if (cert.publicKeyCurveOid !== undefined && cert.publicKeyCurveOid !== profile.curveOid) {
       return false;
     }
-    if (cert.authorityKeyId && ca.subjectKeyId && !equalBytes(cert.authorityKeyId, ca.subjectKeyId)) {
+    if (
+      cert.authorityKeyId &&
+      ca.subjectKeyId &&
+      !equalBytes(cert.authorityKeyId, ca.subjectKeyId)
+    ) {
       return false;
     }
     return profile.verify(ca.publicKey, cert.tbs, cert.signature);
@@ -371,7 +379,9 @@ export function isValidAt(cert: ParsedCertificate, at: number | Date = Date.now(
 /** The member role from the subject OU, or undefined if it is not one of the known roles. */
 export function roleOf(cert: ParsedCertificate): MemberRole | undefined {
   const ou = cert.subject.OU;
-  return ou === 'admin' || ou === 'client' || ou === 'consensus' || ou === 'common' ? ou : undefined;
+  return ou === 'admin' || ou === 'client' || ou === 'consensus' || ou === 'common'
+    ? ou
+    : undefined;
 }
 
 /** PEM-armours a DER certificate. */

@@ -8,6 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { extname, join, normalize } from 'node:path';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import type { Chain } from '../chain/chain.ts';
+import { decode, TxBatchSchema } from '../codec/index.ts';
 import { maxTxBytes } from '../app/tx-check.ts';
 import { ArchiError } from '../types/errors.ts';
 import { fromBase64 } from '../types/hex.ts';
@@ -28,6 +29,8 @@ export interface RpcServerOptions {
   metrics: NodeMetrics;
   consoleDir?: string;
 }
+
+const MAX_BATCH_TXS = 1000;
 
 const MIME: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -56,7 +59,7 @@ function intParam(v: unknown, what: string): number {
 /** Build (not start) the RPC server of a chain. */
 export function createRpcServer(o: RpcServerOptions): FastifyInstance {
   const { chain, metrics } = o;
-  const bodyLimit = Math.max(1024 * 1024, maxTxBytes(chain.config) * 2 + 1024);
+  const bodyLimit = Math.max(8 * 1024 * 1024, maxTxBytes(chain.config) * 2 + 1024);
   const app = Fastify({ logger: false, bodyLimit, keepAliveTimeout: 60_000 });
   const waiters = new TxWaiters(chain);
 
@@ -105,7 +108,7 @@ export function createRpcServer(o: RpcServerOptions): FastifyInstance {
     const wait = q.wait === 'true' || q.wait === '1';
     let txId: string;
     try {
-      txId = chain.submitTx(bytes);
+      txId = await chain.submitTx(bytes);
     } catch (e) {
       if (e instanceof ArchiError) metrics.txsRejected.inc({ code: e.code });
       throw e;
@@ -113,6 +116,29 @@ export function createRpcServer(o: RpcServerOptions): FastifyInstance {
     if (!wait) return reply.code(202).send({ txId });
     const timeoutMs = q.timeoutMs ? Math.min(intParam(q.timeoutMs, 'timeoutMs'), 300_000) : 30_000;
     return waiters.wait(txId, timeoutMs);
+  });
+
+  app.post('/v1/txs/batch', async (req) => {
+    if (!Buffer.isBuffer(req.body)) {
+      throw new ArchiError('BAD_REQUEST', 'send an encoded TxBatch as application/octet-stream');
+    }
+    const batch = decode(TxBatchSchema, req.body, 'BAD_REQUEST');
+    if (batch.txs.length > MAX_BATCH_TXS) {
+      throw new ArchiError('BAD_REQUEST', `a batch holds at most ${MAX_BATCH_TXS} txs`);
+    }
+    const results = await Promise.all(
+      batch.txs.map((tx) =>
+        chain.submitTx(tx).then(
+          (txId) => ({ txId }),
+          (e: unknown) => {
+            const err = e instanceof ArchiError ? e : new ArchiError('INTERNAL', String(e));
+            metrics.txsRejected.inc({ code: err.code });
+            return { error: err.toJSON() };
+          },
+        ),
+      ),
+    );
+    return { results };
   });
 
   app.get('/v1/txs/:txId', async (req) => chain.getTx((req.params as any).txId));

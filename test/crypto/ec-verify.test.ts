@@ -3,7 +3,8 @@ import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { weierstrass } from '@noble/curves/abstract/weierstrass.js';
 import { JacobianVerifier, nafDigits } from '../../src/crypto/ec-verify.ts';
-import { SM2_CURVE, sm2 } from '../../src/crypto/sm2.ts';
+import { sm2 } from '../../src/crypto/sm2.ts';
+import { loadVector } from './openssl-helper.ts';
 
 const P = sm2.Point;
 const n = sm2.n;
@@ -21,8 +22,27 @@ describe('JacobianVerifier (SM2 verification fast path)', () => {
   const fv = new JacobianVerifier(P);
   const gTable = fv.fixedTable(P.BASE, 6);
   const Q = P.BASE.multiply(rnd());
-  const shapes = [fv.fixedTable(Q, 4), fv.fixedTable(Q, 5), fv.oddMultiples(Q), fv.oddMultiples(Q, 4)];
-  const edge = [0n, 1n, 2n, 15n, 16n, 17n, 31n, 32n, n - 1n, n - 2n, n / 2n, 2n ** 255n, 2n ** 128n - 1n];
+  const shapes = [
+    fv.fixedTable(Q, 4),
+    fv.fixedTable(Q, 5),
+    fv.oddMultiples(Q),
+    fv.oddMultiples(Q, 4),
+  ];
+  const edge = [
+    0n,
+    1n,
+    2n,
+    15n,
+    16n,
+    17n,
+    31n,
+    32n,
+    n - 1n,
+    n - 2n,
+    n / 2n,
+    2n ** 255n,
+    2n ** 128n - 1n,
+  ];
 
   it('matches noble on edge-case and random scalar pairs', () => {
     const pairs: [bigint, bigint][] = [];
@@ -61,7 +81,18 @@ describe('JacobianVerifier (SM2 verification fast path)', () => {
   });
 
   it('refuses curves whose a is not -3', () => {
-    const other = weierstrass({ ...SM2_CURVE, a: 0n, b: 7n, Gx: 1n, Gy: 1n, h: 1n }, {});
+    // The GB/T 32918 example curve has a generic a.
+    const c = loadVector<{ curve: Record<string, string> }>('sm2-gbt32918-example.json').curve;
+    const big = (k: string) => BigInt(`0x${c[k]}`);
+    const other = weierstrass({
+      p: big('p'),
+      a: big('a'),
+      b: big('b'),
+      n: big('n'),
+      Gx: big('Gx'),
+      Gy: big('Gy'),
+      h: 1n,
+    });
     assert.equal(JacobianVerifier.supports(other), false);
     assert.throws(() => new JacobianVerifier(other));
     assert.equal(JacobianVerifier.supports(P), true);

@@ -30,7 +30,15 @@ describe('ECDSA P-256 interop with the OpenSSL CLI', () => {
 
   it('a signature made by openssl dgst -sha256 -sign verifies here', () => {
     const key = tmp.file('ossl-key.pem');
-    opensslOk(['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-out', key]);
+    opensslOk([
+      'genpkey',
+      '-algorithm',
+      'EC',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-out',
+      key,
+    ]);
     const pub = standard.publicKeyFromPem(opensslOk(['pkey', '-in', key, '-pubout']));
     for (let i = 0; i < 5; i++) {
       opensslOk(['dgst', '-sha256', '-sign', key, '-out', tmp.file('ossl.sig'), msgFile]);
@@ -53,7 +61,10 @@ describe('ECDSA P-256 interop with the OpenSSL CLI', () => {
     const sec1 = tmp.file('sec1.pem');
     opensslOk(['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', sec1]);
     const signer = standard.signerFromPem(readFileSync(sec1, 'utf8'));
-    assert.deepEqual(signer.publicKey, standard.publicKeyFromPem(opensslOk(['pkey', '-in', sec1, '-pubout'])));
+    assert.deepEqual(
+      signer.publicKey,
+      standard.publicKeyFromPem(opensslOk(['pkey', '-in', sec1, '-pubout'])),
+    );
 
     const compressed = opensslOk(['ec', '-in', sec1, '-pubout', '-conv_form', 'compressed']);
     assert.deepEqual(standard.publicKeyFromPem(compressed), signer.publicKey);
@@ -74,7 +85,13 @@ describe('ECDSA P-256 interop with the OpenSSL CLI', () => {
     assert.equal(address(standard, signer.publicKey), v.addressHex);
     const pub = fromHex(v.publicKeyHex);
     assert.ok(standard.verify(pub, utf8Encode(v.messageUtf8), fromHex(v.signatureByOpensslHex)));
-    assert.ok(!standard.verify(pub, utf8Encode(v.messageUtf8.toUpperCase()), fromHex(v.signatureByOpensslHex)));
+    assert.ok(
+      !standard.verify(
+        pub,
+        utf8Encode(v.messageUtf8.toUpperCase()),
+        fromHex(v.signatureByOpensslHex),
+      ),
+    );
   });
 });
 
@@ -102,7 +119,10 @@ describe('ECDSA P-256 robustness', () => {
       Uint8Array.from([...sig, 0]),
       Uint8Array.from([0x30, 0x81, sig[1], ...sig.subarray(2)]),
     ];
-    for (let i = 0; i < 200; i++) garbage.push(new Uint8Array(Math.floor(Math.random() * 80)).map(() => Math.floor(Math.random() * 256)));
+    for (let i = 0; i < 200; i++)
+      garbage.push(
+        new Uint8Array(Math.floor(Math.random() * 80)).map(() => Math.floor(Math.random() * 256)),
+      );
     for (const g of garbage) assert.equal(standard.verify(kp.publicKey, msg, g), false, toHex(g));
     const offCurve = kp.publicKey.slice();
     offCurve[64] ^= 1;
@@ -110,6 +130,7 @@ describe('ECDSA P-256 robustness', () => {
       assert.equal(standard.verify(pk as Uint8Array, msg, sig), false);
     }
     assert.equal(standard.verify(kp.publicKey, null as unknown as Uint8Array, sig), false);
+    assert.equal(standard.verify(kp.publicKey, 'robustness' as unknown as Uint8Array, sig), false);
   });
 
   it('rejects SM2 keys and malformed PEM with CryptoError', () => {
@@ -117,8 +138,15 @@ describe('ECDSA P-256 robustness', () => {
     const sm2Key = gm.generateKeyPair();
     assert.throws(() => standard.signerFromPem(sm2Key.privateKeyPem), isCode('CRYPTO_BAD_KEY'));
     assert.throws(() => standard.signerFromPem('garbage'), isCode('CRYPTO_BAD_KEY'));
-    assert.throws(() => standard.publicKeyFromPem(gm.publicKeyToPem(sm2Key.publicKey)), isCode('CRYPTO_BAD_KEY'));
+    assert.throws(
+      () => standard.publicKeyFromPem(gm.publicKeyToPem(sm2Key.publicKey)),
+      isCode('CRYPTO_BAD_KEY'),
+    );
     assert.throws(() => standard.publicKeyToPem(new Uint8Array(65)), isCode('CRYPTO_BAD_KEY'));
-    assert.throws(() => standard.publicKeyFromPem('-----BEGIN CERTIFICATE-----\nAA==\n-----END CERTIFICATE-----'), isCode('PEM_MALFORMED'));
+    assert.throws(
+      () =>
+        standard.publicKeyFromPem('-----BEGIN CERTIFICATE-----\nAA==\n-----END CERTIFICATE-----'),
+      isCode('PEM_MALFORMED'),
+    );
   });
 });

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createPrivateKey, sign as nodeSign } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { after, describe, it } from 'node:test';
-import { bytesToBigInt, fromHex, toHex, utf8Encode } from '../../src/crypto/bytes.ts';
+import { fromHex, toHex, utf8Encode } from '../../src/crypto/bytes.ts';
 import { decodeSignature, encodeSignature, encodeTlv } from '../../src/crypto/der.ts';
 import { pemDecode } from '../../src/crypto/keys.ts';
 import { address, CryptoError, getProfile } from '../../src/crypto/profile.ts';
@@ -113,13 +113,41 @@ describe('SM2 interop with the OpenSSL CLI', () => {
     const pub = tmp.write('pub.pem', gm.publicKeyToPem(kp.publicKey));
     for (let i = 0; i < 3; i++) {
       const sig = tmp.write(`sig${i}`, signer.sign(message));
-      const base = ['pkeyutl', '-verify', '-pubin', '-inkey', pub, '-rawin', '-in', msgFile, '-sigfile', sig, '-digest', 'sm3'];
+      const base = [
+        'pkeyutl',
+        '-verify',
+        '-pubin',
+        '-inkey',
+        pub,
+        '-rawin',
+        '-in',
+        msgFile,
+        '-sigfile',
+        sig,
+        '-digest',
+        'sm3',
+      ];
       const r = openssl([...base, '-pkeyopt', DISTID]);
       assert.ok(r.ok && r.stdout.includes('Signature Verified Successfully'), r.stdout + r.stderr);
       // Proves Z really carries the default ID: the empty-ID default of OpenSSL 3.0 rejects it.
       assert.ok(!openssl(base).ok);
       const tampered = tmp.write('msg-tampered', utf8Encode('SM2 interop message?'));
-      const t = openssl(['pkeyutl', '-verify', '-pubin', '-inkey', pub, '-rawin', '-in', tampered, '-sigfile', sig, '-digest', 'sm3', '-pkeyopt', DISTID]);
+      const t = openssl([
+        'pkeyutl',
+        '-verify',
+        '-pubin',
+        '-inkey',
+        pub,
+        '-rawin',
+        '-in',
+        tampered,
+        '-sigfile',
+        sig,
+        '-digest',
+        'sm3',
+        '-pkeyopt',
+        DISTID,
+      ]);
       assert.ok(!t.ok);
     }
   });
@@ -131,7 +159,21 @@ describe('SM2 interop with the OpenSSL CLI', () => {
     const pub = gm.publicKeyFromPem(pubPem);
     for (let i = 0; i < 3; i++) {
       const sigFile = tmp.file(`ossl-sig${i}`);
-      opensslOk(['pkeyutl', '-sign', '-inkey', key, '-rawin', '-in', msgFile, '-digest', 'sm3', '-pkeyopt', DISTID, '-out', sigFile]);
+      opensslOk([
+        'pkeyutl',
+        '-sign',
+        '-inkey',
+        key,
+        '-rawin',
+        '-in',
+        msgFile,
+        '-digest',
+        'sm3',
+        '-pkeyopt',
+        DISTID,
+        '-out',
+        sigFile,
+      ]);
       const sig = tmp.read(`ossl-sig${i}`);
       assert.ok(gm.verify(pub, message, sig));
       const badMsg = message.slice();
@@ -151,7 +193,21 @@ describe('SM2 interop with the OpenSSL CLI', () => {
     const pubPem = opensslOk(['pkey', '-in', key, '-pubout']);
     assert.deepEqual(gm.publicKeyFromPem(pubPem), kp.publicKey);
     assert.equal(pubPem.trim(), gm.publicKeyToPem(kp.publicKey).trim());
-    opensslOk(['pkeyutl', '-sign', '-inkey', key, '-rawin', '-in', msgFile, '-digest', 'sm3', '-pkeyopt', DISTID, '-out', tmp.file('our-key.sig')]);
+    opensslOk([
+      'pkeyutl',
+      '-sign',
+      '-inkey',
+      key,
+      '-rawin',
+      '-in',
+      msgFile,
+      '-digest',
+      'sm3',
+      '-pkeyopt',
+      DISTID,
+      '-out',
+      tmp.file('our-key.sig'),
+    ]);
     assert.ok(gm.verify(kp.publicKey, message, tmp.read('our-key.sig')));
   });
 
@@ -166,7 +222,22 @@ describe('SM2 interop with the OpenSSL CLI', () => {
       assert.deepEqual(signer.publicKey, gm.publicKeyFromPem(pem));
       const sig = tmp.write('sec1.sig', signer.sign(message));
       const pub = tmp.write('sec1.pub', pem);
-      const r = openssl(['pkeyutl', '-verify', '-pubin', '-inkey', pub, '-rawin', '-in', msgFile, '-sigfile', sig, '-digest', 'sm3', '-pkeyopt', DISTID]);
+      const r = openssl([
+        'pkeyutl',
+        '-verify',
+        '-pubin',
+        '-inkey',
+        pub,
+        '-rawin',
+        '-in',
+        msgFile,
+        '-sigfile',
+        sig,
+        '-digest',
+        'sm3',
+        '-pkeyopt',
+        DISTID,
+      ]);
       assert.ok(r.ok, r.stderr);
     }
   });
@@ -223,13 +294,20 @@ describe('SM2 robustness', () => {
       sig.subarray(0, sig.length - 1),
       Uint8Array.from([...sig, 0]),
       // non-minimal INTEGER encodings of the same (r, s)
-      encodeTlv(0x30, encodeTlv(0x02, Uint8Array.of(0, 0), fromHex(r.toString(16).padStart(64, '0'))), sig.subarray(2 + sig[3] + 2)),
+      encodeTlv(
+        0x30,
+        encodeTlv(0x02, Uint8Array.of(0, 0), fromHex(r.toString(16).padStart(64, '0'))),
+        sig.subarray(2 + sig[3] + 2),
+      ),
       // BER long-form length where DER requires short form
       Uint8Array.from([0x30, 0x81, sig[1], ...sig.subarray(2)]),
       // indefinite length
       Uint8Array.from([0x30, 0x80, ...sig.subarray(2), 0, 0]),
     ];
-    for (let i = 0; i < 200; i++) garbage.push(new Uint8Array(Math.floor(Math.random() * 80)).map(() => Math.floor(Math.random() * 256)));
+    for (let i = 0; i < 200; i++)
+      garbage.push(
+        new Uint8Array(Math.floor(Math.random() * 80)).map(() => Math.floor(Math.random() * 256)),
+      );
     for (const g of garbage) {
       assert.equal(gm.verify(kp.publicKey, msg, g), false, toHex(g));
     }
@@ -239,7 +317,15 @@ describe('SM2 robustness', () => {
     const offCurve = kp.publicKey.slice();
     offCurve[64] ^= 1;
     const compressed = sm2.Point.fromBytes(kp.publicKey).toBytes(true);
-    const bad: unknown[] = [offCurve, new Uint8Array(65), compressed, kp.publicKey.subarray(1), null, 'abc', [4, 1, 2]];
+    const bad: unknown[] = [
+      offCurve,
+      new Uint8Array(65),
+      compressed,
+      kp.publicKey.subarray(1),
+      null,
+      'abc',
+      [4, 1, 2],
+    ];
     for (const pk of bad) assert.equal(gm.verify(pk as Uint8Array, msg, sig), false);
     assert.equal(gm.verify(kp.publicKey, 'robustness' as unknown as Uint8Array, sig), false);
     assert.equal(gm.verify(kp.publicKey, msg, null as unknown as Uint8Array), false);
@@ -299,6 +385,13 @@ describe('SM2 robustness', () => {
     assert.ok(engine.hasTable(pubs[1]) && !engine.hasTable(pubs[0]));
     assert.equal(engine.cacheStats().tabledKeys, 1);
     assert.ok(!engine.verify(pubs[1], msg, sigs[0]));
+    // A flood of one-off keys cycles through the LRU but must not flush the table.
+    for (let i = 0; i < 20; i++) {
+      const d = engine.randomPrivateKey();
+      assert.ok(engine.verify(engine.publicKeyFromPrivate(d), msg, engine.sign(d, msg)));
+    }
+    assert.ok(engine.hasTable(pubs[1]));
+    assert.equal(engine.cacheStats().keys, 8);
     verifyTimes(0, 1);
     engine.configureCache({ maxTabledKeys: 0 });
     assert.equal(engine.cacheStats().tabledKeys, 0);
@@ -307,7 +400,11 @@ describe('SM2 robustness', () => {
   });
 
   it('the default ID constant is the GM/T 0009 value', () => {
-    assert.equal(Buffer.from(SM2_DEFAULT_ID).toString('latin1'), '1234567812345678');
-    assert.equal(bytesToBigInt(sm2.computeZ(kp.publicKey)) > 0n, true);
+    assert.equal(SM2_DEFAULT_ID, '1234567812345678');
+    assert.deepEqual(
+      sm2.computeZ(kp.publicKey),
+      sm2.computeZ(kp.publicKey, utf8Encode(SM2_DEFAULT_ID)),
+    );
+    assert.notDeepEqual(sm2.computeZ(kp.publicKey), sm2.computeZ(kp.publicKey, new Uint8Array(0)));
   });
 });

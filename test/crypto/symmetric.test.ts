@@ -64,10 +64,7 @@ describe('SM4 primitive', () => {
     const ks = sm4Ctr(key, iv, new Uint8Array(32));
     assert.deepEqual(ks.subarray(0, 16), sm4EncryptBlock(key, iv));
     assert.deepEqual(ks.subarray(16), sm4EncryptBlock(key, iv1));
-    assert.equal(
-      toHex(sm4Ctr(key, key, new Uint8Array(16))),
-      '681edf34d206965e86b3e94f536e4246',
-    );
+    assert.equal(toHex(sm4Ctr(key, key, new Uint8Array(16))), '681edf34d206965e86b3e94f536e4246');
   });
 });
 
@@ -85,7 +82,11 @@ describe('authenticated encryption', () => {
       });
 
       it('round-trips empty, small and large plaintexts with fresh nonces', () => {
-        for (const pt of [new Uint8Array(0), utf8Encode('hello'), new Uint8Array(100_000).fill(7)]) {
+        for (const pt of [
+          new Uint8Array(0),
+          utf8Encode('hello'),
+          new Uint8Array(100_000).fill(7),
+        ]) {
           const ct = profile.encrypt(key, pt);
           assert.deepEqual(profile.decrypt(key, ct), pt);
           assert.notDeepEqual(profile.encrypt(key, pt), ct);
@@ -98,11 +99,24 @@ describe('authenticated encryption', () => {
         for (let i = 0; i < ct.length; i++) {
           const bad = ct.slice();
           bad[i] ^= 0x01;
-          assert.throws(() => profile.decrypt(key, bad), isCode('CRYPTO_DECRYPT_FAILED'), `byte ${i}`);
+          assert.throws(
+            () => profile.decrypt(key, bad),
+            isCode('CRYPTO_DECRYPT_FAILED'),
+            `byte ${i}`,
+          );
         }
-        assert.throws(() => profile.decrypt(key, ct.subarray(0, ct.length - 1)), isCode('CRYPTO_DECRYPT_FAILED'));
-        assert.throws(() => profile.decrypt(key, concatBytes(ct, Uint8Array.of(0))), isCode('CRYPTO_DECRYPT_FAILED'));
-        assert.throws(() => profile.decrypt(key, new Uint8Array(5)), isCode('CRYPTO_DECRYPT_FAILED'));
+        assert.throws(
+          () => profile.decrypt(key, ct.subarray(0, ct.length - 1)),
+          isCode('CRYPTO_DECRYPT_FAILED'),
+        );
+        assert.throws(
+          () => profile.decrypt(key, concatBytes(ct, Uint8Array.of(0))),
+          isCode('CRYPTO_DECRYPT_FAILED'),
+        );
+        assert.throws(
+          () => profile.decrypt(key, new Uint8Array(5)),
+          isCode('CRYPTO_DECRYPT_FAILED'),
+        );
         const other = generateSymmetricKey(profile);
         assert.throws(() => profile.decrypt(other, ct), isCode('CRYPTO_DECRYPT_FAILED'));
       });
@@ -123,7 +137,10 @@ describe('authenticated encryption', () => {
     }>('symmetric-frozen.json');
     for (const p of [standard, gm]) {
       const c = v[p.name];
-      assert.equal(utf8Decode(p.decrypt(fromHex(c.keyHex), fromHex(c.ciphertextHex))), v.plaintextUtf8);
+      assert.equal(
+        utf8Decode(p.decrypt(fromHex(c.keyHex), fromHex(c.ciphertextHex))),
+        v.plaintextUtf8,
+      );
     }
   });
 
@@ -142,7 +159,19 @@ describe('authenticated encryption', () => {
     const macKey = hmac(toHex(key), tmp.write('mac-label', 'archipelago/sm4-ctr/mac'));
     assert.equal(hmac(macKey, tmp.write('ivbody', concatBytes(iv, body))), toHex(tag));
     tmp.write('body', body);
-    opensslOk(['enc', '-d', '-sm4-ctr', '-K', encKey, '-iv', toHex(iv), '-in', tmp.file('body'), '-out', tmp.file('plain')]);
+    opensslOk([
+      'enc',
+      '-d',
+      '-sm4-ctr',
+      '-K',
+      encKey,
+      '-iv',
+      toHex(iv),
+      '-in',
+      tmp.file('body'),
+      '-out',
+      tmp.file('plain'),
+    ]);
     assert.deepEqual(tmp.read('plain'), pt);
   });
 });

@@ -2,7 +2,12 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, describe, it } from 'node:test';
 import { fromHex } from '../../src/crypto/bytes.ts';
-import { CryptoError, type CryptoProfile, getProfile, type Signer } from '../../src/crypto/profile.ts';
+import {
+  CryptoError,
+  type CryptoProfile,
+  getProfile,
+  type Signer,
+} from '../../src/crypto/profile.ts';
 import {
   certFromPem,
   certsFromPem,
@@ -114,7 +119,9 @@ for (const name of ['standard', 'gm'] as const) {
         const file = tmp.write('foreign.pem', certToPem(leaf.der));
         assert.ok(!verifyWithOpenssl(caFile, file).ok);
         assert.ok(!verifyCertificate(profile, parseCertificate(leaf.der), parsedCa));
-        assert.ok(verifyCertificate(profile, parseCertificate(leaf.der), parseCertificate(other.der)));
+        assert.ok(
+          verifyCertificate(profile, parseCertificate(leaf.der), parseCertificate(other.der)),
+        );
       }
     });
 
@@ -131,14 +138,21 @@ for (const name of ['standard', 'gm'] as const) {
       assert.ok(!verifyCertificate(other, leaf, parsedCa));
       const asCa = { ...parseCertificate(leaves[1].der), subject: caName };
       assert.ok(!verifyCertificate(profile, leaf, asCa), 'issuer without CA:TRUE');
-      assert.ok(!verifyCertificate(profile, leaf, { ...parsedCa, subject: { ...caName, CN: 'x' } }));
+      assert.ok(
+        !verifyCertificate(profile, leaf, { ...parsedCa, subject: { ...caName, CN: 'x' } }),
+      );
     });
 
     it('parseCertificate round-trips names, key, serial, validity and flags', () => {
       const notBefore = new Date('2024-01-02T03:04:05.678Z');
       const notAfter = new Date('2051-06-07T08:09:10Z'); // GeneralizedTime range
       const serial = fromHex('00ff0102030405');
-      const leaf = makeLeaf(profile, ca, { O: org, OU: 'common', CN: 'common1.org1' }, { notBefore, notAfter, serial });
+      const leaf = makeLeaf(
+        profile,
+        ca,
+        { O: org, OU: 'common', CN: 'common1.org1' },
+        { notBefore, notAfter, serial },
+      );
       const p = parseCertificate(leaf.der);
       assert.deepEqual(p.subject, { O: org, OU: 'common', CN: 'common1.org1' });
       assert.deepEqual(p.issuer, caName);
@@ -155,17 +169,29 @@ for (const name of ['standard', 'gm'] as const) {
       assert.deepEqual(pc.subject, caName);
       assert.equal(pc.subject.OU, undefined);
       assert.deepEqual(p.authorityKeyId, pc.subjectKeyId);
-      const text = opensslOk(['x509', '-in', tmp.write('rt.pem', certToPem(leaf.der)), '-noout', '-serial', '-dates']);
+      const text = opensslOk([
+        'x509',
+        '-in',
+        tmp.write('rt.pem', certToPem(leaf.der)),
+        '-noout',
+        '-serial',
+        '-dates',
+      ]);
       assert.match(text, /serial=FF0102030405/);
       assert.match(text, /notAfter=Jun {2}7 08:09:10 2051 GMT/);
     });
 
     it('expired certificates report notAfter in the past and openssl rejects them', () => {
       const now = Date.now();
-      const leaf = makeLeaf(profile, ca, { O: org, OU: 'client', CN: 'old' }, {
-        notBefore: new Date(now - 10 * DAY),
-        notAfter: new Date(now - DAY),
-      });
+      const leaf = makeLeaf(
+        profile,
+        ca,
+        { O: org, OU: 'client', CN: 'old' },
+        {
+          notBefore: new Date(now - 10 * DAY),
+          notAfter: new Date(now - DAY),
+        },
+      );
       const p = parseCertificate(leaf.der);
       assert.ok(p.notAfter < now);
       assert.ok(!isValidAt(p, now));
@@ -197,9 +223,18 @@ for (const name of ['standard', 'gm'] as const) {
       const bundle = pem + certToPem(leaves[0].der);
       assert.deepEqual(certsFromPem(bundle), [ca.der, leaves[0].der]);
       assert.throws(() => certFromPem('nope'), isCode('CERT_MALFORMED'));
-      assert.throws(() => parseCertificate(new Uint8Array([0x30, 0x03, 1, 2, 3])), isCode('CERT_MALFORMED'));
-      assert.throws(() => parseCertificate(ca.der.subarray(0, ca.der.length - 1)), isCode('CERT_MALFORMED'));
-      assert.throws(() => parseCertificate(new Uint8Array([...ca.der, 0])), isCode('CERT_MALFORMED'));
+      assert.throws(
+        () => parseCertificate(new Uint8Array([0x30, 0x03, 1, 2, 3])),
+        isCode('CERT_MALFORMED'),
+      );
+      assert.throws(
+        () => parseCertificate(ca.der.subarray(0, ca.der.length - 1)),
+        isCode('CERT_MALFORMED'),
+      );
+      assert.throws(
+        () => parseCertificate(new Uint8Array([...ca.der, 0])),
+        isCode('CERT_MALFORMED'),
+      );
     });
 
     it('issueCertificate refuses a signer from the other profile and bad inputs', () => {
@@ -218,10 +253,22 @@ for (const name of ['standard', 'gm'] as const) {
       };
       assert.throws(() => issueCertificate(base), isCode('CRYPTO_SIGN_FAILED'));
       const ok = { ...base, issuer: ca.signer };
-      assert.throws(() => issueCertificate({ ...ok, notAfter: new Date(0) }), isCode('CERT_BAD_INPUT'));
-      assert.throws(() => issueCertificate({ ...ok, subjectName: { O: '', CN: 'x' } }), isCode('CERT_BAD_INPUT'));
-      assert.throws(() => issueCertificate({ ...ok, serial: new Uint8Array([0]) }), isCode('CERT_BAD_INPUT'));
-      assert.throws(() => issueCertificate({ ...ok, subjectPublicKey: new Uint8Array(65) }), isCode('CRYPTO_BAD_KEY'));
+      assert.throws(
+        () => issueCertificate({ ...ok, notAfter: new Date(0) }),
+        isCode('CERT_BAD_INPUT'),
+      );
+      assert.throws(
+        () => issueCertificate({ ...ok, subjectName: { O: '', CN: 'x' } }),
+        isCode('CERT_BAD_INPUT'),
+      );
+      assert.throws(
+        () => issueCertificate({ ...ok, serial: new Uint8Array([0]) }),
+        isCode('CERT_BAD_INPUT'),
+      );
+      assert.throws(
+        () => issueCertificate({ ...ok, subjectPublicKey: new Uint8Array(65) }),
+        isCode('CRYPTO_BAD_KEY'),
+      );
     });
 
     it('certificates issued by openssl verify here', () => {
@@ -230,16 +277,66 @@ for (const name of ['standard', 'gm'] as const) {
       const genArgs =
         name === 'gm'
           ? ['genpkey', '-algorithm', 'SM2', '-out', key]
-          : ['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-out', key];
+          : [
+              'genpkey',
+              '-algorithm',
+              'EC',
+              '-pkeyopt',
+              'ec_paramgen_curve:prime256v1',
+              '-out',
+              key,
+            ];
       opensslOk(genArgs);
       const caPem = tmp.file('ossl-ca.pem');
-      opensslOk(['req', '-x509', '-new', '-key', key, ...sigopt, '-subj', '/O=orgX/CN=ca.orgX', '-days', '30', '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign', '-out', caPem]);
+      opensslOk([
+        'req',
+        '-x509',
+        '-new',
+        '-key',
+        key,
+        ...sigopt,
+        '-subj',
+        '/O=orgX/CN=ca.orgX',
+        '-days',
+        '30',
+        '-addext',
+        'basicConstraints=critical,CA:TRUE',
+        '-addext',
+        'keyUsage=critical,keyCertSign,cRLSign',
+        '-out',
+        caPem,
+      ]);
       const leafKey = tmp.file('ossl-leaf.key');
       opensslOk(genArgs.slice(0, -1).concat(leafKey));
       const csr = tmp.file('ossl-leaf.csr');
-      opensslOk(['req', '-new', '-key', leafKey, ...sigopt, '-subj', '/O=orgX/OU=client/CN=bob', '-out', csr]);
+      opensslOk([
+        'req',
+        '-new',
+        '-key',
+        leafKey,
+        ...sigopt,
+        '-subj',
+        '/O=orgX/OU=client/CN=bob',
+        '-out',
+        csr,
+      ]);
       const leafPem = tmp.file('ossl-leaf.pem');
-      opensslOk(['x509', '-req', '-in', csr, '-CA', caPem, '-CAkey', key, ...sigopt, ...vfy, '-days', '10', '-out', leafPem]);
+      opensslOk([
+        'x509',
+        '-req',
+        '-in',
+        csr,
+        '-CA',
+        caPem,
+        '-CAkey',
+        key,
+        ...sigopt,
+        ...vfy,
+        '-days',
+        '10',
+        '-out',
+        leafPem,
+      ]);
       const parsedCa = parseCertificate(certFromPem(readFileSync(caPem, 'utf8')));
       const leaf = parseCertificate(certFromPem(readFileSync(leafPem, 'utf8')));
       assert.deepEqual(leaf.subject, { O: 'orgX', OU: 'client', CN: 'bob' });

@@ -29,13 +29,20 @@ class FakeNode {
         const msg = JSON.parse(raw.toString());
         this.wsMessages.push(msg);
         if (msg.topic === 'nope') {
-          ws.send(JSON.stringify({ op: 'error', error: { code: 'BAD_REQUEST', message: 'unknown topic "nope"' } }));
+          ws.send(
+            JSON.stringify({
+              op: 'error',
+              error: { code: 'BAD_REQUEST', message: 'unknown topic "nope"' },
+            }),
+          );
           return;
         }
         ws.send(JSON.stringify({ ...msg, op: 'subscribed' }));
         ws.send(JSON.stringify({ topic: 'events', data: { ignored: true } }));
         for (let h = 1; h <= 3; h++) {
-          ws.send(JSON.stringify({ topic: msg.topic, data: { txId: msg.txId ?? 'aa', height: h } }));
+          ws.send(
+            JSON.stringify({ topic: msg.topic, data: { txId: msg.txId ?? 'aa', height: h } }),
+          );
         }
       });
     });
@@ -55,12 +62,20 @@ class FakeNode {
     req.on('data', (c) => chunks.push(c));
     req.on('end', () => {
       const body = Buffer.concat(chunks);
-      this.seen.push({ method: req.method!, url: req.url!, type: req.headers['content-type'], body });
+      this.seen.push({
+        method: req.method!,
+        url: req.url!,
+        type: req.headers['content-type'],
+        body,
+      });
       const path = req.url!.split('?')[0];
       const route = this.routes.get(`${req.method} ${path}`);
       const a = route
         ? route(body)
-        : { status: 404, body: JSON.stringify({ error: { code: 'NOT_FOUND', message: `no route ${path}` } }) };
+        : {
+            status: 404,
+            body: JSON.stringify({ error: { code: 'NOT_FOUND', message: `no route ${path}` } }),
+          };
       res.writeHead(a.status, { 'content-type': a.type ?? 'application/json' });
       res.end(a.body);
     });
@@ -71,7 +86,11 @@ function json(status: number, v: unknown): { status: number; body: string } {
   return { status, body: JSON.stringify(v) };
 }
 
-async function rejectsWith(p: Promise<unknown>, code: string, pattern?: RegExp): Promise<ArchiError> {
+async function rejectsWith(
+  p: Promise<unknown>,
+  code: string,
+  pattern?: RegExp,
+): Promise<ArchiError> {
   let err: unknown;
   try {
     await p;
@@ -102,7 +121,9 @@ describe('ArchiClient', () => {
   });
 
   it('reads status, blocks, txs, contracts and config', async () => {
-    node.routes.set('GET /v1/status', () => json(200, { chainId: 'c1', height: 5, crypto: 'standard' }));
+    node.routes.set('GET /v1/status', () =>
+      json(200, { chainId: 'c1', height: 5, crypto: 'standard' }),
+    );
     node.routes.set('GET /v1/blocks/latest', () => json(200, { height: 5 }));
     node.routes.set('GET /v1/blocks/3', () => json(200, { height: 3 }));
     node.routes.set('GET /v1/txs/ab', () => json(200, { txId: 'ab', height: 2 }));
@@ -169,9 +190,17 @@ describe('ArchiClient', () => {
   });
 
   it('handles non-JSON answers', async () => {
-    node.routes.set('GET /v1/status', () => ({ status: 502, body: '<html>bad gateway</html>', type: 'text/html' }));
+    node.routes.set('GET /v1/status', () => ({
+      status: 502,
+      body: '<html>bad gateway</html>',
+      type: 'text/html',
+    }));
     await rejectsWith(client.status(), 'INTERNAL', /HTTP 502/);
-    node.routes.set('GET /v1/status', () => ({ status: 200, body: 'not json', type: 'text/plain' }));
+    node.routes.set('GET /v1/status', () => ({
+      status: 200,
+      body: 'not json',
+      type: 'text/plain',
+    }));
     await rejectsWith(client.status(), 'INTERNAL', /did not answer JSON/);
     node.routes.set('GET /v1/status', () => ({ status: 404, body: 'gone', type: 'text/plain' }));
     await rejectsWith(client.status(), 'NOT_FOUND');
@@ -187,7 +216,9 @@ describe('ArchiClient', () => {
     });
     assert.equal((await client.waitForTx('77', 5000)).height, 4);
     assert.equal(calls, 3);
-    node.routes.set('GET /v1/txs/78', () => json(404, { error: { code: 'NOT_FOUND', message: 'pending' } }));
+    node.routes.set('GET /v1/txs/78', () =>
+      json(404, { error: { code: 'NOT_FOUND', message: 'pending' } }),
+    );
     await rejectsWith(client.waitForTx('78', 200), 'TIMEOUT', /78/);
   });
 
@@ -212,21 +243,31 @@ describe('ArchiClient', () => {
   });
 
   it('rejects a subscription the node refuses', async () => {
-    await rejectsWith(client.subscribe('nope' as any, {}, () => undefined), 'BAD_REQUEST', /unknown topic/);
+    await rejectsWith(
+      client.subscribe('nope' as any, {}, () => undefined),
+      'BAD_REQUEST',
+      /unknown topic/,
+    );
   });
 
   it('names the URL when the node cannot be reached', async () => {
     const down = new ArchiClient('http://127.0.0.1:1');
     const e = await rejectsWith(down.status(), 'NOT_READY', /127\.0\.0\.1:1/);
     assert.ok(isUnreachable(e));
-    const ws = await rejectsWith(down.subscribe('blocks', {}, () => undefined), 'NOT_READY', /127\.0\.0\.1:1/);
+    const ws = await rejectsWith(
+      down.subscribe('blocks', {}, () => undefined),
+      'NOT_READY',
+      /127\.0\.0\.1:1/,
+    );
     assert.ok(isUnreachable(ws));
   });
 
   it('times out a request that gets no answer', async () => {
     const slow = http.createServer(() => undefined);
     await new Promise<void>((r) => slow.listen(0, '127.0.0.1', r));
-    const c = new ArchiClient(`http://127.0.0.1:${(slow.address() as AddressInfo).port}`, { timeoutMs: 100 });
+    const c = new ArchiClient(`http://127.0.0.1:${(slow.address() as AddressInfo).port}`, {
+      timeoutMs: 100,
+    });
     await rejectsWith(c.status(), 'TIMEOUT', /100 ms/);
     slow.closeAllConnections();
     await new Promise((r) => slow.close(r));

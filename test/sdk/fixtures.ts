@@ -32,7 +32,13 @@ export interface UserFiles {
 }
 
 /** Writes a CA-issued user (key.pem, cert.pem, public.hex) under root/orgs/org/users/user. */
-export function writeUser(profile: CryptoProfile, root: string, org: string, user: string, role = 'admin'): UserFiles {
+export function writeUser(
+  profile: CryptoProfile,
+  root: string,
+  org: string,
+  user: string,
+  role = 'admin',
+): UserFiles {
   const now = Date.now();
   const validity = { notBefore: new Date(now - 3_600_000), notAfter: new Date(now + 86_400_000) };
   const ca = profile.generateKeyPair();

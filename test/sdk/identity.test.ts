@@ -58,8 +58,14 @@ for (const name of PROFILES) {
 
     it('rejects a certificate of another key or another org', () => {
       const other = writeUser(profile, join(root, name), 'org2', 'client', 'client');
-      assert.throws(() => Identity.fromFiles(name, 'org1', u.keyPath, other.certPath), (e) => code(e) === 'CERT_INVALID');
-      assert.throws(() => Identity.fromFiles(name, 'org2', u.keyPath, u.certPath), (e) => code(e) === 'CERT_INVALID');
+      assert.throws(
+        () => Identity.fromFiles(name, 'org1', u.keyPath, other.certPath),
+        (e) => code(e) === 'CERT_INVALID',
+      );
+      assert.throws(
+        () => Identity.fromFiles(name, 'org2', u.keyPath, u.certPath),
+        (e) => code(e) === 'CERT_INVALID',
+      );
       assert.throws(
         () => Identity.fromFiles(name, 'org1', u.keyPath, hex(other.publicKey)),
         (e) => code(e) === 'BAD_REQUEST',
@@ -73,9 +79,18 @@ for (const name of PROFILES) {
       );
       const bad = join(root, `${name}-bad.pem`);
       writeFileSync(bad, 'not a key');
-      assert.throws(() => Identity.fromFiles(name, 'org1', bad), (e) => code(e) === 'BAD_REQUEST');
-      assert.throws(() => Identity.fromFiles('rot13', 'org1', u.keyPath), (e) => code(e) === 'BAD_REQUEST');
-      assert.throws(() => Identity.fromUserDir(name, 'org1', join(root, 'missing')), (e) => code(e) === 'BAD_REQUEST');
+      assert.throws(
+        () => Identity.fromFiles(name, 'org1', bad),
+        (e) => code(e) === 'BAD_REQUEST',
+      );
+      assert.throws(
+        () => Identity.fromFiles('rot13', 'org1', u.keyPath),
+        (e) => code(e) === 'BAD_REQUEST',
+      );
+      assert.throws(
+        () => Identity.fromUserDir(name, 'org1', join(root, 'missing')),
+        (e) => code(e) === 'BAD_REQUEST',
+      );
     });
   });
 
@@ -87,7 +102,12 @@ for (const name of PROFILES) {
       it(`produces a tx that decodes and verifies (${mode} mode)`, () => {
         const id = Identity.fromUserDir(name, 'org1', u.dir, mode);
         const args = { key: 'a', value: [1, 2, 3], big: 10n };
-        const signed = buildAndSign(id, 'chain-x', { contract: 'kv', method: 'put', args, gasLimit: 12345 });
+        const signed = buildAndSign(id, 'chain-x', {
+          contract: 'kv',
+          method: 'put',
+          args,
+          gasLimit: 12345,
+        });
         const d = decodeTx(profile, signed.bytes);
         assert.equal(d.txIdHex, signed.txIdHex);
         assert.ok(bytesEqual(d.txId, profile.hash(d.tx.payload)));
@@ -115,8 +135,14 @@ for (const name of PROFILES) {
 
     it('rejects calls without contract or method, and bad gas limits', () => {
       const id = Identity.fromUserDir(name, 'org1', u.dir);
-      assert.throws(() => buildAndSign(id, 'c', { contract: '', method: 'm' }), (e) => code(e) === 'INVALID_ARGS');
-      assert.throws(() => buildAndSign(id, 'c', { contract: 'kv', method: '' }), (e) => code(e) === 'INVALID_ARGS');
+      assert.throws(
+        () => buildAndSign(id, 'c', { contract: '', method: 'm' }),
+        (e) => code(e) === 'INVALID_ARGS',
+      );
+      assert.throws(
+        () => buildAndSign(id, 'c', { contract: 'kv', method: '' }),
+        (e) => code(e) === 'INVALID_ARGS',
+      );
       assert.throws(
         () => buildAndSign(id, 'c', { contract: 'kv', method: 'put', gasLimit: 0 }),
         (e) => code(e) === 'INVALID_ARGS',

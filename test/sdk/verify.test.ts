@@ -32,7 +32,11 @@ function rejects(fn: () => unknown, pattern?: RegExp): void {
 for (const name of PROFILES) {
   describe(`verifyQueryProof (${name})`, () => {
     const fx = proofFixture(name);
-    const proof = (): QueryProof => ({ height: fx.height, stateRoot: fx.stateRoot, reads: clone(fx.reads) });
+    const proof = (): QueryProof => ({
+      height: fx.height,
+      stateRoot: fx.stateRoot,
+      reads: clone(fx.reads),
+    });
 
     it('accepts a correct proof with membership and non-membership reads', () => {
       const r = verifyQueryProof(fx.profile, fx.block, proof());
@@ -46,7 +50,13 @@ for (const name of PROFILES) {
 
     it('accepts a proof with no reads (the header checks still apply)', () => {
       verifyQueryProof(fx.profile, fx.block, { ...proof(), reads: [] });
-      rejects(() => verifyQueryProof(fx.profile, fx.block, { ...proof(), reads: [], stateRoot: flip(fx.stateRoot) }));
+      rejects(() =>
+        verifyQueryProof(fx.profile, fx.block, {
+          ...proof(),
+          reads: [],
+          stateRoot: flip(fx.stateRoot),
+        }),
+      );
     });
 
     it('rejects a tampered value', () => {
@@ -90,8 +100,14 @@ for (const name of PROFILES) {
     });
 
     it('rejects a proof whose root or height differs from the header', () => {
-      rejects(() => verifyQueryProof(fx.profile, fx.block, { ...proof(), stateRoot: flip(fx.stateRoot) }), /state root/);
-      rejects(() => verifyQueryProof(fx.profile, fx.block, { ...proof(), height: fx.height + 1 }), /height/);
+      rejects(
+        () => verifyQueryProof(fx.profile, fx.block, { ...proof(), stateRoot: flip(fx.stateRoot) }),
+        /state root/,
+      );
+      rejects(
+        () => verifyQueryProof(fx.profile, fx.block, { ...proof(), height: fx.height + 1 }),
+        /height/,
+      );
     });
 
     it('rejects a tampered header or block hash', () => {
@@ -141,7 +157,11 @@ for (const name of PROFILES) {
             validator,
           );
           const signature = fx.profile.signerFromPem(keys[i].privateKeyPem).sign(body);
-          return { validator: hex(validator), timestamp: 1_700_000_000_500, signature: hex(signature) };
+          return {
+            validator: hex(validator),
+            timestamp: 1_700_000_000_500,
+            signature: hex(signature),
+          };
         }),
       });
 
@@ -154,7 +174,10 @@ for (const name of PROFILES) {
       const forged = clone(ok);
       forged.commit!.signatures[0].signature = flip(forged.commit!.signatures[0].signature);
       rejects(() => verifyQueryProof(fx.profile, forged, proof(), validators), /signature/);
-      const otherBlock = { ...clone(fx.block), commit: commitBy([0, 1, 2, 3], flip(fx.block.hash)) };
+      const otherBlock = {
+        ...clone(fx.block),
+        commit: commitBy([0, 1, 2, 3], flip(fx.block.hash)),
+      };
       rejects(() => verifyQueryProof(fx.profile, otherBlock, proof(), validators), /another block/);
     });
   });
@@ -170,14 +193,22 @@ for (const name of PROFILES) {
     it('accepts present and absent keys and checks the key asked for', () => {
       assert.equal(verifyStateProof(fx.profile, fx.block, answer(fx.reads[0])).reads, 1);
       verifyStateProof(fx.profile, fx.block, answer(fx.reads[2]), undefined, 'kv/missing');
-      rejects(() => verifyStateProof(fx.profile, fx.block, answer(fx.reads[0]), undefined, 'kv/key4'), /not/);
+      rejects(
+        () => verifyStateProof(fx.profile, fx.block, answer(fx.reads[0]), undefined, 'kv/key4'),
+        /not/,
+      );
     });
 
     it('rejects a tampered value or root', () => {
       const a = answer(fx.reads[1]);
       a.value = flip(a.value!);
       rejects(() => verifyStateProof(fx.profile, fx.block, a));
-      rejects(() => verifyStateProof(fx.profile, fx.block, { ...answer(fx.reads[1]), stateRoot: flip(fx.stateRoot) }));
+      rejects(() =>
+        verifyStateProof(fx.profile, fx.block, {
+          ...answer(fx.reads[1]),
+          stateRoot: flip(fx.stateRoot),
+        }),
+      );
     });
   });
 }

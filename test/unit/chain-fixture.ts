@@ -15,7 +15,7 @@ export interface Member {
   signer: Signer;
   cert: Uint8Array;
   address: string;
-  send(chain: Chain, f: Omit<TxFields, 'chainId' | 'sender'>): string;
+  send(chain: Chain, f: Omit<TxFields, 'chainId' | 'sender'>): Promise<string>;
 }
 
 export interface Fixture {
@@ -28,7 +28,7 @@ export interface Fixture {
   open(dir?: string): Chain;
   /** Cut and commit one block from the pool at `time`. */
   commit(chain: Chain, time: number): ReturnType<Chain['proposeBlock']>;
-  cleanup(): void;
+  cleanup(): Promise<void>;
 }
 
 const T0 = 1_700_000_000_000;
@@ -84,6 +84,7 @@ export function makeFixture(profileName: 'standard' | 'gm'): Fixture {
     validators: [{ name: 'node1', org: 'org1', publicKey: hex(nodeKeys.publicKey), power: 10 }],
   });
   const dirs: string[] = [];
+  const chains: Chain[] = [];
   return {
     profile,
     genesis,
@@ -94,14 +95,18 @@ export function makeFixture(profileName: 'standard' | 'gm'): Fixture {
     open(dir) {
       const d = dir ?? mkdtempSync(join(tmpdir(), 'archi-unit-'));
       if (!dirs.includes(d)) dirs.push(d);
-      return new Chain({ profile, store: ChainStore.open(d), genesis });
+      const chain = new Chain({ profile, store: ChainStore.open(d), genesis });
+      chains.push(chain);
+      return chain;
     },
     commit(chain, time) {
       const p = chain.proposeBlock(time, new Uint8Array(20));
       chain.commitBlock(p, create(CommitSchema, { height: BigInt(p.height), blockHash: p.blockHash }));
       return p;
     },
-    cleanup() {
+    async cleanup() {
+      // close() is idempotent enough: a chain closed by its test closes again quietly.
+      await Promise.all(chains.map((c) => c.close().catch(() => {})));
       for (const d of dirs) rmSync(d, { recursive: true, force: true });
     },
   };

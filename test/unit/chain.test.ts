@@ -12,7 +12,7 @@ for (const profileName of ['standard', 'gm'] as const) {
 
     test('kv put/get/delete with receipts and events', async () => {
       const chain = fx.open();
-      const id = fx.client.send(chain, { contract: 'kv', method: 'put', args: { key: 'k', value: [1, 2] } });
+      const id = await fx.client.send(chain, { contract: 'kv', method: 'put', args: { key: 'k', value: [1, 2] } });
       assert.equal(chain.mempool.size, 1);
       fx.commit(chain, Date.now());
       assert.equal(chain.mempool.size, 0);
@@ -21,7 +21,7 @@ for (const profileName of ['standard', 'gm'] as const) {
       assert.deepEqual(tx.receipt.events, [{ contract: 'kv', name: 'put', data: { key: 'k' } }]);
       assert.ok(tx.receipt.gasUsed > 0);
       assert.deepEqual(chain.query('kv', 'get', { key: 'k' }, false).result, [1, 2]);
-      fx.client.send(chain, { contract: 'kv', method: 'delete', args: { key: 'k' } });
+      await fx.client.send(chain, { contract: 'kv', method: 'delete', args: { key: 'k' } });
       fx.commit(chain, Date.now());
       assert.equal(chain.query('kv', 'get', { key: 'k' }, false).result, null);
       await chain.close();
@@ -30,12 +30,12 @@ for (const profileName of ['standard', 'gm'] as const) {
     test('a failed tx leaves an error receipt and no state change', async () => {
       const chain = fx.open();
       const before = chain.latestHeader.stateRoot;
-      const id = fx.client.send(chain, {
+      const id = await fx.client.send(chain, {
         contract: 'token',
         method: 'transfer',
         args: { to: fx.admin.address, amount: '5' },
       });
-      const mint = fx.client.send(chain, { contract: 'token', method: 'mint', args: { to: fx.client.address, amount: 5 } });
+      const mint = await fx.client.send(chain, { contract: 'token', method: 'mint', args: { to: fx.client.address, amount: 5 } });
       fx.commit(chain, Date.now());
       const r = chain.getTx(id).receipt;
       assert.equal(r.status, 'error');
@@ -48,9 +48,9 @@ for (const profileName of ['standard', 'gm'] as const) {
 
     test('token mint and transfer', async () => {
       const chain = fx.open();
-      fx.admin.send(chain, { contract: 'token', method: 'mint', args: { to: fx.client.address, amount: '1000' } });
+      await fx.admin.send(chain, { contract: 'token', method: 'mint', args: { to: fx.client.address, amount: '1000' } });
       fx.commit(chain, Date.now());
-      fx.client.send(chain, { contract: 'token', method: 'transfer', args: { to: fx.admin.address, amount: 300 } });
+      await fx.client.send(chain, { contract: 'token', method: 'transfer', args: { to: fx.admin.address, amount: 300 } });
       fx.commit(chain, Date.now());
       assert.equal(chain.query('token', 'balanceOf', { owner: fx.client.address }, false).result, '700');
       assert.equal(chain.query('token', 'balanceOf', { owner: fx.admin.address }, false).result, '300');
@@ -77,7 +77,7 @@ for (const profileName of ['standard', 'gm'] as const) {
           }).bytes,
         );
       }
-      for (const c of [a, b]) for (const tx of txs) c.submitTx(tx);
+      for (const c of [a, b]) for (const tx of txs) await c.submitTx(tx);
       const pa = fx.commit(a, t + 1);
       const pb = fx.commit(b, t + 1);
       assert.deepEqual(pa.blockHash, pb.blockHash);
@@ -95,7 +95,7 @@ for (const profileName of ['standard', 'gm'] as const) {
 
     test('query proofs verify against the header state root; tampered ones do not', async () => {
       const chain = fx.open();
-      fx.client.send(chain, { contract: 'kv', method: 'put', args: { key: 'p', value: 'v' } });
+      await fx.client.send(chain, { contract: 'kv', method: 'put', args: { key: 'p', value: 'v' } });
       fx.commit(chain, Date.now());
       const hash = (d: Uint8Array) => fx.profile.hash(d);
       for (const key of ['p', 'missing']) {
@@ -121,10 +121,24 @@ for (const profileName of ['standard', 'gm'] as const) {
         method: 'put',
         args: { key: 'r', value: 1 },
       });
-      chain.submitTx(tx.bytes);
-      assert.throws(() => chain.submitTx(tx.bytes), { code: 'TX_DUPLICATE' });
+      const [first, second] = await Promise.allSettled([chain.submitTx(tx.bytes), chain.submitTx(tx.bytes)]);
+      assert.equal(first.status, 'fulfilled');
+      assert.equal(second.status, 'rejected', 'a concurrent copy is refused');
+      assert.equal((second as PromiseRejectedResult).reason.code, 'TX_DUPLICATE');
+      assert.equal(chain.mempool.size, 1);
       fx.commit(chain, Date.now());
-      assert.throws(() => chain.submitTx(tx.bytes), { code: 'TX_DUPLICATE' });
+      await assert.rejects(chain.submitTx(tx.bytes), { code: 'TX_DUPLICATE' });
+      const fresh = buildTx(fx.profile, fx.client.signer, {
+        chainId: 'unit',
+        sender: { org: 'org1', cert: fx.client.cert },
+        contract: 'kv',
+        method: 'put',
+        args: { key: 'r', value: 2 },
+      });
+      const bad = Uint8Array.from(fresh.bytes);
+      bad[bad.length - 3] ^= 1;
+      await assert.rejects(chain.submitTx(bad), { code: 'TX_BAD_SIGNATURE' });
+      assert.equal(chain.mempool.size, 0);
       await chain.close();
     });
   });

@@ -14,6 +14,7 @@ import { ArchiError } from '../../types/errors.ts';
 import {
   addTargetOptions,
   ClientContext,
+  cliOutput,
   DEFAULT_IDENTITY,
   intOption,
   type TargetFlags,
@@ -341,7 +342,7 @@ export async function runBench(
       max: round(latencies.length ? latencies[latencies.length - 1] : 0, 1),
     },
     crypto: status.crypto,
-    node: nodeName,
+    node: nodeName.includes('://') && status.node ? status.node : nodeName,
     chainId,
     errors,
     commitSource: source,
@@ -393,6 +394,6 @@ export function register(program: Command): void {
       idleTimeoutMs: flags.idleTimeout,
       progress: process.stderr.isTTY === true,
     });
-    process.stdout.write(`${JSON.stringify(result)}\n`);
+    cliOutput.write(`${JSON.stringify(result)}\n`);
   });
 }

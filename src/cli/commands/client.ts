@@ -11,6 +11,7 @@ import { parseJsonText } from '../../types/json.ts';
 import {
   addTargetOptions,
   ClientContext,
+  cliOutput,
   DEFAULT_IDENTITY,
   intOption,
   type TargetFlags,
@@ -47,7 +48,7 @@ export interface ReceiptOutput {
 }
 
 function print(text: string): void {
-  process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+  cliOutput.write(text.endsWith('\n') ? text : `${text}\n`);
 }
 
 function printJson(value: unknown): void {
@@ -85,6 +86,8 @@ export async function collectStatus(ctx: ClientContext): Promise<NodeStatusRow[]
         }).status();
         return {
           ...base,
+          // With --rpc the only name we have is the URL; the node knows its own.
+          name: ctx.viaRpc && typeof s.node === 'string' ? s.node : n.name,
           org: s.org ?? base.org,
           up: true,
           height: s.height,
