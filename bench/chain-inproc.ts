@@ -8,23 +8,34 @@ import { buildTx } from '../src/types/tx.ts';
 import { makeFixture } from '../test/unit/chain-fixture.ts';
 
 const { values } = parseArgs({
-  options: { profile: { type: 'string', default: 'standard' }, txs: { type: 'string', default: '20000' }, block: { type: 'string', default: '1000' } },
+  options: {
+    profile: { type: 'string', default: 'standard' },
+    txs: { type: 'string', default: '20000' },
+    block: { type: 'string', default: '1000' },
+  },
 });
 const fx = makeFixture(values.profile as 'standard' | 'gm');
 const chain = fx.open();
 const n = Number(values.txs);
 const per = Number(values.block);
-await fx.admin.send(chain, { contract: 'token', method: 'mint', args: { to: fx.admin.address, amount: String(n * 10) } });
+await fx.admin.send(chain, {
+  contract: 'token',
+  method: 'mint',
+  args: { to: fx.admin.address, amount: String(n * 10) },
+});
 fx.commit(chain, Date.now());
-const rnd = () => Array.from({ length: 40 }, () => '0123456789abcdef'[Math.floor(Math.random() * 16)]).join('');
-const txs = Array.from({ length: n }, () =>
-  buildTx(fx.profile, fx.admin.signer, {
-    chainId: 'unit',
-    sender: { org: 'org1', cert: fx.admin.cert },
-    contract: 'token',
-    method: 'transfer',
-    args: { to: rnd(), amount: '1' },
-  }).bytes,
+const rnd = () =>
+  Array.from({ length: 40 }, () => '0123456789abcdef'[Math.floor(Math.random() * 16)]).join('');
+const txs = Array.from(
+  { length: n },
+  () =>
+    buildTx(fx.profile, fx.admin.signer, {
+      chainId: 'unit',
+      sender: { org: 'org1', cert: fx.admin.cert },
+      contract: 'token',
+      method: 'transfer',
+      args: { to: rnd(), amount: '1' },
+    }).bytes,
 );
 let admit = 0;
 let exec = 0;
@@ -49,7 +60,12 @@ console.log(
     profile: values.profile,
     txs: n,
     blockTxs: per,
-    usPerTx: { admit: us(admit), execute: us(exec), commit: us(commit), total: us(admit + exec + commit) },
+    usPerTx: {
+      admit: us(admit),
+      execute: us(exec),
+      commit: us(commit),
+      total: us(admit + exec + commit),
+    },
     treeNodesPerTx: +(nodes / n).toFixed(1),
   }),
 );

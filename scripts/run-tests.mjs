@@ -19,7 +19,11 @@ function find(dir, out = []) {
 }
 
 const filters = process.argv.slice(2);
-const files = [...find(join(root, 'test')), ...find(join(root, 'src')), ...find(join(root, 'contracts'))]
+const files = [
+  ...find(join(root, 'test')),
+  ...find(join(root, 'src')),
+  ...find(join(root, 'contracts')),
+]
   .filter((f) => filters.length === 0 || filters.some((x) => f.includes(x)))
   .sort();
 if (files.length === 0) {

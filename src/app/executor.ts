@@ -4,16 +4,27 @@
  * readers, writes come back as a change set), and it is deterministic: it sees the block's
  * time and height, never a clock.
  */
-import { type ChainConfig, create, encode, type Event, type Receipt, ReceiptSchema } from '../codec/index.ts';
+import {
+  type ChainConfig,
+  create,
+  encode,
+  type Event,
+  type Receipt,
+  ReceiptSchema,
+} from '../codec/index.ts';
 import { merkleRoot } from '../codec/merkle.ts';
 import type { CryptoProfile } from '../crypto/profile.ts';
-import { type StateOverlay as Overlay, StateOverlay, type StateReader, stateKey } from '../state/overlay.ts';
+import {
+  type StateOverlay as Overlay,
+  StateOverlay,
+  type StateReader,
+  stateKey,
+} from '../state/overlay.ts';
 import { type NodeReader, SparseMerkleTree } from '../state/smt.ts';
 import { ArchiError } from '../types/errors.ts';
 import { jsonBytes, utf8Bytes } from '../types/json.ts';
 import type { DecodedTx } from '../types/tx.ts';
 import { type BlockInfo, type CallContext, GAS, type SenderInfo } from '../vm/context.ts';
-import type { ContractRegistry } from '../vm/registry.ts';
 import { type CheckedTx, checkDecodedTx, type TxCheckEnv } from './tx-check.ts';
 
 export interface ExecutorStore extends StateReader, NodeReader {
@@ -55,7 +66,8 @@ class Gas {
   constructor(private readonly limit: number) {}
   charge(n: number): void {
     this.used += n;
-    if (this.used > this.limit) throw new ArchiError('OUT_OF_GAS', `gas limit ${this.limit} exceeded`);
+    if (this.used > this.limit)
+      throw new ArchiError('OUT_OF_GAS', `gas limit ${this.limit} exceeded`);
   }
 }
 
@@ -64,7 +76,13 @@ function makeContext(
   state: Overlay,
   gas: Gas,
   events: Event[],
-  base: { sender: SenderInfo; block: BlockInfo; txId: string; config: ChainConfig; readOnly: boolean },
+  base: {
+    sender: SenderInfo;
+    block: BlockInfo;
+    txId: string;
+    config: ChainConfig;
+    readOnly: boolean;
+  },
   reads?: string[],
 ): CallContext {
   const full = (key: string): string => {
@@ -136,13 +154,19 @@ export class Executor {
     const block: BlockInfo = { height: input.height, time: input.time };
     for (const tx of input.txs) {
       if (seen.has(tx.txIdHex) || this.store.hasTx(tx.txId)) {
-        throw new ArchiError('TX_DUPLICATE', `block ${input.height} carries duplicate tx ${tx.txIdHex}`);
+        throw new ArchiError(
+          'TX_DUPLICATE',
+          `block ${input.height} carries duplicate tx ${tx.txIdHex}`,
+        );
       }
       seen.add(tx.txIdHex);
       receipts.push(this.executeTx(input.config, tx, block, state));
     }
     const changes = state.changes();
-    const stateChanges: Array<[Uint8Array, Uint8Array | null]> = changes.map(([k, v]) => [utf8Bytes(k), v]);
+    const stateChanges: Array<[Uint8Array, Uint8Array | null]> = changes.map(([k, v]) => [
+      utf8Bytes(k),
+      v,
+    ]);
     const tree = new SparseMerkleTree(hash, this.store);
     const updated = tree.update(
       input.prevStateRoot,
@@ -162,7 +186,12 @@ export class Executor {
     };
   }
 
-  private executeTx(config: ChainConfig, tx: DecodedTx, block: BlockInfo, state: StateOverlay): Receipt {
+  private executeTx(
+    config: ChainConfig,
+    tx: DecodedTx,
+    block: BlockInfo,
+    state: StateOverlay,
+  ): Receipt {
     const gas = new Gas(Number(tx.payload.gasLimit));
     const events: Event[] = [];
     try {
@@ -189,7 +218,9 @@ export class Executor {
     } catch (e) {
       state.rollbackTx();
       const err =
-        e instanceof ArchiError ? e : new ArchiError('CONTRACT_ERROR', (e as Error)?.message ?? String(e));
+        e instanceof ArchiError
+          ? e
+          : new ArchiError('CONTRACT_ERROR', (e as Error)?.message ?? String(e));
       return create(ReceiptSchema, {
         txId: tx.txId,
         status: 1,
@@ -201,10 +232,19 @@ export class Executor {
   }
 
   /** Run a read-only method against committed state, recording the keys it reads. */
-  query(config: ChainConfig, block: BlockInfo, contract: string, methodName: string, args: unknown): QueryResult {
+  query(
+    config: ChainConfig,
+    block: BlockInfo,
+    contract: string,
+    methodName: string,
+    args: unknown,
+  ): QueryResult {
     const method = this.env.registry.method(contract, methodName);
     if (method.write) {
-      throw new ArchiError('CONTRACT_READ_ONLY', `${contract}.${methodName} writes state: send a tx`);
+      throw new ArchiError(
+        'CONTRACT_READ_ONLY',
+        `${contract}.${methodName} writes state: send a tx`,
+      );
     }
     const reads: string[] = [];
     const gas = new Gas(QUERY_GAS_LIMIT);

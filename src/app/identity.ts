@@ -36,19 +36,26 @@ export class IdentityResolver {
   resolve(config: ChainConfig, sender: Sender | undefined, now: number): ResolvedSender {
     if (!sender) throw new ArchiError('TX_UNKNOWN_SENDER', 'tx has no sender');
     if (config !== this.cacheConfig) this.reset(config);
-    return config.identityMode === 'key' ? this.resolveKey(config, sender) : this.resolveCert(config, sender, now);
+    return config.identityMode === 'key'
+      ? this.resolveKey(config, sender)
+      : this.resolveCert(config, sender, now);
   }
 
   private reset(config: ChainConfig): void {
     this.cacheConfig = config;
     this.certs.clear();
     this.cas = new Map();
-    for (const o of config.orgs) if (o.caCert.length) this.cas.set(o.id, parseCertificate(o.caCert));
+    for (const o of config.orgs)
+      if (o.caCert.length) this.cas.set(o.id, parseCertificate(o.caCert));
   }
 
   private resolveKey(config: ChainConfig, sender: Sender): ResolvedSender {
     const org = config.orgs.find((o) => o.id === sender.org);
-    if (!org) throw new ArchiError('TX_UNKNOWN_SENDER', `unknown organization ${JSON.stringify(sender.org)}`);
+    if (!org)
+      throw new ArchiError(
+        'TX_UNKNOWN_SENDER',
+        `unknown organization ${JSON.stringify(sender.org)}`,
+      );
     const key = org.keys.find((k) => bytesEqual(k.publicKey, sender.publicKey));
     if (!key) throw new ArchiError('TX_UNKNOWN_SENDER', `key is not registered with ${org.id}`);
     return {
@@ -61,7 +68,8 @@ export class IdentityResolver {
   }
 
   private resolveCert(config: ChainConfig, sender: Sender, now: number): ResolvedSender {
-    if (sender.cert.length === 0) throw new ArchiError('TX_UNKNOWN_SENDER', 'tx carries no certificate');
+    if (sender.cert.length === 0)
+      throw new ArchiError('TX_UNKNOWN_SENDER', 'tx carries no certificate');
     const certHash = hex(this.profile.hash(sender.cert));
     let entry = this.certs.get(certHash);
     if (!entry) {
@@ -70,19 +78,30 @@ export class IdentityResolver {
       this.certs.set(certHash, entry);
     }
     if (entry.info.org !== sender.org) {
-      throw new ArchiError('CERT_INVALID', `certificate belongs to ${entry.info.org}, not ${sender.org}`);
+      throw new ArchiError(
+        'CERT_INVALID',
+        `certificate belongs to ${entry.info.org}, not ${sender.org}`,
+      );
     }
     if (now < entry.notBefore) throw new ArchiError('CERT_INVALID', 'certificate is not yet valid');
     if (now > entry.notAfter) {
-      throw new ArchiError('CERT_EXPIRED', `certificate expired at ${new Date(entry.notAfter).toISOString()}`);
+      throw new ArchiError(
+        'CERT_EXPIRED',
+        `certificate expired at ${new Date(entry.notAfter).toISOString()}`,
+      );
     }
-    if (config.revokedCerts.includes(certHash)) throw new ArchiError('CERT_REVOKED', 'certificate is revoked');
+    if (config.revokedCerts.includes(certHash))
+      throw new ArchiError('CERT_REVOKED', 'certificate is revoked');
     return entry.info;
   }
 
   private verifyCert(sender: Sender, certHash: string): CertEntry {
     const ca = this.cas.get(sender.org);
-    if (!ca) throw new ArchiError('TX_UNKNOWN_SENDER', `unknown organization ${JSON.stringify(sender.org)}`);
+    if (!ca)
+      throw new ArchiError(
+        'TX_UNKNOWN_SENDER',
+        `unknown organization ${JSON.stringify(sender.org)}`,
+      );
     let cert: ParsedCertificate;
     try {
       cert = parseCertificate(sender.cert);

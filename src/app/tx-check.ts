@@ -60,7 +60,10 @@ export function maxTxBytes(config: ChainConfig): number {
 /** Decode a tx and apply the size limit; throws TX_TOO_LARGE or TX_MALFORMED. */
 export function decodeChecked(env: TxCheckEnv, config: ChainConfig, bytes: Uint8Array): DecodedTx {
   if (bytes.length > maxTxBytes(config)) {
-    throw new ArchiError('TX_TOO_LARGE', `tx is ${bytes.length} bytes, the limit is ${maxTxBytes(config)}`);
+    throw new ArchiError(
+      'TX_TOO_LARGE',
+      `tx is ${bytes.length} bytes, the limit is ${maxTxBytes(config)}`,
+    );
   }
   return decodeTx(env.profile, bytes);
 }
@@ -70,15 +73,26 @@ export function decodeChecked(env: TxCheckEnv, config: ChainConfig, bytes: Uint8
  * execution) except the signature, which callers verify synchronously (execution) or off
  * the main thread (admission). Throws an ArchiError naming the first failed rule.
  */
-export function checkTxRules(env: TxCheckEnv, config: ChainConfig, tx: DecodedTx, now: number): CheckedTx {
+export function checkTxRules(
+  env: TxCheckEnv,
+  config: ChainConfig,
+  tx: DecodedTx,
+  now: number,
+): CheckedTx {
   const p = tx.payload;
   if (p.chainId !== config.chainId) {
-    throw new ArchiError('TX_WRONG_CHAIN', `tx is for chain ${JSON.stringify(p.chainId)}, this is ${config.chainId}`);
+    throw new ArchiError(
+      'TX_WRONG_CHAIN',
+      `tx is for chain ${JSON.stringify(p.chainId)}, this is ${config.chainId}`,
+    );
   }
   const window = Number(config.txTimeWindowMs);
   const ts = Number(p.timestamp);
   if (Math.abs(ts - now) > window) {
-    throw new ArchiError('TX_EXPIRED', `tx timestamp ${ts} is outside the ${window} ms window around ${now}`);
+    throw new ArchiError(
+      'TX_EXPIRED',
+      `tx timestamp ${ts} is outside the ${window} ms window around ${now}`,
+    );
   }
   const sender = env.identities.resolve(config, p.sender, now);
   if (!config.txRoles.includes(sender.role)) {
@@ -98,19 +112,30 @@ const badSignature = (): ArchiError =>
 /** Verify the signature on this thread unless this exact (id, signature) already verified. */
 export function verifyTxSignature(env: TxCheckEnv, tx: CheckedTx): void {
   if (env.sigCache.has(tx)) return;
-  if (!env.profile.verify(tx.sender.publicKey, tx.tx.payload, tx.tx.signature)) throw badSignature();
+  if (!env.profile.verify(tx.sender.publicKey, tx.tx.payload, tx.tx.signature))
+    throw badSignature();
   env.sigCache.add(tx);
 }
 
 /** verifyTxSignature off the main thread. */
-export async function verifyTxSignatureAsync(env: TxCheckEnv, verifier: AsyncVerifier, tx: CheckedTx): Promise<void> {
+export async function verifyTxSignatureAsync(
+  env: TxCheckEnv,
+  verifier: AsyncVerifier,
+  tx: CheckedTx,
+): Promise<void> {
   if (env.sigCache.has(tx)) return;
-  if (!(await verifier.verify(tx.sender.publicKey, tx.tx.payload, tx.tx.signature))) throw badSignature();
+  if (!(await verifier.verify(tx.sender.publicKey, tx.tx.payload, tx.tx.signature)))
+    throw badSignature();
   env.sigCache.add(tx);
 }
 
 /** All checks of a tx, signature included, on this thread (block execution). */
-export function checkDecodedTx(env: TxCheckEnv, config: ChainConfig, tx: DecodedTx, now: number): CheckedTx {
+export function checkDecodedTx(
+  env: TxCheckEnv,
+  config: ChainConfig,
+  tx: DecodedTx,
+  now: number,
+): CheckedTx {
   const checked = checkTxRules(env, config, tx, now);
   verifyTxSignature(env, checked);
   return checked;

@@ -34,13 +34,25 @@ import { stateKey } from '../state/overlay.ts';
 import { proofToJson, type StateProofJson } from '../state/proof.ts';
 import { EMPTY_ROOT, SparseMerkleTree } from '../state/smt.ts';
 import type { ChainStore } from '../storage/chain-store.ts';
-import { type HeaderJson, headerToJson, receiptToJson, type ReceiptJson, commitToJson, type CommitJson } from '../types/block.ts';
+import {
+  type HeaderJson,
+  headerToJson,
+  receiptToJson,
+  type ReceiptJson,
+  commitToJson,
+  type CommitJson,
+} from '../types/block.ts';
 import { ArchiError } from '../types/errors.ts';
 import { type Genesis, genesisToConfig } from '../types/genesis.ts';
 import { bytesEqual, hex, unhex } from '../types/hex.ts';
 import { utf8Bytes, utf8Text } from '../types/json.ts';
 import { type DecodedTx, decodeTx } from '../types/tx.ts';
-import { CONFIG_CONTRACT, CONFIG_KEY, decodeConfig, encodeConfig } from '../vm/native/chain-config.ts';
+import {
+  CONFIG_CONTRACT,
+  CONFIG_KEY,
+  decodeConfig,
+  encodeConfig,
+} from '../vm/native/chain-config.ts';
 import { ContractRegistry } from '../vm/registry.ts';
 
 export interface ProposedBlock {
@@ -108,7 +120,9 @@ function storeReader(store: ChainStore): ExecutorStore {
   return {
     get: (key) => store.getState(utf8Bytes(key)),
     range: (prefix, limit) =>
-      [...store.rangeState(utf8Bytes(prefix), limit)].map(([k, v]) => [utf8Text(k), v] as [string, Uint8Array]),
+      [...store.rangeState(utf8Bytes(prefix), limit)].map(
+        ([k, v]) => [utf8Text(k), v] as [string, Uint8Array],
+      ),
     getNode: (h) => store.getTreeNode(h),
     hasTx: (id) => store.hasTx(id),
   };
@@ -229,8 +243,10 @@ export class Chain extends EventEmitter {
   }
 
   private refuseKnown(txIdHex: string, txId: Uint8Array): void {
-    if (this.mempool.has(txIdHex)) throw new ArchiError('TX_DUPLICATE', `tx ${txIdHex} is already pending`);
-    if (this.store.hasTx(txId)) throw new ArchiError('TX_DUPLICATE', `tx ${txIdHex} is already committed`);
+    if (this.mempool.has(txIdHex))
+      throw new ArchiError('TX_DUPLICATE', `tx ${txIdHex} is already pending`);
+    if (this.store.hasTx(txId))
+      throw new ArchiError('TX_DUPLICATE', `tx ${txIdHex} is already committed`);
   }
 
   /**
@@ -238,7 +254,12 @@ export class Chain extends EventEmitter {
    * any failed check. The signature is verified off the main thread.
    */
   async submitTx(bytes: Uint8Array): Promise<string> {
-    const tx = checkTxRules(this.env, this._config, decodeChecked(this.env, this._config, bytes), Date.now());
+    const tx = checkTxRules(
+      this.env,
+      this._config,
+      decodeChecked(this.env, this._config, bytes),
+      Date.now(),
+    );
     this.refuseKnown(tx.txIdHex, tx.txId);
     await verifyTxSignatureAsync(this.env, this.verifier, tx);
     // Another request may have brought the same tx while the signature was being checked.
@@ -254,7 +275,8 @@ export class Chain extends EventEmitter {
     const reaped = this.mempool.reap(params.maxBlockTxs, Number(params.maxBlockBytes));
     // A tx committed through another path (block sync, another proposer) may still sit in the pool.
     const txs = reaped.filter((t) => !this.store.hasTx(t.txId));
-    if (txs.length !== reaped.length) this.mempool.remove(reaped.filter((t) => !txs.includes(t)).map((t) => t.txIdHex));
+    if (txs.length !== reaped.length)
+      this.mempool.remove(reaped.filter((t) => !txs.includes(t)).map((t) => t.txIdHex));
     const height = this._height + 1;
     const result = this.executor.executeBlock({
       height,
@@ -281,7 +303,11 @@ export class Chain extends EventEmitter {
         txCount: txs.length,
       }),
     );
-    const block = create(BlockSchema, { header: headerBytes, txs: txs.map((t) => t.bytes), lastCommit });
+    const block = create(BlockSchema, {
+      header: headerBytes,
+      txs: txs.map((t) => t.bytes),
+      lastCommit,
+    });
     return {
       height,
       block,
@@ -332,7 +358,8 @@ export class Chain extends EventEmitter {
   getBlock(height: number | 'latest'): BlockJson {
     const h = height === 'latest' ? this._height : height;
     const block = Number.isSafeInteger(h) && h >= 0 ? this.blockAt(h) : undefined;
-    if (!block) throw new ArchiError('NOT_FOUND', `no block at height ${height} (latest is ${this._height})`);
+    if (!block)
+      throw new ArchiError('NOT_FOUND', `no block at height ${height} (latest is ${this._height})`);
     const header = decode(HeaderSchema, block.header, 'INTERNAL');
     const seen = this.store.getSeenCommit(h);
     return {
@@ -401,16 +428,31 @@ export class Chain extends EventEmitter {
       method,
       args,
     );
-    const answer: QueryAnswer = { result: r.result, height: this._height, stateRoot: this._header.stateRoot };
+    const answer: QueryAnswer = {
+      result: r.result,
+      height: this._height,
+      stateRoot: this._header.stateRoot,
+    };
     if (withProof) {
-      answer.proof = { height: this._height, stateRoot: this._header.stateRoot, reads: r.reads.map((k) => this.prove(k)) };
+      answer.proof = {
+        height: this._height,
+        stateRoot: this._header.stateRoot,
+        reads: r.reads.map((k) => this.prove(k)),
+      };
     }
     return answer;
   }
 
   /** Raw value of one contract key at the latest height with its proof. */
-  stateWithProof(contract: string, key: string): ProvenRead & { height: number; stateRoot: string } {
-    return { ...this.prove(stateKey(contract, key)), height: this._height, stateRoot: this._header.stateRoot };
+  stateWithProof(
+    contract: string,
+    key: string,
+  ): ProvenRead & { height: number; stateRoot: string } {
+    return {
+      ...this.prove(stateKey(contract, key)),
+      height: this._height,
+      stateRoot: this._header.stateRoot,
+    };
   }
 
   async close(): Promise<void> {

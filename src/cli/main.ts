@@ -14,7 +14,7 @@ export function buildProgram(): Command {
     .version('0.1.0')
     .exitOverride()
     .showSuggestionAfterError(true)
-    .configureOutput({ outputError: (str, write) => write(str.trimEnd() + '\n') });
+    .configureOutput({ outputError: (str, write) => write(`${str.trimEnd()}\n`) });
   registerInit(program);
   registerNode(program);
   registerUp(program);
@@ -34,7 +34,8 @@ export async function main(argv = process.argv): Promise<void> {
       process.exitCode = e.exitCode === 0 ? 0 : 2;
       return;
     }
-    const line = e instanceof ArchiError ? `${e.code}: ${e.message}` : (e as Error)?.message ?? String(e);
+    const line =
+      e instanceof ArchiError ? `${e.code}: ${e.message}` : ((e as Error)?.message ?? String(e));
     process.stderr.write(`error: ${line}\n`);
     if (process.env.ARCHI_DEBUG && e instanceof Error) process.stderr.write(`${e.stack}\n`);
     process.exitCode = 1;

@@ -9,7 +9,10 @@ export * from './gen/archipelago/v1/chain_pb.ts';
 export { create } from '@bufbuild/protobuf';
 
 /** Encode a message to its protobuf bytes. */
-export function encode<Desc extends DescMessage>(schema: Desc, msg: MessageShape<Desc>): Uint8Array {
+export function encode<Desc extends DescMessage>(
+  schema: Desc,
+  msg: MessageShape<Desc>,
+): Uint8Array {
   return toBinary(schema, msg);
 }
 

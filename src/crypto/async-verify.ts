@@ -61,13 +61,15 @@ class WorkerPoolVerifier implements AsyncVerifier {
 
   private start(): void {
     for (let i = 0; i < this.size; i++) {
-      const w = new Worker(new URL('./verify-worker.mjs', import.meta.url), { workerData: { profile: this.profileName } });
+      const w = new Worker(new URL('./verify-worker.mjs', import.meta.url), {
+        workerData: { profile: this.profileName },
+      });
       w.unref();
       w.on('message', (m: { id: number; results: Uint8Array }) => {
         const p = this.inflight.get(m.id);
         if (!p) return;
         this.inflight.delete(m.id);
-        p.resolves.forEach((r, k) => r(m.results[k] === 1));
+        for (const [k, r] of p.resolves.entries()) r(m.results[k] === 1);
       });
       w.on('error', () => this.failWorker(i));
       this.workers.push(w);

@@ -4,11 +4,14 @@ import { getProfile } from './profile.ts';
 
 const profile = getProfile((workerData as { profile: string }).profile);
 
-parentPort!.on('message', (m: { id: number; items: Array<[Uint8Array, Uint8Array, Uint8Array]> }) => {
-  const results = new Uint8Array(m.items.length);
-  for (let i = 0; i < m.items.length; i++) {
-    const [pub, msg, sig] = m.items[i];
-    results[i] = profile.verify(pub, msg, sig) ? 1 : 0;
-  }
-  parentPort!.postMessage({ id: m.id, results });
-});
+parentPort!.on(
+  'message',
+  (m: { id: number; items: Array<[Uint8Array, Uint8Array, Uint8Array]> }) => {
+    const results = new Uint8Array(m.items.length);
+    for (let i = 0; i < m.items.length; i++) {
+      const [pub, msg, sig] = m.items[i];
+      results[i] = profile.verify(pub, msg, sig) ? 1 : 0;
+    }
+    parentPort!.postMessage({ id: m.id, results });
+  },
+);

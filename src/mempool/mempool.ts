@@ -10,7 +10,10 @@ export interface MempoolLimits {
   maxBytes: number;
 }
 
-export const DEFAULT_MEMPOOL_LIMITS: MempoolLimits = { maxTxs: 50_000, maxBytes: 256 * 1024 * 1024 };
+export const DEFAULT_MEMPOOL_LIMITS: MempoolLimits = {
+  maxTxs: 50_000,
+  maxBytes: 256 * 1024 * 1024,
+};
 
 export class Mempool {
   // Map keeps insertion order, which is the order txs are proposed in.
@@ -33,9 +36,16 @@ export class Mempool {
 
   /** Add a checked tx; throws TX_DUPLICATE or MEMPOOL_FULL. */
   add(tx: DecodedTx): void {
-    if (this.txs.has(tx.txIdHex)) throw new ArchiError('TX_DUPLICATE', `tx ${tx.txIdHex} is already pending`);
-    if (this.txs.size >= this.limits.maxTxs || this.bytes + tx.bytes.length > this.limits.maxBytes) {
-      throw new ArchiError('MEMPOOL_FULL', `pool full (${this.txs.size} txs, ${this.bytes} bytes): retry later`);
+    if (this.txs.has(tx.txIdHex))
+      throw new ArchiError('TX_DUPLICATE', `tx ${tx.txIdHex} is already pending`);
+    if (
+      this.txs.size >= this.limits.maxTxs ||
+      this.bytes + tx.bytes.length > this.limits.maxBytes
+    ) {
+      throw new ArchiError(
+        'MEMPOOL_FULL',
+        `pool full (${this.txs.size} txs, ${this.bytes} bytes): retry later`,
+      );
     }
     this.txs.set(tx.txIdHex, tx);
     this.bytes += tx.bytes.length;

@@ -42,11 +42,15 @@ export function loadNodeConfig(path: string): NodeConfig {
   }
   const base = dirname(resolve(path));
   const str = (field: string): string => {
-    if (typeof raw?.[field] !== 'string' || raw[field].length === 0) fail(path, `${field} must be a string`);
+    if (typeof raw?.[field] !== 'string' || raw[field].length === 0)
+      fail(path, `${field} must be a string`);
     return raw[field];
   };
   const peers = raw.peers ?? [];
-  if (!Array.isArray(peers) || !peers.every((p: any) => typeof p?.name === 'string' && typeof p?.address === 'string')) {
+  if (
+    !Array.isArray(peers) ||
+    !peers.every((p: any) => typeof p?.name === 'string' && typeof p?.address === 'string')
+  ) {
     fail(path, 'peers must be a list of {name, address}');
   }
   return {

@@ -3,7 +3,11 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 
 export class NodeMetrics {
   readonly registry = new Registry();
-  readonly height = new Gauge({ name: 'archi_block_height', help: 'latest committed height', registers: [this.registry] });
+  readonly height = new Gauge({
+    name: 'archi_block_height',
+    help: 'latest committed height',
+    registers: [this.registry],
+  });
   readonly txsCommitted = new Counter({
     name: 'archi_txs_committed_total',
     help: 'committed txs by receipt status',
@@ -16,7 +20,11 @@ export class NodeMetrics {
     labelNames: ['code'],
     registers: [this.registry],
   });
-  readonly mempoolSize = new Gauge({ name: 'archi_mempool_txs', help: 'pending txs', registers: [this.registry] });
+  readonly mempoolSize = new Gauge({
+    name: 'archi_mempool_txs',
+    help: 'pending txs',
+    registers: [this.registry],
+  });
   readonly blockTxs = new Histogram({
     name: 'archi_block_txs',
     help: 'txs per block',

@@ -29,14 +29,20 @@ export async function startNode(configPath: string, log?: Logger): Promise<Start
   const logger = log ?? pino({ level: config.logLevel, base: { node: config.name } });
   const genesis = loadGenesis(config.genesisPath);
   if (genesis.chainId !== config.chainId) {
-    throw new ArchiError('CONFIG_INVALID', `node.json is for chain ${config.chainId}, genesis is ${genesis.chainId}`);
+    throw new ArchiError(
+      'CONFIG_INVALID',
+      `node.json is for chain ${config.chainId}, genesis is ${genesis.chainId}`,
+    );
   }
   const profile = getProfile(genesis.crypto);
   let signer: ReturnType<typeof profile.signerFromPem>;
   try {
     signer = profile.signerFromPem(readFileSync(config.keyPath, 'utf8'));
   } catch (e) {
-    throw new ArchiError('CONFIG_INVALID', `${config.keyPath}: cannot load node key: ${(e as Error).message}`);
+    throw new ArchiError(
+      'CONFIG_INVALID',
+      `${config.keyPath}: cannot load node key: ${(e as Error).message}`,
+    );
   }
   mkdirSync(config.dataDir, { recursive: true });
   const store = ChainStore.open(config.dataDir);
@@ -47,14 +53,22 @@ export async function startNode(configPath: string, log?: Logger): Promise<Start
     await store.close();
     throw e;
   }
-  const isValidator = chain.config.validators.some((v) => bytesEqual(v.publicKey, signer.publicKey));
+  const isValidator = chain.config.validators.some((v) =>
+    bytesEqual(v.publicKey, signer.publicKey),
+  );
   if (genesis.consensus === 'tbft') {
     await chain.close();
-    throw new ArchiError('CONFIG_INVALID', 'consensus tbft is not available in this version: use --consensus solo');
+    throw new ArchiError(
+      'CONFIG_INVALID',
+      'consensus tbft is not available in this version: use --consensus solo',
+    );
   }
   if (!isValidator) {
     await chain.close();
-    throw new ArchiError('CONFIG_INVALID', `node ${config.name} is not the solo validator of ${genesis.chainId}`);
+    throw new ArchiError(
+      'CONFIG_INVALID',
+      `node ${config.name} is not the solo validator of ${genesis.chainId}`,
+    );
   }
   const metrics = new NodeMetrics();
   metrics.height.set(chain.height);
@@ -78,7 +92,10 @@ export async function startNode(configPath: string, log?: Logger): Promise<Start
     await rpc.listen({ host: config.rpc.host, port: config.rpc.port });
   } catch (e) {
     await chain.close();
-    throw new ArchiError('CONFIG_INVALID', `cannot listen on ${config.rpc.host}:${config.rpc.port}: ${(e as Error).message}`);
+    throw new ArchiError(
+      'CONFIG_INVALID',
+      `cannot listen on ${config.rpc.host}:${config.rpc.port}: ${(e as Error).message}`,
+    );
   }
   engine.start();
   const addr = rpc.server.address();

@@ -52,7 +52,8 @@ function sendError(reply: FastifyReply, e: unknown): FastifyReply {
 
 function intParam(v: unknown, what: string): number {
   const s = String(v);
-  if (!/^[0-9]{1,15}$/.test(s)) throw new ArchiError('BAD_REQUEST', `${what} must be a non-negative integer`);
+  if (!/^[0-9]{1,15}$/.test(s))
+    throw new ArchiError('BAD_REQUEST', `${what} must be a non-negative integer`);
   return Number(s);
 }
 
@@ -69,13 +70,19 @@ export function createRpcServer(o: RpcServerOptions): FastifyInstance {
   app.setErrorHandler((error: any, _req, reply) => {
     if (error instanceof ArchiError) return sendError(reply, error);
     const status = typeof error.statusCode === 'number' ? error.statusCode : 500;
-    if (status === 413) return sendError(reply, new ArchiError('TX_TOO_LARGE', 'request body is too large'));
-    if (status >= 400 && status < 500) return sendError(reply, new ArchiError('BAD_REQUEST', error.message));
+    if (status === 413)
+      return sendError(reply, new ArchiError('TX_TOO_LARGE', 'request body is too large'));
+    if (status >= 400 && status < 500)
+      return sendError(reply, new ArchiError('BAD_REQUEST', error.message));
     return sendError(reply, error);
   });
   app.setNotFoundHandler((req, reply) => {
-    if (o.consoleDir && req.method === 'GET' && !req.url.startsWith('/v1')) return serveConsole(o.consoleDir, req.url, reply);
-    return sendError(reply, new ArchiError('NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`));
+    if (o.consoleDir && req.method === 'GET' && !req.url.startsWith('/v1'))
+      return serveConsole(o.consoleDir, req.url, reply);
+    return sendError(
+      reply,
+      new ArchiError('NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`),
+    );
   });
 
   app.get('/v1/status', async () => ({
@@ -102,7 +109,10 @@ export function createRpcServer(o: RpcServerOptions): FastifyInstance {
     else if (typeof body === 'object' && body !== null && typeof (body as any).tx === 'string') {
       bytes = fromBase64((body as any).tx, 'tx');
     } else {
-      throw new ArchiError('BAD_REQUEST', 'send the encoded tx as application/octet-stream or {"tx": "<base64>"}');
+      throw new ArchiError(
+        'BAD_REQUEST',
+        'send the encoded tx as application/octet-stream or {"tx": "<base64>"}',
+      );
     }
     const q = req.query as Record<string, string>;
     const wait = q.wait === 'true' || q.wait === '1';
@@ -144,12 +154,22 @@ export function createRpcServer(o: RpcServerOptions): FastifyInstance {
   app.get('/v1/txs/:txId', async (req) => chain.getTx((req.params as any).txId));
 
   app.get('/v1/blocks/latest', async () => chain.getBlock('latest'));
-  app.get('/v1/blocks/:height', async (req) => chain.getBlock(intParam((req.params as any).height, 'height')));
+  app.get('/v1/blocks/:height', async (req) =>
+    chain.getBlock(intParam((req.params as any).height, 'height')),
+  );
 
   app.post('/v1/query', async (req) => {
     const b = req.body as any;
-    if (typeof b !== 'object' || b === null || typeof b.contract !== 'string' || typeof b.method !== 'string') {
-      throw new ArchiError('BAD_REQUEST', 'body must be {"contract": string, "method": string, "args": any, "prove"?: bool}');
+    if (
+      typeof b !== 'object' ||
+      b === null ||
+      typeof b.contract !== 'string' ||
+      typeof b.method !== 'string'
+    ) {
+      throw new ArchiError(
+        'BAD_REQUEST',
+        'body must be {"contract": string, "method": string, "args": any, "prove"?: bool}',
+      );
     }
     return chain.query(b.contract, b.method, b.args ?? null, b.prove === true);
   });
@@ -176,10 +196,13 @@ export function createRpcServer(o: RpcServerOptions): FastifyInstance {
 async function serveConsole(dir: string, url: string, reply: FastifyReply): Promise<FastifyReply> {
   const path = normalize(decodeURIComponent(url.split('?')[0])).replace(/^(\.\.[/\\])+/, '');
   let file = join(dir, path);
-  if (!file.startsWith(dir) || !existsSync(file) || path.endsWith('/')) file = join(dir, 'index.html');
+  if (!file.startsWith(dir) || !existsSync(file) || path.endsWith('/'))
+    file = join(dir, 'index.html');
   try {
     const data = await readFile(file);
-    return reply.header('content-type', MIME[extname(file)] ?? 'application/octet-stream').send(data);
+    return reply
+      .header('content-type', MIME[extname(file)] ?? 'application/octet-stream')
+      .send(data);
   } catch {
     return sendError(reply, new ArchiError('NOT_FOUND', `no such file ${path}`));
   }

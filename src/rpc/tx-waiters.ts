@@ -31,7 +31,12 @@ export class TxWaiters {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.drop(txId, w);
-        reject(new ArchiError('TIMEOUT', `tx ${txId} not committed within ${timeoutMs} ms (${this.chain.txStatus(txId)})`));
+        reject(
+          new ArchiError(
+            'TIMEOUT',
+            `tx ${txId} not committed within ${timeoutMs} ms (${this.chain.txStatus(txId)})`,
+          ),
+        );
       }, timeoutMs);
       const w: Waiter = { resolve, reject, timer };
       const list = this.waiting.get(txId);

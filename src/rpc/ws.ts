@@ -18,7 +18,10 @@ type Sub =
 
 function parseSub(msg: any): Sub {
   if (typeof msg !== 'object' || msg === null || msg.op !== 'subscribe') {
-    throw new ArchiError('BAD_REQUEST', 'expected {"op":"subscribe","topic":"blocks"|"txs"|"events", ...}');
+    throw new ArchiError(
+      'BAD_REQUEST',
+      'expected {"op":"subscribe","topic":"blocks"|"txs"|"events", ...}',
+    );
   }
   const optStr = (v: unknown, what: string): string | undefined => {
     if (v === undefined || v === null) return undefined;
@@ -31,7 +34,11 @@ function parseSub(msg: any): Sub {
     case 'txs':
       return { topic: 'txs', txId: optStr(msg.txId, 'txId')?.toLowerCase() };
     case 'events':
-      return { topic: 'events', contract: optStr(msg.contract, 'contract'), name: optStr(msg.name, 'name') };
+      return {
+        topic: 'events',
+        contract: optStr(msg.contract, 'contract'),
+        name: optStr(msg.name, 'name'),
+      };
     default:
       throw new ArchiError('BAD_REQUEST', `unknown topic ${JSON.stringify(msg.topic)}`);
   }
@@ -40,17 +47,27 @@ function parseSub(msg: any): Sub {
 /** Messages a block produces for one subscription. */
 function messagesFor(sub: Sub, b: BlockEvent): unknown[] {
   if (sub.topic === 'blocks') {
-    return [{ topic: 'blocks', data: { height: b.height, hash: b.hash, header: b.header, txCount: b.txs.length } }];
+    return [
+      {
+        topic: 'blocks',
+        data: { height: b.height, hash: b.hash, header: b.header, txCount: b.txs.length },
+      },
+    ];
   }
   const out: unknown[] = [];
   for (const t of b.txs) {
     if (sub.topic === 'txs') {
-      if (!sub.txId || sub.txId === t.txId) out.push({ topic: 'txs', data: { txId: t.txId, height: b.height, receipt: t.receipt } });
+      if (!sub.txId || sub.txId === t.txId)
+        out.push({ topic: 'txs', data: { txId: t.txId, height: b.height, receipt: t.receipt } });
       continue;
     }
     for (const e of t.receipt.events) {
-      if ((sub.contract && e.contract !== sub.contract) || (sub.name && e.name !== sub.name)) continue;
-      out.push({ topic: 'events', data: { txId: t.txId, height: b.height, contract: e.contract, name: e.name, data: e.data } });
+      if ((sub.contract && e.contract !== sub.contract) || (sub.name && e.name !== sub.name))
+        continue;
+      out.push({
+        topic: 'events',
+        data: { txId: t.txId, height: b.height, contract: e.contract, name: e.name, data: e.data },
+      });
     }
   }
   return out;
@@ -85,7 +102,8 @@ export function attachWebSocket(app: FastifyInstance, chain: Chain): void {
         }
         const sub = parseSub(msg);
         const subs = clients.get(ws) ?? [];
-        if (subs.length >= MAX_SUBSCRIPTIONS) throw new ArchiError('BAD_REQUEST', 'too many subscriptions');
+        if (subs.length >= MAX_SUBSCRIPTIONS)
+          throw new ArchiError('BAD_REQUEST', 'too many subscriptions');
         subs.push(sub);
         clients.set(ws, subs);
         ws.send(JSON.stringify({ op: 'subscribed', ...sub }));

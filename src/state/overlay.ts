@@ -34,7 +34,8 @@ export class StateOverlay implements StateReader {
   range(prefix: string, limit: number): Array<[string, Uint8Array]> {
     const merged = new Map<string, Uint8Array | null>();
     // Over-read the base by the number of pending deletes so the limit still holds after them.
-    for (const [k, v] of this.base.range(prefix, limit + this.block.size + this.tx.size)) merged.set(k, v);
+    for (const [k, v] of this.base.range(prefix, limit + this.block.size + this.tx.size))
+      merged.set(k, v);
     for (const layer of [this.block, this.tx]) {
       for (const [k, v] of layer) if (k.startsWith(prefix)) merged.set(k, v);
     }

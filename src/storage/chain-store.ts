@@ -58,7 +58,12 @@ export class ChainStore {
   static open(path: string): ChainStore {
     const root = open({ path, compression: false, maxDbs: 16, mapSize: 64 * 1024 ** 3 });
     const db = (name: string): Bin =>
-      root.openDB<Buffer, Buffer>({ name, keyEncoding: 'binary', encoding: 'binary', compression: false });
+      root.openDB<Buffer, Buffer>({
+        name,
+        keyEncoding: 'binary',
+        encoding: 'binary',
+        compression: false,
+      });
     return new ChainStore(
       root,
       db('blocks'),
@@ -113,7 +118,8 @@ export class ChainStore {
     const start = buf(prefix);
     let n = 0;
     for (const { key, value } of this.state.getRange({ start })) {
-      if (n++ >= limit || key.length < start.length || !key.subarray(0, start.length).equals(start)) return;
+      if (n++ >= limit || key.length < start.length || !key.subarray(0, start.length).equals(start))
+        return;
       yield [key, value];
     }
   }

@@ -105,7 +105,11 @@ export function receiptToJson(r: Receipt): ReceiptJson {
     message: r.message,
     gasUsed: Number(r.gasUsed),
     result: parseLenient(r.returnValue),
-    events: r.events.map((e) => ({ contract: e.contract, name: e.name, data: parseLenient(e.data) })),
+    events: r.events.map((e) => ({
+      contract: e.contract,
+      name: e.name,
+      data: parseLenient(e.data),
+    })),
   };
 }
 

@@ -81,7 +81,8 @@ export function validateGenesis(raw: unknown): Genesis {
   const g = raw as Record<string, unknown>;
   if (typeof g.chainId !== 'string' || !NAME.test(g.chainId)) fail('chainId must be a simple name');
   if (g.crypto !== 'standard' && g.crypto !== 'gm') fail('crypto must be standard or gm');
-  if (g.identityMode !== 'cert' && g.identityMode !== 'key') fail('identityMode must be cert or key');
+  if (g.identityMode !== 'cert' && g.identityMode !== 'key')
+    fail('identityMode must be cert or key');
   if (g.consensus !== 'solo' && g.consensus !== 'tbft') fail('consensus must be solo or tbft');
   const genesisTime = posInt(g.genesisTime, 'genesisTime');
   if (!Array.isArray(g.orgs) || g.orgs.length === 0) fail('orgs must be a non-empty list');
@@ -100,9 +101,11 @@ export function validateGenesis(raw: unknown): Genesis {
     if (g.identityMode === 'key' && keys.length === 0) fail(`org ${o.id} needs registered keys`);
     return { id: o.id, caCert: o.caCert, keys };
   });
-  if (!Array.isArray(g.validators) || g.validators.length === 0) fail('validators must be a non-empty list');
+  if (!Array.isArray(g.validators) || g.validators.length === 0)
+    fail('validators must be a non-empty list');
   const validators: GenesisValidator[] = g.validators.map((v: any) => {
-    if (typeof v?.name !== 'string' || !NAME.test(v.name)) fail('validator name must be a simple name');
+    if (typeof v?.name !== 'string' || !NAME.test(v.name))
+      fail('validator name must be a simple name');
     if (!orgIds.has(v.org)) fail(`validator ${v.name} belongs to unknown org ${v.org}`);
     if (typeof v.publicKey !== 'string') fail(`validator ${v.name} needs publicKey`);
     return { name: v.name, org: v.org, publicKey: v.publicKey, power: posInt(v.power, 'power') };
@@ -130,7 +133,8 @@ export function validateGenesis(raw: unknown): Genesis {
     params: p,
     txRoles: roles(g.txRoles, 'txRoles', ['admin', 'client', 'common']),
     kvWriteRoles: roles(g.kvWriteRoles, 'kvWriteRoles', ['admin', 'client']),
-    txTimeWindowMs: g.txTimeWindowMs === undefined ? 600_000 : posInt(g.txTimeWindowMs, 'txTimeWindowMs'),
+    txTimeWindowMs:
+      g.txTimeWindowMs === undefined ? 600_000 : posInt(g.txTimeWindowMs, 'txTimeWindowMs'),
     lifecyclePolicy: policy(g.lifecyclePolicy, 'lifecyclePolicy', 'ANY'),
     governancePolicy: policy(g.governancePolicy, 'governancePolicy', 'MAJORITY'),
   };
@@ -154,7 +158,11 @@ export function genesisToConfig(g: Genesis): ChainConfig {
     orgs: g.orgs.map((o) => ({
       id: o.id,
       caCert: decodeCa(o),
-      keys: (o.keys ?? []).map((k) => ({ name: k.name, role: k.role, publicKey: unhex(k.publicKey) })),
+      keys: (o.keys ?? []).map((k) => ({
+        name: k.name,
+        role: k.role,
+        publicKey: unhex(k.publicKey),
+      })),
     })),
     validators: g.validators.map((v) => ({
       name: v.name,

@@ -7,7 +7,8 @@ const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'
 /** Lower-case hex of bytes. */
 export function hex(bytes: Uint8Array): string {
   // Buffer's native hex is much faster on the node's hot paths; browsers take the loop.
-  if (NodeBuffer) return NodeBuffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('hex');
+  if (NodeBuffer)
+    return NodeBuffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('hex');
   let s = '';
   for (let i = 0; i < bytes.length; i++) s += HEX[bytes[i]];
   return s;

@@ -1,5 +1,13 @@
 /** Transactions: build and sign, decode and identify. The signature and the tx id cover the exact payload bytes. */
-import { create, decode, encode, type Tx, type TxPayload, TxPayloadSchema, TxSchema } from '../codec/index.ts';
+import {
+  create,
+  decode,
+  encode,
+  type Tx,
+  type TxPayload,
+  TxPayloadSchema,
+  TxSchema,
+} from '../codec/index.ts';
 import type { CryptoProfile, Signer } from '../crypto/profile.ts';
 import { hex } from './hex.ts';
 import { jsonBytes } from './json.ts';

@@ -1,5 +1,12 @@
 /** Vote bodies and commits: what validators sign, and how anyone checks a commit. */
-import { type ChainConfig, type Commit, create, encode, VoteBodySchema, VoteType } from '../codec/index.ts';
+import {
+  type ChainConfig,
+  type Commit,
+  create,
+  encode,
+  VoteBodySchema,
+  VoteType,
+} from '../codec/index.ts';
 import { address, type CryptoProfile } from '../crypto/profile.ts';
 import { hex } from './hex.ts';
 
@@ -48,8 +55,14 @@ export function verifyCommit(
 ): CommitCheck {
   const byAddr = new Map(validators.map((v) => [address(profile, v.publicKey), v]));
   const totalPower = validators.reduce((s, v) => s + Number(v.power), 0);
-  const fail = (reason: string, signedPower = 0): CommitCheck => ({ ok: false, signedPower, totalPower, reason });
-  if (Number(commit.height) !== height) return fail(`commit is for height ${commit.height}, not ${height}`);
+  const fail = (reason: string, signedPower = 0): CommitCheck => ({
+    ok: false,
+    signedPower,
+    totalPower,
+    reason,
+  });
+  if (Number(commit.height) !== height)
+    return fail(`commit is for height ${commit.height}, not ${height}`);
   if (hex(commit.blockHash) !== hex(blockHash)) return fail('commit is for another block');
   const counted = new Set<string>();
   let signedPower = 0;
@@ -57,11 +70,21 @@ export function verifyCommit(
     const addr = hex(s.validator);
     const v = byAddr.get(addr);
     if (!v || counted.has(addr)) continue;
-    const body = voteBodyBytes(chainId, VoteType.PRECOMMIT, height, commit.round, blockHash, Number(s.timestamp), s.validator);
-    if (!profile.verify(v.publicKey, body, s.signature)) return fail(`bad signature from validator ${v.name}`, signedPower);
+    const body = voteBodyBytes(
+      chainId,
+      VoteType.PRECOMMIT,
+      height,
+      commit.round,
+      blockHash,
+      Number(s.timestamp),
+      s.validator,
+    );
+    if (!profile.verify(v.publicKey, body, s.signature))
+      return fail(`bad signature from validator ${v.name}`, signedPower);
     counted.add(addr);
     signedPower += Number(v.power);
   }
-  if (signedPower * 3 <= totalPower * 2) return fail(`only ${signedPower} of ${totalPower} voting power signed`, signedPower);
+  if (signedPower * 3 <= totalPower * 2)
+    return fail(`only ${signedPower} of ${totalPower} voting power signed`, signedPower);
   return { ok: true, signedPower, totalPower };
 }

@@ -15,9 +15,13 @@ export class ContractRegistry {
   /** The method, or ArchiError CONTRACT_NOT_FOUND / METHOD_NOT_FOUND. */
   method(contract: string, method: string): NativeMethod {
     const c = this.contracts.get(contract);
-    if (!c) throw new ArchiError('CONTRACT_NOT_FOUND', `unknown contract ${JSON.stringify(contract)}`);
+    if (!c)
+      throw new ArchiError('CONTRACT_NOT_FOUND', `unknown contract ${JSON.stringify(contract)}`);
     if (!Object.hasOwn(c.methods, method)) {
-      throw new ArchiError('METHOD_NOT_FOUND', `contract ${contract} has no method ${JSON.stringify(method)}`);
+      throw new ArchiError(
+        'METHOD_NOT_FOUND',
+        `contract ${contract} has no method ${JSON.stringify(method)}`,
+      );
     }
     return c.methods[method];
   }

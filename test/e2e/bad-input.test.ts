@@ -30,9 +30,23 @@ describe('bad input is refused and changes nothing', () => {
       signer: profile.signerFromPem(readFileSync(join(user, 'key.pem'), 'utf8')),
       cert: certFromPem(readFileSync(join(user, 'cert.pem'), 'utf8')),
     };
-    caSigner = profile.signerFromPem(readFileSync(join(dir, 'orgs', 'org1', 'ca', 'key.pem'), 'utf8'));
+    caSigner = profile.signerFromPem(
+      readFileSync(join(dir, 'orgs', 'org1', 'ca', 'key.pem'), 'utf8'),
+    );
     // One good tx so there is state to protect.
-    const ok = await archiJson(['tx', 'send', '--dir', dir, '--contract', 'kv', '--method', 'put', '--args', '{"key":"a","value":1}', '--wait']);
+    const ok = await archiJson([
+      'tx',
+      'send',
+      '--dir',
+      dir,
+      '--contract',
+      'kv',
+      '--method',
+      'put',
+      '--args',
+      '{"key":"a","value":1}',
+      '--wait',
+    ]);
     assert.equal(ok.status, 'ok');
   });
   after(async () => {
@@ -54,22 +68,40 @@ describe('bad input is refused and changes nothing', () => {
     return { height: s.height, stateRoot: s.stateRoot };
   }
 
-  async function postTx(body: Uint8Array | string, contentType = 'application/octet-stream'): Promise<{ status: number; body: any }> {
-    const r = await fetch(`${rpc}/v1/txs`, { method: 'POST', headers: { 'content-type': contentType }, body });
+  async function postTx(
+    body: Uint8Array | string,
+    contentType = 'application/octet-stream',
+  ): Promise<{ status: number; body: any }> {
+    const r = await fetch(`${rpc}/v1/txs`, {
+      method: 'POST',
+      headers: { 'content-type': contentType },
+      body,
+    });
     return { status: r.status, body: await r.json() };
   }
 
-  async function expectRefused(body: Uint8Array | string, code: string, contentType?: string): Promise<void> {
+  async function expectRefused(
+    body: Uint8Array | string,
+    code: string,
+    contentType?: string,
+  ): Promise<void> {
     const before = await head();
     const r = await postTx(body, contentType);
-    assert.ok(r.status >= 400 && r.status < 500, `status ${r.status} for ${code}: ${JSON.stringify(r.body)}`);
+    assert.ok(
+      r.status >= 400 && r.status < 500,
+      `status ${r.status} for ${code}: ${JSON.stringify(r.body)}`,
+    );
     assert.equal(r.body.error?.code, code, JSON.stringify(r.body));
     assert.equal(typeof r.body.error.message, 'string');
     await new Promise((res) => setTimeout(res, 300));
     assert.deepEqual(await head(), before, 'state unchanged');
   }
 
-  function leaf(over: { ca?: ReturnType<typeof profile.signerFromPem>; notAfter?: Date; org?: string }) {
+  function leaf(over: {
+    ca?: ReturnType<typeof profile.signerFromPem>;
+    notAfter?: Date;
+    org?: string;
+  }) {
     const kp = profile.generateKeyPair();
     const org = over.org ?? 'org1';
     const der = issueCertificate({
@@ -85,8 +117,10 @@ describe('bad input is refused and changes nothing', () => {
     return { signer: profile.signerFromPem(kp.privateKeyPem), cert: der };
   }
 
-  test('malformed tx bytes', async () => expectRefused(Uint8Array.of(0xff, 0xff, 0xff, 0x01), 'TX_MALFORMED'));
-  test('random bytes as a JSON body', async () => expectRefused(randomBytes(512), 'BAD_REQUEST', 'application/json'));
+  test('malformed tx bytes', async () =>
+    expectRefused(Uint8Array.of(0xff, 0xff, 0xff, 0x01), 'TX_MALFORMED'));
+  test('random bytes as a JSON body', async () =>
+    expectRefused(randomBytes(512), 'BAD_REQUEST', 'application/json'));
   test('random bytes as a tx', async () => {
     const r = await postTx(randomBytes(2048));
     assert.ok(r.status >= 400 && r.status < 500);
@@ -105,30 +139,56 @@ describe('bad input is refused and changes nothing', () => {
   test('certificate from a foreign CA', async () => {
     const foreignCa = profile.signerFromPem(profile.generateKeyPair().privateKeyPem);
     const m = leaf({ ca: foreignCa });
-    await expectRefused(buildTx(profile, m.signer, fields({ sender: { org: 'org1', cert: m.cert } })).bytes, 'CERT_INVALID');
+    await expectRefused(
+      buildTx(profile, m.signer, fields({ sender: { org: 'org1', cert: m.cert } })).bytes,
+      'CERT_INVALID',
+    );
   });
   test('expired certificate', async () => {
     const m = leaf({ notAfter: new Date(Date.now() - 86_400_000) });
-    await expectRefused(buildTx(profile, m.signer, fields({ sender: { org: 'org1', cert: m.cert } })).bytes, 'CERT_EXPIRED');
+    await expectRefused(
+      buildTx(profile, m.signer, fields({ sender: { org: 'org1', cert: m.cert } })).bytes,
+      'CERT_EXPIRED',
+    );
   });
   test('unknown organization', async () => {
     const m = leaf({});
-    await expectRefused(buildTx(profile, m.signer, fields({ sender: { org: 'org9', cert: m.cert } })).bytes, 'TX_UNKNOWN_SENDER');
+    await expectRefused(
+      buildTx(profile, m.signer, fields({ sender: { org: 'org9', cert: m.cert } })).bytes,
+      'TX_UNKNOWN_SENDER',
+    );
   });
   test('wrong chain id', async () => {
-    await expectRefused(buildTx(profile, admin.signer, fields({ chainId: 'other-chain' })).bytes, 'TX_WRONG_CHAIN');
+    await expectRefused(
+      buildTx(profile, admin.signer, fields({ chainId: 'other-chain' })).bytes,
+      'TX_WRONG_CHAIN',
+    );
   });
   test('timestamp outside the window', async () => {
-    await expectRefused(buildTx(profile, admin.signer, fields({ timestamp: Date.now() - 3_600_000 })).bytes, 'TX_EXPIRED');
+    await expectRefused(
+      buildTx(profile, admin.signer, fields({ timestamp: Date.now() - 3_600_000 })).bytes,
+      'TX_EXPIRED',
+    );
   });
   test('oversized tx', async () => {
-    const big = buildTx(profile, admin.signer, fields({ args: { key: 'big', value: 'x'.repeat(70_000) } }));
+    const big = buildTx(
+      profile,
+      admin.signer,
+      fields({ args: { key: 'big', value: 'x'.repeat(70_000) } }),
+    );
     await expectRefused(big.bytes, 'TX_TOO_LARGE');
   });
-  test('body over the HTTP limit', async () => expectRefused(randomBytes(3 * 1024 * 1024), 'TX_TOO_LARGE'));
+  test('body over the HTTP limit', async () =>
+    expectRefused(randomBytes(3 * 1024 * 1024), 'TX_TOO_LARGE'));
   test('unknown contract and method', async () => {
-    await expectRefused(buildTx(profile, admin.signer, fields({ contract: 'nope' })).bytes, 'CONTRACT_NOT_FOUND');
-    await expectRefused(buildTx(profile, admin.signer, fields({ method: 'nope' })).bytes, 'METHOD_NOT_FOUND');
+    await expectRefused(
+      buildTx(profile, admin.signer, fields({ contract: 'nope' })).bytes,
+      'CONTRACT_NOT_FOUND',
+    );
+    await expectRefused(
+      buildTx(profile, admin.signer, fields({ method: 'nope' })).bytes,
+      'METHOD_NOT_FOUND',
+    );
   });
   test('replayed tx', async () => {
     const tx = buildTx(profile, admin.signer, fields({ args: { key: 'replay', value: 1 } }));
@@ -156,7 +216,10 @@ describe('bad input is refused and changes nothing', () => {
         timestamp: BigInt(Date.now()),
       }),
     );
-    const bytes = encode(TxSchema, create(TxSchema, { payload, signature: admin.signer.sign(payload) }));
+    const bytes = encode(
+      TxSchema,
+      create(TxSchema, { payload, signature: admin.signer.sign(payload) }),
+    );
     await expectRefused(bytes, 'INVALID_ARGS');
   });
   test('unknown routes and bad parameters get coded errors', async () => {
@@ -170,7 +233,11 @@ describe('bad input is refused and changes nothing', () => {
       assert.equal(r.status, status, path);
       assert.equal(((await r.json()) as any).error.code, code, path);
     }
-    const q = await fetch(`${rpc}/v1/query`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"contract":"kv","method":"put","args":{}}' });
+    const q = await fetch(`${rpc}/v1/query`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"contract":"kv","method":"put","args":{}}',
+    });
     assert.equal(q.status, 400);
     assert.equal(((await q.json()) as any).error.code, 'CONTRACT_READ_ONLY');
   });
@@ -178,10 +245,47 @@ describe('bad input is refused and changes nothing', () => {
   test('CLI: bad flags and bad args give one line and a non-zero exit', async () => {
     const before = await head();
     const cases: Array<[string[], RegExp]> = [
-      [['tx', 'send', '--dir', dir, '--contract', 'kv', '--method', 'put', '--args', '{bad json'], /INVALID_ARGS/],
-      [['tx', 'send', '--dir', dir, '--contract', 'nope', '--method', 'put', '--args', '{}'], /CONTRACT_NOT_FOUND/],
-      [['tx', 'send', '--dir', dir, '--contract', 'kv', '--method', 'put', '--args', '{}', '--as', 'org1/nobody'], /org1\/nobody/],
-      [['tx', 'send', '--dir', dir, '--contract', 'kv', '--method', 'put', '--args', '{"key":"x","value":1}', '--bogus'], /unknown option/],
+      [
+        ['tx', 'send', '--dir', dir, '--contract', 'kv', '--method', 'put', '--args', '{bad json'],
+        /INVALID_ARGS/,
+      ],
+      [
+        ['tx', 'send', '--dir', dir, '--contract', 'nope', '--method', 'put', '--args', '{}'],
+        /CONTRACT_NOT_FOUND/,
+      ],
+      [
+        [
+          'tx',
+          'send',
+          '--dir',
+          dir,
+          '--contract',
+          'kv',
+          '--method',
+          'put',
+          '--args',
+          '{}',
+          '--as',
+          'org1/nobody',
+        ],
+        /org1\/nobody/,
+      ],
+      [
+        [
+          'tx',
+          'send',
+          '--dir',
+          dir,
+          '--contract',
+          'kv',
+          '--method',
+          'put',
+          '--args',
+          '{"key":"x","value":1}',
+          '--bogus',
+        ],
+        /unknown option/,
+      ],
       [['block', 'get', 'abc', '--dir', dir], /height/i],
       [['init', '--dir', dir], /network/i],
       [['up', '--nodes', 'zero', '--dir', tempDir()], /--nodes/],
@@ -198,7 +302,19 @@ describe('bad input is refused and changes nothing', () => {
   });
 
   test('the node is still healthy and commits', async () => {
-    const r = await archiJson(['tx', 'send', '--dir', dir, '--contract', 'kv', '--method', 'put', '--args', '{"key":"z","value":3}', '--wait']);
+    const r = await archiJson([
+      'tx',
+      'send',
+      '--dir',
+      dir,
+      '--contract',
+      'kv',
+      '--method',
+      'put',
+      '--args',
+      '{"key":"z","value":3}',
+      '--wait',
+    ]);
     assert.equal(r.status, 'ok');
   });
 });

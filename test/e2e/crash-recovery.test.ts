@@ -47,7 +47,18 @@ test('kill -9 under load loses no committed tx and keeps one history', async () 
       if (known) assert.equal(b.hash, known, `block ${height} changed after crash ${round}`);
       else blockHashes.set(height, b.hash);
     }
-    const proven = await archiJson(['query', '--rpc', rpc, '--contract', 'kv', '--method', 'get', '--args', '{"key":"k0"}', '--prove']);
+    const proven = await archiJson([
+      'query',
+      '--rpc',
+      rpc,
+      '--contract',
+      'kv',
+      '--method',
+      'get',
+      '--args',
+      '{"key":"k0"}',
+      '--prove',
+    ]);
     assert.equal(proven.verified, true);
 
     let stop = false;
@@ -92,7 +103,23 @@ test('kill -9 under load loses no committed tx and keeps one history', async () 
     assert.equal(r.status, 200, `tx ${txId} lost`);
     assert.equal(((await r.json()) as any).height, height);
   }
-  const after = await archiJson(['tx', 'send', '--rpc', rpc, '--as', 'org1/client', '--dir', dir, '--contract', 'kv', '--method', 'put', '--args', '{"key":"end","value":1}', '--wait']);
+  const after = await archiJson([
+    'tx',
+    'send',
+    '--rpc',
+    rpc,
+    '--as',
+    'org1/client',
+    '--dir',
+    dir,
+    '--contract',
+    'kv',
+    '--method',
+    'put',
+    '--args',
+    '{"key":"end","value":1}',
+    '--wait',
+  ]);
   assert.equal(after.status, 'ok');
   await node.stop();
 });

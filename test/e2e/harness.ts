@@ -17,7 +17,10 @@ export interface CliResult {
 }
 
 /** Run `archi ARGS...` to completion. */
-export function archi(args: string[], opts: { timeoutMs?: number; cwd?: string } = {}): Promise<CliResult> {
+export function archi(
+  args: string[],
+  opts: { timeoutMs?: number; cwd?: string } = {},
+): Promise<CliResult> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
@@ -34,7 +37,8 @@ export function archi(args: string[], opts: { timeoutMs?: number; cwd?: string }
 /** Run `archi ARGS... --json` and parse stdout; throws with stderr when it fails. */
 export async function archiJson(args: string[]): Promise<any> {
   const r = await archi([...args, '--json']);
-  if (r.code !== 0) throw new Error(`archi ${args.join(' ')} exited ${r.code}: ${r.stderr}${r.stdout}`);
+  if (r.code !== 0)
+    throw new Error(`archi ${args.join(' ')} exited ${r.code}: ${r.stderr}${r.stdout}`);
   return JSON.parse(r.stdout);
 }
 
@@ -59,7 +63,9 @@ export class Running {
     child.stderr?.on('data', (d) => {
       this.err += d;
     });
-    this.exited = new Promise((r) => child.once('exit', (code, signal) => r(code ?? (signal ? -1 : null))));
+    this.exited = new Promise((r) =>
+      child.once('exit', (code, signal) => r(code ?? (signal ? -1 : null))),
+    );
   }
 
   /** Wait until stdout matches `re` (or the process exits). */
@@ -91,7 +97,9 @@ const running = new Set<Running>();
 
 /** Start `archi ARGS...` in the background; it is stopped by stopAll(). */
 export function startArchi(args: string[]): Running {
-  const r = new Running(spawn(process.execPath, [ARCHI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] }));
+  const r = new Running(
+    spawn(process.execPath, [ARCHI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] }),
+  );
   running.add(r);
   return r;
 }
@@ -121,7 +129,10 @@ export async function kill9(pid: number): Promise<void> {
 }
 
 /** Start `archi up` in dir and wait until it prints its endpoints; returns the process, rpc URL and node pid. */
-export async function up(dir: string, extra: string[] = []): Promise<{ proc: Running; rpc: string; pid: number }> {
+export async function up(
+  dir: string,
+  extra: string[] = [],
+): Promise<{ proc: Running; rpc: string; pid: number }> {
   const proc = startArchi(['up', '--dir', dir, ...extra]);
   const m = await proc.waitFor(/node1 {2}rpc (\S+) {2}pid (\d+)/);
   await proc.waitFor(/press Ctrl-C/);

@@ -30,8 +30,17 @@ describe('solo network lifecycle through the CLI', { concurrency: 2 }, () => {
       assert.equal(status.nodes[0].up, true);
 
       const receipt = await archiJson([
-        'tx', 'send', '--dir', dir, '--contract', 'kv', '--method', 'put',
-        '--args', JSON.stringify({ key: 'city', value: { code: 'MA.156.1301.02', n: 7 } }), '--wait',
+        'tx',
+        'send',
+        '--dir',
+        dir,
+        '--contract',
+        'kv',
+        '--method',
+        'put',
+        '--args',
+        JSON.stringify({ key: 'city', value: { code: 'MA.156.1301.02', n: 7 } }),
+        '--wait',
       ]);
       assert.equal(receipt.status, 'ok', JSON.stringify(receipt));
       assert.match(receipt.txId, /^[0-9a-f]{64}$/);
@@ -39,13 +48,31 @@ describe('solo network lifecycle through the CLI', { concurrency: 2 }, () => {
       assert.ok(height >= 1);
 
       const q = await archiJson([
-        'query', '--dir', dir, '--contract', 'kv', '--method', 'get', '--args', '{"key":"city"}', '--prove',
+        'query',
+        '--dir',
+        dir,
+        '--contract',
+        'kv',
+        '--method',
+        'get',
+        '--args',
+        '{"key":"city"}',
+        '--prove',
       ]);
       assert.deepEqual(q.result, { code: 'MA.156.1301.02', n: 7 });
       assert.equal(q.verified, true);
 
       const absent = await archiJson([
-        'query', '--dir', dir, '--contract', 'kv', '--method', 'get', '--args', '{"key":"nowhere"}', '--prove',
+        'query',
+        '--dir',
+        dir,
+        '--contract',
+        'kv',
+        '--method',
+        'get',
+        '--args',
+        '{"key":"nowhere"}',
+        '--prove',
       ]);
       assert.equal(absent.result, null);
       assert.equal(absent.verified, true);
@@ -60,7 +87,18 @@ describe('solo network lifecycle through the CLI', { concurrency: 2 }, () => {
       assert.equal(await first.proc.exited, 1, 'up exits non-zero when its only node dies');
 
       const second = await up(dir);
-      const again = await archiJson(['query', '--dir', dir, '--contract', 'kv', '--method', 'get', '--args', '{"key":"city"}', '--prove']);
+      const again = await archiJson([
+        'query',
+        '--dir',
+        dir,
+        '--contract',
+        'kv',
+        '--method',
+        'get',
+        '--args',
+        '{"key":"city"}',
+        '--prove',
+      ]);
       assert.deepEqual(again.result, { code: 'MA.156.1301.02', n: 7 });
       assert.equal(again.verified, true);
       const blockAgain = await archiJson(['block', 'get', String(height), '--dir', dir]);
@@ -71,7 +109,17 @@ describe('solo network lifecycle through the CLI', { concurrency: 2 }, () => {
 
       // The restarted node keeps producing blocks on top of what it had.
       const next = await archiJson([
-        'tx', 'send', '--dir', dir, '--contract', 'kv', '--method', 'put', '--args', '{"key":"after","value":1}', '--wait',
+        'tx',
+        'send',
+        '--dir',
+        dir,
+        '--contract',
+        'kv',
+        '--method',
+        'put',
+        '--args',
+        '{"key":"after","value":1}',
+        '--wait',
       ]);
       assert.ok(next.height > height);
       assert.equal(await second.proc.stop(), 0, 'up stops cleanly on SIGTERM');

@@ -124,6 +124,7 @@ describe('archi bench', () => {
           const r = await runBench(new ArchiClient(chain.url), 'fake', identity, {
             txs: 300,
             concurrency: 16,
+            batch: 1,
             workload,
             idleTimeoutMs: 10_000,
             progress: false,

@@ -68,7 +68,12 @@ export function makeFixture(profileName: 'standard' | 'gm'): Fixture {
       address: address(profile, kp.publicKey),
       send(chain, f) {
         return chain.submitTx(
-          buildTx(profile, signer, { ...f, chainId: 'unit', sender: { org: 'org1', cert }, timestamp: Date.now() }).bytes,
+          buildTx(profile, signer, {
+            ...f,
+            chainId: 'unit',
+            sender: { org: 'org1', cert },
+            timestamp: Date.now(),
+          }).bytes,
         );
       },
     };
@@ -101,7 +106,10 @@ export function makeFixture(profileName: 'standard' | 'gm'): Fixture {
     },
     commit(chain, time) {
       const p = chain.proposeBlock(time, new Uint8Array(20));
-      chain.commitBlock(p, create(CommitSchema, { height: BigInt(p.height), blockHash: p.blockHash }));
+      chain.commitBlock(
+        p,
+        create(CommitSchema, { height: BigInt(p.height), blockHash: p.blockHash }),
+      );
       return p;
     },
     async cleanup() {

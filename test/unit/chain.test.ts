@@ -12,7 +12,11 @@ for (const profileName of ['standard', 'gm'] as const) {
 
     test('kv put/get/delete with receipts and events', async () => {
       const chain = fx.open();
-      const id = await fx.client.send(chain, { contract: 'kv', method: 'put', args: { key: 'k', value: [1, 2] } });
+      const id = await fx.client.send(chain, {
+        contract: 'kv',
+        method: 'put',
+        args: { key: 'k', value: [1, 2] },
+      });
       assert.equal(chain.mempool.size, 1);
       fx.commit(chain, Date.now());
       assert.equal(chain.mempool.size, 0);
@@ -35,7 +39,11 @@ for (const profileName of ['standard', 'gm'] as const) {
         method: 'transfer',
         args: { to: fx.admin.address, amount: '5' },
       });
-      const mint = await fx.client.send(chain, { contract: 'token', method: 'mint', args: { to: fx.client.address, amount: 5 } });
+      const mint = await fx.client.send(chain, {
+        contract: 'token',
+        method: 'mint',
+        args: { to: fx.client.address, amount: 5 },
+      });
       fx.commit(chain, Date.now());
       const r = chain.getTx(id).receipt;
       assert.equal(r.status, 'error');
@@ -48,12 +56,26 @@ for (const profileName of ['standard', 'gm'] as const) {
 
     test('token mint and transfer', async () => {
       const chain = fx.open();
-      await fx.admin.send(chain, { contract: 'token', method: 'mint', args: { to: fx.client.address, amount: '1000' } });
+      await fx.admin.send(chain, {
+        contract: 'token',
+        method: 'mint',
+        args: { to: fx.client.address, amount: '1000' },
+      });
       fx.commit(chain, Date.now());
-      await fx.client.send(chain, { contract: 'token', method: 'transfer', args: { to: fx.admin.address, amount: 300 } });
+      await fx.client.send(chain, {
+        contract: 'token',
+        method: 'transfer',
+        args: { to: fx.admin.address, amount: 300 },
+      });
       fx.commit(chain, Date.now());
-      assert.equal(chain.query('token', 'balanceOf', { owner: fx.client.address }, false).result, '700');
-      assert.equal(chain.query('token', 'balanceOf', { owner: fx.admin.address }, false).result, '300');
+      assert.equal(
+        chain.query('token', 'balanceOf', { owner: fx.client.address }, false).result,
+        '700',
+      );
+      assert.equal(
+        chain.query('token', 'balanceOf', { owner: fx.admin.address }, false).result,
+        '300',
+      );
       assert.equal(chain.query('token', 'totalSupply', {}, false).result, '1000');
       await chain.close();
     });
@@ -95,7 +117,11 @@ for (const profileName of ['standard', 'gm'] as const) {
 
     test('query proofs verify against the header state root; tampered ones do not', async () => {
       const chain = fx.open();
-      await fx.client.send(chain, { contract: 'kv', method: 'put', args: { key: 'p', value: 'v' } });
+      await fx.client.send(chain, {
+        contract: 'kv',
+        method: 'put',
+        args: { key: 'p', value: 'v' },
+      });
       fx.commit(chain, Date.now());
       const hash = (d: Uint8Array) => fx.profile.hash(d);
       for (const key of ['p', 'missing']) {
@@ -121,7 +147,10 @@ for (const profileName of ['standard', 'gm'] as const) {
         method: 'put',
         args: { key: 'r', value: 1 },
       });
-      const [first, second] = await Promise.allSettled([chain.submitTx(tx.bytes), chain.submitTx(tx.bytes)]);
+      const [first, second] = await Promise.allSettled([
+        chain.submitTx(tx.bytes),
+        chain.submitTx(tx.bytes),
+      ]);
       assert.equal(first.status, 'fulfilled');
       assert.equal(second.status, 'rejected', 'a concurrent copy is refused');
       assert.equal((second as PromiseRejectedResult).reason.code, 'TX_DUPLICATE');

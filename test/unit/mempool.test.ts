@@ -10,7 +10,10 @@ const tx = (id: number, size = 100): DecodedTx =>
 test('reaps in arrival order within count and byte limits', () => {
   const pool = new Mempool({ maxTxs: 10, maxBytes: 10_000 });
   for (let i = 0; i < 5; i++) pool.add(tx(i));
-  assert.deepEqual(pool.reap(3, 10_000).map((t) => t.txIdHex), [0, 1, 2].map((i) => tx(i).txIdHex));
+  assert.deepEqual(
+    pool.reap(3, 10_000).map((t) => t.txIdHex),
+    [0, 1, 2].map((i) => tx(i).txIdHex),
+  );
   assert.equal(pool.reap(10, 250).length, 2);
   assert.equal(pool.size, 5, 'reap leaves txs in the pool');
 });

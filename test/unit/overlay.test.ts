@@ -12,7 +12,10 @@ const base = new Map([
 const reader = {
   get: (k: string) => base.get(k),
   range: (p: string, limit: number) =>
-    [...base.entries()].filter(([k]) => k.startsWith(p)).sort().slice(0, limit) as Array<[string, Uint8Array]>,
+    [...base.entries()]
+      .filter(([k]) => k.startsWith(p))
+      .sort()
+      .slice(0, limit) as Array<[string, Uint8Array]>,
 };
 
 test('rolled back tx writes vanish; committed ones stay', () => {

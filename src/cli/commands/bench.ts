@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
 import { Option, type Command } from 'commander';
+import { create, encode, TxBatchSchema } from '../../codec/index.ts';
 import type { ArchiClient } from '../../sdk/client.ts';
 import { buildAndSign, type Call, type Identity } from '../../sdk/identity.ts';
 import type { TxPush } from '../../sdk/types.ts';
@@ -25,6 +26,8 @@ export type Workload = 'transfer' | 'kv';
 export interface BenchOptions {
   txs: number;
   concurrency: number;
+  /** Txs per request: 1 posts to /v1/txs, more post a TxBatch to /v1/txs/batch. */
+  batch: number;
   workload: Workload;
   /** Give up waiting for commits after this long without progress (ms). */
   idleTimeoutMs: number;
@@ -37,6 +40,7 @@ export interface BenchResult {
   workload: Workload;
   txs: number;
   concurrency: number;
+  batch: number;
   committed: number;
   failed: number;
   durationSec: number;
@@ -61,15 +65,15 @@ interface PostAnswer {
 function txPoster(
   baseUrl: string,
   sockets: number,
-): { post(bytes: Uint8Array): Promise<PostAnswer>; close(): void } {
-  const url = new URL(`${baseUrl}/v1/txs`);
-  const mod = url.protocol === 'https:' ? https : http;
+): { post(path: string, bytes: Uint8Array): Promise<PostAnswer>; close(): void } {
+  const base = new URL(baseUrl);
+  const mod = base.protocol === 'https:' ? https : http;
   const agent = new mod.Agent({ keepAlive: true, maxSockets: sockets, maxFreeSockets: sockets });
   return {
-    post(bytes) {
+    post(path, bytes) {
       return new Promise((resolve, reject) => {
         const req = mod.request(
-          url,
+          new URL(path, base),
           {
             method: 'POST',
             agent,
@@ -105,6 +109,30 @@ function errorCode(a: PostAnswer): string {
     // not JSON: fall through to the status
   }
   return `HTTP_${a.status}`;
+}
+
+/** POST one tx; '' when accepted, else the error code. */
+async function postOne(poster: ReturnType<typeof txPoster>, bytes: Uint8Array): Promise<string> {
+  const a = await poster.post('/v1/txs', bytes);
+  return a.status >= 200 && a.status < 300 ? '' : errorCode(a);
+}
+
+/** POST a TxBatch; per tx '' when accepted, else its error code. */
+async function postBatch(
+  poster: ReturnType<typeof txPoster>,
+  txs: Uint8Array[],
+): Promise<string[]> {
+  const a = await poster.post(
+    '/v1/txs/batch',
+    encode(TxBatchSchema, create(TxBatchSchema, { txs })),
+  );
+  if (a.status < 200 || a.status >= 300) return txs.map(() => errorCode(a));
+  const body = JSON.parse(a.body) as {
+    results: Array<{ txId?: string; error?: { code: string } }>;
+  };
+  return txs.map((_, k) =>
+    body.results[k]?.txId ? '' : (body.results[k]?.error?.code ?? 'INTERNAL'),
+  );
 }
 
 /** Value at quantile q (0..1) of ascending `sorted`, nearest-rank. */
@@ -270,38 +298,63 @@ export async function runBench(
   const t0 = performance.now();
   let submitEnd = t0;
   let nextTx = 0;
+  const fail = (i: number, code: string): void => {
+    if (state[i] < 2) {
+      state[i] = 3;
+      settled++;
+      countError(code);
+    }
+  };
+  const accept = (i: number): void => {
+    if (state[i] === 0) state[i] = 1;
+    if (state[i] !== 3) accepted++;
+  };
+  /** Submit txs[indices] (one request, or one batch request), retrying what the node may take later. */
+  const submit = async (indices: number[]): Promise<void> => {
+    let todo = indices;
+    for (let attempt = 0; todo.length > 0; attempt++) {
+      let codes: string[];
+      try {
+        codes =
+          todo.length === 1 && o.batch === 1
+            ? [await postOne(poster, txs[todo[0]])]
+            : await postBatch(
+                poster,
+                todo.map((i) => txs[i]),
+              );
+      } catch {
+        codes = todo.map(() => 'NETWORK');
+      }
+      const retry: number[] = [];
+      todo.forEach((i, k) => {
+        const code = codes[k];
+        // A retried tx the node already holds was accepted the first time.
+        if (code === '' || (code === 'TX_DUPLICATE' && attempt > 0)) accept(i);
+        else if (
+          (code === 'MEMPOOL_FULL' || code === 'NOT_READY' || code === 'NETWORK') &&
+          attempt < 50
+        )
+          retry.push(i);
+        else fail(i, code);
+      });
+      todo = retry;
+      if (todo.length > 0) await sleep(Math.min(20 * 2 ** Math.min(attempt, 5), 500));
+    }
+    submitEnd = performance.now();
+  };
   const worker = async (): Promise<void> => {
     for (;;) {
-      const i = nextTx++;
-      if (i >= o.txs) return;
-      startAt[i] = performance.now();
-      for (let attempt = 0; ; attempt++) {
-        let answer: PostAnswer | undefined;
-        try {
-          answer = await poster.post(txs[i]);
-        } catch {
-          answer = undefined;
-        }
-        const code = answer ? errorCode(answer) : 'NETWORK';
-        if (answer && answer.status >= 200 && answer.status < 300) break;
-        // A retried tx the node already holds was accepted the first time.
-        if (code === 'TX_DUPLICATE' && attempt > 0) break;
-        const retriable = code === 'MEMPOOL_FULL' || code === 'NOT_READY' || code === 'NETWORK';
-        if (!retriable || attempt >= 50) {
-          if (state[i] < 2) {
-            state[i] = 3;
-            settled++;
-            countError(code);
-          }
-          submitEnd = performance.now();
-          break;
-        }
-        await sleep(Math.min(20 * 2 ** Math.min(attempt, 5), 500));
+      const first = nextTx;
+      if (first >= o.txs) return;
+      nextTx = Math.min(o.txs, first + o.batch);
+      const indices: number[] = [];
+      const now = performance.now();
+      for (let i = first; i < nextTx; i++) {
+        startAt[i] = now;
+        indices.push(i);
       }
-      if (state[i] === 0) state[i] = 1;
-      if (state[i] !== 3) accepted++;
-      submitEnd = performance.now();
-      progress.update(`submitted ${i + 1}/${o.txs}  committed ${committed}`);
+      await submit(indices);
+      progress.update(`submitted ${nextTx}/${o.txs}  committed ${committed}`);
     }
   };
   await Promise.all(Array.from({ length: Math.min(o.concurrency, o.txs) }, worker));
@@ -330,6 +383,7 @@ export async function runBench(
     workload: o.workload,
     txs: o.txs,
     concurrency: o.concurrency,
+    batch: o.batch,
     committed,
     failed: o.txs - committed,
     durationSec: round(durationSec, 3),
@@ -352,6 +406,7 @@ export async function runBench(
 interface BenchFlags extends TargetFlags {
   txs: number;
   concurrency: number;
+  batch: number;
   workload: Workload;
   as: string;
   idleTimeout: number;
@@ -367,6 +422,12 @@ export function register(program: Command): void {
       )
       .option('--txs <n>', 'number of transactions', intOption('--txs', 1, 10_000_000), 20_000)
       .option('--concurrency <c>', 'requests in flight', intOption('--concurrency', 1, 65_536), 256)
+      .option(
+        '--batch <n>',
+        'txs per request (>1 uses /v1/txs/batch)',
+        intOption('--batch', 1, 1000),
+        1,
+      )
       .addOption(
         new Option('--workload <name>', 'what each tx does')
           .choices(['transfer', 'kv'])
@@ -390,6 +451,7 @@ export function register(program: Command): void {
     const result = await runBench(client, node.name, identity, {
       txs: flags.txs,
       concurrency: flags.concurrency,
+      batch: flags.batch,
       workload: flags.workload,
       idleTimeoutMs: flags.idleTimeout,
       progress: process.stderr.isTTY === true,

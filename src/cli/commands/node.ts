@@ -11,7 +11,9 @@ export function register(program: Command): void {
     .requiredOption('--config <path>', 'the node.json of the node')
     .action(async (opts: { config: string }) => {
       const started = await startNode(opts.config);
-      process.stdout.write(`${started.config.name} rpc ${started.rpcUrl} height ${started.chain.height}\n`);
+      process.stdout.write(
+        `${started.config.name} rpc ${started.rpcUrl} height ${started.chain.height}\n`,
+      );
       await new Promise<void>((resolve) => {
         const stop = (): void => {
           process.off('SIGINT', stop);

@@ -73,8 +73,14 @@ export function register(program: Command): void {
     .description('start a local network (initialising DIR if empty); Ctrl-C stops it')
     .option('--dir <dir>', 'network directory', '.archipelago')
     .option('--nodes <n>', 'number of nodes (one organization each)', '1')
-    .addOption(new Option('--crypto <profile>', 'crypto profile').choices(['standard', 'gm']).default('standard'))
-    .addOption(new Option('--identity <mode>', 'identity mode').choices(['cert', 'key']).default('cert'))
+    .addOption(
+      new Option('--crypto <profile>', 'crypto profile')
+        .choices(['standard', 'gm'])
+        .default('standard'),
+    )
+    .addOption(
+      new Option('--identity <mode>', 'identity mode').choices(['cert', 'key']).default('cert'),
+    )
     .option('--base-port <port>', 'first port to use (default: free ports)')
     .action(async (opts: UpOptions) => {
       const dir = resolve(opts.dir);
@@ -111,18 +117,30 @@ export function register(program: Command): void {
         for (const n of network.nodes) {
           const nodeDir = join(dir, 'nodes', n.name);
           const log = createWriteStream(join(nodeDir, 'node.log'), { flags: 'a' });
-          const child = spawn(process.execPath, [ARCHI_BIN, 'node', 'start', '--config', join(nodeDir, 'node.json')], {
-            stdio: ['ignore', 'pipe', 'pipe'],
-          });
+          const child = spawn(
+            process.execPath,
+            [ARCHI_BIN, 'node', 'start', '--config', join(nodeDir, 'node.json')],
+            {
+              stdio: ['ignore', 'pipe', 'pipe'],
+            },
+          );
           child.stdout?.pipe(log);
           child.stderr?.pipe(log);
           child.stderr?.on('data', (d: Buffer) => {
-            const line = d.toString().trim().split('\n').find((l) => l.startsWith('error:'));
+            const line = d
+              .toString()
+              .trim()
+              .split('\n')
+              .find((l) => l.startsWith('error:'));
             if (line) process.stderr.write(`${n.name}: ${line}\n`);
           });
           child.on('exit', (code, signal) => {
-            if (!stopping) process.stderr.write(`${n.name} exited (${signal ?? code}); log: ${join(nodeDir, 'node.log')}\n`);
-            if (!stopping && children.every((c) => c.exitCode !== null || c.signalCode !== null)) void shutdown(1);
+            if (!stopping)
+              process.stderr.write(
+                `${n.name} exited (${signal ?? code}); log: ${join(nodeDir, 'node.log')}\n`,
+              );
+            if (!stopping && children.every((c) => c.exitCode !== null || c.signalCode !== null))
+              void shutdown(1);
           });
           children.push(child);
         }
@@ -130,7 +148,10 @@ export function register(program: Command): void {
           try {
             await waitReady(n.rpc, children[i], 60_000);
           } catch (e) {
-            throw new ArchiError('NOT_READY', `${n.name} did not start: ${(e as Error).message}; log: ${join(dir, 'nodes', n.name, 'node.log')}`);
+            throw new ArchiError(
+              'NOT_READY',
+              `${n.name} did not start: ${(e as Error).message}; log: ${join(dir, 'nodes', n.name, 'node.log')}`,
+            );
           }
         }
       } catch (e) {
@@ -138,7 +159,9 @@ export function register(program: Command): void {
         await stopAll(children);
         throw e;
       }
-      process.stdout.write(`network ${network.chain} is up (${network.nodes.length} node${network.nodes.length > 1 ? 's' : ''})\n`);
+      process.stdout.write(
+        `network ${network.chain} is up (${network.nodes.length} node${network.nodes.length > 1 ? 's' : ''})\n`,
+      );
       for (const [i, n] of network.nodes.entries()) {
         process.stdout.write(`  ${n.name}  rpc ${n.rpc}  pid ${children[i].pid}\n`);
       }

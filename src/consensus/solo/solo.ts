@@ -60,7 +60,15 @@ export class SoloEngine {
       const time = Math.max(Date.now(), this.chain.latestHeader.time + 1);
       const proposed = this.chain.proposeBlock(time, this.validator, this.lastCommit);
       const signature = this.signer.sign(
-        voteBodyBytes(this.chain.chainId, VoteType.PRECOMMIT, proposed.height, 0, proposed.blockHash, time, this.validator),
+        voteBodyBytes(
+          this.chain.chainId,
+          VoteType.PRECOMMIT,
+          proposed.height,
+          0,
+          proposed.blockHash,
+          time,
+          this.validator,
+        ),
       );
       const commit = create(CommitSchema, {
         height: BigInt(proposed.height),
@@ -78,4 +86,3 @@ export class SoloEngine {
     if (this.chain.mempool.size > 0) this.onPending();
   };
 }
-

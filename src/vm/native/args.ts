@@ -23,7 +23,10 @@ export function amount(a: Record<string, unknown>, field: string): bigint {
   const v = a[field];
   if (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0) return BigInt(v);
   if (typeof v === 'string' && /^[0-9]{1,78}$/.test(v)) return BigInt(v);
-  throw new ArchiError('INVALID_ARGS', `${field} must be a non-negative integer (number or decimal string)`);
+  throw new ArchiError(
+    'INVALID_ARGS',
+    `${field} must be a non-negative integer (number or decimal string)`,
+  );
 }
 
 /** A 40-hex-character account address, lower-cased. */

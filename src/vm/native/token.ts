@@ -23,7 +23,8 @@ export const tokenContract: NativeContract = {
     mint: {
       write: true,
       run(ctx, args) {
-        if (ctx.sender.role !== 'admin') throw new ArchiError('TX_FORBIDDEN', 'only an admin may mint');
+        if (ctx.sender.role !== 'admin')
+          throw new ArchiError('TX_FORBIDDEN', 'only an admin may mint');
         const a = argsObject(args);
         const to = addressArg(a, 'to');
         const value = amount(a, 'amount');

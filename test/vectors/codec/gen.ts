@@ -14,7 +14,10 @@ for (const name of ['standard', 'gm'] as const) {
   const profile = getProfile(name);
   const kp = profile.generateKeyPair();
   const signer = profile.signerFromPem(kp.privateKeyPem);
-  const tx = buildTx(profile, signer, { ...VECTOR_TX, sender: { org: 'org1', publicKey: kp.publicKey } });
+  const tx = buildTx(profile, signer, {
+    ...VECTOR_TX,
+    sender: { org: 'org1', publicKey: kp.publicKey },
+  });
   const header = encode(HeaderSchema, create(HeaderSchema, VECTOR_HEADER));
   out[name] = {
     publicKey: hex(kp.publicKey),
