@@ -1,7 +1,6 @@
 /** `archi init`: create a local network directory (CAs, identities, genesis, node configs). */
 import { join } from 'node:path';
 import { type Command, Option } from 'commander';
-import { ArchiError } from '../../types/errors.ts';
 import {
   DEFAULT_CHAIN,
   DEFAULT_ORGS,
@@ -9,21 +8,7 @@ import {
   MAX_ORGS,
   type NetworkInfo,
 } from '../init-network.ts';
-
-/** Strict integer parser for commander: the whole string must be digits and within [min, max]. */
-export function intArg(flag: string, min: number, max: number): (value: string) => number {
-  return (value: string) => {
-    // Number('') is 0 and parseInt('4x') is 4, so check the text itself.
-    const n = /^[0-9]+$/.test(value) ? Number(value) : Number.NaN;
-    if (!Number.isSafeInteger(n) || n < min || n > max) {
-      throw new ArchiError(
-        'INVALID_ARGS',
-        `${flag} must be an integer from ${min} to ${max}, got "${value}"`,
-      );
-    }
-    return n;
-  };
-}
+import { intOption } from '../client-context.ts';
 
 interface InitFlags {
   dir: string;
@@ -63,7 +48,7 @@ export function register(program: Command): void {
     .option(
       '--orgs <n>',
       `number of organizations, one node each (1-${MAX_ORGS})`,
-      intArg('--orgs', 1, MAX_ORGS),
+      intOption('--orgs', 1, MAX_ORGS),
       DEFAULT_ORGS,
     )
     .option('--chain <name>', 'chain id', DEFAULT_CHAIN)
@@ -86,7 +71,7 @@ export function register(program: Command): void {
     .option(
       '--base-port <port>',
       'first port; node i uses base+2(i-1) for RPC and the next for p2p (default: free ports)',
-      intArg('--base-port', 1024, 65535),
+      intOption('--base-port', 1024, 65535),
     )
     .option('--json', 'print the network description as JSON')
     .action(async (flags: InitFlags, cmd: Command) => {

@@ -9,29 +9,23 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Command, Option } from 'commander';
 import { ArchiError } from '../../types/errors.ts';
-import { initNetwork } from '../init-network.ts';
+import { intOption } from '../client-context.ts';
+import { initNetwork, MAX_ORGS } from '../init-network.ts';
 
 const ARCHI_BIN = fileURLToPath(new URL('../../../bin/archi.js', import.meta.url));
 
 interface UpOptions {
   dir: string;
-  nodes: string;
+  nodes: number;
   crypto: 'standard' | 'gm';
   identity: 'cert' | 'key';
-  basePort?: string;
+  basePort?: number;
 }
 
 interface NetworkFile {
   chain: string;
   nodes: Array<{ name: string; rpc: string }>;
   console: string | null;
-}
-
-function positiveInt(v: string, what: string, max: number): number {
-  if (!/^[0-9]+$/.test(v) || Number(v) < 1 || Number(v) > max) {
-    throw new ArchiError('INVALID_ARGS', `${what} must be an integer from 1 to ${max}`);
-  }
-  return Number(v);
 }
 
 async function waitReady(rpc: string, child: ChildProcess, timeoutMs: number): Promise<void> {
@@ -72,7 +66,12 @@ export function register(program: Command): void {
     .command('up')
     .description('start a local network (initialising DIR if empty); Ctrl-C stops it')
     .option('--dir <dir>', 'network directory', '.archipelago')
-    .option('--nodes <n>', 'number of nodes (one organization each)', '1')
+    .option(
+      '--nodes <n>',
+      'number of nodes (one organization each)',
+      intOption('--nodes', 1, MAX_ORGS),
+      1,
+    )
     .addOption(
       new Option('--crypto <profile>', 'crypto profile')
         .choices(['standard', 'gm'])
@@ -81,10 +80,14 @@ export function register(program: Command): void {
     .addOption(
       new Option('--identity <mode>', 'identity mode').choices(['cert', 'key']).default('cert'),
     )
-    .option('--base-port <port>', 'first port to use (default: free ports)')
+    .option(
+      '--base-port <port>',
+      'first port to use (default: free ports)',
+      intOption('--base-port', 1024, 65535),
+    )
     .action(async (opts: UpOptions) => {
       const dir = resolve(opts.dir);
-      const nodes = positiveInt(opts.nodes, '--nodes', 16);
+      const nodes = opts.nodes;
       const networkPath = join(dir, 'network.json');
       if (!existsSync(networkPath)) {
         await initNetwork({
@@ -94,7 +97,7 @@ export function register(program: Command): void {
           crypto: opts.crypto,
           consensus: nodes === 1 ? 'solo' : 'tbft',
           identity: opts.identity,
-          basePort: opts.basePort ? positiveInt(opts.basePort, '--base-port', 65_000) : undefined,
+          basePort: opts.basePort,
         });
         process.stdout.write(`initialised a ${nodes}-node network in ${dir}\n`);
       } else {
