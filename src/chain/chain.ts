@@ -47,6 +47,7 @@ import { type Genesis, genesisToConfig } from '../types/genesis.ts';
 import { bytesEqual, hex, unhex } from '../types/hex.ts';
 import { utf8Bytes, utf8Text } from '../types/json.ts';
 import { type DecodedTx, decodeTx } from '../types/tx.ts';
+import { verifyCommit } from '../types/vote.ts';
 import {
   CONFIG_CONTRACT,
   CONFIG_KEY,
@@ -306,7 +307,7 @@ export class Chain extends EventEmitter {
     const block = create(BlockSchema, {
       header: headerBytes,
       txs: txs.map((t) => t.bytes),
-      lastCommit,
+      lastCommit: lastCommitBytes,
     });
     return {
       height,
@@ -314,6 +315,75 @@ export class Chain extends EventEmitter {
       blockBytes: encode(BlockSchema, block),
       blockHash: this.profile.hash(headerBytes),
       headerBytes,
+      result,
+      txs,
+    };
+  }
+
+  /**
+   * Check a block received from a peer as the next block of this chain and re-execute it:
+   * header linkage, validator set, the previous block's commit, tx root, and the roots the
+   * proposer claimed against our own execution. Returns the executed block, ready to commit.
+   * Throws ArchiError(BLOCK_INVALID) naming the first mismatch.
+   */
+  validateBlock(blockBytes: Uint8Array): ProposedBlock {
+    const bad = (why: string): never => {
+      throw new ArchiError('BLOCK_INVALID', why);
+    };
+    const block = decode(BlockSchema, blockBytes, 'BAD_REQUEST');
+    const header = decode(HeaderSchema, block.header, 'BAD_REQUEST');
+    const height = this._height + 1;
+    const hash = (d: Uint8Array) => this.profile.hash(d);
+    if (header.chainId !== this.chainId) bad(`block is for chain ${header.chainId}`);
+    if (Number(header.height) !== height) bad(`block height ${header.height}, expected ${height}`);
+    if (!bytesEqual(header.prevHash, this._hash)) bad('block does not extend our latest block');
+    if (Number(header.time) <= this._header.time) bad('block time does not increase');
+    if (!bytesEqual(header.validatorsHash, this.validatorsHash(this._config)))
+      bad('validators hash mismatch');
+    if (header.txCount !== block.txs.length) bad('tx count mismatch');
+    if (!bytesEqual(header.lastCommitHash, hash(block.lastCommit)))
+      bad('last commit hash mismatch');
+    if (height > 1) {
+      if (block.lastCommit.length === 0) bad('block lacks the commit of the previous block');
+      const lastCommit = decode(CommitSchema, block.lastCommit, 'BAD_REQUEST');
+      const check = verifyCommit(
+        this.profile,
+        this.chainId,
+        this._config.validators,
+        lastCommit,
+        height - 1,
+        this._hash,
+      );
+      if (!check.ok) bad(`last commit: ${check.reason}`);
+    }
+    const txs = block.txs.map((bytes) => {
+      try {
+        return decodeTx(this.profile, bytes);
+      } catch {
+        return bad('block carries a malformed tx');
+      }
+    });
+    let result: BlockResult;
+    try {
+      result = this.executor.executeBlock({
+        height,
+        time: Number(header.time),
+        config: this._config,
+        prevStateRoot: unhex(this._header.stateRoot),
+        txs,
+      });
+    } catch (e) {
+      return bad(`execution failed: ${(e as Error).message}`);
+    }
+    if (!bytesEqual(result.txRoot, header.txRoot)) bad('tx root mismatch');
+    if (!bytesEqual(result.stateRoot, header.stateRoot)) bad('state root mismatch');
+    if (!bytesEqual(result.resultsRoot, header.resultsRoot)) bad('results root mismatch');
+    return {
+      height,
+      block,
+      blockBytes,
+      blockHash: hash(block.header),
+      headerBytes: block.header,
       result,
       txs,
     };
@@ -376,7 +446,9 @@ export class Chain extends EventEmitter {
           org: t.payload.sender?.org ?? '',
         };
       }),
-      lastCommit: block.lastCommit ? commitToJson(block.lastCommit) : null,
+      lastCommit: block.lastCommit.length
+        ? commitToJson(decode(CommitSchema, block.lastCommit, 'INTERNAL'))
+        : null,
       commit: seen ? commitToJson(decode(CommitSchema, seen, 'INTERNAL')) : null,
     };
   }

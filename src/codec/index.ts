@@ -6,6 +6,7 @@ import { type DescMessage, fromBinary, type MessageShape, toBinary } from '@bufb
 import { ArchiError } from '../types/errors.ts';
 
 export * from './gen/archipelago/v1/chain_pb.ts';
+export * from './gen/archipelago/v1/consensus_pb.ts';
 export { create } from '@bufbuild/protobuf';
 
 /** Encode a message to its protobuf bytes. */

@@ -30,6 +30,8 @@ export const ERROR_STATUS = {
   INSUFFICIENT_BALANCE: 400,
   // node side
   CONFIG_INVALID: 400,
+  DOUBLE_SIGN: 500,
+  BLOCK_INVALID: 400,
   NOT_READY: 503,
   INTERNAL: 500,
 } as const;
