@@ -23,7 +23,9 @@ import {
 import { type NodeReader, SparseMerkleTree } from '../state/smt.ts';
 import { ArchiError } from '../types/errors.ts';
 import { jsonBytes, utf8Bytes } from '../types/json.ts';
+import { type EvidenceJson, evidenceKey } from '../types/evidence.ts';
 import type { DecodedTx } from '../types/tx.ts';
+import { EVIDENCE_CONTRACT } from '../vm/native/evidence.ts';
 import { type BlockInfo, type CallContext, GAS, type SenderInfo } from '../vm/context.ts';
 import { type CheckedTx, checkDecodedTx, type TxCheckEnv } from './tx-check.ts';
 
@@ -37,6 +39,8 @@ export interface BlockInput {
   config: ChainConfig;
   prevStateRoot: Uint8Array;
   txs: DecodedTx[];
+  /** Checked double-sign evidence the block carries; recorded in state under `evidence`. */
+  evidence?: EvidenceJson[];
 }
 
 export interface BlockResult {
@@ -161,6 +165,13 @@ export class Executor {
       }
       seen.add(tx.txIdHex);
       receipts.push(this.executeTx(input.config, tx, block, state));
+    }
+    for (const e of input.evidence ?? []) {
+      state.set(
+        stateKey(EVIDENCE_CONTRACT, evidenceKey(e)),
+        jsonBytes({ ...e, committedAt: input.height }),
+      );
+      state.commitTx();
     }
     const changes = state.changes();
     const stateChanges: Array<[Uint8Array, Uint8Array | null]> = changes.map(([k, v]) => [

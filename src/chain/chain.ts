@@ -11,6 +11,8 @@ import {
   type Commit,
   CommitSchema,
   create,
+  type DuplicateVoteEvidence,
+  DuplicateVoteEvidenceSchema,
   decode,
   encode,
   HeaderSchema,
@@ -47,7 +49,9 @@ import { type Genesis, genesisToConfig } from '../types/genesis.ts';
 import { bytesEqual, hex, unhex } from '../types/hex.ts';
 import { utf8Bytes, utf8Text } from '../types/json.ts';
 import { type DecodedTx, decodeTx } from '../types/tx.ts';
+import { checkEvidence, type EvidenceJson, evidenceKey } from '../types/evidence.ts';
 import { verifyCommit } from '../types/vote.ts';
+import { EVIDENCE_CONTRACT } from '../vm/native/evidence.ts';
 import {
   CONFIG_CONTRACT,
   CONFIG_KEY,
@@ -55,6 +59,8 @@ import {
   encodeConfig,
 } from '../vm/native/chain-config.ts';
 import { ContractRegistry } from '../vm/registry.ts';
+
+const MAX_BLOCK_EVIDENCE = 16;
 
 export interface ProposedBlock {
   height: number;
@@ -138,6 +144,11 @@ export class Chain extends EventEmitter {
   private readonly env: TxCheckEnv;
   private readonly reader: ExecutorStore;
   private readonly verifier: AsyncVerifier;
+  /** Checked double-sign evidence waiting for a block, by its state key. */
+  private readonly evidencePool = new Map<
+    string,
+    { ev: DuplicateVoteEvidence; json: EvidenceJson }
+  >();
   private _config!: ChainConfig;
   private _height = -1;
   private _header!: HeaderJson;
@@ -254,7 +265,7 @@ export class Chain extends EventEmitter {
    * Check a tx and add it to the mempool; resolves to its id. Rejects with an ArchiError on
    * any failed check. The signature is verified off the main thread.
    */
-  async submitTx(bytes: Uint8Array): Promise<string> {
+  async submitTx(bytes: Uint8Array, opts: { gossip?: boolean } = {}): Promise<string> {
     const tx = checkTxRules(
       this.env,
       this._config,
@@ -266,7 +277,8 @@ export class Chain extends EventEmitter {
     // Another request may have brought the same tx while the signature was being checked.
     this.refuseKnown(tx.txIdHex, tx.txId);
     this.mempool.add(tx);
-    this.emit('pending', tx.txIdHex);
+    // Listeners get the bytes only when the tx should travel on to peers.
+    this.emit('pending', tx.txIdHex, opts.gossip === false ? undefined : tx.bytes);
     return tx.txIdHex;
   }
 
@@ -279,12 +291,14 @@ export class Chain extends EventEmitter {
     if (txs.length !== reaped.length)
       this.mempool.remove(reaped.filter((t) => !txs.includes(t)).map((t) => t.txIdHex));
     const height = this._height + 1;
+    const evidence = [...this.evidencePool.values()].slice(0, MAX_BLOCK_EVIDENCE);
     const result = this.executor.executeBlock({
       height,
       time,
       config: this._config,
       prevStateRoot: unhex(this._header.stateRoot),
       txs,
+      evidence: evidence.map((e) => e.json),
     });
     const lastCommitBytes = lastCommit ? encode(CommitSchema, lastCommit) : new Uint8Array(0);
     const headerBytes = encode(
@@ -300,7 +314,7 @@ export class Chain extends EventEmitter {
         validatorsHash: this.validatorsHash(this._config),
         proposer,
         lastCommitHash: this.profile.hash(lastCommitBytes),
-        evidenceHash: merkleRoot((d) => this.profile.hash(d), []),
+        evidenceHash: this.evidenceHash(evidence.map((e) => e.ev)),
         txCount: txs.length,
       }),
     );
@@ -308,6 +322,7 @@ export class Chain extends EventEmitter {
       header: headerBytes,
       txs: txs.map((t) => t.bytes),
       lastCommit: lastCommitBytes,
+      evidence: evidence.map((e) => e.ev),
     });
     return {
       height,
@@ -318,6 +333,28 @@ export class Chain extends EventEmitter {
       result,
       txs,
     };
+  }
+
+  /** Merkle root of a block's encoded evidence. */
+  private evidenceHash(evidence: DuplicateVoteEvidence[]): Uint8Array {
+    return merkleRoot(
+      (d) => this.profile.hash(d),
+      evidence.map((e) => encode(DuplicateVoteEvidenceSchema, e)),
+    );
+  }
+
+  /**
+   * Keep double-sign evidence for the next block this node proposes; false when it is not
+   * valid evidence, or is already pooled or committed.
+   */
+  addEvidence(ev: DuplicateVoteEvidence): boolean {
+    const c = checkEvidence(this.profile, this._config, ev);
+    if (!c.ok) return false;
+    const key = evidenceKey(c.json);
+    if (this.evidencePool.has(key) || this.reader.get(stateKey(EVIDENCE_CONTRACT, key)))
+      return false;
+    this.evidencePool.set(key, { ev, json: c.json });
+    return true;
   }
 
   /**
@@ -363,6 +400,20 @@ export class Chain extends EventEmitter {
         return bad('block carries a malformed tx');
       }
     });
+    if (!bytesEqual(header.evidenceHash, this.evidenceHash(block.evidence)))
+      bad('evidence hash mismatch');
+    const evidence: EvidenceJson[] = [];
+    const seenEvidence = new Set<string>();
+    for (const ev of block.evidence) {
+      const c = checkEvidence(this.profile, this._config, ev);
+      if (!c.ok) return bad(`evidence: ${c.reason}`);
+      const key = evidenceKey(c.json);
+      if (seenEvidence.has(key) || this.reader.get(stateKey(EVIDENCE_CONTRACT, key))) {
+        bad('evidence is already committed');
+      }
+      seenEvidence.add(key);
+      evidence.push(c.json);
+    }
     let result: BlockResult;
     try {
       result = this.executor.executeBlock({
@@ -371,6 +422,7 @@ export class Chain extends EventEmitter {
         config: this._config,
         prevStateRoot: unhex(this._header.stateRoot),
         txs,
+        evidence,
       });
     } catch (e) {
       return bad(`execution failed: ${(e as Error).message}`);
@@ -408,6 +460,10 @@ export class Chain extends EventEmitter {
     this._hash = p.blockHash;
     this._header = headerToJson(decode(HeaderSchema, p.headerBytes, 'INTERNAL'));
     this.mempool.remove(p.txs.map((t) => t.txIdHex));
+    for (const ev of p.block.evidence) {
+      const c = checkEvidence(this.profile, this._config, ev);
+      if (c.ok) this.evidencePool.delete(evidenceKey(c.json));
+    }
     const configKey = stateKey(CONFIG_CONTRACT, CONFIG_KEY);
     if (p.result.stateChanges.some(([k]) => utf8Text(k) === configKey)) this.reloadConfig();
     const event: BlockEvent = {

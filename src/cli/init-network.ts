@@ -1,7 +1,8 @@
 /**
  * `archi init`: generates a local network directory (org CAs, user and node identities,
- * genesis, one node.json per node). Everything is generated and written into a staging
- * directory first, so bad input or a failure halfway leaves the target untouched.
+ * P-256 TLS CAs and node TLS certificates, genesis, one node.json per node). Everything
+ * is generated and written into a staging directory first, so bad input or a failure
+ * halfway leaves the target untouched.
  */
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rename, rm, stat, writeFile } from 'node:fs/promises';
@@ -9,6 +10,7 @@ import { createServer, isIPv4, type Server } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { type CryptoProfile, getProfile } from '../crypto/profile.ts';
 import { certToPem, issueCertificate } from '../crypto/x509.ts';
+import { createTlsCa, issueTlsCert, type TlsCa } from '../p2p/tls-certs.ts';
 import { ArchiError } from '../types/errors.ts';
 import {
   DEFAULT_PARAMS,
@@ -66,6 +68,8 @@ export interface NodeConfigFile {
   key: string;
   cert: string;
   caCerts: string;
+  /** P-256 node-to-node TLS identity (every profile) and the TLS CAs of all member orgs. */
+  tls: { key: string; cert: string; cas: string[] };
   peers: Array<{ name: string; address: string }>;
   logLevel: string;
 }
@@ -268,6 +272,7 @@ export async function initNetwork(opts: InitOptions): Promise<NetworkInfo> {
   const genesisOrgs: GenesisOrg[] = [];
   const validators: Genesis['validators'] = [];
   const nodes: Array<NetworkNode & { rpcPort: number; p2pPort: number }> = [];
+  const tlsCas: TlsCa[] = [];
 
   for (let i = 0; i < o.orgs; i++) {
     const org = `org${i + 1}`;
@@ -276,6 +281,13 @@ export async function initNetwork(opts: InitOptions): Promise<NetworkInfo> {
     files.push(
       { path: `orgs/${org}/ca/cert.pem`, data: ca.certPem },
       { path: `orgs/${org}/ca/key.pem`, data: ca.keyPem, secret: true },
+    );
+    // gm org CAs are SM2, which OpenSSL's TLS cannot verify, so transport has its own CA.
+    const tlsCa = createTlsCa(org, validity);
+    tlsCas.push(tlsCa);
+    files.push(
+      { path: `orgs/${org}/tlsca/cert.pem`, data: tlsCa.certPem },
+      { path: `orgs/${org}/tlsca/key.pem`, data: tlsCa.keyPem, secret: true },
     );
     const keys: Array<{ name: string; role: Role; publicKey: string }> = [];
     for (const user of USERS) {
@@ -303,12 +315,17 @@ export async function initNetwork(opts: InitOptions): Promise<NetworkInfo> {
       { path: `nodes/${nodeName}/node.key.pem`, data: node.keyPem, secret: true },
       { path: `nodes/${nodeName}/node.cert.pem`, data: node.certPem },
     );
+    const tlsId = issueTlsCert(tlsCa, nodeName, validity);
+    files.push(
+      { path: `nodes/${nodeName}/tls.key.pem`, data: tlsId.keyPem, secret: true },
+      { path: `nodes/${nodeName}/tls.cert.pem`, data: tlsId.certPem },
+    );
     keys.push({ name: nodeName, role: 'consensus', publicKey: hex(node.publicKey) });
     // Key mode still carries the CA: node transport authenticates peers by it.
     genesisOrgs.push(
       o.identity === 'key'
-        ? { id: org, caCert: ca.certPem, keys }
-        : { id: org, caCert: ca.certPem },
+        ? { id: org, caCert: ca.certPem, keys, tlsCaCert: tlsCa.certPem }
+        : { id: org, caCert: ca.certPem, tlsCaCert: tlsCa.certPem },
     );
     validators.push({
       name: nodeName,
@@ -355,6 +372,11 @@ export async function initNetwork(opts: InitOptions): Promise<NetworkInfo> {
       key: 'node.key.pem',
       cert: 'node.cert.pem',
       caCerts: '../../orgs',
+      tls: {
+        key: 'tls.key.pem',
+        cert: 'tls.cert.pem',
+        cas: tlsCas.map((ca) => `../../orgs/${ca.org}/tlsca/cert.pem`),
+      },
       peers: nodes.filter((p) => p !== n).map((p) => ({ name: p.name, address: p.p2p })),
       logLevel: 'info',
     };

@@ -7,6 +7,7 @@ import { ArchiError } from '../types/errors.ts';
 
 export * from './gen/archipelago/v1/chain_pb.ts';
 export * from './gen/archipelago/v1/consensus_pb.ts';
+export * from './gen/archipelago/v1/p2p_pb.ts';
 export { create } from '@bufbuild/protobuf';
 
 /** Encode a message to its protobuf bytes. */

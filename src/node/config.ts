@@ -19,6 +19,8 @@ export interface NodeConfig {
   logLevel: string;
   /** Static console files to serve on the RPC port, if any. */
   consoleDir?: string;
+  /** P-256 transport identity and the member orgs' TLS CAs (absolute paths); BFT networks only. */
+  tls?: { keyPath: string; certPath: string; caPaths: string[] };
 }
 
 function fail(path: string, message: string): never {
@@ -30,6 +32,23 @@ function endpoint(path: string, v: any, what: string): { host: string; port: num
     fail(path, `${what} must be {"host": string, "port": 0..65535}`);
   }
   return { host: v.host, port: v.port };
+}
+
+function tlsConfig(path: string, base: string, v: any): NodeConfig['tls'] {
+  if (v === undefined) return undefined;
+  if (
+    typeof v?.key !== 'string' ||
+    typeof v?.cert !== 'string' ||
+    !Array.isArray(v?.cas) ||
+    !v.cas.every((c: unknown) => typeof c === 'string')
+  ) {
+    fail(path, 'tls must be {"key": path, "cert": path, "cas": [path, ...]}');
+  }
+  return {
+    keyPath: resolve(base, v.key),
+    certPath: resolve(base, v.cert),
+    caPaths: v.cas.map((c: string) => resolve(base, c)),
+  };
 }
 
 /** Read and check a node.json. */
@@ -66,6 +85,7 @@ export function loadNodeConfig(path: string): NodeConfig {
     peers,
     logLevel: typeof raw.logLevel === 'string' ? raw.logLevel : 'info',
     consoleDir: typeof raw.consoleDir === 'string' ? resolve(base, raw.consoleDir) : undefined,
+    tls: tlsConfig(path, base, raw.tls),
   };
 }
 

@@ -7,8 +7,13 @@ import { mkdirSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
 import { type BlockEvent, Chain } from '../chain/chain.ts';
+import { GuardedSigner } from '../consensus/signer.ts';
 import { SoloEngine } from '../consensus/solo/solo.ts';
-import { getProfile } from '../crypto/profile.ts';
+import { TbftDriver } from '../consensus/tbft/driver.ts';
+import { Wal } from '../consensus/wal.ts';
+import { P2PNode } from '../p2p/node.ts';
+import type { PeerJson } from '../rpc/server.ts';
+import { getProfile, type Signer } from '../crypto/profile.ts';
 import { createRpcServer } from '../rpc/server.ts';
 import { ChainStore } from '../storage/chain-store.ts';
 import { ArchiError } from '../types/errors.ts';
@@ -53,22 +58,16 @@ export async function startNode(configPath: string, log?: Logger): Promise<Start
     await store.close();
     throw e;
   }
-  const isValidator = chain.config.validators.some((v) =>
-    bytesEqual(v.publicKey, signer.publicKey),
-  );
-  if (genesis.consensus === 'tbft') {
+  const isValidator = chain.config.validators.some((v) => bytesEqual(v.publicKey, signer.publicKey));
+  let engine: Engine;
+  try {
+    engine =
+      genesis.consensus === 'solo'
+        ? soloEngine(chain, signer, isValidator, config, logger)
+        : await tbftEngine(chain, signer, config, logger);
+  } catch (e) {
     await chain.close();
-    throw new ArchiError(
-      'CONFIG_INVALID',
-      'consensus tbft is not available in this version: use --consensus solo',
-    );
-  }
-  if (!isValidator) {
-    await chain.close();
-    throw new ArchiError(
-      'CONFIG_INVALID',
-      `node ${config.name} is not the solo validator of ${genesis.chainId}`,
-    );
+    throw e;
   }
   const metrics = new NodeMetrics();
   metrics.height.set(chain.height);
@@ -81,10 +80,9 @@ export async function startNode(configPath: string, log?: Logger): Promise<Start
     metrics.txsCommitted.inc({ status: 'error' }, b.txs.length - ok);
     logger.debug({ height: b.height, txs: b.txs.length }, 'committed block');
   });
-  const engine = new SoloEngine(chain, signer, logger);
   const rpc: FastifyInstance = createRpcServer({
     chain,
-    info: { node: config.name, org: config.org, validator: isValidator },
+    info: { node: config.name, org: config.org, consensus: () => engine.status() },
     metrics,
     consoleDir: config.consoleDir,
   });
@@ -97,7 +95,7 @@ export async function startNode(configPath: string, log?: Logger): Promise<Start
       `cannot listen on ${config.rpc.host}:${config.rpc.port}: ${(e as Error).message}`,
     );
   }
-  engine.start();
+  await engine.start();
   const addr = rpc.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : config.rpc.port;
   const rpcUrl = `http://${config.rpc.host}:${port}`;
@@ -109,12 +107,92 @@ export async function startNode(configPath: string, log?: Logger): Promise<Start
     rpcUrl,
     stop() {
       stopping ??= (async () => {
-        engine.stop();
         await rpc.close();
+        await engine.stop();
         await chain.close();
         logger.info({ height: chain.height }, 'node stopped');
       })();
       return stopping;
+    },
+  };
+}
+
+/** A running consensus engine as the node sees it. */
+interface Engine {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  status(): { validator: boolean; round: number; step: string; peers: PeerJson[] };
+}
+
+function soloEngine(chain: Chain, signer: Signer, isValidator: boolean, config: NodeConfig, log: Logger): Engine {
+  if (!isValidator) {
+    throw new ArchiError('CONFIG_INVALID', `node ${config.name} is not the solo validator of ${chain.chainId}`);
+  }
+  const solo = new SoloEngine(chain, signer, log);
+  return {
+    async start() {
+      solo.start();
+    },
+    async stop() {
+      solo.stop();
+    },
+    status: () => ({ validator: true, round: 0, step: 'solo', peers: [] }),
+  };
+}
+
+async function tbftEngine(chain: Chain, signer: Signer, config: NodeConfig, log: Logger): Promise<Engine> {
+  if (!config.tls) throw new ArchiError('CONFIG_INVALID', `${config.name}: node.json lacks "tls" (needed by tbft)`);
+  const read = (path: string): string => {
+    try {
+      return readFileSync(path, 'utf8');
+    } catch (e) {
+      throw new ArchiError('CONFIG_INVALID', `cannot read ${path}: ${(e as Error).message}`);
+    }
+  };
+  const tls = {
+    key: read(config.tls.keyPath),
+    cert: read(config.tls.certPath),
+    cas: config.tls.caPaths.map(read),
+  };
+  // Only nodes named in the chain config, with a certificate from their own org, may connect.
+  const allowed = (peer: string, cert: { org: string }): boolean =>
+    chain.config.validators.some((v) => v.name === peer && v.org === cert.org);
+  const net = new P2PNode({
+    self: config.name,
+    listen: config.p2p,
+    peers: config.peers,
+    tls,
+    allowed,
+    logger: log,
+  });
+  const wal = Wal.open(config.dataDir);
+  const driver = new TbftDriver({
+    chain,
+    signer: GuardedSigner.open(config.dataDir, signer),
+    net,
+    wal,
+    log,
+  });
+  net.on('message', (peer: string, channel: number, bytes: Uint8Array) => driver.onMessage(peer, channel, bytes));
+  net.on('peer:up', (peer: string) => driver.onPeerUp(peer));
+  return {
+    async start() {
+      await net.start();
+      driver.start();
+    },
+    async stop() {
+      driver.stop();
+      await net.stop();
+      wal.close();
+    },
+    status: () => {
+      const s = driver.status;
+      return {
+        validator: s.validator,
+        round: s.round,
+        step: s.step,
+        peers: net.peers().map((p) => ({ name: p.name, connected: p.connected })),
+      };
     },
   };
 }

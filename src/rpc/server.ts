@@ -6,6 +6,7 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { extname, join, normalize } from 'node:path';
+import cors from '@fastify/cors';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import type { Chain } from '../chain/chain.ts';
 import { decode, TxBatchSchema } from '../codec/index.ts';
@@ -20,7 +21,13 @@ import { TxWaiters } from './tx-waiters.ts';
 export interface RpcInfo {
   node: string;
   org: string;
-  validator: boolean;
+  /** Live consensus view: whether this node votes, its round, and its peers. */
+  consensus(): { validator: boolean; round: number; step: string; peers: PeerJson[] };
+}
+
+export interface PeerJson {
+  name: string;
+  connected: boolean;
 }
 
 export interface RpcServerOptions {
@@ -63,6 +70,15 @@ export function createRpcServer(o: RpcServerOptions): FastifyInstance {
   const bodyLimit = Math.max(8 * 1024 * 1024, maxTxBytes(chain.config) * 2 + 1024);
   const app = Fastify({ logger: false, bodyLimit, keepAliveTimeout: 60_000 });
   const waiters = new TxWaiters(chain);
+  // The web console (served by `archi up` on its own port) and any other browser explorer
+  // read each node directly, so the Network page sees every node's own view rather than one
+  // proxy's. /v1 is a public API whose only write, POST /v1/txs, needs a signed tx, so
+  // letting any origin call it gives a page nothing a non-browser client lacks. WebSocket
+  // upgrades are not subject to CORS.
+  app.register(cors, {
+    delegator: (req, cb) =>
+      cb(null, { origin: req.url?.startsWith('/v1') ? '*' : false, methods: ['GET', 'POST'] }),
+  });
 
   app.addContentTypeParser('application/octet-stream', { parseAs: 'buffer' }, (_req, body, done) =>
     done(null, body),
@@ -85,22 +101,26 @@ export function createRpcServer(o: RpcServerOptions): FastifyInstance {
     );
   });
 
-  app.get('/v1/status', async () => ({
-    chainId: chain.chainId,
-    node: o.info.node,
-    org: o.info.org,
-    height: chain.height,
-    hash: Buffer.from(chain.latestHash).toString('hex'),
-    stateRoot: chain.latestHeader.stateRoot,
-    time: chain.latestHeader.time,
-    crypto: chain.config.crypto,
-    identityMode: chain.config.identityMode,
-    consensus: chain.config.consensus,
-    validator: o.info.validator,
-    round: 0,
-    peers: [],
-    mempool: { size: chain.mempool.size, bytes: chain.mempool.sizeBytes },
-  }));
+  app.get('/v1/status', async () => {
+    const c = o.info.consensus();
+    return {
+      chainId: chain.chainId,
+      node: o.info.node,
+      org: o.info.org,
+      height: chain.height,
+      hash: Buffer.from(chain.latestHash).toString('hex'),
+      stateRoot: chain.latestHeader.stateRoot,
+      time: chain.latestHeader.time,
+      crypto: chain.config.crypto,
+      identityMode: chain.config.identityMode,
+      consensus: chain.config.consensus,
+      validator: c.validator,
+      round: c.round,
+      step: c.step,
+      peers: c.peers,
+      mempool: { size: chain.mempool.size, bytes: chain.mempool.sizeBytes },
+    };
+  });
 
   app.post('/v1/txs', async (req, reply) => {
     let bytes: Uint8Array;

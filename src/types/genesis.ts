@@ -14,6 +14,7 @@ export interface GenesisOrg {
   id: string;
   caCert?: string; // PEM, cert mode
   keys?: Array<{ name: string; role: Role; publicKey: string }>; // hex, key mode
+  tlsCaCert?: string; // PEM, P-256 CA of the org's node TLS certificates
 }
 
 export interface GenesisValidator {
@@ -99,7 +100,12 @@ export function validateGenesis(raw: unknown): Genesis {
       return { name: k.name, role: k.role, publicKey: k.publicKey };
     });
     if (g.identityMode === 'key' && keys.length === 0) fail(`org ${o.id} needs registered keys`);
-    return { id: o.id, caCert: o.caCert, keys };
+    if (o.tlsCaCert !== undefined && typeof o.tlsCaCert !== 'string') {
+      fail(`org ${o.id} tlsCaCert must be a PEM string`);
+    }
+    return o.tlsCaCert === undefined
+      ? { id: o.id, caCert: o.caCert, keys }
+      : { id: o.id, caCert: o.caCert, keys, tlsCaCert: o.tlsCaCert };
   });
   if (!Array.isArray(g.validators) || g.validators.length === 0)
     fail('validators must be a non-empty list');

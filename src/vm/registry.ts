@@ -2,13 +2,16 @@
 import { ArchiError } from '../types/errors.ts';
 import type { NativeContract, NativeMethod } from './context.ts';
 import { chainConfigContract } from './native/chain-config.ts';
+import { evidenceContract } from './native/evidence.ts';
 import { kvContract } from './native/kv.ts';
 import { tokenContract } from './native/token.ts';
 
 export class ContractRegistry {
   private readonly contracts = new Map<string, NativeContract>();
 
-  constructor(natives: NativeContract[] = [chainConfigContract, kvContract, tokenContract]) {
+  constructor(
+    natives: NativeContract[] = [chainConfigContract, kvContract, tokenContract, evidenceContract],
+  ) {
     for (const c of natives) this.contracts.set(c.name, c);
   }
 

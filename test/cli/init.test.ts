@@ -23,6 +23,8 @@ import {
   type NodeConfigFile,
 } from '../../src/cli/init-network.ts';
 import { getProfile } from '../../src/crypto/profile.ts';
+import { CONSENSUS } from '../../src/p2p/frame.ts';
+import { P2PNode } from '../../src/p2p/node.ts';
 import { certFromPem, parseCertificate, verifyCertificate } from '../../src/crypto/x509.ts';
 import { ArchiError } from '../../src/types/errors.ts';
 import { validateGenesis } from '../../src/types/genesis.ts';
@@ -261,6 +263,114 @@ for (const crypto of ['standard', 'gm'] as const) {
       });
     });
   }
+}
+
+for (const crypto of ['standard', 'gm'] as const) {
+  describe(`archi init: node TLS identities, ${crypto} crypto`, () => {
+    let dir: string;
+    const ORGS3 = ['org1', 'org2', 'org3'];
+    const tlsCa = (org: string): string => join(dir, 'orgs', org, 'tlsca', 'cert.pem');
+    const tlsCert = (i: number): string => join(dir, 'nodes', `node${i + 1}`, 'tls.cert.pem');
+
+    before(async () => {
+      dir = join(tempDir(), 'net');
+      await initNetwork({ dir, orgs: 3, crypto });
+    });
+
+    it('issues P-256 node TLS certificates that openssl verifies under the org TLS CA', () => {
+      ORGS3.forEach((org, i) => {
+        assert.match(openssl('verify', '-CAfile', tlsCa(org), tlsCert(i)), /: OK/);
+        const other = ORGS3[(i + 1) % ORGS3.length];
+        assert.throws(() => openssl('verify', '-CAfile', tlsCa(other), tlsCert(i)));
+        for (const cert of [tlsCa(org), tlsCert(i)]) {
+          const text = openssl('x509', '-noout', '-text', '-in', cert);
+          assert.match(text, /Public-Key: \(256 bit\)/);
+          assert.match(text, /ASN1 OID: prime256v1/);
+          assert.match(text, /NIST CURVE: P-256/);
+          assert.match(text, /Signature Algorithm: ecdsa-with-SHA256/);
+        }
+        openssl('verify', '-check_ss_sig', '-CAfile', tlsCa(org), tlsCa(org));
+      });
+    });
+
+    it('names the node in CN and the org in O', () => {
+      ORGS3.forEach((org, i) => {
+        const ca = openssl('x509', '-noout', '-subject', '-in', tlsCa(org));
+        assert.match(ca, new RegExp(`O = ${org}, CN = tlsca\\.${org}$`, 'm'));
+        assert.match(openssl('x509', '-noout', '-text', '-in', tlsCa(org)), /CA:TRUE/);
+        const leaf = openssl('x509', '-noout', '-subject', '-in', tlsCert(i));
+        assert.match(leaf, new RegExp(`O = ${org}, OU = consensus, CN = node${i + 1}$`, 'm'));
+        assert.doesNotMatch(openssl('x509', '-noout', '-text', '-in', tlsCert(i)), /CA:TRUE/);
+      });
+    });
+
+    it('writes TLS keys that match their certificates, readable by the owner only', () => {
+      ORGS3.forEach((org, i) => {
+        const nodeKey = join(dir, 'nodes', `node${i + 1}`, 'tls.key.pem');
+        for (const key of [join(dir, 'orgs', org, 'tlsca', 'key.pem'), nodeKey]) {
+          openssl('pkey', '-in', key, '-noout');
+          assert.equal(statSync(key).mode & 0o777, 0o600, key);
+        }
+        assert.equal(
+          openssl('pkey', '-pubout', '-in', nodeKey),
+          openssl('x509', '-noout', '-pubkey', '-in', tlsCert(i)),
+        );
+      });
+    });
+
+    it('points node.json at the TLS files and every member TLS CA', () => {
+      ORGS3.forEach((_org, i) => {
+        const nodeDir = join(dir, 'nodes', `node${i + 1}`);
+        const cfg = readJson<NodeConfigFile>(join(nodeDir, 'node.json'));
+        assert.equal(join(nodeDir, cfg.tls.key), join(nodeDir, 'tls.key.pem'));
+        assert.equal(join(nodeDir, cfg.tls.cert), tlsCert(i));
+        assert.deepEqual(
+          cfg.tls.cas.map((c) => join(nodeDir, c)),
+          ORGS3.map(tlsCa),
+        );
+      });
+    });
+
+    it('carries each org TLS CA in genesis', () => {
+      const raw = readJson<any>(join(dir, 'genesis.json'));
+      const g = validateGenesis(raw);
+      ORGS3.forEach((org, i) => {
+        assert.equal(raw.orgs[i].tlsCaCert, readFileSync(tlsCa(org), 'utf8'));
+        assert.equal(g.orgs[i].tlsCaCert, raw.orgs[i].tlsCaCert);
+      });
+      assert.throws(
+        () => validateGenesis({ ...raw, orgs: [{ ...raw.orgs[0], tlsCaCert: 42 }] }),
+        /tlsCaCert/,
+      );
+    });
+
+    it('gives nodes identities the p2p transport accepts', async () => {
+      const nodes = [0, 1].map((i) => {
+        const nodeDir = join(dir, 'nodes', `node${i + 1}`);
+        const cfg = readJson<NodeConfigFile>(join(nodeDir, 'node.json'));
+        const read = (f: string): string => readFileSync(join(nodeDir, f), 'utf8');
+        return new P2PNode({
+          self: cfg.name,
+          listen: cfg.p2p,
+          peers: cfg.peers.filter((p) => p.name === 'node1' || p.name === 'node2'),
+          tls: { key: read(cfg.tls.key), cert: read(cfg.tls.cert), cas: cfg.tls.cas.map(read) },
+          allowed: (name, info) => info.org === `org${name.slice(4)}`,
+        });
+      });
+      try {
+        const got = new Promise<string>((ok) =>
+          nodes[1].once('message', (p, _c, b) => ok(`${p}:${Buffer.from(b).toString()}`)),
+        );
+        const up = new Promise<void>((ok) => nodes[0].once('peer:up', () => ok()));
+        await Promise.all(nodes.map((n) => n.start()));
+        await up;
+        assert.equal(nodes[0].send('node2', CONSENSUS, Buffer.from('hi')), true);
+        assert.equal(await got, 'node1:hi');
+      } finally {
+        await Promise.all(nodes.map((n) => n.stop()));
+      }
+    });
+  });
 }
 
 describe('archi init options', () => {

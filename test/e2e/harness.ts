@@ -128,13 +128,17 @@ export async function kill9(pid: number): Promise<void> {
   throw new Error(`pid ${pid} survived SIGKILL`);
 }
 
-/** Start `archi up` in dir and wait until it prints its endpoints; returns the process, rpc URL and node pid. */
+/**
+ * Start `archi up` in dir and wait until it prints its endpoints; returns the process, rpc
+ * URL, node pid and the web console's URL (null when it was not started).
+ */
 export async function up(
   dir: string,
   extra: string[] = [],
-): Promise<{ proc: Running; rpc: string; pid: number }> {
+): Promise<{ proc: Running; rpc: string; pid: number; console: string | null }> {
   const proc = startArchi(['up', '--dir', dir, ...extra]);
   const m = await proc.waitFor(/node1 {2}rpc (\S+) {2}pid (\d+)/);
   await proc.waitFor(/press Ctrl-C/);
-  return { proc, rpc: m[1], pid: Number(m[2]) };
+  const c = proc.out.match(/^ {2}console (http\S+)$/m);
+  return { proc, rpc: m[1], pid: Number(m[2]), console: c ? c[1] : null };
 }

@@ -10,6 +10,12 @@ import { fileURLToPath } from 'node:url';
 import { type Command, Option } from 'commander';
 import { ArchiError } from '../../types/errors.ts';
 import { intOption } from '../client-context.ts';
+import {
+  type ConsoleServer,
+  ensureConsoleBuilt,
+  recordConsoleUrl,
+  startConsoleServer,
+} from '../console-server.ts';
 import { initNetwork, MAX_ORGS } from '../init-network.ts';
 
 const ARCHI_BIN = fileURLToPath(new URL('../../../bin/archi.js', import.meta.url));
@@ -20,6 +26,8 @@ interface UpOptions {
   crypto: 'standard' | 'gm';
   identity: 'cert' | 'key';
   basePort?: number;
+  console: boolean;
+  consolePort?: number;
 }
 
 interface NetworkFile {
@@ -85,6 +93,12 @@ export function register(program: Command): void {
       'first port to use (default: free ports)',
       intOption('--base-port', 1024, 65535),
     )
+    .option(
+      '--console-port <port>',
+      'port of the web console on 127.0.0.1 (default: a free port)',
+      intOption('--console-port', 1024, 65535),
+    )
+    .option('--no-console', 'do not build or serve the web console')
     .action(async (opts: UpOptions) => {
       const dir = resolve(opts.dir);
       const nodes = opts.nodes;
@@ -105,11 +119,27 @@ export function register(program: Command): void {
       }
       const network = JSON.parse(readFileSync(networkPath, 'utf8')) as NetworkFile;
       const children: ChildProcess[] = [];
+      let consoleServer: ConsoleServer | undefined;
+      // Built while the nodes start; a console that cannot be built never stops the network.
+      const consoleBuilt = opts.console
+        ? ensureConsoleBuilt((line) => process.stdout.write(`${line}\n`)).then(
+            () => undefined,
+            (e: Error) => e,
+          )
+        : undefined;
       let stopping = false;
       const shutdown = async (code: number): Promise<void> => {
         if (stopping) return;
         stopping = true;
         process.stdout.write('stopping the network...\n');
+        if (consoleServer) {
+          await consoleServer.close().catch(() => {});
+          try {
+            recordConsoleUrl(dir, null);
+          } catch {
+            // network.json gone or unreadable: nothing to unrecord
+          }
+        }
         await stopAll(children);
         process.stdout.write('stopped\n');
         process.exit(code);
@@ -157,8 +187,25 @@ export function register(program: Command): void {
             );
           }
         }
+        if (consoleBuilt) {
+          const buildError = await consoleBuilt;
+          if (buildError) {
+            process.stderr.write(`console not available: ${buildError.message.split('\n')[0]}\n`);
+          } else {
+            try {
+              consoleServer = await startConsoleServer({ dir, port: opts.consolePort });
+            } catch (e) {
+              throw new ArchiError(
+                'BAD_REQUEST',
+                `cannot serve the console on 127.0.0.1:${opts.consolePort ?? 0}: ${(e as Error).message}`,
+              );
+            }
+            recordConsoleUrl(dir, consoleServer.url);
+          }
+        }
       } catch (e) {
         stopping = true;
+        await consoleServer?.close().catch(() => {});
         await stopAll(children);
         throw e;
       }
@@ -168,7 +215,7 @@ export function register(program: Command): void {
       for (const [i, n] of network.nodes.entries()) {
         process.stdout.write(`  ${n.name}  rpc ${n.rpc}  pid ${children[i].pid}\n`);
       }
-      process.stdout.write(`  console ${network.console ?? '(not available yet)'}\n`);
+      process.stdout.write(`  console ${consoleServer?.url ?? '(not started)'}\n`);
       process.stdout.write('press Ctrl-C to stop\n');
       await new Promise(() => {});
     });

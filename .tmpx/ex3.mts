@@ -1,0 +1,14 @@
+import { getQuickJS } from 'quickjs-emscripten';
+const Q = await getQuickJS();
+const rt = Q.newRuntime();
+rt.setMemoryLimit(16 * 1024 * 1024);
+let ticks = 0;
+const stamps: number[] = [];
+rt.setInterruptHandler(() => { ticks++; stamps.push(performance.now()); return false; });
+const vm = rt.newContext();
+const t0 = performance.now();
+const r = vm.evalCode('globalThis.n=0; let a=[]; try { while(true) { a.push("x".repeat(1000)+a.length); n++ } } catch(e) { } n');
+console.log(vm.dump(r.value ?? r.error), ticks, (performance.now() - t0).toFixed(0));
+const d = stamps.map((s, i) => (i ? s - stamps[i - 1] : s - t0));
+console.log(d.slice(0, 10).map((x) => x.toFixed(1)).join(' '), '...', d.slice(-10).map((x) => x.toFixed(1)).join(' '));
+console.log(rt.dumpMemoryUsage().slice(0, 1500));

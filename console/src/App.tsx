@@ -1,0 +1,164 @@
+/** Shell: loads the network layout, then the navigation, node picker and current page. */
+import type { ReactNode } from 'react';
+import { operator } from './api.ts';
+import { Provider, useCtx, useFeed } from './context.tsx';
+import { BlockDetail, BlocksPage } from './pages/Blocks.tsx';
+import { ContractsPage } from './pages/Contracts.tsx';
+import { GovernancePage } from './pages/Governance.tsx';
+import { NetworkPage } from './pages/Network.tsx';
+import { OrgsPage } from './pages/Orgs.tsx';
+import { StatePage } from './pages/State.tsx';
+import { TxDetail, TxsPage } from './pages/Txs.tsx';
+import { useRoute } from './router.ts';
+import { Empty, ErrorBox, Loading, useAsync } from './ui.tsx';
+
+/** Pages: route id, label, short label for the phone-width strip, icon path. */
+const NAV: Array<{ id: string; label: string; short?: string; icon: string }> = [
+  {
+    id: 'network',
+    label: 'Network',
+    icon: 'M4 12a3 3 0 1 0 0-.1M20 5a2 2 0 1 0 0-.1M20 19a2 2 0 1 0 0-.1M6.7 10.7l11.5-4.9M6.7 13.3l11.5 4.9',
+  },
+  { id: 'blocks', label: 'Blocks', icon: 'M4 4h7v7H4zM13 4h7v7h-7zM4 13h7v7H4zM13 13h7v7h-7z' },
+  { id: 'txs', label: 'Transactions', short: 'Txs', icon: 'M4 7h13l-3-3M20 17H7l3 3' },
+  { id: 'state', label: 'State', icon: 'M12 3 4 7l8 4 8-4zM4 12l8 4 8-4M4 17l8 4 8-4' },
+  { id: 'contracts', label: 'Contracts', icon: 'M6 3h9l4 4v14H6zM14 3v5h5M9 12h7M9 16h7' },
+  {
+    id: 'orgs',
+    label: 'Organizations',
+    short: 'Orgs',
+    icon: 'M9 11a3 3 0 1 0 0-.1M3 20c0-3.3 2.7-6 6-6s6 2.7 6 6M17 8a2.5 2.5 0 1 0 0-.1M16 13.5c2.8 0 5 2.2 5 5',
+  },
+  {
+    id: 'governance',
+    label: 'Governance',
+    short: 'Gov',
+    icon: 'M3 10h18L12 4zM5 10v8M10 10v8M14 10v8M19 10v8M3 20h18',
+  },
+];
+
+export function App() {
+  const network = useAsync(() => operator.network(), []);
+  if (network.error) {
+    return (
+      <div className="boot">
+        <h1>Archipelago console</h1>
+        <ErrorBox error={network.error} retry={network.reload} />
+        <p className="muted">
+          The console reads the network layout from the server that <code>archi up</code> starts.
+        </p>
+      </div>
+    );
+  }
+  if (!network.data) {
+    return (
+      <div className="boot">
+        <Loading what="the network" />
+      </div>
+    );
+  }
+  if (!network.data.nodes?.length) {
+    return (
+      <div className="boot">
+        <Empty title="This network has no nodes">
+          Check network.json in the network directory.
+        </Empty>
+      </div>
+    );
+  }
+  return (
+    <Provider network={network.data}>
+      <Shell />
+    </Provider>
+  );
+}
+
+function LiveIndicator() {
+  const feed = useFeed();
+  const top = feed.blocks[0];
+  const label =
+    feed.state === 'live' ? 'live' : feed.state === 'connecting' ? 'connecting' : 'reconnecting';
+  return (
+    <a className={`live ${feed.state}`} href="#/blocks" title={`block feed: ${label}`}>
+      <span className="dot" aria-hidden="true" />
+      <span className="live-label">{label}</span>
+      {top && <span className="live-height">#{top.height}</span>}
+    </a>
+  );
+}
+
+function Shell() {
+  const route = useRoute();
+  const { network, node, setNode } = useCtx();
+  let page: ReactNode;
+  switch (route.page) {
+    case 'blocks':
+      page = route.parts[0] ? <BlockDetail height={route.parts[0]} /> : <BlocksPage />;
+      break;
+    case 'txs':
+      page = route.parts[0] ? <TxDetail txId={route.parts[0]} /> : <TxsPage />;
+      break;
+    case 'state':
+      page = <StatePage query={route.query} />;
+      break;
+    case 'contracts':
+      page = <ContractsPage selected={route.parts[0]} />;
+      break;
+    case 'orgs':
+      page = <OrgsPage />;
+      break;
+    case 'governance':
+      page = <GovernancePage />;
+      break;
+    case 'network':
+      page = <NetworkPage />;
+      break;
+    default:
+      page = <Empty title="No such page">Pick a page from the menu.</Empty>;
+  }
+  return (
+    <div className="shell">
+      <header className="topbar">
+        <a className="brand" href="#/network">
+          <img src="/favicon.svg" alt="" width="24" height="24" />
+          <span>Archipelago</span>
+        </a>
+        <span className="chain" title="chain id">
+          {network.chain}
+          <span className="tag">{network.crypto}</span>
+        </span>
+        <span className="spacer" />
+        <LiveIndicator />
+        <label className="node-pick">
+          <span>node</span>
+          <select value={node.name} onChange={(e) => setNode(e.target.value)}>
+            {network.nodes.map((n) => (
+              <option key={n.name} value={n.name}>
+                {n.name}
+              </option>
+            ))}
+          </select>
+        </label>
+      </header>
+      <nav className="sidebar" aria-label="pages">
+        <div className="sidebar-inner">
+          {NAV.map((n) => (
+            <a
+              key={n.id}
+              href={`#/${n.id}`}
+              className={route.page === n.id ? 'active' : undefined}
+              aria-current={route.page === n.id ? 'page' : undefined}
+            >
+              <svg viewBox="0 0 24 24" aria-hidden="true">
+                <path d={n.icon} />
+              </svg>
+              <span className="nav-long">{n.label}</span>
+              <span className="nav-short">{n.short ?? n.label}</span>
+            </a>
+          ))}
+        </div>
+      </nav>
+      <main className="content">{page}</main>
+    </div>
+  );
+}

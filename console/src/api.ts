@@ -1,0 +1,261 @@
+/**
+ * How the console talks to the world: the nodes' public RPC (docs/RPC.md) for everything
+ * about the chain, and the operator API of the console's own server (/console-api) only for
+ * the network's layout and for signing as a local identity.
+ */
+
+export class ApiError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly status = 0,
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+/** network.json as recorded by `archi up`. */
+export interface NetworkJson {
+  chain: string;
+  crypto: 'standard' | 'gm';
+  identityMode: 'cert' | 'key';
+  consensus?: string;
+  nodes: Array<{ name: string; org?: string; rpc: string; p2p?: string }>;
+  console?: string | null;
+}
+
+export interface HeaderJson {
+  chainId: string;
+  height: number;
+  time: number;
+  prevHash: string;
+  txRoot: string;
+  stateRoot: string;
+  resultsRoot: string;
+  validatorsHash: string;
+  proposer: string;
+  lastCommitHash: string;
+  evidenceHash: string;
+  txCount: number;
+}
+
+export interface CommitJson {
+  height: number;
+  round: number;
+  blockHash: string;
+  signatures: Array<{ validator: string; timestamp: number; signature: string }>;
+}
+
+export interface BlockJson {
+  height: number;
+  hash: string;
+  header: HeaderJson;
+  headerBytes: string;
+  txs: Array<{ txId: string; contract: string; method: string; org: string }>;
+  lastCommit: CommitJson | null;
+  commit: CommitJson | null;
+}
+
+export interface EventJson {
+  contract: string;
+  name: string;
+  data: unknown;
+}
+
+export interface ReceiptJson {
+  txId: string;
+  status: 'ok' | 'error';
+  code: string;
+  message: string;
+  gasUsed: number;
+  result: unknown;
+  events: EventJson[];
+}
+
+export interface TxJson {
+  txId: string;
+  height: number;
+  index: number;
+  chainId: string;
+  contract: string;
+  method: string;
+  args: string;
+  sender: { org: string };
+  timestamp: number;
+  receipt: ReceiptJson;
+}
+
+export interface StatusJson {
+  chainId: string;
+  node: string;
+  org: string;
+  height: number;
+  hash: string;
+  stateRoot: string;
+  time: number;
+  crypto: 'standard' | 'gm';
+  identityMode: 'cert' | 'key';
+  consensus: string;
+  validator: boolean;
+  round: number;
+  /** Consensus step (BFT nodes). */
+  step?: string;
+  /** Peer links; BFT nodes report {name, connected}. */
+  peers: unknown[];
+  mempool: { size: number; bytes: number };
+}
+
+export interface ProvenRead {
+  key: string;
+  value: string | null;
+  proof: unknown;
+}
+
+export interface QueryAnswer {
+  result: unknown;
+  height: number;
+  stateRoot: string;
+  proof?: { height: number; stateRoot: string; reads: ProvenRead[] };
+}
+
+export interface StateAnswer extends ProvenRead {
+  height: number;
+  stateRoot: string;
+}
+
+export interface ContractInfo {
+  name: string;
+  methods: Array<{ name: string; write: boolean }>;
+  /** Not sent by today's nodes; shown when the lifecycle work adds them. */
+  kind?: string;
+  version?: number | string;
+  status?: string;
+}
+
+export interface ChainConfigJson {
+  chainId: string;
+  crypto: 'standard' | 'gm';
+  identityMode: 'cert' | 'key';
+  consensus: string;
+  orgs: Array<{
+    id: string;
+    caCert: string | null;
+    keys: Array<{ name: string; role: string; publicKey: string }>;
+  }>;
+  validators: Array<{ name: string; org: string; publicKey: string; power: number }>;
+  params: Record<string, number> | null;
+  txRoles: string[];
+  kvWriteRoles: string[];
+  revokedCerts: string[];
+  txTimeWindowMs: number;
+  lifecyclePolicy: string;
+  governancePolicy: string;
+}
+
+export interface ConsoleIdentity {
+  id: string;
+  org: string;
+  user: string;
+  cert: string | null;
+  publicKey: string | null;
+  address: string | null;
+}
+
+export interface CommittedAnswer {
+  txId: string;
+  height: number;
+  receipt: ReceiptJson;
+}
+
+async function call<T>(url: string, init: RequestInit = {}, timeoutMs = 30_000): Promise<T> {
+  let res: Response;
+  let text: string;
+  try {
+    res = await fetch(url, { ...init, signal: init.signal ?? AbortSignal.timeout(timeoutMs) });
+    text = await res.text();
+  } catch (e) {
+    const err = e as Error;
+    if (err.name === 'TimeoutError') {
+      throw new ApiError('TIMEOUT', `no answer from ${hostOf(url)} within ${timeoutMs / 1000} s`);
+    }
+    throw new ApiError('UNREACHABLE', `cannot reach ${hostOf(url)}: ${err.message}`);
+  }
+  let body: any = null;
+  try {
+    body = text ? JSON.parse(text) : null;
+  } catch {
+    if (res.ok) throw new ApiError('INTERNAL', `${hostOf(url)} did not answer JSON`, res.status);
+  }
+  if (!res.ok) {
+    const err = body?.error;
+    if (err && typeof err.code === 'string') {
+      throw new ApiError(err.code, String(err.message ?? err.code), res.status);
+    }
+    throw new ApiError(`HTTP_${res.status}`, text.slice(0, 200) || res.statusText, res.status);
+  }
+  return body as T;
+}
+
+function hostOf(url: string): string {
+  try {
+    return new URL(url, location.href).host;
+  } catch {
+    return url;
+  }
+}
+
+const json = (body: unknown): RequestInit => ({
+  method: 'POST',
+  headers: { 'content-type': 'application/json' },
+  body: JSON.stringify(body),
+});
+
+/** The public RPC of one node. */
+export class Rpc {
+  constructor(readonly url: string) {}
+
+  status(timeoutMs?: number): Promise<StatusJson> {
+    return call(`${this.url}/v1/status`, {}, timeoutMs);
+  }
+  block(height: number | 'latest'): Promise<BlockJson> {
+    return call(`${this.url}/v1/blocks/${height}`);
+  }
+  tx(txId: string): Promise<TxJson> {
+    return call(`${this.url}/v1/txs/${encodeURIComponent(txId)}`);
+  }
+  query(contract: string, method: string, args: unknown, prove = false): Promise<QueryAnswer> {
+    return call(`${this.url}/v1/query`, json({ contract, method, args, prove }));
+  }
+  state(contract: string, key: string): Promise<StateAnswer> {
+    return call(`${this.url}/v1/state/${encodeURIComponent(contract)}/${encodeURIComponent(key)}`);
+  }
+  config(): Promise<ChainConfigJson> {
+    return call(`${this.url}/v1/config`);
+  }
+  contracts(): Promise<ContractInfo[]> {
+    return call(`${this.url}/v1/contracts`);
+  }
+  get wsUrl(): string {
+    return `${this.url.replace(/^http/, 'ws')}/v1/ws`;
+  }
+}
+
+/** The console server's operator API (same origin as the page). */
+export const operator = {
+  network(): Promise<NetworkJson> {
+    return call('/console-api/network');
+  },
+  identities(): Promise<ConsoleIdentity[]> {
+    return call('/console-api/identities');
+  },
+  signAndSend(body: {
+    as: string;
+    contract: string;
+    method: string;
+    args: unknown;
+    node?: string;
+  }): Promise<CommittedAnswer> {
+    return call('/console-api/sign-and-send', json(body), 60_000);
+  },
+};

@@ -1,0 +1,259 @@
+/** Network: every node's own view (height, round, peers, power), live rates, topology. */
+import { useEffect, useState } from 'react';
+import { Rpc, type StatusJson } from '../api.ts';
+import { BarChart, type TopoNode, Topology } from '../charts.tsx';
+import { useCtx, useFeed } from '../context.tsx';
+import { rateSeries } from '../feed.ts';
+import { ago, Badge, Card, Empty, ErrorBox, Hash, Loading, useNow } from '../ui.tsx';
+
+interface NodeView {
+  status?: StatusJson;
+  error?: string;
+  checkedAt: number;
+}
+
+/** Poll every node's /v1/status; a node that does not answer shows as down, not as stale. */
+function useStatuses(nodes: Array<{ name: string; rpc: string }>): Map<string, NodeView> {
+  const [views, setViews] = useState(new Map<string, NodeView>());
+  useEffect(() => {
+    let stop = false;
+    const rpcs = nodes.map((n) => [n.name, new Rpc(n.rpc)] as const);
+    const poll = async () => {
+      const results = await Promise.all(
+        rpcs.map(async ([name, rpc]): Promise<[string, NodeView]> => {
+          try {
+            return [name, { status: await rpc.status(4000), checkedAt: Date.now() }];
+          } catch (e) {
+            return [name, { error: (e as Error).message, checkedAt: Date.now() }];
+          }
+        }),
+      );
+      if (!stop) setViews(new Map(results));
+    };
+    void poll();
+    const t = setInterval(poll, 2000);
+    return () => {
+      stop = true;
+      clearInterval(t);
+    };
+  }, [nodes]);
+  return views;
+}
+
+/** The peer a status entry names when its link is up; a solo node reports none. */
+function peerName(p: unknown): string | undefined {
+  if (typeof p === 'string') return p;
+  if (typeof p === 'object' && p !== null) {
+    const o = p as Record<string, unknown>;
+    if (o.connected === false) return undefined;
+    for (const k of ['name', 'node', 'id', 'nodeId']) if (typeof o[k] === 'string') return o[k];
+  }
+  return undefined;
+}
+
+export function NetworkPage() {
+  const { network, config, node } = useCtx();
+  const feed = useFeed();
+  const views = useStatuses(network.nodes);
+  const now = useNow(2000);
+  const series = rateSeries(feed.blocks, now);
+  const last = rateSeries(feed.blocks, now, 6, 10_000);
+  const blocksPerMin = last.reduce((s, b) => s + b.blocks, 0);
+  const tps = last.reduce((s, b) => s + b.txs, 0) / 60;
+  const validators = config.data?.validators ?? [];
+  const powerOf = (name: string) => validators.find((v) => v.name === name)?.power ?? 0;
+  const totalPower = validators.reduce((s, v) => s + v.power, 0);
+  const upCount = [...views.values()].filter((v) => v.status).length;
+  const selected = views.get(node.name)?.status;
+  const top = feed.blocks[0];
+
+  const topo: TopoNode[] = network.nodes.map((n) => {
+    const st = views.get(n.name)?.status;
+    const peers = (st?.peers ?? []).map(peerName).filter((p): p is string => !!p);
+    // A peer may be named by node name, org, or p2p address; map them all to node names.
+    const names = peers
+      .map(
+        (p) =>
+          network.nodes.find((m) => m.name === p || m.org === p || m.p2p === p)?.name ?? undefined,
+      )
+      .filter((p): p is string => !!p);
+    return {
+      name: n.name,
+      label: st ? `#${st.height}` : 'down',
+      up: !!st,
+      power: powerOf(n.name),
+      peers: names,
+    };
+  });
+
+  return (
+    <div className="page" data-testid="network-page">
+      <h1>Network</h1>
+      <div className="stats">
+        <div className="stat">
+          <span className="stat-label">Height</span>
+          <span className="stat-value" data-testid="height">
+            {top ? top.height : (selected?.height ?? '—')}
+          </span>
+          <span className="stat-sub">{top ? ago(top.time, now) : 'no blocks yet'}</span>
+        </div>
+        <div className="stat">
+          <span className="stat-label">Blocks / min</span>
+          <span className="stat-value">{blocksPerMin}</span>
+          <span className="stat-sub">over the last 60 s</span>
+        </div>
+        <div className="stat">
+          <span className="stat-label">Tx / s</span>
+          <span className="stat-value">{tps.toFixed(tps >= 10 ? 0 : 2)}</span>
+          <span className="stat-sub">over the last 60 s</span>
+        </div>
+        <div className="stat">
+          <span className="stat-label">Nodes up</span>
+          <span className="stat-value">
+            {views.size ? upCount : '—'}
+            <small> / {network.nodes.length}</small>
+          </span>
+          <span className="stat-sub">{selected?.consensus ?? network.consensus ?? ''}</span>
+        </div>
+        <div className="stat">
+          <span className="stat-label">Validators</span>
+          <span className="stat-value">{config.data ? validators.length : '—'}</span>
+          <span className="stat-sub">total power {config.data ? totalPower : '—'}</span>
+        </div>
+        <div className="stat">
+          <span className="stat-label">Mempool</span>
+          <span className="stat-value">{selected ? selected.mempool.size : '—'}</span>
+          <span className="stat-sub">
+            {selected ? `${(selected.mempool.bytes / 1024).toFixed(1)} KiB on ${node.name}` : ''}
+          </span>
+        </div>
+      </div>
+
+      <div className="grid two">
+        <Card title="Blocks per 10 s" testId="chart-blocks">
+          <BarChart
+            values={series.map((b) => b.blocks)}
+            times={series.map((b) => b.t)}
+            unit="blocks"
+            color="var(--accent)"
+            label="blocks per 10 seconds over the last 5 minutes"
+          />
+        </Card>
+        <Card title="Transactions per second" testId="chart-tps">
+          <BarChart
+            values={series.map((b) => b.txs / 10)}
+            times={series.map((b) => b.t)}
+            unit="tx/s"
+            color="var(--accent-2)"
+            label="transactions per second over the last 5 minutes"
+          />
+        </Card>
+      </div>
+
+      <div className="grid two wide-left">
+        <Card title="Nodes">
+          {views.size === 0 ? (
+            <Loading what="node status" />
+          ) : (
+            <div className="table-wrap">
+              <table data-testid="nodes-table">
+                <thead>
+                  <tr>
+                    <th>Node</th>
+                    <th className="hide-narrow">Org</th>
+                    <th className="num">Height</th>
+                    <th className="num hide-narrow">Round</th>
+                    <th className="num">Peers</th>
+                    <th className="num">Power</th>
+                    <th>State</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {network.nodes.map((n) => {
+                    const v = views.get(n.name);
+                    const st = v?.status;
+                    return (
+                      <tr key={n.name}>
+                        <td>
+                          <strong>{n.name}</strong>
+                          <div className="muted small mono">{n.rpc}</div>
+                        </td>
+                        <td className="hide-narrow">{st?.org ?? n.org ?? '—'}</td>
+                        <td className="num">{st?.height ?? '—'}</td>
+                        <td className="num hide-narrow">
+                          {st?.round ?? '—'}
+                          {st?.step && <div className="muted small">{st.step}</div>}
+                        </td>
+                        <td className="num">
+                          {st ? (
+                            <span title={st.peers.map((p) => peerName(p) ?? '').join(', ')}>
+                              {st.peers.filter((p) => peerName(p)).length}
+                              {st.peers.some((p) => !peerName(p)) && (
+                                <span className="muted"> / {st.peers.length}</span>
+                              )}
+                            </span>
+                          ) : (
+                            '—'
+                          )}
+                        </td>
+                        <td className="num">{powerOf(n.name) || (st?.validator ? '?' : '—')}</td>
+                        <td>
+                          {st ? (
+                            <Badge kind="ok">{st.validator ? 'validator' : 'up'}</Badge>
+                          ) : (
+                            <span title={v?.error}>
+                              <Badge kind="error">down</Badge>
+                            </span>
+                          )}
+                        </td>
+                      </tr>
+                    );
+                  })}
+                </tbody>
+              </table>
+            </div>
+          )}
+        </Card>
+        <Card title="Who is connected to whom">
+          <Topology nodes={topo} />
+          <p className="muted small center">
+            {network.nodes.length === 1
+              ? 'A solo network: one node, no peers.'
+              : `${topo.filter((t) => t.up).length} of ${topo.length} nodes answer; lines are the peer links each node reports.`}
+          </p>
+        </Card>
+      </div>
+
+      {selected && (
+        <Card title={`Head of ${node.name}`}>
+          <dl className="fields">
+            <div>
+              <dt>Block hash</dt>
+              <dd>
+                <Hash
+                  value={selected.hash}
+                  href={`#/blocks/${selected.height}`}
+                  label="block hash"
+                />
+              </dd>
+            </div>
+            <div>
+              <dt>State root</dt>
+              <dd>
+                <Hash value={selected.stateRoot} label="state root" />
+              </dd>
+            </div>
+            <div>
+              <dt>Crypto / identity</dt>
+              <dd>
+                {selected.crypto} / {selected.identityMode}
+              </dd>
+            </div>
+          </dl>
+        </Card>
+      )}
+      {config.error && <ErrorBox error={config.error} retry={config.reload} />}
+      {network.nodes.length === 0 && <Empty title="No nodes" />}
+    </div>
+  );
+}

@@ -1,0 +1,300 @@
+/** Organizations and identities: CAs, members with certificate validity and roles, keys, validators, policies. */
+import type { ChainConfigJson, ConsoleIdentity } from '../api.ts';
+import { addressOf, fromHex, hashFor, toHex } from '../chain.ts';
+import { useCtx } from '../context.tsx';
+import { Badge, Card, Empty, ErrorBox, Fields, Hash, Loading, Show } from '../ui.tsx';
+import { type CertInfo, parseCert } from '../x509.ts';
+
+function tryParse(der: string): CertInfo | Error {
+  try {
+    return parseCert(der);
+  } catch (e) {
+    return e as Error;
+  }
+}
+
+function Validity({ c }: { c: CertInfo }) {
+  const now = Date.now();
+  const state =
+    now < c.notBefore.getTime()
+      ? 'not yet valid'
+      : now > c.notAfter.getTime()
+        ? 'expired'
+        : 'valid';
+  return (
+    <span>
+      <Badge kind={state === 'valid' ? 'ok' : 'error'}>{state}</Badge>{' '}
+      <span className="small nowrap">
+        {c.notBefore.toISOString().slice(0, 10)} → {c.notAfter.toISOString().slice(0, 10)}
+      </span>
+    </span>
+  );
+}
+
+function Members({
+  org,
+  ids,
+  config,
+}: {
+  org: string;
+  ids: ConsoleIdentity[];
+  config: ChainConfigJson;
+}) {
+  const hash = hashFor(config.crypto);
+  const mine = ids.filter((i) => i.org === org);
+  if (mine.length === 0)
+    return <p className="muted small">No identities of {org} in this network directory.</p>;
+  return (
+    <div className="table-wrap">
+      <table data-testid={`members-${org}`}>
+        <thead>
+          <tr>
+            <th>Member</th>
+            <th>Role</th>
+            <th>Certificate</th>
+            <th className="hide-narrow">Address</th>
+          </tr>
+        </thead>
+        <tbody>
+          {mine.map((i) => {
+            const cert = i.cert ? tryParse(i.cert) : null;
+            const revoked = i.cert
+              ? config.revokedCerts.includes(toHex(hash(fromHex(i.cert))))
+              : false;
+            const key = config.orgs
+              .find((o) => o.id === org)
+              ?.keys.find((k) => k.publicKey === i.publicKey);
+            return (
+              <tr key={i.id}>
+                <td>
+                  <strong>{i.user}</strong>
+                  {cert &&
+                    !(cert instanceof Error) &&
+                    cert.subject.CN &&
+                    cert.subject.CN !== i.user && (
+                      <div className="muted small">CN {cert.subject.CN}</div>
+                    )}
+                </td>
+                <td>
+                  {cert && !(cert instanceof Error) ? (cert.subject.OU ?? '—') : (key?.role ?? '—')}
+                </td>
+                <td>
+                  {cert instanceof Error ? (
+                    <span className="form-error">unreadable: {cert.message}</span>
+                  ) : cert ? (
+                    <>
+                      <Validity c={cert} /> {revoked && <Badge kind="error">revoked</Badge>}
+                    </>
+                  ) : key ? (
+                    <Badge kind="info">registered key</Badge>
+                  ) : (
+                    <Badge kind="muted">key not registered on chain</Badge>
+                  )}
+                </td>
+                <td className="hide-narrow">
+                  {i.address ? <Hash value={i.address} keep={6} label="address" /> : '—'}
+                </td>
+              </tr>
+            );
+          })}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
+function OrgCard({
+  org,
+  config,
+  ids,
+}: {
+  org: ChainConfigJson['orgs'][number];
+  config: ChainConfigJson;
+  ids?: ConsoleIdentity[];
+}) {
+  const ca = org.caCert ? tryParse(org.caCert) : null;
+  const validators = config.validators.filter((v) => v.org === org.id);
+  return (
+    <Card
+      title={org.id}
+      actions={validators.length > 0 && <Badge kind="info">validator org</Badge>}
+      testId={`org-${org.id}`}
+    >
+      {org.caCert && (
+        <>
+          <h3>Certificate authority</h3>
+          {ca instanceof Error ? (
+            <ErrorBox error={ca} />
+          ) : (
+            ca && (
+              <Fields
+                rows={[
+                  [
+                    'Subject',
+                    Object.entries(ca.subject)
+                      .map(([k, v]) => `${k}=${v}`)
+                      .join(', '),
+                  ],
+                  ['Validity', <Validity key="v" c={ca} />],
+                  ['Key / signature', `${ca.keyAlgorithm} / ${ca.signatureAlgorithm}`],
+                  ['Serial', <Hash key="s" value={ca.serial} keep={8} label="serial" />],
+                  [
+                    'Fingerprint',
+                    <Hash
+                      key="f"
+                      value={toHex(hashFor(config.crypto)(fromHex(org.caCert)))}
+                      keep={8}
+                      label="fingerprint"
+                    />,
+                  ],
+                ]}
+              />
+            )
+          )}
+        </>
+      )}
+      {org.keys.length > 0 && (
+        <>
+          <h3>Registered keys</h3>
+          <div className="table-wrap">
+            <table>
+              <thead>
+                <tr>
+                  <th>Name</th>
+                  <th>Role</th>
+                  <th>Public key</th>
+                </tr>
+              </thead>
+              <tbody>
+                {org.keys.map((k) => (
+                  <tr key={k.publicKey}>
+                    <td>{k.name}</td>
+                    <td>{k.role}</td>
+                    <td>
+                      <Hash value={k.publicKey} keep={8} label="public key" />
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        </>
+      )}
+      <h3>Members</h3>
+      {ids ? (
+        <Members org={org.id} ids={ids} config={config} />
+      ) : (
+        <p className="muted small">
+          Member identities are listed by the console server that archi up starts.
+        </p>
+      )}
+      {validators.length > 0 && (
+        <>
+          <h3>Validators</h3>
+          <ul className="plain">
+            {validators.map((v) => (
+              <li key={v.publicKey}>
+                <strong>{v.name}</strong> power {v.power} ·{' '}
+                <Hash
+                  value={addressOf(config.crypto, v.publicKey)}
+                  keep={6}
+                  label="validator address"
+                />
+              </li>
+            ))}
+          </ul>
+        </>
+      )}
+    </Card>
+  );
+}
+
+export function OrgsPage() {
+  const { config, identities } = useCtx();
+  return (
+    <div className="page" data-testid="orgs-page">
+      <h1>Organizations and identities</h1>
+      <Show a={config} what="the chain config">
+        {(c) => {
+          const total = c.validators.reduce((s, v) => s + v.power, 0);
+          return (
+            <>
+              <Card title="Chain">
+                <Fields
+                  rows={[
+                    ['Chain id', c.chainId],
+                    [
+                      'Crypto profile',
+                      c.crypto === 'gm'
+                        ? 'gm (SM2 / SM3 / SM4)'
+                        : 'standard (ECDSA P-256 / SHA-256)',
+                    ],
+                    [
+                      'Identity mode',
+                      c.identityMode === 'cert'
+                        ? 'cert (X.509 per member, role in OU)'
+                        : 'key (public keys registered on chain)',
+                    ],
+                    ['Consensus', c.consensus],
+                    ['Roles that may send txs', c.txRoles.join(', ') || '—'],
+                    ['Roles that may write kv', c.kvWriteRoles.join(', ') || '—'],
+                    ['Lifecycle policy', c.lifecyclePolicy || '—'],
+                    ['Governance policy', c.governancePolicy || '—'],
+                    ['Tx time window', `${c.txTimeWindowMs / 1000} s`],
+                    ['Revoked certificates', c.revokedCerts.length],
+                  ]}
+                />
+              </Card>
+              <Card title={`Validators (${c.validators.length}, total power ${total})`}>
+                {c.validators.length === 0 ? (
+                  <Empty title="No validators" />
+                ) : (
+                  <div className="table-wrap">
+                    <table data-testid="validators">
+                      <thead>
+                        <tr>
+                          <th>Name</th>
+                          <th>Org</th>
+                          <th className="num">Power</th>
+                          <th className="num hide-narrow">Share</th>
+                          <th>Address</th>
+                        </tr>
+                      </thead>
+                      <tbody>
+                        {c.validators.map((v) => (
+                          <tr key={v.publicKey}>
+                            <td>{v.name}</td>
+                            <td>{v.org}</td>
+                            <td className="num">{v.power}</td>
+                            <td className="num hide-narrow">
+                              {total ? `${((100 * v.power) / total).toFixed(0)}%` : '—'}
+                            </td>
+                            <td>
+                              <Hash
+                                value={addressOf(c.crypto, v.publicKey)}
+                                keep={6}
+                                label="validator address"
+                              />
+                            </td>
+                          </tr>
+                        ))}
+                      </tbody>
+                    </table>
+                  </div>
+                )}
+              </Card>
+              {identities.error && <ErrorBox error={identities.error} retry={identities.reload} />}
+              {!identities.data && !identities.error && <Loading what="identities" />}
+              <div className="grid two">
+                {c.orgs.map((o) => (
+                  <OrgCard key={o.id} org={o} config={c} ids={identities.data} />
+                ))}
+              </div>
+              {c.orgs.length === 0 && <Empty title="No member organizations" />}
+            </>
+          );
+        }}
+      </Show>
+    </div>
+  );
+}

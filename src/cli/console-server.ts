@@ -1,0 +1,380 @@
+/**
+ * The web console's own small server, started by `archi up`: serves the built app
+ * (console/dist) and a local "operator" API under /console-api that signs transactions with
+ * identities from the network directory, so private keys never reach the browser. The
+ * console reads the chain itself straight from the nodes' public RPC (CORS is allowed on
+ * /v1 for that); this server only adds what a browser must not or cannot do.
+ *
+ * It binds to 127.0.0.1 only, and because any web page the operator visits could still
+ * send requests to 127.0.0.1, the operator API also insists on its own Host (no DNS
+ * rebinding), a same-origin Origin when the browser sends one, and a JSON body (which a
+ * cross-site page cannot send without a CORS preflight that this server never grants).
+ */
+import { spawn } from 'node:child_process';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { extname, join, resolve, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
+import { address, getProfile } from '../crypto/profile.ts';
+import { certFromPem, parseCertificate } from '../crypto/x509.ts';
+import { ArchiError } from '../types/errors.ts';
+import { hex } from '../types/hex.ts';
+import { ClientContext } from './client-context.ts';
+
+/** Root of the console app sources (console/ in the package). */
+export const CONSOLE_ROOT = fileURLToPath(new URL('../../console/', import.meta.url));
+const PACKAGE_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const DIST = join(CONSOLE_ROOT, 'dist');
+const LOCK = join(CONSOLE_ROOT, '.build.lock');
+
+const MIME: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.json': 'application/json',
+  '.ico': 'image/x-icon',
+  '.woff2': 'font/woff2',
+};
+
+function newestMtime(path: string): number {
+  let st: ReturnType<typeof statSync>;
+  try {
+    st = statSync(path);
+  } catch {
+    return 0;
+  }
+  if (!st.isDirectory()) return st.mtimeMs;
+  let newest = st.mtimeMs;
+  for (const name of readdirSync(path)) newest = Math.max(newest, newestMtime(join(path, name)));
+  return newest;
+}
+
+/** Why the console needs (re)building, or undefined when console/dist is up to date. */
+export function consoleBuildReason(): string | undefined {
+  const index = join(DIST, 'index.html');
+  if (!existsSync(index)) return 'console/dist is missing';
+  const built = statSync(index).mtimeMs;
+  const inputs = ['src', 'index.html', 'vite.config.ts', 'tsconfig.json'].map((p) =>
+    newestMtime(join(CONSOLE_ROOT, p)),
+  );
+  return Math.max(...inputs) > built ? 'console/src changed since the last build' : undefined;
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function runVite(outDir: string): Promise<void> {
+  const vite = join(PACKAGE_ROOT, 'node_modules', 'vite', 'bin', 'vite.js');
+  if (!existsSync(vite)) {
+    return Promise.reject(
+      new Error('vite is not installed (run npm install with dev dependencies)'),
+    );
+  }
+  return new Promise((res, rej) => {
+    const child = spawn(
+      process.execPath,
+      [vite, 'build', CONSOLE_ROOT, '--outDir', outDir, '--emptyOutDir', '--logLevel', 'warn'],
+      { cwd: PACKAGE_ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let out = '';
+    child.stdout?.on('data', (d) => {
+      out += d;
+    });
+    child.stderr?.on('data', (d) => {
+      out += d;
+    });
+    child.on('error', rej);
+    child.on('exit', (code) =>
+      code === 0
+        ? res()
+        : rej(new Error(`vite build failed (${code}): ${out.trim().slice(-2000)}`)),
+    );
+  });
+}
+
+/**
+ * Build console/dist when it is missing or older than its sources. Several `archi up`
+ * processes may start at once (the e2e tests do), so one builds under a lock file while the
+ * others wait, and the result replaces dist in one rename so no server sees half a build.
+ */
+export async function ensureConsoleBuilt(log: (line: string) => void): Promise<void> {
+  const deadline = Date.now() + 180_000;
+  for (;;) {
+    if (!consoleBuildReason()) return;
+    let fd = false;
+    try {
+      writeFileSync(LOCK, String(process.pid), { flag: 'wx' });
+      fd = true;
+    } catch {
+      const holder = Number(readFileSafe(LOCK));
+      if (!Number.isSafeInteger(holder) || holder <= 0 || !pidAlive(holder)) {
+        rmSync(LOCK, { force: true });
+        continue;
+      }
+      if (Date.now() > deadline) throw new Error(`console build by pid ${holder} takes too long`);
+      await new Promise((r) => setTimeout(r, 250));
+      continue;
+    }
+    if (fd) {
+      try {
+        // Checked again under the lock: another process may have just finished the build.
+        const reason = consoleBuildReason();
+        if (!reason) return;
+        log(`building console... (${reason})`);
+        const tmp = join(CONSOLE_ROOT, `.dist-${process.pid}`);
+        const old = join(CONSOLE_ROOT, `.dist-old-${process.pid}`);
+        mkdirSync(tmp, { recursive: true });
+        try {
+          await runVite(tmp);
+          if (existsSync(DIST)) renameSync(DIST, old);
+          renameSync(tmp, DIST);
+        } finally {
+          rmSync(tmp, { recursive: true, force: true });
+          rmSync(old, { recursive: true, force: true });
+        }
+        return;
+      } finally {
+        rmSync(LOCK, { force: true });
+      }
+    }
+  }
+}
+
+function readFileSafe(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+/** One identity found under DIR/orgs/ORG/users/USER, with public material only. */
+export interface ConsoleIdentity {
+  id: string;
+  org: string;
+  user: string;
+  /** Certificate DER as hex (cert mode). */
+  cert: string | null;
+  /** Registered public key hex (key mode). */
+  publicKey: string | null;
+  /** Account address contracts see as the sender (from the cert's or the registered key). */
+  address: string | null;
+}
+
+function listDirs(path: string): string[] {
+  try {
+    return readdirSync(path, { withFileTypes: true })
+      .filter((d) => d.isDirectory())
+      .map((d) => d.name)
+      .sort();
+  } catch {
+    return [];
+  }
+}
+
+/** Identities of the network directory; never reads or returns private keys. */
+export function listIdentities(dir: string, crypto: string): ConsoleIdentity[] {
+  const profile = getProfile(crypto);
+  const out: ConsoleIdentity[] = [];
+  const orgs = join(dir, 'orgs');
+  for (const org of listDirs(orgs)) {
+    for (const user of listDirs(join(orgs, org, 'users'))) {
+      const userDir = join(orgs, org, 'users', user);
+      let cert: string | null = null;
+      let publicKey: string | null = null;
+      let addr: string | null = null;
+      const certPem = readFileSafe(join(userDir, 'cert.pem'));
+      if (certPem) {
+        try {
+          const der = certFromPem(certPem);
+          cert = hex(der);
+          addr = address(profile, parseCertificate(der).publicKey);
+        } catch {
+          // an unreadable cert is listed without its details rather than hiding the identity
+        }
+      }
+      const pub = readFileSafe(join(userDir, 'public.hex')).trim();
+      if (/^[0-9a-fA-F]+$/.test(pub)) {
+        publicKey = pub.toLowerCase();
+        try {
+          addr = address(profile, Buffer.from(publicKey, 'hex'));
+        } catch {
+          // as above
+        }
+      }
+      out.push({ id: `${org}/${user}`, org, user, cert, publicKey, address: addr });
+    }
+  }
+  return out;
+}
+
+export interface ConsoleServerOptions {
+  /** Network directory (network.json, orgs/). */
+  dir: string;
+  /** 0 (default) picks a free port. */
+  port?: number;
+  /** Directory of the built app; defaults to console/dist. */
+  distDir?: string;
+}
+
+export interface ConsoleServer {
+  url: string;
+  close(): Promise<void>;
+}
+
+function sendError(reply: FastifyReply, e: unknown): FastifyReply {
+  const err =
+    e instanceof ArchiError
+      ? e
+      : new ArchiError('INTERNAL', e instanceof Error ? e.message : String(e));
+  return reply.code(err.httpStatus).send({ error: err.toJSON() });
+}
+
+/** Start the console server on 127.0.0.1; resolves once it listens. */
+export async function startConsoleServer(o: ConsoleServerOptions): Promise<ConsoleServer> {
+  const dir = resolve(o.dir);
+  const dist = resolve(o.distDir ?? DIST);
+  const app = Fastify({ logger: false, bodyLimit: 4 * 1024 * 1024 });
+  let allowedHosts = new Set<string>();
+  let allowedOrigins = new Set<string>();
+
+  app.setErrorHandler((error: any, _req, reply) => {
+    if (error instanceof ArchiError) return sendError(reply, error);
+    const status = typeof error.statusCode === 'number' ? error.statusCode : 500;
+    if (status >= 400 && status < 500)
+      return sendError(reply, new ArchiError('BAD_REQUEST', error.message));
+    return sendError(reply, error);
+  });
+
+  const guard = (req: FastifyRequest): void => {
+    if (!allowedHosts.has(String(req.headers.host ?? ''))) {
+      throw new ArchiError('BAD_REQUEST', 'the operator API answers only on its own address');
+    }
+    const from = req.headers.origin;
+    if (from !== undefined && !allowedOrigins.has(from)) {
+      throw new ArchiError('BAD_REQUEST', `the operator API does not answer pages of ${from}`);
+    }
+  };
+
+  app.get('/console-api/network', async (req) => {
+    guard(req);
+    const path = join(dir, 'network.json');
+    try {
+      return JSON.parse(readFileSync(path, 'utf8'));
+    } catch (e) {
+      throw new ArchiError('INTERNAL', `cannot read ${path}: ${(e as Error).message}`);
+    }
+  });
+
+  app.get('/console-api/identities', async (req) => {
+    guard(req);
+    const network = JSON.parse(readFileSafe(join(dir, 'network.json')) || '{}');
+    return listIdentities(dir, network.crypto === 'gm' ? 'gm' : 'standard');
+  });
+
+  app.post('/console-api/sign-and-send', async (req) => {
+    guard(req);
+    if (!String(req.headers['content-type'] ?? '').startsWith('application/json')) {
+      throw new ArchiError('BAD_REQUEST', 'send the call as application/json');
+    }
+    const b = req.body as any;
+    if (
+      typeof b !== 'object' ||
+      b === null ||
+      typeof b.as !== 'string' ||
+      typeof b.contract !== 'string' ||
+      typeof b.method !== 'string' ||
+      (b.node !== undefined && typeof b.node !== 'string')
+    ) {
+      throw new ArchiError(
+        'BAD_REQUEST',
+        'body must be {"as": "ORG/USER", "contract": string, "method": string, "args": any, "node"?: string}',
+      );
+    }
+    const ctx = ClientContext.resolve({ dir, node: b.node });
+    const info = await ctx.chainInfo();
+    const identity = ctx.identity(b.as, info);
+    return ctx.withNode((client) =>
+      client.send(
+        identity,
+        { contract: b.contract, method: b.method, args: b.args ?? null },
+        { wait: true, timeoutMs: 30_000 },
+      ),
+    );
+  });
+
+  app.setNotFoundHandler((req, reply) => {
+    if (req.method !== 'GET' || req.url.startsWith('/console-api/')) {
+      return sendError(
+        reply,
+        new ArchiError('NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`),
+      );
+    }
+    return serveStatic(dist, req.url, reply);
+  });
+
+  await app.listen({ host: '127.0.0.1', port: o.port ?? 0 });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : o.port;
+  allowedHosts = new Set([`127.0.0.1:${port}`, `localhost:${port}`]);
+  allowedOrigins = new Set([...allowedHosts].map((h) => `http://${h}`));
+  return { url: `http://127.0.0.1:${port}`, close: () => app.close() };
+}
+
+async function serveStatic(dist: string, url: string, reply: FastifyReply): Promise<FastifyReply> {
+  let path: string;
+  try {
+    path = decodeURIComponent(url.split('?')[0]);
+  } catch {
+    return sendError(reply, new ArchiError('BAD_REQUEST', 'malformed path'));
+  }
+  let file = resolve(dist, `.${path}`);
+  // Anything that is not a file inside dist (a client-side route, a `..` path) gets the app.
+  if (!file.startsWith(dist + sep) || !existsSync(file) || !statSync(file).isFile()) {
+    file = join(dist, 'index.html');
+  }
+  let data: Buffer;
+  try {
+    data = await readFile(file);
+  } catch {
+    return reply
+      .code(503)
+      .header('content-type', 'text/plain; charset=utf-8')
+      .send('the console is not built: run "npm run build:console"');
+  }
+  // Vite names assets by content hash, so they never change; the page itself always may.
+  const immutable = file.includes(`${sep}assets${sep}`);
+  return reply
+    .header('content-type', MIME[extname(file)] ?? 'application/octet-stream')
+    .header('cache-control', immutable ? 'public, max-age=31536000, immutable' : 'no-cache')
+    .header('x-content-type-options', 'nosniff')
+    .send(data);
+}
+
+/** Record the console URL (or null) in DIR/network.json, keeping every other field. */
+export function recordConsoleUrl(dir: string, url: string | null): void {
+  const path = join(dir, 'network.json');
+  const raw = JSON.parse(readFileSync(path, 'utf8'));
+  raw.console = url;
+  const tmp = `${path}.${process.pid}.tmp`;
+  writeFileSync(tmp, `${JSON.stringify(raw, null, 2)}\n`);
+  renameSync(tmp, path);
+}

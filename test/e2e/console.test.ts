@@ -1,0 +1,262 @@
+/**
+ * The web console in a real browser: Debian's chromium, driven headless by playwright-core
+ * (no browser is ever downloaded), against a network started with `archi up`. It watches a
+ * block arrive over the WebSocket without a reload, opens a tx, checks a proof in the page,
+ * sends a tx from the browser, saves screenshots under test-artifacts/console/ and fails on
+ * any error in the browser's console.
+ */
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { type BrowserContext, chromium, type Page } from 'playwright-core';
+import { archiJson, removeDir, stopAll, tempDir, up } from './harness.ts';
+// The console's own unit tests (hashes, header decoding, proofs, certificates) live next to
+// its code; importing them here lets `npm test` run them.
+import '../../console/src/lib.test.ts';
+
+const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
+const ARTIFACTS = fileURLToPath(new URL('../../test-artifacts/console/', import.meta.url));
+const missing = !existsSync(CHROMIUM);
+const skip =
+  missing && process.env.CI !== 'true'
+    ? `no chromium at ${CHROMIUM}: install it with "apt-get install -y chromium" (Debian) to run the browser test`
+    : false;
+
+describe('web console in headless chromium', { skip, timeout: 240_000 }, () => {
+  let dir: string;
+  let profile: string;
+  let consoleUrl: string;
+  let context: BrowserContext;
+  let page: Page;
+  let txId: string;
+  const problems: string[] = [];
+
+  const shot = async (name: string): Promise<void> => {
+    // Let charts measure their width and fresh-row highlights settle, and start from the top
+    // so the sticky header sits where a person would see it.
+    // Callbacks of page.evaluate run in the page; globalThis because the root tsconfig has no DOM.
+    await page.evaluate(() => (globalThis as any).scrollTo(0, 0));
+    await page.waitForTimeout(300);
+    await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
+  };
+
+  before(async () => {
+    assert.ok(!missing, `CI must have chromium at ${CHROMIUM} (.ci/run installs it)`);
+    mkdirSync(ARTIFACTS, { recursive: true });
+    dir = tempDir('archi-console-');
+    profile = tempDir('archi-chromium-');
+    const net = await up(dir, ['--nodes', '1']);
+    assert.ok(net.console, `archi up printed no console URL:\n${net.proc.out}\n${net.proc.err}`);
+    consoleUrl = net.console;
+    context = await chromium.launchPersistentContext(profile, {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
+      viewport: { width: 1280, height: 800 },
+    });
+    page = context.pages()[0] ?? (await context.newPage());
+    page.on('console', (m) => {
+      if (m.type() === 'error') problems.push(`console.error: ${m.text()}`);
+    });
+    page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+  });
+
+  after(async () => {
+    await context?.close();
+    await stopAll();
+    if (dir) removeDir(dir);
+    if (profile) removeDir(profile);
+  });
+
+  it('shows the network and a new block without reloading', async () => {
+    await page.goto(consoleUrl);
+    await page.getByTestId('network-page').waitFor();
+    await page.getByTestId('nodes-table').getByText('node1').waitFor();
+    await page.locator('.live.live').waitFor();
+    await shot('network-1280');
+
+    await page.goto(`${consoleUrl}/#/blocks`);
+    await page.getByTestId('blocks-table').waitFor();
+    // A reload would drop this marker; the new block must arrive over the WebSocket.
+    await page.evaluate(() => {
+      (globalThis as any).__noReload = true;
+    });
+    const sent = await archiJson([
+      'tx',
+      'send',
+      '--dir',
+      dir,
+      '--contract',
+      'kv',
+      '--method',
+      'put',
+      '--args',
+      '{"key":"city","value":"MA.156.1301.02"}',
+      '--wait',
+    ]);
+    assert.equal(sent.status, 'ok');
+    txId = sent.txId;
+    const row = page.locator(`[data-testid="blocks-table"] tr[data-height="${sent.height}"]`);
+    await row.waitFor({ timeout: 15_000 });
+    assert.equal(await page.evaluate(() => (globalThis as any).__noReload), true);
+    await shot('blocks-1280');
+
+    await row.click();
+    await page.getByTestId('block-detail').getByText(`Block ${sent.height}`).waitFor();
+    await page.getByTestId('block-txs').waitFor();
+    await shot('block-1280');
+    await page.getByTestId('block-txs').locator(`a[href="#/txs/${sent.txId}"]`).click();
+    const tx = page.getByTestId('tx-detail');
+    await tx.getByTestId('receipt').waitFor();
+    assert.match((await tx.getByTestId('receipt').textContent()) ?? '', /ok/);
+    assert.equal(
+      Number(((await tx.getByTestId('gas-used').textContent()) ?? '').replace(/\D/g, '')),
+      sent.gasUsed,
+    );
+    assert.match((await tx.getByTestId('events').textContent()) ?? '', /put/);
+    await shot('tx-1280');
+  });
+
+  it('runs a query and verifies its proof in the browser', async () => {
+    await page.goto(`${consoleUrl}/#/state`);
+    await page.getByTestId('query-contract').fill('kv');
+    await page.getByTestId('query-method').fill('get');
+    await page.getByTestId('query-args').fill('{"key":"city"}');
+    await page.getByTestId('query-run').click();
+    const verdict = page.getByTestId('verdict');
+    await verdict.waitFor();
+    assert.match((await verdict.textContent()) ?? '', /verified ✓ against block \d+ state root/);
+    assert.match((await page.getByTestId('query-result').textContent()) ?? '', /MA\.156\.1301\.02/);
+    await page.getByTestId('tamper').click();
+    assert.match((await page.getByTestId('tamper-result').textContent()) ?? '', /fails/);
+    await shot('state-1280');
+  });
+
+  it('invokes a contract from the browser and shows the receipt', async () => {
+    await page.goto(`${consoleUrl}/#/contracts/kv`);
+    const form = page.getByTestId('method-put');
+    await form.getByTestId('identity').waitFor();
+    await form.getByTestId('identity').selectOption('org1/admin');
+    await form.locator('textarea').fill('{"key":"greeting","value":"hello from chromium"}');
+    await form.getByRole('button', { name: 'Sign and send' }).click();
+    const receipt = form.getByTestId('send-receipt');
+    await receipt.waitFor({ timeout: 30_000 });
+    assert.match((await receipt.textContent()) ?? '', /committed ✓/);
+    const q = await archiJson([
+      'query',
+      '--dir',
+      dir,
+      '--contract',
+      'kv',
+      '--method',
+      'get',
+      '--args',
+      '{"key":"greeting"}',
+    ]);
+    assert.equal(q.result, 'hello from chromium');
+
+    const getForm = page.getByTestId('method-get');
+    await getForm.locator('textarea').fill('{"key":"greeting"}');
+    await getForm.getByRole('button', { name: 'Query' }).click();
+    await getForm.getByTestId('call-result').getByText('hello from chromium').waitFor();
+    await page.getByTestId('deploy').waitFor();
+    await shot('contracts-1280');
+  });
+
+  it('deploys a TypeScript contract where the chain supports it, or says it cannot', async () => {
+    const contracts = (await (await fetch(`${consoleUrl}/console-api/network`)).json()) as any;
+    const rpc = contracts.nodes[0].rpc as string;
+    const names = ((await (await fetch(`${rpc}/v1/contracts`)).json()) as any[]).map((c) => c.name);
+    await page.goto(`${consoleUrl}/#/contracts`);
+    const deploy = page.getByTestId('deploy');
+    await deploy.waitFor();
+    if (!names.includes('contract_manage')) {
+      await deploy.getByText('Not available on this chain').waitFor();
+      return;
+    }
+    await deploy.getByTestId('deploy-name').waitFor();
+  });
+
+  it('shows organizations, governance and the phone layout', async () => {
+    await page.goto(`${consoleUrl}/#/orgs`);
+    await page.getByTestId('members-org1').getByText('admin').first().waitFor();
+    assert.match((await page.getByTestId('members-org1').textContent()) ?? '', /valid/);
+    await shot('orgs-1280');
+    await page.goto(`${consoleUrl}/#/governance`);
+    await page.getByTestId('governance-page').locator('.state, .card').first().waitFor();
+    await shot('governance-1280');
+
+    await page.setViewportSize({ width: 390, height: 844 });
+    for (const [name, hash, testId] of [
+      ['network', 'network', 'nodes-table'],
+      ['blocks', 'blocks', 'blocks-table'],
+      ['tx', `txs/${txId}`, 'receipt'],
+      ['state', 'state', 'query-run'],
+      ['contracts', 'contracts/kv', 'method-put'],
+      ['orgs', 'orgs', 'members-org1'],
+    ] as const) {
+      await page.goto(`${consoleUrl}/#/${hash}`);
+      await page.getByTestId(testId).waitFor();
+      if (name === 'state') {
+        await page.getByTestId('query-run').click();
+        await page.getByTestId('verdict').waitFor();
+      }
+      const overflow = await page.evaluate(
+        () =>
+          (globalThis as any).document.documentElement.scrollWidth -
+          (globalThis as any).document.documentElement.clientWidth,
+      );
+      assert.ok(overflow <= 1, `${name} scrolls sideways by ${overflow}px at phone width`);
+      await shot(`${name}-390`);
+    }
+  });
+
+  it('verifies proofs of a gm (SM2/SM3) chain with the pure-TypeScript SM3', async () => {
+    const gmDir = tempDir('archi-console-gm-');
+    try {
+      const gm = await up(gmDir, ['--nodes', '1', '--crypto', 'gm']);
+      assert.ok(gm.console);
+      await archiJson([
+        'tx',
+        'send',
+        '--dir',
+        gmDir,
+        '--contract',
+        'kv',
+        '--method',
+        'put',
+        '--args',
+        '{"key":"city","value":"gm-city"}',
+        '--wait',
+      ]);
+      await page.setViewportSize({ width: 1280, height: 800 });
+      await page.goto(`${gm.console}/#/state`);
+      await page.getByTestId('query-run').click();
+      const verdict = page.getByTestId('verdict');
+      await verdict.waitFor();
+      assert.match((await verdict.textContent()) ?? '', /verified ✓ against block \d+ state root/);
+      assert.match((await page.getByTestId('proof-result').textContent()) ?? '', /SM3/);
+      await shot('state-gm-1280');
+      // Leave the page first: its WebSocket would otherwise hold the node's shutdown open.
+      await page.goto('about:blank');
+      await gm.proc.stop();
+    } finally {
+      removeDir(gmDir);
+    }
+  });
+
+  it('logged no errors in the browser console', () => {
+    assert.deepEqual(problems, []);
+  });
+});

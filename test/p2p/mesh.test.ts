@@ -1,0 +1,119 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { BLOCKSYNC, CONSENSUS, type Channel, EVIDENCE, TXS } from '../../src/p2p/frame.ts';
+import { freePorts, makeNode, Pki, type TestNode, waitFor } from './helpers.ts';
+
+const NAMES = ['node1', 'node2', 'node3'];
+const CHANNELS: Channel[] = [CONSENSUS, TXS, BLOCKSYNC, EVIDENCE];
+
+describe('p2p: three nodes in a full mesh', () => {
+  const pki = new Pki([
+    ['node1', 'org1'],
+    ['node2', 'org2'],
+    ['node3', 'org3'],
+  ]);
+  let nodes: TestNode[] = [];
+
+  before(async () => {
+    const ports = await freePorts(3);
+    nodes = NAMES.map((name, i) =>
+      makeNode(
+        pki,
+        name,
+        ports[i],
+        NAMES.map((n, j) => ({ name: n, port: ports[j] })).filter((p) => p.name !== name),
+      ),
+    );
+    // Started together so that every pair dials each other at the same time.
+    await Promise.all(nodes.map((n) => n.node.start()));
+    await waitFor(() => nodes.every((n) => n.node.peers().every((p) => p.connected)), 'full mesh');
+  });
+
+  after(async () => {
+    await Promise.all(nodes.map((n) => n.node.stop()));
+  });
+
+  it('connects every pair once, over the connection the smaller name opened', async () => {
+    // Give a losing duplicate time to be closed before judging.
+    await new Promise((ok) => setTimeout(ok, 300));
+    for (const n of nodes) {
+      const peers = n.node.peers();
+      assert.deepEqual(
+        peers.map((p) => p.name).sort(),
+        NAMES.filter((x) => x !== n.name),
+      );
+      for (const p of peers) {
+        assert.equal(p.connected, true);
+        assert.equal(p.direction, n.name < p.name ? 'outbound' : 'inbound', `${n.name}->${p.name}`);
+        assert.ok(p.since !== null && p.since <= Date.now());
+        assert.match(p.address ?? '', /^127\.0\.0\.1:\d+$/);
+      }
+      // Exactly one peer:up per peer and no flapping while duplicates were resolved.
+      assert.deepEqual(
+        [...n.rec.ups].sort(),
+        NAMES.filter((x) => x !== n.name),
+      );
+      assert.deepEqual(n.rec.downs, []);
+    }
+  });
+
+  it('asks allowed() with the certificate identity of each peer', () => {
+    const n1 = nodes[0];
+    const call = n1.allowedCalls.find((c) => c.name === 'node2');
+    assert.ok(call);
+    assert.equal(call.info.cn, 'node2');
+    assert.equal(call.info.org, 'org2');
+    assert.equal(call.info.ou, 'consensus');
+    assert.match(call.info.fingerprint, /^[0-9a-f]{64}$/);
+    assert.match(call.info.caFingerprint, /^[0-9a-f]{64}$/);
+  });
+
+  it('delivers on every channel in both directions', async () => {
+    for (const from of nodes) {
+      for (const to of nodes) {
+        if (from === to) continue;
+        for (const ch of CHANNELS) {
+          const ok = from.node.send(to.name, ch, Buffer.from(`${from.name}>${to.name}#${ch}`));
+          assert.equal(ok, true);
+        }
+      }
+    }
+    await waitFor(
+      () =>
+        nodes.every((to) =>
+          nodes.every(
+            (from) =>
+              from === to ||
+              CHANNELS.every((ch) => to.rec.has(from.name, ch, `${from.name}>${to.name}#${ch}`)),
+          ),
+        ),
+      'all messages',
+    );
+  });
+
+  it('broadcasts to every connected peer and keeps per-channel order', async () => {
+    const [n1, n2, n3] = nodes;
+    assert.equal(n1.node.broadcast(EVIDENCE, Buffer.from('bcast')), 2);
+    for (let i = 0; i < 200; i++) n2.node.send('node3', TXS, Buffer.from(`seq${i}`));
+    await waitFor(
+      () => n2.rec.has('node1', EVIDENCE, 'bcast') && n3.rec.has('node1', EVIDENCE, 'bcast'),
+      'broadcast',
+    );
+    await waitFor(() => n3.rec.has('node2', TXS, 'seq199'), 'sequence');
+    const seq = n3.rec.messages
+      .filter((m) => m.peer === 'node2' && m.text.startsWith('seq'))
+      .map((m) => Number(m.text.slice(3)));
+    assert.deepEqual(
+      seq,
+      Array.from({ length: 200 }, (_, i) => i),
+    );
+  });
+
+  it('refuses to send to unknown peers and on unknown channels', () => {
+    const n1 = nodes[0].node;
+    assert.equal(n1.send('nobody', CONSENSUS, Buffer.from('x')), false);
+    assert.throws(() => n1.send('node2', 9 as any, Buffer.from('x')), /unknown channel/);
+    const big = new Uint8Array(n1.limits.maxFrameBytes);
+    assert.equal(n1.send('node2', BLOCKSYNC, big), false);
+  });
+});
