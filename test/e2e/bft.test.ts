@@ -12,6 +12,7 @@ import { after, before, describe, test } from 'node:test';
 import { connect as tlsConnect } from 'node:tls';
 import { address, getProfile } from '../../src/crypto/profile.ts';
 import { certToPem, issueCertificate } from '../../src/crypto/x509.ts';
+import { buildAndSign, Identity } from '../../src/sdk/identity.ts';
 import { unhex } from '../../src/types/hex.ts';
 import { archiJson, removeDir, stopAll, tempDir } from './harness.ts';
 import {
@@ -153,18 +154,37 @@ describe('BFT network of 4 organizations', { concurrency: false }, () => {
     const committed = new Map<string, number>();
     let stop = false;
     let seq = 0;
+    const genesis = JSON.parse(readFileSync(join(dir, 'genesis.json'), 'utf8'));
+    const client = Identity.fromUserDir(
+      genesis.crypto,
+      'org1',
+      join(dir, 'orgs', 'org1', 'users', 'client'),
+    );
     const loader = async (n: NetNode) => {
       while (!stop) {
+        const i = seq++;
+        const tx = buildAndSign(client, genesis.chainId, {
+          contract: 'kv',
+          method: 'put',
+          args: { key: `load-${i % 20}`, value: i },
+        });
         try {
-          const r = await send(n.name, `load-${seq++}`, seq);
-          if (r.status === 'ok') committed.set(r.txId, r.height);
+          const r = await fetch(`${n.rpc}/v1/txs?wait=true&timeoutMs=60000`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/octet-stream' },
+            body: tx.bytes,
+          });
+          if (r.status === 200) {
+            const body = (await r.json()) as { txId: string; height: number };
+            committed.set(body.txId, body.height);
+          }
         } catch {
-          // the node died under us
+          await sleep(50); // the node died under us
         }
       }
     };
-    const loads = nodes.map(loader);
-    await sleep(4000);
+    const loads = nodes.flatMap((n) => [loader(n), loader(n), loader(n), loader(n)]);
+    await sleep(5000);
     await Promise.all(nodes.map(crash));
     stop = true;
     await Promise.all(loads);

@@ -220,6 +220,12 @@ describe('web console in headless chromium', { skip, timeout: 240_000 }, () => {
       assert.ok(overflow <= 1, `${name} scrolls sideways by ${overflow}px at phone width`);
       await shot(`${name}-390`);
     }
+    await page.setViewportSize({ width: 1280, height: 800 });
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await page.goto(`${consoleUrl}/#/network`);
+    await page.getByTestId('nodes-table').waitFor();
+    await shot('network-dark-1280');
+    await page.emulateMedia({ colorScheme: 'light' });
   });
 
   it('verifies proofs of a gm (SM2/SM3) chain with the pure-TypeScript SM3', async () => {

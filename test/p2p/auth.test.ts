@@ -56,7 +56,7 @@ describe('p2p: who may connect', () => {
   // `as` is the name in the hello, `cn` the one in the certificate.
   async function refusedClient(peer: RawPeer, as: string, cn = as): Promise<void> {
     peer.socket.once('secureConnect', () => peer.hello(as));
-    await closedWithin(peer.socket, 3000);
+    await closedWithin(peer.socket, 5000);
     // A certificate problem is caught before the node says hello; a bad hello only after.
     if (as === cn) assert.equal(peer.gotHello(), false, 'node answered a refused client');
     assert.ok(!n1.rec.ups.includes(cn), `${cn} came up`);
@@ -141,7 +141,7 @@ describe('p2p: who may connect', () => {
     const id = pki.ids.get('node3')!;
     const peer = new RawPeer(n1.port, id, pki.caPems(), { tlsMax: 'TLSv1.2' });
     await assert.rejects(peer.connected());
-    await closedWithin(peer.socket, 3000);
+    await closedWithin(peer.socket, 5000);
     assert.ok(!n1.rec.ups.includes('node3'));
     await stillTalking('after-tls12');
   });

@@ -118,7 +118,11 @@ export function makeNode(
 }
 
 /** Polls `pred` until true; fails after `timeoutMs`. */
-export async function waitFor(pred: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+export async function waitFor(
+  pred: () => boolean,
+  what: string,
+  timeoutMs = 10_000,
+): Promise<void> {
   const end = Date.now() + timeoutMs;
   while (!pred()) {
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);

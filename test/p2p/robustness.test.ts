@@ -16,21 +16,24 @@ import {
 } from './helpers.ts';
 
 describe('p2p: hostile and broken peers', () => {
+  // node3..node8 are the misbehaving ones, one name per test so bans do not carry over.
   const pki = new Pki([
     ['node1', 'org1'],
     ['node2', 'org2'],
     ['node3', 'org3'],
+    ['node4', 'org3'],
+    ['node5', 'org3'],
+    ['node6', 'org3'],
+    ['node7', 'org3'],
+    ['node8', 'org3'],
   ]);
   let n1: TestNode;
   let n2: TestNode;
   let tick = 0;
   const open: Array<{ destroy(): void }> = [];
   const servers: net.Server[] = [];
-  const limits = {
-    handshakeTimeoutMs: 600,
-    recvFramesPerSec: 2000,
-    writeStallTimeoutMs: 1500,
-  };
+  const BAN_MS = 1500;
+  const limits = { recvFramesPerSec: 2000, writeStallTimeoutMs: 1500, banMs: BAN_MS };
 
   before(async () => {
     const [p1, p2] = await freePorts(2);
@@ -46,9 +49,11 @@ describe('p2p: hostile and broken peers', () => {
     await Promise.all([n1.node.stop(), n2.node.stop()]);
   });
 
-  const count = (list: string[], name: string): number => list.filter((x) => x === name).length;
-  const ups3 = (): number => count(n1.rec.ups, 'node3');
-  const downs3 = (): number => count(n1.rec.downs, 'node3');
+  const raw = (name: string, opts?: { read?: boolean }): RawPeer => {
+    const peer = new RawPeer(n1.port, pki.ids.get(name)!, pki.caPems(), opts);
+    open.push(peer);
+    return peer;
+  };
 
   // Round trip between the good nodes: proves the node is up and serving its peers.
   async function stillTalking(): Promise<void> {
@@ -72,90 +77,82 @@ describe('p2p: hostile and broken peers', () => {
   it('closes a connection that sends random bytes', async () => {
     const s = await tcp();
     s.write(randomBytes(4096));
-    await Promise.all([closedWithin(s, 1500), stillTalking()]);
+    await Promise.all([closedWithin(s, 5000), stillTalking()]);
   });
 
   it('closes a TCP connection that never starts TLS within the handshake timeout', async () => {
     const s = await tcp();
-    const closed = closedWithin(s, 2500);
+    const closed = closedWithin(s, 6000);
     await stillTalking();
     assert.equal(s.destroyed, false, 'closed before the timeout');
     const ms = await closed;
-    assert.ok(ms >= 400, `closed after ${ms} ms`);
+    assert.ok(ms >= 1000, `closed after ${ms} ms (handshakeTimeoutMs 1500)`);
   });
 
   it('closes a plain connection that sends a huge length prefix', async () => {
     const s = await tcp();
     s.write(Buffer.from([0xff, 0xff, 0xff, 0xff, 0, 0, 0]));
-    await Promise.all([closedWithin(s, 1500), stillTalking()]);
+    await Promise.all([closedWithin(s, 5000), stillTalking()]);
   });
 
   it('closes an authenticated peer that announces an oversized frame', async () => {
-    const peer = new RawPeer(n1.port, pki.ids.get('node3')!, pki.caPems());
-    open.push(peer);
-    const [u, d] = [ups3(), downs3()];
+    const peer = raw('node3');
     await peer.connected();
     peer.hello('node3');
-    await waitFor(() => ups3() > u, 'node3 up');
+    await waitFor(() => n1.rec.ups.includes('node3'), 'node3 up');
     peer.socket.write(Buffer.from([0xff, 0xff, 0xff, 0xf0]));
-    await Promise.all([closedWithin(peer.socket, 1500), stillTalking()]);
+    await Promise.all([closedWithin(peer.socket, 5000), stillTalking()]);
     assert.match(n1.drops.at(-1) ?? '', /exceeds the limit/);
-    await waitFor(() => downs3() > d, 'node3 down');
-    await sleep(350); // misbehaviour ban (banMs 300)
+    await waitFor(() => n1.rec.downs.includes('node3'), 'node3 down');
   });
 
   it('closes an authenticated peer that sends a frame that does not decode', async () => {
-    const peer = new RawPeer(n1.port, pki.ids.get('node3')!, pki.caPems());
-    open.push(peer);
+    const peer = raw('node4');
     await peer.connected();
-    peer.hello('node3');
+    peer.hello('node4');
     const junk = Buffer.alloc(4 + 64, 0xff);
     junk.writeUInt32BE(64, 0);
     peer.socket.write(junk);
-    await Promise.all([closedWithin(peer.socket, 1500), stillTalking()]);
+    await Promise.all([closedWithin(peer.socket, 5000), stillTalking()]);
     assert.match(n1.drops.at(-1) ?? '', /malformed frame/);
-    await sleep(350);
   });
 
   it('disconnects a flooding peer, then lets it back in after the ban', async () => {
-    const peer = new RawPeer(n1.port, pki.ids.get('node3')!, pki.caPems());
-    open.push(peer);
+    const peer = raw('node5');
     await peer.connected();
-    peer.hello('node3');
-    const before = n1.rec.messages.filter((m) => m.peer === 'node3').length;
+    peer.hello('node5');
     const frames: Buffer[] = [];
     for (let i = 0; i < 10_000; i++) {
       frames.push(Buffer.from(new RawFrame(CONSENSUS, Buffer.from(`flood${i}`)).bytes()));
     }
     peer.socket.write(Buffer.concat(frames));
-    await Promise.all([closedWithin(peer.socket, 2000), stillTalking()]);
+    await Promise.all([closedWithin(peer.socket, 5000), stillTalking()]);
+    const bannedAt = Date.now();
     assert.match(n1.drops.at(-1) ?? '', /frame rate exceeded/);
-    const got = n1.rec.messages.filter((m) => m.peer === 'node3').length - before;
+    const got = n1.rec.messages.filter((m) => m.peer === 'node5').length;
     assert.ok(got < 10_000, `all ${got} flood frames delivered`);
     // Refused while banned...
-    const early = new RawPeer(n1.port, pki.ids.get('node3')!, pki.caPems());
-    open.push(early);
-    early.socket.once('secureConnect', () => early.hello('node3'));
-    await closedWithin(early.socket, 1500);
+    const early = raw('node5');
+    early.socket.once('secureConnect', () => early.hello('node5'));
+    await closedWithin(early.socket, 5000);
     assert.equal(early.gotHello(), false);
+    assert.ok(Date.now() - bannedAt < BAN_MS, 'test too slow to see the ban');
     // ...and welcome afterwards.
-    await sleep(350);
-    const later = new RawPeer(n1.port, pki.ids.get('node3')!, pki.caPems());
-    open.push(later);
-    later.socket.once('secureConnect', () => later.hello('node3'));
+    await sleep(bannedAt + BAN_MS + 50 - Date.now());
+    const later = raw('node5');
+    later.socket.once('secureConnect', () => later.hello('node5'));
     await waitFor(() => later.gotHello(), 'hello after the ban');
     later.destroy();
   });
 
   it('drops a peer that goes silent', async () => {
-    const peer = new RawPeer(n1.port, pki.ids.get('node3')!, pki.caPems());
-    open.push(peer);
+    const peer = raw('node6');
     await peer.connected();
-    peer.hello('node3');
+    peer.hello('node6');
     await waitFor(() => peer.gotHello(), 'hello');
-    // It never answers pings (pingIntervalMs 100, idleTimeoutMs 800).
-    const ms = await closedWithin(peer.socket, 2500);
-    assert.ok(ms >= 600, `dropped after ${ms} ms`);
+    // It never answers pings (pingIntervalMs 200, idleTimeoutMs 2000).
+    const ms = await closedWithin(peer.socket, 6000);
+    assert.ok(ms >= 1500, `dropped after ${ms} ms`);
     assert.equal(n1.drops.at(-1), 'peer silent');
     assert.ok(
       peer.frames.some((f) => f.body.case === 'ping'),
@@ -174,30 +171,28 @@ describe('p2p: hostile and broken peers', () => {
     servers.push(server);
     await new Promise<void>((ok) => server.listen(0, HOST, () => ok()));
     const port = (server.address() as net.AddressInfo).port;
-    n1.node.addPeer({ name: 'node3', address: `${HOST}:${port}` });
+    n1.node.addPeer({ name: 'node8', address: `${HOST}:${port}` });
     await waitFor(() => accepted.length >= 1, 'dial');
-    const ms = await closedWithin(accepted[0], 2500);
-    assert.ok(ms >= 400, `gave up after ${ms} ms`);
+    const ms = await closedWithin(accepted[0], 6000);
+    assert.ok(ms >= 1000, `gave up after ${ms} ms (handshakeTimeoutMs 1500)`);
     await waitFor(() => accepted.length >= 2, 'redial');
-    n1.node.removePeer('node3');
+    n1.node.removePeer('node8');
     for (const s of accepted) s.destroy();
     await stillTalking();
   });
 
   it('keeps memory bounded for a peer that stops reading', async () => {
-    const peer = new RawPeer(n1.port, pki.ids.get('node3')!, pki.caPems(), { read: false });
-    open.push(peer);
+    const peer = raw('node7', { read: false });
     await peer.connected();
-    const [u, d] = [ups3(), downs3()];
-    peer.hello('node3');
+    peer.hello('node7');
     // Keeps talking so it is not dropped as silent, but never reads a byte.
     const keepalive = setInterval(() => peer.send({ case: 'ping', value: 1n }), 100);
     try {
-      await waitFor(() => ups3() > u, 'node3 up');
+      await waitFor(() => n1.rec.ups.includes('node7'), 'node7 up');
       const chunk = new Uint8Array(64 * 1024);
       const fill = (channel: typeof TXS | typeof CONSENSUS): number => {
         let refused = 0;
-        for (let i = 0; i < 400; i++) if (!n1.node.send('node3', channel, chunk)) refused++;
+        for (let i = 0; i < 400; i++) if (!n1.node.send('node7', channel, chunk)) refused++;
         return refused;
       };
       fill(TXS);
@@ -205,7 +200,7 @@ describe('p2p: hostile and broken peers', () => {
       await sleep(400); // time for a reader to drain, if there were one
       assert.ok(fill(TXS) > 300, 'sends to a stuck peer keep failing');
       assert.ok(fill(CONSENSUS) > 200, 'consensus sends to a stuck peer keep failing');
-      const q = n1.node.queued('node3')!;
+      const q = n1.node.queued('node7')!;
       const caps = n1.node.limits.queues;
       assert.ok(q.channels[TXS].bytes <= caps[TXS].maxBytes, `txs queue ${q.channels[TXS].bytes}`);
       assert.ok(q.channels[CONSENSUS].bytes <= caps[CONSENSUS].maxBytes);
@@ -214,9 +209,9 @@ describe('p2p: hostile and broken peers', () => {
       assert.ok(q.bytes <= caps[TXS].maxBytes + caps[CONSENSUS].maxBytes);
       await stillTalking();
       // writeStallTimeoutMs 1500: the stuck peer is eventually dropped and its queue freed.
-      await waitFor(() => downs3() > d, 'stuck peer dropped', 4000);
+      await waitFor(() => n1.rec.downs.includes('node7'), 'stuck peer dropped');
       assert.ok(n1.drops.includes('peer stopped reading'));
-      assert.equal(n1.node.queued('node3')?.bytes ?? 0, 0);
+      assert.equal(n1.node.queued('node7')?.bytes ?? 0, 0);
       await stillTalking();
     } finally {
       clearInterval(keepalive);

@@ -947,12 +947,27 @@ export class Simulation {
       const r = m.round;
       let target = this.proposalsAt.get(`${h}/${r}`)?.find((x) => x !== decided);
       if (!target && proposerOf(this.validatorSet(h), h, r) === byz.address) {
+        // Re-propose a block that had a polka in an earlier round if there is one (only locks
+        // from later rounds may refuse it), else a fresh one.
+        const old = this.oldPolka(p, byz, decided);
+        if (old) {
+          const prevote: Vote = {
+            kind: 'prevote',
+            height: h,
+            round: old.round,
+            blockHash: old.blockHash,
+            validator: byz.address,
+          };
+          for (const q of this.nodes) {
+            if (q !== byz) this.byzSend(byz, q.idx, { t: 'vote', vote: prevote });
+          }
+        }
         const value = `h${h}.r${r}.byz.${++this.blockCounter}`;
         const proposal: Proposal = {
           height: h,
           round: r,
-          blockHash: hashOf(value),
-          polRound: -1,
+          blockHash: old ? old.blockHash : hashOf(value),
+          polRound: old ? old.round : -1,
           proposer: byz.address,
         };
         for (const q of this.nodes) {
@@ -966,6 +981,30 @@ export class Simulation {
         this.byzSend(byz, p.idx, { t: 'vote', vote });
       }
     }
+  }
+
+  /** A block other than `decided` with a polka (counting the byzantine) that `p` can see. */
+  private oldPolka(
+    p: SimNode,
+    byz: SimNode,
+    decided: Hash,
+  ): { round: number; blockHash: Hash } | null {
+    const m = p.machine;
+    if (!m) return null;
+    const set = this.validatorSet(m.height);
+    const power = new Map(set.validators.map((v) => [v.address, v.power]));
+    const total = set.validators.reduce((a, v) => a + v.power, 0);
+    for (let vr = m.round - 1; vr >= 0; vr--) {
+      for (const x of this.proposalsAt.get(`${m.height}/${vr}`) ?? []) {
+        if (x === decided) continue;
+        let sum = power.get(byz.address) ?? 0;
+        for (const v of m.votes(vr, 'prevote')) {
+          if (v.blockHash === x && v.validator !== byz.address) sum += power.get(v.validator) ?? 0;
+        }
+        if (isTwoThirds(sum, total)) return { round: vr, blockHash: x };
+      }
+    }
+    return null;
   }
 
   private byzSend(node: SimNode, to: number, msg: ConsensusMsg): void {
@@ -1087,7 +1126,7 @@ export function randomScenario(seed: number): Scenario {
   }
   const n = powers.length;
   const observers = prng.chance(0.3) ? 1 : 0;
-  const healAt = prng.int(3000, 15000);
+  const healAt = prng.int(10000, 40000);
   const honest = Array.from({ length: n + observers }, (_, i) => i).filter((i) => i !== byzantine);
   const crashes: CrashPlan[] = [];
   const crashCount = prng.int(0, 3);
@@ -1129,7 +1168,7 @@ export function randomScenario(seed: number): Scenario {
     targetHeights: 3,
     endAt: healAt + 40_000,
     byzInvalid: 0.3,
-    byzStrategy: prng.pick(['random', 'split', 'amnesia'] as const),
+    byzStrategy: prng.pick(['random', 'split', 'amnesia', 'amnesia'] as const),
   };
 }
 

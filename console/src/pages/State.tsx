@@ -132,7 +132,10 @@ function ProofView({ p }: { p: Proven }) {
                         {v.text}
                       </code>,
                     ],
-                    ['Depth', `${proof.siblings?.length ?? 0} sibling hashes`],
+                    [
+                      'Depth',
+                      `${proof.siblings?.length ?? 0} sibling hash${proof.siblings?.length === 1 ? '' : 'es'}`,
+                    ],
                     proof.leaf
                       ? ['Leaf path', <Hash key="p" value={proof.leaf.path} label="leaf path" />]
                       : null,
