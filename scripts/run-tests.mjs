@@ -19,11 +19,8 @@ function find(dir, out = []) {
 }
 
 const filters = process.argv.slice(2);
-const files = [
-  ...find(join(root, 'test')),
-  ...find(join(root, 'src')),
-  ...find(join(root, 'contracts')),
-]
+const files = ['test', 'src', 'contracts', 'console/src']
+  .flatMap((d) => find(join(root, d)))
   .filter((f) => filters.length === 0 || filters.some((x) => f.includes(x)))
   .sort();
 if (files.length === 0) {

@@ -1,7 +1,7 @@
 /**
  * Unit tests of the console's browser-side crypto and parsing, checked against the node's
  * own implementations (node:crypto, src/codec, src/state, src/crypto/x509). They run in
- * Node: nothing here touches the DOM. test/e2e/console.test.ts imports this file so that
+ * Node: nothing here touches the DOM. scripts/run-tests.mjs finds it under console/src so that
  * `npm test` runs it.
  */
 import assert from 'node:assert/strict';

@@ -13,7 +13,7 @@ import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import * as tls from 'node:tls';
 import { create, PeerByeReason, PeerMessageSchema } from '../codec/index.ts';
-import { certsFromPem, parseCertificate } from '../crypto/x509.ts';
+import { certsFromPem, type ParsedCertificate, parseCertificate } from '../crypto/x509.ts';
 import { ArchiError } from '../types/errors.ts';
 import {
   BLOCKSYNC,
@@ -315,7 +315,7 @@ export class P2PNode extends EventEmitter<P2PEvents> {
     }
     this.tlsOpts = { key: t.key, cert: t.cert, cas: [...t.cas] };
     this.cas = this.loadCas(t.cas);
-    let own: ReturnType<typeof parseCertificate>;
+    let own: ParsedCertificate;
     try {
       own = parseCertificate(certsFromPem(t.cert)[0] ?? new Uint8Array(0));
       // Checks that key and certificate match and parse, before any socket exists.
@@ -514,7 +514,7 @@ export class P2PNode extends EventEmitter<P2PEvents> {
       const ders = certsFromPem(pem);
       if (ders.length === 0) invalid('a tls.cas entry holds no certificate');
       for (const der of ders) {
-        let parsed: ReturnType<typeof parseCertificate>;
+        let parsed: ParsedCertificate;
         let x509: X509Certificate;
         try {
           parsed = parseCertificate(der);
@@ -537,24 +537,33 @@ export class P2PNode extends EventEmitter<P2PEvents> {
     const address = parseAddress(peer.address);
     let p = this.peerMap.get(peer.name);
     if (!p) {
-      p = {
-        name: peer.name,
-        address,
-        addressText: peer.address,
-        conn: null,
-        dialing: null,
-        up: false,
-        since: null,
-        attempts: 0,
-        dialTimer: null,
-        handoverTimer: null,
-        queue: new SendQueue(this.limits.queues),
-      };
-      this.peerMap.set(peer.name, p);
+      p = this.newPeerState(peer.name, address, peer.address);
     } else {
       p.address = address;
       p.addressText = peer.address;
     }
+    return p;
+  }
+
+  private newPeerState(
+    name: string,
+    address: PeerState['address'],
+    addressText: string | null,
+  ): PeerState {
+    const p: PeerState = {
+      name,
+      address,
+      addressText,
+      conn: null,
+      dialing: null,
+      up: false,
+      since: null,
+      attempts: 0,
+      dialTimer: null,
+      handoverTimer: null,
+      queue: new SendQueue(this.limits.queues),
+    };
+    this.peerMap.set(name, p);
     return p;
   }
 
@@ -797,22 +806,8 @@ export class P2PNode extends EventEmitter<P2PEvents> {
     c.state = 'open';
     c.keepalive = setInterval(() => this.keepalive(c), this.limits.pingIntervalMs);
     let p = this.peerMap.get(name);
-    if (!p) {
-      p = {
-        name,
-        address: null,
-        addressText: null,
-        conn: null,
-        dialing: null,
-        up: false,
-        since: null,
-        attempts: 0,
-        dialTimer: null,
-        handoverTimer: null,
-        queue: new SendQueue(this.limits.queues),
-      };
-      this.peerMap.set(name, p);
-    }
+    // A peer that is not in our list but allowed and dialed us: tracked while connected.
+    if (!p) p = this.newPeerState(name, null, null);
     if (p.dialing === c) p.dialing = null;
     const cur = p.conn;
     if (cur && cur !== c) {

@@ -124,7 +124,8 @@ export function attachWebSocket(app: FastifyInstance, chain: Chain): void {
     wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
   });
 
-  app.addHook('onClose', async () => {
+  // preClose: open sockets would otherwise keep the HTTP server from closing at all.
+  app.addHook('preClose', async () => {
     chain.off('block', onBlock);
     for (const ws of clients.keys()) ws.terminate();
     clients.clear();

@@ -14,7 +14,6 @@ import { type BrowserContext, chromium, type Page } from 'playwright-core';
 import { archiJson, removeDir, stopAll, tempDir, up } from './harness.ts';
 // The console's own unit tests (hashes, header decoding, proofs, certificates) live next to
 // its code; importing them here lets `npm test` run them.
-import '../../console/src/lib.test.ts';
 
 const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 const ARTIFACTS = fileURLToPath(new URL('../../test-artifacts/console/', import.meta.url));

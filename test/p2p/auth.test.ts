@@ -30,14 +30,13 @@ describe('p2p: who may connect', () => {
   ]);
   let n1: TestNode;
   let n2: TestNode;
+  const n1Allows = new Set(['node2', 'node3']);
   const cleanup: Array<() => unknown> = [];
 
   before(async () => {
     const [p1, p2] = await freePorts(2);
     // node1 accepts node2 and node3 only.
-    n1 = makeNode(pki, 'node1', p1, [{ name: 'node2', port: p2 }], {
-      allowed: new Set(['node2', 'node3']),
-    });
+    n1 = makeNode(pki, 'node1', p1, [{ name: 'node2', port: p2 }], { allowed: n1Allows });
     n2 = makeNode(pki, 'node2', p2, [{ name: 'node1', port: p1 }]);
     await Promise.all([n1.node.start(), n2.node.start()]);
     await waitFor(() => n1.node.peers()[0]?.connected === true, 'node1-node2 link');
@@ -137,6 +136,19 @@ describe('p2p: who may connect', () => {
     await refusedClient(peer, 'node1');
   });
 
+  it('refuses a client without a certificate', async () => {
+    const s = tls.connect({
+      host: HOST,
+      port: n1.port,
+      ca: pki.caPems(),
+      checkServerIdentity: () => undefined,
+    });
+    s.on('error', () => {});
+    s.on('secureConnect', () => s.write(Buffer.alloc(64)));
+    await closedWithin(s, 5000);
+    await stillTalking('after-no-cert');
+  });
+
   it('refuses a TLS 1.2-only client', async () => {
     const id = pki.ids.get('node3')!;
     const peer = new RawPeer(n1.port, id, pki.caPems(), { tlsMax: 'TLSv1.2' });
@@ -158,6 +170,23 @@ describe('p2p: who may connect', () => {
     await waitFor(() => ok.gotHello() && n1.rec.ups.includes('node3'), 'node3 accepted');
     ok.destroy();
     await waitFor(() => n1.rec.downs.includes('node3'), 'node3 down');
+  });
+
+  it('applies a changed allowed set to live connections and to new handshakes', async () => {
+    const downs = n1.rec.downs.filter((x) => x === 'node2').length;
+    const ups = n1.rec.ups.filter((x) => x === 'node2').length;
+    n1Allows.delete('node2');
+    n1.node.recheck();
+    await waitFor(() => n1.rec.downs.filter((x) => x === 'node2').length > downs, 'node2 dropped');
+    await waitFor(() => !n2.node.peers().some((p) => p.connected), 'node2 sees the drop');
+    assert.equal(n2.node.send('node1', CONSENSUS, Buffer.from('refused')), false);
+    // Both keep redialing with backoff; every handshake is refused while node2 is out.
+    const asked = n1.allowedCalls.length;
+    await waitFor(() => n1.allowedCalls.length >= asked + 2, 'further handshakes');
+    assert.ok(!n1.node.peers().some((p) => p.name === 'node2' && p.connected));
+    n1Allows.add('node2');
+    await waitFor(() => n1.rec.ups.filter((x) => x === 'node2').length > ups, 'node2 back');
+    await stillTalking('after-readmission');
   });
 
   it('rejects configurations that cannot work', () => {

@@ -78,7 +78,7 @@ export function register(program: Command): void {
       '--nodes <n>',
       'number of nodes (one organization each)',
       intOption('--nodes', 1, MAX_ORGS),
-      1,
+      4,
     )
     .addOption(
       new Option('--crypto <profile>', 'crypto profile')
