@@ -2,11 +2,24 @@
  * Deterministic many-node simulator for the Tendermint state machine.
  *
  * Everything runs in one process on a simulated clock (a queue of timed events) and draws every
- * random choice from one seeded PRNG, so a seed replays exactly. The network delays, drops,
- * duplicates and reorders messages and can be partitioned; honest nodes crash and restart; one
- * validator may be byzantine and equivocate. Agreement, validity and "honest nodes never
- * equivocate" are checked at the moment anything that could break them happens; after the
- * network heals, every correct node must commit a few more heights within a deadline.
+ * random choice from one seeded PRNG, so a seed replays exactly. Agreement, validity and "honest
+ * nodes never equivocate" are checked at the moment anything that could break them happens
+ * (every decision, commit, signature and evidence report); after the network heals, every
+ * correct node must commit a few more heights within a deadline.
+ *
+ * Until `healAt` the network is hostile: random delays (reordering), drops, duplicates, links
+ * that turn slow for a while, precommits and block-sync answers held back for seconds, and
+ * partitions that start and heal; honest nodes crash (at random, and right after deciding) and
+ * restart. One validator (less than 1/3 of the power) may be byzantine; it signs only as itself
+ * (messages carry a signature registry the receivers check) and plays one of three strategies:
+ * - random: per peer the honest vote, nil, another block or nothing; split proposals;
+ * - split: as proposer, two fresh blocks for two halves of the network, backed by matching votes
+ *   towards each half; otherwise precommits a block towards one peer only;
+ * - amnesia: sets up "one node decides, the others move on locked" (a prevote hidden from one
+ *   peer, a precommit shown to one peer only) and, once a correct node has decided a height, it
+ *   offers every correct node still at that height votes (and, as proposer, a block, possibly
+ *   with an older polka) for anything else. It may peek at all nodes: only locks stand between
+ *   it and a fork. Ignoring the lock at line 22 or line 28 of the paper forks within 200 seeds.
  *
  * What a node persists across a crash (what a real node keeps on disk):
  * - its committed blocks (height -> block hash, round, precommits);
@@ -229,7 +242,7 @@ export function hashOf(value: string): Hash {
 }
 
 /** The value behind a block hash, or '' if it is not one of ours. */
-export function valueOf(hash: Hash): string {
+export function blockValue(hash: Hash): string {
   return /^(?:[0-9a-f]{2})+$/.test(hash) ? Buffer.from(hash, 'hex').toString('utf8') : '';
 }
 
@@ -333,7 +346,8 @@ export class Simulation {
     for (const node of this.nodes) {
       this.boot(node);
       this.at(this.prng.int(0, s.gossipMs), { k: 'gossip', node: node.idx, epoch: node.epoch });
-      if (node.role === 'byzantine') this.at(this.prng.int(100, 600), { k: 'noise', node: node.idx });
+      if (node.role === 'byzantine')
+        this.at(this.prng.int(100, 600), { k: 'noise', node: node.idx });
       if (node.role === 'byzantine' && s.byzStrategy === 'amnesia') {
         this.at(0, { k: 'attack', again: true });
       }
@@ -426,7 +440,9 @@ export class Simulation {
         break;
       case 'links':
         if (this.healed) break;
-        this.slow = this.nodes.map(() => this.nodes.map(() => this.prng.chance(this.scenario.slowLinks)));
+        this.slow = this.nodes.map(() =>
+          this.nodes.map(() => this.prng.chance(this.scenario.slowLinks)),
+        );
         this.at(this.now + this.prng.int(500, 2000), { k: 'links' });
         break;
     }
@@ -441,7 +457,12 @@ export class Simulation {
     node.wal = [];
     node.walSynced = 0;
     const first = wal[0];
-    if (first && 'input' in first && first.input.type === 'start' && first.input.height === height) {
+    if (
+      first &&
+      'input' in first &&
+      first.input.type === 'start' &&
+      first.input.height === height
+    ) {
       // Replay the WAL; what was read back from disk counts as synced.
       for (const entry of wal) {
         if ('own' in entry) {
@@ -535,7 +556,8 @@ export class Simulation {
     switch (a.type) {
       case 'buildBlock': {
         const bad = node.role === 'byzantine' && this.prng.chance(s.byzInvalid);
-        const value = `h${a.height}.r${a.round}.${node.name}.${++this.blockCounter}${bad ? '.BAD' : ''}`;
+        const tag = bad ? '.BAD' : '';
+        const value = `h${a.height}.r${a.round}.${node.name}.${++this.blockCounter}${tag}`;
         const input: Input = {
           type: 'proposalBlock',
           height: a.height,
@@ -642,7 +664,7 @@ export class Simulation {
     precommits: Vote[],
     via: DecisionRecord['via'],
   ): void {
-    const value = valueOf(blockHash);
+    const value = blockValue(blockHash);
     if (node.role !== 'byzantine') {
       this.checkCommit(height, round, blockHash, precommits, `${node.name} ${via}`);
       const first = this.agreed.get(height);
@@ -650,7 +672,7 @@ export class Simulation {
       else if (first !== blockHash) {
         this.fail(
           `AGREEMENT violated at height ${height}: ${node.name} decided ${value}, ` +
-            `another node decided ${valueOf(first)}`,
+            `another node decided ${blockValue(first)}`,
         );
       }
       if (!isValidValue(value, height) || !this.proposed.has(blockHash)) {
@@ -773,7 +795,7 @@ export class Simulation {
         const key = `${p.height}/${p.round}`;
         if (!node.proposalOf.has(key)) node.proposalOf.set(key, p.blockHash);
       }
-      const valid = isValidValue(valueOf(p.blockHash), h);
+      const valid = isValidValue(blockValue(p.blockHash), h);
       this.feed(node, { type: 'proposal', proposal: p, valid });
     }
   }
@@ -794,7 +816,7 @@ export class Simulation {
   private onCommitMsg(node: SimNode, c: Extract<Msg, { t: 'commit' }>): void {
     const m = node.machine;
     if (!m || node.committing || c.height !== m.height) return;
-    if (!isValidValue(valueOf(c.blockHash), c.height)) return;
+    if (!isValidValue(blockValue(c.blockHash), c.height)) return;
     this.checkCommit(c.height, c.round, c.blockHash, c.precommits, `${node.name} sync`);
     this.commit(node, c.height, c.round, c.blockHash, c.precommits, 'sync');
   }
@@ -808,7 +830,11 @@ export class Simulation {
       if (peer !== node) this.send(idx, peer.idx, { t: 'status', height, have });
     }
     const s = this.scenario;
-    this.at(this.now + this.prng.int(s.gossipMs >> 1, s.gossipMs), { k: 'gossip', node: idx, epoch });
+    this.at(this.now + this.prng.int(s.gossipMs >> 1, s.gossipMs), {
+      k: 'gossip',
+      node: idx,
+      epoch,
+    });
   }
 
   // ---- the byzantine validator ----
@@ -919,10 +945,17 @@ export class Simulation {
     if (m?.isValidator && !m.hasDecided) {
       const round = Math.max(0, m.round + this.prng.int(-1, 2));
       const kind = this.prng.chance(0.5) ? 'prevote' : 'precommit';
-      const vote: Vote = { kind, height: m.height, round, blockHash: null, validator: node.address };
+      const vote: Vote = {
+        kind,
+        height: m.height,
+        round,
+        blockHash: null,
+        validator: node.address,
+      };
       vote.blockHash = this.prng.pick(this.byzMenu(node, vote));
       for (const peer of this.nodes) {
-        if (peer !== node && this.prng.chance(0.5)) this.byzSend(node, peer.idx, { t: 'vote', vote });
+        if (peer !== node && this.prng.chance(0.5))
+          this.byzSend(node, peer.idx, { t: 'vote', vote });
       }
     }
     this.at(this.now + this.prng.int(300, 900), { k: 'noise', node: node.idx });
@@ -1034,14 +1067,14 @@ export class Simulation {
 
   private fail(reason: string): never {
     const s = this.scenario;
-    const tail = [
-      ...this.trace.slice(this.traceNext),
-      ...this.trace.slice(0, this.traceNext),
-    ].map((e) => `  ${String(e.at).padStart(7)}ms ${describe(e.ev, this.nodes)}`);
+    const tail = [...this.trace.slice(this.traceNext), ...this.trace.slice(0, this.traceNext)].map(
+      (e) => `  ${String(e.at).padStart(7)}ms ${describe(e.ev, this.nodes)}`,
+    );
     const nodes = this.nodes.map((n) => {
       const m = n.machine;
       const st = m ? `h${m.height} r${m.round} ${m.step} lock=${m.lockedRound}` : 'down';
-      return `  ${n.name} ${n.address || '(observer)'} ${n.role}: committed=${n.committed.size} ${st}`;
+      const who = `${n.name} ${n.address || '(observer)'} ${n.role}`;
+      return `  ${who}: committed=${n.committed.size} ${st}`;
     });
     throw new SimFailure(
       [
@@ -1060,7 +1093,7 @@ export class Simulation {
 
 function short(hash: Hash | null): string {
   if (hash === null) return 'nil';
-  const v = valueOf(hash);
+  const v = blockValue(hash);
   return v || `${hash.slice(0, 8)}…`;
 }
 

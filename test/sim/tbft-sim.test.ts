@@ -101,7 +101,10 @@ describe('locking prevents a fork across rounds', () => {
     c.input(p0, { type: 'proposalBlock', height: 1, round: 0, blockHash: block });
     const prop0 = c.proposalOf(p0, 0);
     assert.ok(prop0);
-    c.deliverProposal(prop0, honest.filter((a) => a !== p0));
+    c.deliverProposal(
+      prop0,
+      honest.filter((a) => a !== p0),
+    );
     for (const n of honest) assert.equal(c.castVote(n, 'prevote', 0)?.blockHash, block);
 
     // Round 0 prevotes: A and B see a polka, C sees two for the block and the byzantine's nil.
@@ -138,10 +141,10 @@ describe('locking prevents a fork across rounds', () => {
 
     // Round 1: the byzantine proposer offers a rival block. B's lock holds, so no polka forms.
     const rival = v('h1.r1.rival');
-    c.deliverProposal(
-      { height: 1, round: 1, blockHash: rival, polRound: -1, proposer: byz },
-      [B, C],
-    );
+    c.deliverProposal({ height: 1, round: 1, blockHash: rival, polRound: -1, proposer: byz }, [
+      B,
+      C,
+    ]);
     assert.equal(c.castVote(B, 'prevote', 1)?.blockHash, null, 'B is locked on the block');
     assert.equal(c.castVote(C, 'prevote', 1)?.blockHash, rival);
     c.relay(B, 'prevote', 1, [C]);
@@ -185,7 +188,7 @@ describe('valid-round re-proposal', () => {
     assert.ok(prop0);
     c.deliverProposal(prop0, [P1, Y]);
     c.relay(P0, 'prevote', 0, [Y, P1]);
-    c.relay(P1, 'prevote', 0, [Y, X]);
+    c.relay(P1, 'prevote', 0, [Y, X, P0]);
     c.relay(X, 'prevote', 0, [P0, P1, Y]);
     c.relay(P0, 'prevote', 0, [X]);
     assert.equal(c.m(Y).lockedValue, old);
@@ -298,9 +301,7 @@ describe('round skip on f + 1', () => {
     const p1 = c.proposer(1);
     const me = c.addrs.find((x) => x !== p1 && x !== c.proposer(0)) as string;
     const other = c.addrs.find((x) => ![p1, me].includes(x)) as string;
-    c.deliverProposal({ height: 1, round: 1, blockHash: v('b'), polRound: -1, proposer: p1 }, [
-      me,
-    ]);
+    c.deliverProposal({ height: 1, round: 1, blockHash: v('b'), polRound: -1, proposer: p1 }, [me]);
     assert.equal(c.m(me).round, 0);
     c.deliverVote(c.vote(other, 'prevote', 1, null), [me]);
     assert.equal(c.m(me).round, 1);
@@ -464,7 +465,11 @@ describe('equivocation', () => {
     assert.ok(r.evidence.length > 0);
     const byz = r.addresses[2];
     assert.ok(r.evidence.every((e) => e.validator === byz));
-    for (const n of [0, 1, 3]) assert.ok(r.evidence.some((e) => e.node === n), `node ${n}`);
+    for (const n of [0, 1, 3])
+      assert.ok(
+        r.evidence.some((e) => e.node === n),
+        `node ${n}`,
+      );
   });
 
   test('two different votes for one slot: one evidence action, both counted per block', () => {

@@ -64,6 +64,7 @@ interface ValidatorEntry {
 }
 
 const MAX_FUTURE = 10_000;
+const MAX_VOTES_PER_SLOT = 4;
 const SYNC_STATUS_MS = 1000;
 const SYNC_REQUEST_TIMEOUT_MS = 5000;
 const TX_GOSSIP_MS = 20;
@@ -79,8 +80,12 @@ export class TbftDriver {
   private set: ValidatorSet = { validators: [] };
   /** Executed candidate blocks of this height by hash; 'invalid' when re-execution refused it. */
   private blocks = new Map<string, ProposedBlock | 'invalid'>();
-  /** Signed votes of this height by round/kind/validator, for commits and re-gossip. */
-  private votes = new Map<string, VoteProto>();
+  /**
+   * Signed votes of this height by round/kind/validator. A slot holds more than one vote
+   * only for an equivocating validator, whose vote for the decided block must still be
+   * found when the commit is assembled.
+   */
+  private votes = new Map<string, VoteProto[]>();
   private ownMessages: Uint8Array[] = [];
   private future: Array<{ height: number; bytes: Uint8Array }> = [];
   private queue: Array<{ input: Input; rec?: WalRecord }> = [];
@@ -172,8 +177,11 @@ export class TbftDriver {
     // Replay what this node had seen of this height before a crash: same inputs, same
     // state, and the guard hands back the same signatures for the same votes.
     const records = this.o.wal.replay(this.height);
-    if (records.length > 0) this.o.log.info({ height: this.height, records: records.length }, 'replaying WAL');
-    this.walBlocks = new Set(records.filter((r) => r.kind === 'block').map((r) => r.round as number));
+    if (records.length > 0)
+      this.o.log.info({ height: this.height, records: records.length }, 'replaying WAL');
+    this.walBlocks = new Set(
+      records.filter((r) => r.kind === 'block').map((r) => r.round as number),
+    );
     this.replaying = records.length > 0;
     try {
       this.enqueue({ type: 'start', height: this.height, validators: this.set });
@@ -189,6 +197,7 @@ export class TbftDriver {
   private replayRecord(rec: WalRecord): void {
     try {
       if (rec.kind === 'msg') this.onConsensusBytes(unhex(rec.msg as string));
+      else if (rec.kind === 'own') this.sendOwn(unhex(rec.msg as string), false);
       else if (rec.kind === 'timeout') {
         this.enqueue({
           type: 'timeout',
@@ -323,13 +332,13 @@ export class TbftDriver {
       signature: signed.signature,
       block: block.blockBytes,
     });
-    const bytes = encode(
-      ConsensusMessageSchema,
-      create(ConsensusMessageSchema, { msg: { case: 'proposal', value: msg } }),
+    this.sendOwn(
+      encode(
+        ConsensusMessageSchema,
+        create(ConsensusMessageSchema, { msg: { case: 'proposal', value: msg } }),
+      ),
+      true,
     );
-    this.ownMessages.push(bytes);
-    this.o.net.broadcast(CHANNEL.CONSENSUS, bytes);
-    this.onConsensusBytes(bytes);
   }
 
   private signVote(vote: Vote): void {
@@ -361,13 +370,28 @@ export class TbftDriver {
       return;
     }
     const msg = create(VoteSchema, { body: signed.bytes, signature: signed.signature });
-    const bytes = encode(
-      ConsensusMessageSchema,
-      create(ConsensusMessageSchema, { msg: { case: 'vote', value: msg } }),
+    this.sendOwn(
+      encode(
+        ConsensusMessageSchema,
+        create(ConsensusMessageSchema, { msg: { case: 'vote', value: msg } }),
+      ),
+      true,
     );
+  }
+
+  /**
+   * Send a message this node signed. It is made durable in the WAL first: after a crash the
+   * guard will not sign an earlier step again, so a lost own vote could otherwise never be
+   * re-sent and the height could stall.
+   */
+  private sendOwn(bytes: Uint8Array, log: boolean): void {
+    if (log) {
+      this.o.wal.append({ height: this.height, kind: 'own', msg: hex(bytes) });
+      this.o.wal.sync();
+    }
     this.ownMessages.push(bytes);
     this.o.net.broadcast(CHANNEL.CONSENSUS, bytes);
-    this.onConsensusBytes(bytes);
+    this.onConsensusBytes(bytes, undefined, false);
   }
 
   private decide(height: number, round: number, blockHash: string): void {
@@ -380,15 +404,17 @@ export class TbftDriver {
       return;
     }
     const signatures = [];
-    for (const [key, v] of this.votes) {
+    for (const [key, slot] of this.votes) {
       if (!key.startsWith(`${round}/precommit/`)) continue;
-      const body = decode(VoteBodySchema, v.body, 'INTERNAL');
-      if (!bytesEqual(body.blockHash, block.blockHash)) continue;
-      signatures.push({
-        validator: body.validator,
-        timestamp: body.timestamp,
-        signature: v.signature,
-      });
+      for (const v of slot) {
+        const body = decode(VoteBodySchema, v.body, 'INTERNAL');
+        if (!bytesEqual(body.blockHash, block.blockHash)) continue;
+        signatures.push({
+          validator: body.validator,
+          timestamp: body.timestamp,
+          signature: v.signature,
+        });
+      }
     }
     signatures.sort((a, b) => (hex(a.validator) < hex(b.validator) ? -1 : 1));
     const commit = create(CommitSchema, {
@@ -430,10 +456,10 @@ export class TbftDriver {
     }
   }
 
-  private onConsensusBytes(bytes: Uint8Array, _peer?: string): void {
+  private onConsensusBytes(bytes: Uint8Array, _peer?: string, log = true): void {
     const m = decode(ConsensusMessageSchema, bytes, 'BAD_REQUEST');
-    if (m.msg.case === 'proposal') this.onProposal(m.msg.value, bytes);
-    else if (m.msg.case === 'vote') this.onVote(m.msg.value, bytes);
+    if (m.msg.case === 'proposal') this.onProposal(m.msg.value, bytes, log);
+    else if (m.msg.case === 'vote') this.onVote(m.msg.value, bytes, log);
   }
 
   private bufferFuture(height: number, bytes: Uint8Array): void {
@@ -442,7 +468,7 @@ export class TbftDriver {
     }
   }
 
-  private onProposal(p: SignedProposal, raw: Uint8Array): void {
+  private onProposal(p: SignedProposal, raw: Uint8Array, log: boolean): void {
     const chain = this.o.chain;
     const body = decode(ProposalBodySchema, p.body, 'BAD_REQUEST');
     const height = Number(body.height);
@@ -473,7 +499,10 @@ export class TbftDriver {
       polRound: body.polRound,
       proposer,
     };
-    this.enqueue({ type: 'proposal', proposal, valid }, { height, kind: 'msg', msg: hex(raw) });
+    this.enqueue(
+      { type: 'proposal', proposal, valid },
+      log ? { height, kind: 'msg', msg: hex(raw) } : undefined,
+    );
     const awaited = this.awaitingBlock;
     if (awaited?.hash === blockHash && valid) {
       // The block we decided without holding arrived: commit it now.
@@ -482,7 +511,7 @@ export class TbftDriver {
     }
   }
 
-  private onVote(v: VoteProto, raw: Uint8Array): void {
+  private onVote(v: VoteProto, raw: Uint8Array, log: boolean): void {
     const chain = this.o.chain;
     const body = decode(VoteBodySchema, v.body, 'BAD_REQUEST');
     const height = Number(body.height);
@@ -496,12 +525,15 @@ export class TbftDriver {
     const entry = this.validators.get(validator);
     if (!kind || !entry || !chain.profile.verify(entry.publicKey, v.body, v.signature)) return;
     const key = `${body.round}/${kind}/${validator}`;
-    const earlier = this.votes.get(key);
-    if (!earlier) this.votes.set(key, v);
+    const slot = this.votes.get(key);
+    if (!slot) this.votes.set(key, [v]);
     else if (
-      !bytesEqual(decode(VoteBodySchema, earlier.body, 'INTERNAL').blockHash, body.blockHash)
+      !slot.some((x) =>
+        bytesEqual(decode(VoteBodySchema, x.body, 'INTERNAL').blockHash, body.blockHash),
+      )
     ) {
-      this.reportDoubleSign(earlier, v);
+      this.reportDoubleSign(slot[0], v);
+      if (slot.length < MAX_VOTES_PER_SLOT) slot.push(v);
     }
     const vote: Vote = {
       kind,
@@ -510,7 +542,7 @@ export class TbftDriver {
       blockHash: body.blockHash.length ? hex(body.blockHash) : null,
       validator,
     };
-    this.enqueue({ type: 'vote', vote }, { height, kind: 'msg', msg: hex(raw) });
+    this.enqueue({ type: 'vote', vote }, log ? { height, kind: 'msg', msg: hex(raw) } : undefined);
   }
 
   private reportDoubleSign(a: VoteProto, b: VoteProto): void {

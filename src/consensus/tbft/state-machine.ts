@@ -22,6 +22,7 @@
  *   non-proposers), so a slow block build cannot stall the round; a block that arrives after
  *   the proposer has left the propose step is not proposed any more.
  * - After `decide` everything but `start` is ignored until the driver starts the next height.
+ * - `handle` throws only on a malformed `start` (bad height or validator set): a driver bug.
  */
 import { normalizeValidators, proposer as proposerOf } from './proposer.ts';
 import type {
@@ -186,7 +187,7 @@ export class TendermintMachine {
     return p;
   }
 
-  /** Votes of one kind counted in `round` of the current height, sorted by validator. */
+  /** The first vote of each validator of one kind in `round` (this height), by validator. */
   votes(round: number, kind: VoteKind): Vote[] {
     const rd = this.rounds.get(round);
     if (!rd) return [];
