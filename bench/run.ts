@@ -2,6 +2,7 @@
  * `npm run bench`: starts a solo node per crypto profile in a temp dir, runs
  * `archi bench --workload transfer` against it, prints one JSON document and writes it
  * under bench/results/. Timings never fail anything.
+ * --nodes 4 runs the same against a 4-organization BFT network (4 processes).
  * Options: --txs N (default 30000), --concurrency C (default 256), --batch B (default 1),
  * --profiles standard,gm, --workload transfer|kv
  */
@@ -20,6 +21,7 @@ const { values } = parseArgs({
     profiles: { type: 'string', default: 'standard,gm' },
     workload: { type: 'string', default: 'transfer' },
     batch: { type: 'string', default: '1' },
+    nodes: { type: 'string', default: '1' },
   },
 });
 
@@ -50,16 +52,17 @@ const results: unknown[] = [];
 for (const profile of values.profiles.split(',')) {
   const dir = mkdtempSync(join(tmpdir(), `archi-bench-${profile}-`));
   try {
-    await run(['init', '--dir', dir, '--orgs', '1', '--crypto', profile]);
-    const node = spawn(
-      process.execPath,
-      [ARCHI, 'node', 'start', '--config', join(dir, 'nodes', 'node1', 'node.json')],
-      {
-        stdio: ['ignore', 'pipe', 'inherit'],
-      },
+    const nodeCount = Number(values.nodes);
+    await run(['init', '--dir', dir, '--orgs', String(nodeCount), '--crypto', profile]);
+    const nodes = Array.from({ length: nodeCount }, (_, k) =>
+      spawn(
+        process.execPath,
+        [ARCHI, 'node', 'start', '--config', join(dir, 'nodes', `node${k + 1}`, 'node.json')],
+        { stdio: ['ignore', 'pipe', 'inherit'] },
+      ),
     );
     try {
-      await waitFor(node, /node1 rpc/);
+      await Promise.all(nodes.map((node, k) => waitFor(node, new RegExp(`node${k + 1} rpc`))));
       const out = await run([
         'bench',
         '--dir',
@@ -76,8 +79,12 @@ for (const profile of values.profiles.split(',')) {
       ]);
       results.push(JSON.parse(out.trim().split('\n').pop()!));
     } finally {
-      node.kill('SIGTERM');
-      await new Promise((r) => node.once('exit', r));
+      await Promise.all(
+        nodes.map((node) => {
+          node.kill('SIGTERM');
+          return new Promise((r) => node.once('exit', r));
+        }),
+      );
     }
   } catch (e) {
     results.push({ crypto: profile, error: (e as Error).message });
@@ -87,7 +94,10 @@ for (const profile of values.profiles.split(',')) {
 }
 
 const report = {
-  scenario: 'solo node, one process, client on the same machine',
+  scenario:
+    values.nodes === '1'
+      ? 'solo node, one process, client on the same machine'
+      : `${values.nodes}-organization BFT network, one process per node, client on the same machine`,
   date: new Date().toISOString(),
   machine: {
     cpus: availableParallelism(),
@@ -106,7 +116,10 @@ const report = {
 };
 const dirOut = fileURLToPath(new URL('./results/', import.meta.url));
 mkdirSync(dirOut, { recursive: true });
-const file = join(dirOut, `solo-${values.workload}-${report.date.replace(/[:.]/g, '-')}.json`);
+const file = join(
+  dirOut,
+  `${values.nodes === '1' ? 'solo' : `bft${values.nodes}`}-${values.workload}-${report.date.replace(/[:.]/g, '-')}.json`,
+);
 writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
 console.log(JSON.stringify(report, null, 2));
 console.error(`written to ${file}`);

@@ -4,8 +4,9 @@
  * signs anything, so after a crash replaying the log rebuilds the same locks and votes.
  * When a height commits the log starts afresh (the block store has everything older).
  *
- * Record format: uint32 BE length, then JSON {h: height, k: kind, d: hex payload?, ...}.
- * A torn last record (crash mid-write) is ignored on replay.
+ * Record format: uint32 BE total length, uint32 BE length of a JSON header {height, kind,
+ * ...}, the header, then the record's raw payload bytes (a message or a block), kept binary
+ * because proposals carry whole blocks. A torn last record (crash mid-write) is ignored.
  */
 import {
   closeSync,
@@ -21,6 +22,8 @@ import { join } from 'node:path';
 export interface WalRecord {
   height: number;
   kind: string;
+  /** Raw payload: an encoded consensus message or block. */
+  data?: Uint8Array;
   [field: string]: unknown;
 }
 
@@ -47,7 +50,10 @@ export class Wal {
       const len = buf.readUInt32BE(off);
       if (off + 4 + len > buf.length) break; // torn tail
       try {
-        const rec = JSON.parse(buf.subarray(off + 4, off + 4 + len).toString('utf8')) as WalRecord;
+        const body = buf.subarray(off + 4, off + 4 + len);
+        const headerLen = body.readUInt32BE(0);
+        const rec = JSON.parse(body.subarray(4, 4 + headerLen).toString('utf8')) as WalRecord;
+        if (body.length > 4 + headerLen) rec.data = new Uint8Array(body.subarray(4 + headerLen));
         if (rec.height === height) out.push(rec);
       } catch {
         break; // a corrupt record ends the usable log
@@ -59,10 +65,14 @@ export class Wal {
 
   /** Append a record (buffered by the OS until sync()). */
   append(rec: WalRecord): void {
-    const body = Buffer.from(JSON.stringify(rec), 'utf8');
-    const frame = Buffer.allocUnsafe(4 + body.length);
-    frame.writeUInt32BE(body.length, 0);
-    body.copy(frame, 4);
+    const { data, ...meta } = rec;
+    const header = Buffer.from(JSON.stringify(meta), 'utf8');
+    const payload = data ?? new Uint8Array(0);
+    const frame = Buffer.allocUnsafe(8 + header.length + payload.length);
+    frame.writeUInt32BE(4 + header.length + payload.length, 0);
+    frame.writeUInt32BE(header.length, 4);
+    header.copy(frame, 8);
+    frame.set(payload, 8 + header.length);
     writeSync(this.fd, frame);
     this.dirty = true;
   }

@@ -31,6 +31,11 @@ export interface CallContext {
   emit(name: string, data: unknown): void;
   /** Charge gas; throws ArchiError(OUT_OF_GAS) past the tx's limit. */
   gas(amount: number): void;
+  /**
+   * A context for a nested call into `contract` as `sender`, sharing this call's state
+   * overlay, gas, events, read-only flag and recorded reads.
+   */
+  derive(contract: string, sender: SenderInfo): CallContext;
 }
 
 export interface NativeMethod {
@@ -54,4 +59,12 @@ export const GAS = {
   perWriteByte: 10,
   event: 100,
   perEventByte: 5,
+  /** One sandboxed (TypeScript) contract call: a fresh QuickJS runtime and context. */
+  contractCall: 2000,
+  /** Per byte of contract code loaded for a call. */
+  perCodeByte: 1,
+  /** Each host call a sandboxed contract makes (state, emit, call, ...), on top of its own price. */
+  hostCall: 20,
+  /** Each QuickJS interrupt-handler invocation (about 10,000 interpreter polls, ~0.25 ms). */
+  interruptTick: 12_500,
 } as const;

@@ -196,8 +196,8 @@ export class TbftDriver {
 
   private replayRecord(rec: WalRecord): void {
     try {
-      if (rec.kind === 'msg') this.onConsensusBytes(unhex(rec.msg as string));
-      else if (rec.kind === 'own') this.sendOwn(unhex(rec.msg as string), false);
+      if (rec.kind === 'msg') this.onConsensusBytes(rec.data!);
+      else if (rec.kind === 'own') this.sendOwn(rec.data!, false);
       else if (rec.kind === 'timeout') {
         this.enqueue({
           type: 'timeout',
@@ -206,7 +206,7 @@ export class TbftDriver {
           round: rec.round as number,
         });
       } else if (rec.kind === 'block') {
-        this.adoptOwnBlock(unhex(rec.block as string), rec.round as number);
+        this.adoptOwnBlock(rec.data!, rec.round as number);
       }
     } catch (e) {
       this.o.log.warn(
@@ -279,7 +279,7 @@ export class TbftDriver {
     const chain = this.o.chain;
     const time = Math.max(Date.now(), chain.latestHeader.time + 1);
     const p = chain.proposeBlock(time, unhex(this.self), this.lastCommit());
-    this.o.wal.append({ height, kind: 'block', round, block: hex(p.blockBytes) });
+    this.o.wal.append({ height, kind: 'block', round, data: p.blockBytes });
     const blockHash = hex(p.blockHash);
     this.blocks.set(blockHash, p);
     this.enqueue({ type: 'proposalBlock', height, round, blockHash });
@@ -386,7 +386,7 @@ export class TbftDriver {
    */
   private sendOwn(bytes: Uint8Array, log: boolean): void {
     if (log) {
-      this.o.wal.append({ height: this.height, kind: 'own', msg: hex(bytes) });
+      this.o.wal.append({ height: this.height, kind: 'own', data: bytes });
       this.o.wal.sync();
     }
     this.ownMessages.push(bytes);
@@ -501,7 +501,7 @@ export class TbftDriver {
     };
     this.enqueue(
       { type: 'proposal', proposal, valid },
-      log ? { height, kind: 'msg', msg: hex(raw) } : undefined,
+      log ? { height, kind: 'msg', data: raw } : undefined,
     );
     const awaited = this.awaitingBlock;
     if (awaited?.hash === blockHash && valid) {
@@ -542,7 +542,7 @@ export class TbftDriver {
       blockHash: body.blockHash.length ? hex(body.blockHash) : null,
       validator,
     };
-    this.enqueue({ type: 'vote', vote }, log ? { height, kind: 'msg', msg: hex(raw) } : undefined);
+    this.enqueue({ type: 'vote', vote }, log ? { height, kind: 'msg', data: raw } : undefined);
   }
 
   private reportDoubleSign(a: VoteProto, b: VoteProto): void {

@@ -1,0 +1,81 @@
+/**
+ * A synchronous message channel between the main thread and the sandbox thread over one
+ * SharedArrayBuffer. Control strictly alternates: the side that sends gives the turn to the
+ * other and then waits (Atomics.wait) until the turn comes back, so at most one side runs
+ * at a time and a call into the sandbox looks synchronous to the executor.
+ */
+const TURN = 0;
+const LENGTH = 1;
+const HEADER_BYTES = 16;
+
+/** Whose turn it is to read. */
+export const Turn = { idle: 0, worker: 1, main: 2, dead: 3 } as const;
+type Side = typeof Turn.worker | typeof Turn.main;
+
+/** Size of the channel buffer; a message must fit in it. */
+export const CHANNEL_BYTES = 8 * 1024 * 1024;
+
+export class ChannelError extends Error {
+  constructor(
+    message: string,
+    readonly reason: 'dead' | 'timeout' | 'too-large',
+  ) {
+    super(message);
+    this.name = 'ChannelError';
+  }
+}
+
+export class Channel {
+  private readonly ctrl: Int32Array;
+  private readonly data: Buffer;
+  private readonly other: Side;
+
+  constructor(
+    readonly sab: SharedArrayBuffer,
+    private readonly me: Side,
+  ) {
+    this.ctrl = new Int32Array(sab, 0, 4);
+    this.data = Buffer.from(sab, HEADER_BYTES, sab.byteLength - HEADER_BYTES);
+    this.other = me === Turn.main ? Turn.worker : Turn.main;
+  }
+
+  static create(): SharedArrayBuffer {
+    return new SharedArrayBuffer(CHANNEL_BYTES + HEADER_BYTES);
+  }
+
+  /** Write a message and hand the turn to the other side. */
+  send(msg: unknown): void {
+    const text = JSON.stringify(msg);
+    const bytes = Buffer.byteLength(text);
+    if (bytes > this.data.length) {
+      throw new ChannelError(
+        `sandbox message of ${bytes} bytes exceeds the channel (${this.data.length})`,
+        'too-large',
+      );
+    }
+    this.data.write(text, 0, 'utf8');
+    this.ctrl[LENGTH] = bytes;
+    Atomics.store(this.ctrl, TURN, this.other);
+    Atomics.notify(this.ctrl, TURN);
+  }
+
+  /** Wait for the turn and read the other side's message. */
+  recv(timeoutMs = Number.POSITIVE_INFINITY): any {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const t = Atomics.load(this.ctrl, TURN);
+      if (t === this.me) break;
+      if (t === Turn.dead) throw new ChannelError('the sandbox thread stopped', 'dead');
+      const left = deadline - Date.now();
+      if (left <= 0) throw new ChannelError(`no answer within ${timeoutMs} ms`, 'timeout');
+      Atomics.wait(this.ctrl, TURN, t, Math.min(left, 1000));
+    }
+    return JSON.parse(this.data.toString('utf8', 0, this.ctrl[LENGTH]));
+  }
+
+  /** Mark the channel dead (the worker is going away) and wake the other side. */
+  kill(): void {
+    Atomics.store(this.ctrl, TURN, Turn.dead);
+    Atomics.notify(this.ctrl, TURN);
+  }
+}

@@ -1,0 +1,65 @@
+/** Messages between the main thread (host) and the sandbox thread, as JSON over the channel. */
+
+/** Run `method` of the contract whose code has `codeHash`; args and info are JSON text. */
+export interface RunRequest {
+  t: 'run';
+  codeHash: string;
+  name: string;
+  method: string;
+  args: string;
+  info: string;
+}
+
+/** Load code and list the functions it exports. */
+export interface InspectRequest {
+  t: 'inspect';
+  name: string;
+  code: string;
+}
+
+/** The code the sandbox asked for with `need`. */
+export interface CodeMessage {
+  t: 'code';
+  code: string;
+}
+
+export type HostOp =
+  | 'tick'
+  | 'get'
+  | 'has'
+  | 'set'
+  | 'del'
+  | 'range'
+  | 'emit'
+  | 'call'
+  | 'revert'
+  | 'forbidden'
+  | 'nomethod';
+
+/** A contract asks the host for something (state, events, nested calls, gas for a tick). */
+export interface HostRequest {
+  t: 'host';
+  op: HostOp;
+  a?: string;
+  b?: string;
+  c?: string;
+  n?: number;
+}
+
+/** The host's answer to a HostRequest; `err` is final for the call. */
+export type HostReply =
+  | { t: 'ok'; v?: string | boolean | null }
+  | { t: 'err'; code: string; message: string };
+
+/** The sandbox does not hold the code of a run request. */
+export interface NeedCode {
+  t: 'need';
+}
+
+/** End of a run or inspect request. */
+export type Done =
+  | { t: 'done'; ok: true; v: string }
+  | { t: 'done'; ok: false; code: string; message: string };
+
+export type ToWorker = RunRequest | InspectRequest | CodeMessage | HostReply;
+export type ToMain = HostRequest | NeedCode | Done;
