@@ -133,6 +133,9 @@ function makeContext(
     gas(n) {
       gas.charge(n);
     },
+    derive(other, sender) {
+      return makeContext(other, state, gas, events, { ...base, sender }, reads);
+    },
   };
 }
 
@@ -140,7 +143,10 @@ export class Executor {
   constructor(
     private readonly env: TxCheckEnv,
     private readonly store: ExecutorStore,
-  ) {}
+  ) {
+    // Admission (no overlay) finds user contracts in committed state.
+    env.registry.bindState(store);
+  }
 
   get profile(): CryptoProfile {
     return this.env.profile;
@@ -207,9 +213,9 @@ export class Executor {
     const events: Event[] = [];
     try {
       gas.charge(GAS.txBase + tx.bytes.length * GAS.perArgByte);
-      const checked: CheckedTx = checkDecodedTx(this.env, config, tx, block.time);
+      const checked: CheckedTx = checkDecodedTx(this.env, config, tx, block.time, state);
       const p = checked.payload;
-      const method = this.env.registry.method(p.contract, p.method);
+      const method = checked.method;
       const ctx = makeContext(p.contract, state, gas, events, {
         sender: checked.sender,
         block,
@@ -250,7 +256,8 @@ export class Executor {
     methodName: string,
     args: unknown,
   ): QueryResult {
-    const method = this.env.registry.method(contract, methodName);
+    const overlay = new StateOverlay(this.store);
+    const method = this.env.registry.method(contract, methodName, overlay, 'query');
     if (method.write) {
       throw new ArchiError(
         'CONTRACT_READ_ONLY',
@@ -261,7 +268,7 @@ export class Executor {
     const gas = new Gas(QUERY_GAS_LIMIT);
     const ctx = makeContext(
       contract,
-      new StateOverlay(this.store),
+      overlay,
       gas,
       [],
       { sender: QUERY_SENDER, block, txId: '', config, readOnly: true },

@@ -9,12 +9,15 @@ import { ArchiError } from '../types/errors.ts';
 import { bytesEqual } from '../types/hex.ts';
 import { parseJsonBytes } from '../types/json.ts';
 import { type DecodedTx, decodeTx } from '../types/tx.ts';
+import type { StateReader } from '../state/overlay.ts';
+import type { NativeMethod } from '../vm/context.ts';
 import type { ContractRegistry } from '../vm/registry.ts';
 import type { IdentityResolver, ResolvedSender } from './identity.ts';
 
 export interface CheckedTx extends DecodedTx {
   sender: ResolvedSender;
   args: unknown;
+  method: NativeMethod;
 }
 
 /** Remembers which (tx id, signature) pairs verified, so a block re-executed after admission skips the ECDSA. */
@@ -71,13 +74,16 @@ export function decodeChecked(env: TxCheckEnv, config: ChainConfig, bytes: Uint8
 /**
  * Every rule a tx must meet at time `now` (local clock at admission, block time in
  * execution) except the signature, which callers verify synchronously (execution) or off
- * the main thread (admission). Throws an ArchiError naming the first failed rule.
+ * the main thread (admission). User contracts are looked up in `state` (the block's
+ * overlay in execution; committed state when absent). Throws an ArchiError naming the
+ * first failed rule.
  */
 export function checkTxRules(
   env: TxCheckEnv,
   config: ChainConfig,
   tx: DecodedTx,
   now: number,
+  state?: StateReader,
 ): CheckedTx {
   const p = tx.payload;
   if (p.chainId !== config.chainId) {
@@ -98,12 +104,12 @@ export function checkTxRules(
   if (!config.txRoles.includes(sender.role)) {
     throw new ArchiError('TX_FORBIDDEN', `role ${sender.role} may not send transactions`);
   }
-  const method = env.registry.method(p.contract, p.method);
+  const method = env.registry.method(p.contract, p.method, state, 'tx');
   if (!method.write) {
     throw new ArchiError('METHOD_NOT_FOUND', `${p.contract}.${p.method} is read-only: use a query`);
   }
   const args = parseJsonBytes(p.args);
-  return { ...tx, sender, args };
+  return { ...tx, sender, args, method };
 }
 
 const badSignature = (): ArchiError =>
@@ -135,8 +141,9 @@ export function checkDecodedTx(
   config: ChainConfig,
   tx: DecodedTx,
   now: number,
+  state?: StateReader,
 ): CheckedTx {
-  const checked = checkTxRules(env, config, tx, now);
+  const checked = checkTxRules(env, config, tx, now, state);
   verifyTxSignature(env, checked);
   return checked;
 }

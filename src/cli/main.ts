@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { ArchiError } from '../types/errors.ts';
 import { register as registerBench } from './commands/bench.ts';
 import { register as registerClient } from './commands/client.ts';
+import { register as registerContract } from './commands/contract.ts';
 import { register as registerEvidence } from './commands/evidence.ts';
 import { register as registerInit } from './commands/init.ts';
 import { register as registerNode } from './commands/node.ts';
@@ -20,6 +21,7 @@ export function buildProgram(): Command {
   registerNode(program);
   registerUp(program);
   registerClient(program);
+  registerContract(program);
   registerBench(program);
   registerEvidence(program);
   return program;

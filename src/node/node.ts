@@ -11,6 +11,7 @@ import { GuardedSigner } from '../consensus/signer.ts';
 import { SoloEngine } from '../consensus/solo/solo.ts';
 import { TbftDriver } from '../consensus/tbft/driver.ts';
 import { Wal } from '../consensus/wal.ts';
+import { initSandbox } from '../vm/sandbox/index.ts';
 import { P2PNode } from '../p2p/node.ts';
 import type { PeerJson } from '../rpc/server.ts';
 import { getProfile, type Signer } from '../crypto/profile.ts';
@@ -50,6 +51,8 @@ export async function startNode(configPath: string, log?: Logger): Promise<Start
     );
   }
   mkdirSync(config.dataDir, { recursive: true });
+  // The contract sandbox thread must be ready before the first block runs a contract.
+  await initSandbox();
   const store = ChainStore.open(config.dataDir);
   let chain: Chain;
   try {
@@ -58,7 +61,9 @@ export async function startNode(configPath: string, log?: Logger): Promise<Start
     await store.close();
     throw e;
   }
-  const isValidator = chain.config.validators.some((v) => bytesEqual(v.publicKey, signer.publicKey));
+  const isValidator = chain.config.validators.some((v) =>
+    bytesEqual(v.publicKey, signer.publicKey),
+  );
   let engine: Engine;
   try {
     engine =
@@ -124,9 +129,18 @@ interface Engine {
   status(): { validator: boolean; round: number; step: string; peers: PeerJson[] };
 }
 
-function soloEngine(chain: Chain, signer: Signer, isValidator: boolean, config: NodeConfig, log: Logger): Engine {
+function soloEngine(
+  chain: Chain,
+  signer: Signer,
+  isValidator: boolean,
+  config: NodeConfig,
+  log: Logger,
+): Engine {
   if (!isValidator) {
-    throw new ArchiError('CONFIG_INVALID', `node ${config.name} is not the solo validator of ${chain.chainId}`);
+    throw new ArchiError(
+      'CONFIG_INVALID',
+      `node ${config.name} is not the solo validator of ${chain.chainId}`,
+    );
   }
   const solo = new SoloEngine(chain, signer, log);
   return {
@@ -140,8 +154,17 @@ function soloEngine(chain: Chain, signer: Signer, isValidator: boolean, config: 
   };
 }
 
-async function tbftEngine(chain: Chain, signer: Signer, config: NodeConfig, log: Logger): Promise<Engine> {
-  if (!config.tls) throw new ArchiError('CONFIG_INVALID', `${config.name}: node.json lacks "tls" (needed by tbft)`);
+async function tbftEngine(
+  chain: Chain,
+  signer: Signer,
+  config: NodeConfig,
+  log: Logger,
+): Promise<Engine> {
+  if (!config.tls)
+    throw new ArchiError(
+      'CONFIG_INVALID',
+      `${config.name}: node.json lacks "tls" (needed by tbft)`,
+    );
   const read = (path: string): string => {
     try {
       return readFileSync(path, 'utf8');
@@ -173,7 +196,9 @@ async function tbftEngine(chain: Chain, signer: Signer, config: NodeConfig, log:
     wal,
     log,
   });
-  net.on('message', (peer: string, channel: number, bytes: Uint8Array) => driver.onMessage(peer, channel, bytes));
+  net.on('message', (peer: string, channel: number, bytes: Uint8Array) =>
+    driver.onMessage(peer, channel, bytes),
+  );
   net.on('peer:up', (peer: string) => driver.onPeerUp(peer));
   return {
     async start() {

@@ -12,6 +12,15 @@ export {
   type VerifyOptions,
 } from './client.ts';
 export {
+  CONTRACT_MANAGE,
+  type ContractMetaJson,
+  Contracts,
+  contractAddress,
+  contractCodeHash,
+  type LifecycleOptions,
+  type LifecycleResult,
+} from './contracts.ts';
+export {
   codedError,
   isUnreachable,
   proofInvalid,

@@ -247,3 +247,87 @@ describe('BFT network of 4 organizations', { concurrency: false }, () => {
     await sameChain(nodes, h);
   });
 });
+
+describe('double-sign evidence on a BFT network', { concurrency: false }, () => {
+  let dir: string;
+  let nodes: NetNode[];
+  before(async () => {
+    dir = tempDir('archi-evidence-');
+    nodes = await initNetwork(dir, 4);
+    await Promise.all(nodes.map(startNode));
+  });
+  after(async () => {
+    await stopAll();
+    removeDir(dir);
+  });
+
+  test('conflicting votes are detected, gossiped, committed and listed', async () => {
+    // node4 turns byzantine: its keys sign two different prevotes for the same height and round.
+    const byz = nodes[3];
+    await byz.proc!.stop();
+    byz.proc = undefined;
+    const genesis = JSON.parse(readFileSync(join(dir, 'genesis.json'), 'utf8'));
+    const profile = getProfile(genesis.crypto);
+    const nodeDir = join(dir, 'nodes', byz.name);
+    const cfg = JSON.parse(readFileSync(join(nodeDir, 'node.json'), 'utf8'));
+    const signer = profile.signerFromPem(readFileSync(join(nodeDir, cfg.key), 'utf8'));
+    const self = unhex(address(profile, signer.publicKey));
+    const { P2PNode } = await import('../../src/p2p/node.ts');
+    const { ConsensusMessageSchema, create, encode, VoteSchema, VoteType } = await import(
+      '../../src/codec/index.ts'
+    );
+    const { voteBodyBytes } = await import('../../src/types/vote.ts');
+    const net = new P2PNode({
+      self: byz.name,
+      listen: cfg.p2p,
+      peers: cfg.peers,
+      tls: {
+        key: readFileSync(join(nodeDir, cfg.tls.key), 'utf8'),
+        cert: readFileSync(join(nodeDir, cfg.tls.cert), 'utf8'),
+        cas: cfg.tls.cas.map((p: string) => readFileSync(join(nodeDir, p), 'utf8')),
+      },
+      allowed: () => true,
+    });
+    await net.start();
+    try {
+      const deadline = Date.now() + 60_000;
+      let listed: any[] = [];
+      while (listed.length === 0 && Date.now() < deadline) {
+        const h = (await status(nodes[0])).height + 1;
+        for (let height = h; height < h + 3; height++) {
+          for (const fill of [0xaa, 0xbb]) {
+            const body = voteBodyBytes(
+              genesis.chainId,
+              VoteType.PREVOTE,
+              height,
+              0,
+              new Uint8Array(32).fill(fill),
+              Date.now(),
+              self,
+            );
+            const vote = create(VoteSchema, { body, signature: signer.sign(body) });
+            net.broadcast(
+              1,
+              encode(
+                ConsensusMessageSchema,
+                create(ConsensusMessageSchema, { msg: { case: 'vote', value: vote } }),
+              ),
+            );
+          }
+        }
+        await sleep(1000);
+        listed = (await archiJson(['evidence', 'list', '--dir', dir, '--node', 'node2'])).evidence;
+      }
+      assert.equal(listed.length >= 1, true, 'evidence committed');
+      assert.equal(listed[0].name, byz.name);
+      assert.equal(listed[0].type, 'prevote');
+      assert.notEqual(listed[0].blockHashA, listed[0].blockHashB);
+      // Every honest node holds the same evidence in its state.
+      const other = (await archiJson(['evidence', 'list', '--dir', dir, '--node', 'node3']))
+        .evidence;
+      assert.deepEqual(other.slice(0, listed.length), listed);
+    } finally {
+      await net.stop();
+    }
+  });
+});

@@ -7,9 +7,9 @@ export const LIMITS = {
    * QuickJS allocation limit of one call's runtime. The emscripten build accounts every
    * allocation at a fixed 8 bytes (it has no malloc_usable_size), so this bounds the size
    * of any single allocation and the number of live allocations (limit / 8), not a byte
-   * total; `heapBytes` is the byte total.
+   * total (a call's real usage can be several times this); `heapBytes` is the byte total.
    */
-  memoryBytes: 16 * 1024 * 1024,
+  memoryBytes: 8 * 1024 * 1024,
   /**
    * The whole sandbox heap: fixed WebAssembly linear memory, allocated once and never
    * grown. A call (with its nested calls) that exhausts it fails with OUT_OF_MEMORY.
@@ -23,6 +23,8 @@ export const LIMITS = {
   ticksPerCall: 800,
   /** JSON bytes of a method's return value. */
   returnBytes: 64 * 1024,
+  /** JSON bytes of the args of a tx or query to a contract. */
+  argsBytes: 256 * 1024,
   /** JSON bytes of one stored value or of the args of a nested call. */
   valueBytes: 64 * 1024,
   /** Characters of a state key (and of a range prefix). */

@@ -8,6 +8,8 @@ export interface RunRequest {
   method: string;
   args: string;
   info: string;
+  /** Called by another contract: the result keeps bigint tagged. */
+  nested: boolean;
 }
 
 /** Load code and list the functions it exports. */
@@ -59,7 +61,7 @@ export interface NeedCode {
 /** End of a run or inspect request. */
 export type Done =
   | { t: 'done'; ok: true; v: string }
-  | { t: 'done'; ok: false; code: string; message: string };
+  | { t: 'done'; ok: false; code: string; message: string; restart?: boolean };
 
 export type ToWorker = RunRequest | InspectRequest | CodeMessage | HostReply;
 export type ToMain = HostRequest | NeedCode | Done;

@@ -1,0 +1,312 @@
+/**
+ * Runs methods of user contracts in the sandbox against a CallContext: every host request
+ * (state, events, nested calls, interrupt ticks) is answered here on the main thread, where
+ * gas is charged and the tx's state overlay lives. Any failure ends the whole call (a caught
+ * exception inside the contract cannot undo a refused host request).
+ */
+import type { StateReader } from '../../state/overlay.ts';
+import { ArchiError } from '../../types/errors.ts';
+import { utf8Bytes, utf8Text } from '../../types/json.ts';
+import { type CallContext, GAS, type NativeMethod } from '../context.ts';
+import { doneError, type HostHandler, sandbox } from './host.ts';
+import { EVENT_NAME, LIMITS } from './limits.ts';
+import { type ContractMeta, contractSender, loadCode, MANAGE, metaKey } from './meta.ts';
+import type { HostReply, HostRequest } from './protocol.ts';
+
+/** How a call target resolves: a native method, or a user contract's metadata. */
+export type Resolved =
+  | { kind: 'native'; method: NativeMethod }
+  | { kind: 'user'; meta: ContractMeta };
+
+/** What nested calls need: contract lookup against the state the call runs on. */
+export interface CallEnv {
+  resolve(contract: string, method: string, mode: 'tx' | 'query'): Resolved;
+  state: StateReader;
+}
+
+/** Shared by a top-level call and every call it makes. */
+interface Frame {
+  stack: string[];
+  ticks: number;
+  events: number;
+}
+
+const OK: HostReply = { t: 'ok' };
+
+function clip(s: string): string {
+  return s.length > LIMITS.errorChars ? `${s.slice(0, LIMITS.errorChars)}…` : s;
+}
+
+function bytesOver(s: string, max: number): boolean {
+  return s.length > max || Buffer.byteLength(s) > max;
+}
+
+function key(k: string | undefined, what = 'state key', allowEmpty = false): string {
+  if (typeof k !== 'string' || (!allowEmpty && k.length === 0) || k.length > LIMITS.keyChars) {
+    throw new ArchiError(
+      'INVALID_ARGS',
+      `a ${what} must be a string of ${allowEmpty ? 0 : 1}..${LIMITS.keyChars} characters`,
+    );
+  }
+  return k;
+}
+
+/** JSON text with bigint as {"$bigint": "..."} (how values travel between contracts). */
+export function taggedJson(value: unknown): string {
+  return (
+    JSON.stringify(value ?? null, (_k, v) =>
+      typeof v === 'bigint' ? { $bigint: v.toString() } : v,
+    ) ?? 'null'
+  );
+}
+
+/** Parse tagged JSON for a native contract: bigint tags become decimal strings. */
+function parseForNative(text: string): unknown {
+  return JSON.parse(text, (_k, v) =>
+    v !== null &&
+    typeof v === 'object' &&
+    !Array.isArray(v) &&
+    typeof v.$bigint === 'string' &&
+    Object.keys(v).length === 1
+      ? v.$bigint
+      : v,
+  );
+}
+
+const FORBIDDEN_HINT: Record<string, string> = {
+  Date: 'contracts have no clock: use ctx.block.time',
+  'Date.now': 'contracts have no clock: use ctx.block.time',
+  'Math.random': 'contracts are deterministic: derive values from ctx.txId or state',
+};
+
+/** Charge everything that is left: the failure point of a heap exhaustion is not priced. */
+function chargeAll(ctx: CallContext): void {
+  try {
+    ctx.gas(Number.MAX_SAFE_INTEGER);
+  } catch {
+    // OUT_OF_GAS is the point: the receipt shows the whole gas limit used.
+  }
+}
+
+function hostHandler(env: CallEnv, ctx: CallContext, frame: Frame): HostHandler {
+  return (req: HostRequest): HostReply => {
+    if (req.op === 'tick') {
+      if (++frame.ticks > LIMITS.ticksPerCall) {
+        throw new ArchiError(
+          'OUT_OF_GAS',
+          `the call ran past ${LIMITS.ticksPerCall} interrupt ticks (the per-call step limit)`,
+        );
+      }
+      ctx.gas(GAS.interruptTick);
+      return OK;
+    }
+    ctx.gas(GAS.hostCall);
+    switch (req.op) {
+      case 'get': {
+        const v = ctx.get(key(req.a));
+        return { t: 'ok', v: v === undefined ? undefined : utf8Text(v) };
+      }
+      case 'has':
+        return { t: 'ok', v: ctx.get(key(req.a)) !== undefined };
+      case 'set': {
+        const k = key(req.a);
+        const value = req.b ?? 'null';
+        if (bytesOver(value, LIMITS.valueBytes)) {
+          throw new ArchiError(
+            'VALUE_TOO_LARGE',
+            `a stored value is limited to ${LIMITS.valueBytes} bytes`,
+          );
+        }
+        ctx.set(k, utf8Bytes(value));
+        return OK;
+      }
+      case 'del':
+        ctx.delete(key(req.a));
+        return OK;
+      case 'range': {
+        const prefix = key(req.a ?? '', 'range prefix', true);
+        const limit = Math.max(1, Math.min(Math.floor(req.n ?? 100), LIMITS.rangeRows));
+        const rows = ctx.range(prefix, limit);
+        return {
+          t: 'ok',
+          v: `[${rows.map(([k, v]) => `[${JSON.stringify(k)},${utf8Text(v)}]`).join(',')}]`,
+        };
+      }
+      case 'emit': {
+        const name = req.a ?? '';
+        if (!EVENT_NAME.test(name)) {
+          throw new ArchiError(
+            'INVALID_ARGS',
+            `event name ${JSON.stringify(name.slice(0, 80))} must match ${EVENT_NAME}`,
+          );
+        }
+        const data = req.b ?? 'null';
+        if (bytesOver(data, LIMITS.eventBytes)) {
+          throw new ArchiError(
+            'EVENT_TOO_LARGE',
+            `event data is limited to ${LIMITS.eventBytes} bytes`,
+          );
+        }
+        if (++frame.events > LIMITS.eventsPerCall) {
+          throw new ArchiError(
+            'EVENT_TOO_LARGE',
+            `a call may emit at most ${LIMITS.eventsPerCall} events`,
+          );
+        }
+        ctx.emit(name, JSON.parse(data));
+        return OK;
+      }
+      case 'call':
+        return { t: 'ok', v: nestedCall(env, ctx, frame, req.a, req.b, req.c ?? 'null') };
+      case 'revert':
+        throw new ArchiError('CONTRACT_REVERTED', clip(req.a ?? 'reverted'));
+      case 'forbidden': {
+        const what = req.a ?? 'this';
+        const hint = FORBIDDEN_HINT[what] ?? 'contracts cannot generate code or use host objects';
+        throw new ArchiError('FORBIDDEN_API', `${what} is not available in contracts (${hint})`);
+      }
+      case 'nomethod':
+        throw new ArchiError(
+          'METHOD_NOT_FOUND',
+          `contract ${ctx.contract} has no method ${JSON.stringify(req.a)}`,
+        );
+      default:
+        throw new ArchiError('INTERNAL', `unknown host request ${JSON.stringify(req.op)}`);
+    }
+  };
+}
+
+function nestedCall(
+  env: CallEnv,
+  ctx: CallContext,
+  frame: Frame,
+  target: string | undefined,
+  method: string | undefined,
+  argsText: string,
+): string {
+  if (typeof target !== 'string' || typeof method !== 'string') {
+    throw new ArchiError('INVALID_ARGS', 'ctx.call needs a contract name and a method name');
+  }
+  if (bytesOver(argsText, LIMITS.valueBytes)) {
+    throw new ArchiError('VALUE_TOO_LARGE', `call args are limited to ${LIMITS.valueBytes} bytes`);
+  }
+  if (frame.stack.includes(target)) {
+    throw new ArchiError(
+      'REENTRANCY',
+      `${target} is already running (${[...frame.stack, target].join(' -> ')}): a contract cannot be re-entered`,
+    );
+  }
+  if (frame.stack.length >= LIMITS.callDepth) {
+    throw new ArchiError(
+      'CALL_DEPTH_EXCEEDED',
+      `calls nest at most ${LIMITS.callDepth} deep (${[...frame.stack, target].join(' -> ')})`,
+    );
+  }
+  const resolved = env.resolve(target, method, ctx.readOnly ? 'query' : 'tx');
+  const sub = ctx.derive(target, contractSender(ctx.config, ctx.contract));
+  if (resolved.kind === 'user') {
+    return runInSandbox(env, sub, resolved.meta, method, argsText, frame, ctx.contract);
+  }
+  const result = taggedJson(resolved.method.run(sub, parseForNative(argsText)));
+  if (bytesOver(result, LIMITS.returnBytes)) {
+    throw new ArchiError(
+      'RETURN_TOO_LARGE',
+      `${target}.${method} returned more than ${LIMITS.returnBytes} bytes`,
+    );
+  }
+  return result;
+}
+
+function runInSandbox(
+  env: CallEnv,
+  ctx: CallContext,
+  meta: ContractMeta,
+  method: string,
+  argsText: string,
+  frame: Frame,
+  caller: string | null,
+): string {
+  // Read the metadata through the context: charged, and part of a query's proof.
+  ctx.derive(MANAGE, ctx.sender).get(metaKey(meta.name));
+  const code = loadCode(env.state, meta.codeHash);
+  if (code === undefined) {
+    throw new ArchiError('INTERNAL', `code ${meta.codeHash} of ${meta.name} is missing`);
+  }
+  ctx.gas(GAS.contractCall + code.length * GAS.perCodeByte);
+  const info = JSON.stringify({
+    contract: meta.name,
+    sender: ctx.sender,
+    caller,
+    block: ctx.block,
+    txId: ctx.txId,
+    readOnly: ctx.readOnly,
+  });
+  frame.stack.push(meta.name);
+  try {
+    const done = sandbox.request(
+      {
+        t: 'run',
+        codeHash: meta.codeHash,
+        name: meta.name,
+        method,
+        args: argsText,
+        info,
+        nested: caller !== null,
+      },
+      hostHandler(env, ctx, frame),
+      () => code,
+    );
+    if (done.ok) return done.v;
+    if (done.code === 'OUT_OF_MEMORY') chargeAll(ctx);
+    throw doneError(done);
+  } finally {
+    frame.stack.pop();
+  }
+}
+
+/**
+ * Run `method` of a user contract as the target of a tx or query. Args are plain JSON; the
+ * result is plain JSON (bigint as decimal strings).
+ */
+export function runUserMethod(
+  env: CallEnv,
+  ctx: CallContext,
+  meta: ContractMeta,
+  method: string,
+  args: unknown,
+): unknown {
+  const argsText = JSON.stringify(args ?? null);
+  if (bytesOver(argsText, LIMITS.argsBytes)) {
+    throw new ArchiError('INVALID_ARGS', `args are limited to ${LIMITS.argsBytes} bytes of JSON`);
+  }
+  const frame: Frame = { stack: [], ticks: 0, events: 0 };
+  return JSON.parse(runInSandbox(env, ctx, meta, method, argsText, frame, null));
+}
+
+/**
+ * Load code in the sandbox and list the functions it exports (its methods). `onTick` is
+ * charged for each interrupt tick; module code that runs too long fails with OUT_OF_GAS.
+ */
+export function inspectCode(name: string, code: string, onTick: () => void): string[] {
+  let ticks = 0;
+  const done = sandbox.request({ t: 'inspect', name, code }, (req) => {
+    if (req.op === 'tick') {
+      if (++ticks > LIMITS.ticksPerCall) {
+        throw new ArchiError('OUT_OF_GAS', 'the contract module runs too long when it loads');
+      }
+      onTick();
+      return OK;
+    }
+    if (req.op === 'forbidden') {
+      throw new ArchiError('FORBIDDEN_API', `${req.a} is not available in contracts`);
+    }
+    throw new ArchiError('CODE_INVALID', 'module code cannot reach the chain while it loads');
+  });
+  if (!done.ok) {
+    const e = doneError(done);
+    if (e.code === 'CONTRACT_ERROR')
+      throw new ArchiError('CODE_INVALID', `code fails to load: ${e.message}`);
+    throw e;
+  }
+  return JSON.parse(done.v) as string[];
+}
