@@ -131,6 +131,20 @@ export interface ContractInfo {
   kind?: string;
   version?: number | string;
   status?: string;
+  codeHash?: string;
+}
+
+/** contract_manage list/info: metadata of a deployed TypeScript contract. */
+export interface ContractMetaJson {
+  name: string;
+  version: number;
+  codeHash: string;
+  codeSize: number;
+  status: 'active' | 'frozen' | 'revoked';
+  methods: string[];
+  deployer: { org: string; id: string };
+  deployedAt: number;
+  updatedAt: number;
 }
 
 export interface ChainConfigJson {
@@ -257,5 +271,15 @@ export const operator = {
     node?: string;
   }): Promise<CommittedAnswer> {
     return call('/console-api/sign-and-send', json(body), 60_000);
+  },
+  /** Bundle TypeScript source on the console server and deploy (or upgrade) it. */
+  deploy(body: {
+    as: string;
+    name: string;
+    source: string;
+    upgrade?: boolean;
+    node?: string;
+  }): Promise<CommittedAnswer> {
+    return call('/console-api/deploy', json(body), 60_000);
   },
 };

@@ -21,7 +21,8 @@ import {
   statSync,
   writeFileSync,
 } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { extname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
@@ -29,6 +30,8 @@ import { address, getProfile } from '../crypto/profile.ts';
 import { certFromPem, parseCertificate } from '../crypto/x509.ts';
 import { ArchiError } from '../types/errors.ts';
 import { hex } from '../types/hex.ts';
+import { buildContract } from '../vm/sandbox/build.ts';
+import { CONTRACT_NAME } from '../vm/sandbox/limits.ts';
 import { ClientContext } from './client-context.ts';
 
 /** Root of the console app sources (console/ in the package). */
@@ -290,11 +293,15 @@ export async function startConsoleServer(o: ConsoleServerOptions): Promise<Conso
     return listIdentities(dir, network.crypto === 'gm' ? 'gm' : 'standard');
   });
 
-  app.post('/console-api/sign-and-send', async (req) => {
-    guard(req);
+  const jsonOnly = (req: FastifyRequest): void => {
     if (!String(req.headers['content-type'] ?? '').startsWith('application/json')) {
       throw new ArchiError('BAD_REQUEST', 'send the call as application/json');
     }
+  };
+
+  app.post('/console-api/sign-and-send', async (req) => {
+    guard(req);
+    jsonOnly(req);
     const b = req.body as any;
     if (
       typeof b !== 'object' ||
@@ -321,6 +328,51 @@ export async function startConsoleServer(o: ConsoleServerOptions): Promise<Conso
     );
   });
 
+  // Deploy (or upgrade) a TypeScript contract: the browser cannot run esbuild, so this
+  // bundles the source exactly as `archi contract deploy` does and sends the same
+  // contract_manage tx, signed as a local identity; answers with the committed receipt.
+  app.post('/console-api/deploy', async (req) => {
+    guard(req);
+    jsonOnly(req);
+    const b = req.body as any;
+    if (
+      typeof b !== 'object' ||
+      b === null ||
+      typeof b.as !== 'string' ||
+      typeof b.name !== 'string' ||
+      typeof b.source !== 'string' ||
+      (b.upgrade !== undefined && typeof b.upgrade !== 'boolean') ||
+      (b.node !== undefined && typeof b.node !== 'string')
+    ) {
+      throw new ArchiError(
+        'BAD_REQUEST',
+        'body must be {"as": "ORG/USER", "name": string, "source": string (TypeScript), "upgrade"?: boolean, "node"?: string}',
+      );
+    }
+    if (!CONTRACT_NAME.test(b.name)) {
+      throw new ArchiError(
+        'INVALID_ARGS',
+        `contract name must be 2..32 lower-case letters, digits or _ starting with a letter, got "${b.name}"`,
+      );
+    }
+    if (!b.source.trim()) throw new ArchiError('BAD_REQUEST', 'source is empty');
+    const code = await buildSource(b.name, b.source);
+    const ctx = ClientContext.resolve({ dir, node: b.node });
+    const info = await ctx.chainInfo();
+    const identity = ctx.identity(b.as, info);
+    return ctx.withNode((client) =>
+      client.send(
+        identity,
+        {
+          contract: 'contract_manage',
+          method: b.upgrade ? 'upgrade' : 'deploy',
+          args: { name: b.name, code },
+        },
+        { wait: true, timeoutMs: 30_000 },
+      ),
+    );
+  });
+
   app.setNotFoundHandler((req, reply) => {
     if (req.method !== 'GET' || req.url.startsWith('/console-api/')) {
       return sendError(
@@ -337,6 +389,28 @@ export async function startConsoleServer(o: ConsoleServerOptions): Promise<Conso
   allowedHosts = new Set([`127.0.0.1:${port}`, `localhost:${port}`]);
   allowedOrigins = new Set([...allowedHosts].map((h) => `http://${h}`));
   return { url: `http://127.0.0.1:${port}`, close: () => app.close() };
+}
+
+/**
+ * Bundle contract source with the builder `archi contract deploy` uses, from a private temp
+ * dir that is removed afterwards; errors name the file as NAME.ts rather than the temp path.
+ */
+async function buildSource(name: string, source: string): Promise<string> {
+  const tmp = await mkdtemp(join(tmpdir(), 'archi-console-deploy-'));
+  try {
+    const file = join(tmp, `${name}.ts`);
+    await writeFile(file, source);
+    try {
+      return (await buildContract(file)).code;
+    } catch (e) {
+      if (e instanceof ArchiError) {
+        throw new ArchiError(e.code, e.message.split(`${tmp}${sep}`).join('').split(tmp).join('.'));
+      }
+      throw e;
+    }
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+  }
 }
 
 async function serveStatic(dist: string, url: string, reply: FastifyReply): Promise<FastifyReply> {

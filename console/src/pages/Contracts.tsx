@@ -1,10 +1,14 @@
 /**
  * Contracts: what the chain runs, forms to invoke (signed by the operator's server as an
- * identity picked here) and query them, and TypeScript contract deployment where the chain
- * has the contract lifecycle contract.
+ * identity picked here) and query them (with the proof checked here), and TypeScript contract
+ * deployment where the chain has the contract lifecycle contract: the console server bundles
+ * the source with esbuild as `archi contract deploy` does, since a browser cannot.
  */
 import { useEffect, useState } from 'react';
-import { ApiError, type CommittedAnswer, type ContractInfo, operator } from '../api.ts';
+// The deploy form starts from the project's own example contract.
+import COUNTER_SOURCE from '../../../contracts/counter.ts?raw';
+import { ApiError, type CommittedAnswer, type ContractMetaJson, operator } from '../api.ts';
+import { type ProofCheck, verifyReads } from '../chain.ts';
 import { useCtx } from '../context.tsx';
 import {
   Badge,
@@ -19,6 +23,7 @@ import {
   Show,
   useAsync,
 } from '../ui.tsx';
+import { Verdict } from './State.tsx';
 
 export const LIFECYCLE_CONTRACT = 'contract_manage';
 
@@ -128,68 +133,113 @@ export function Receipt({ answer }: { answer: CommittedAnswer }) {
   );
 }
 
+interface QueryResult {
+  value: unknown;
+  height: number;
+  check: ProofCheck | null;
+}
+
+/**
+ * One method's form. Native methods are either writes (signed txs) or reads (queries); a
+ * TypeScript contract's methods may be used either way, so they get both buttons. With `free`
+ * the method name is typed in (for methods the chain does not list).
+ */
 function MethodForm({
   contract,
   method,
+  both = false,
+  free = false,
 }: {
   contract: string;
   method: { name: string; write: boolean };
+  both?: boolean;
+  free?: boolean;
 }) {
-  const { rpc, identities } = useCtx();
+  const { rpc, identities, network } = useCtx();
   const [as, setAs] = useIdentity();
+  const [name, setName] = useState(method.name);
   const address = identities.data?.find((i) => i.id === as)?.address ?? '';
-  const template = TEMPLATES[`${contract}.${method.name}`] ?? {};
+  const template = TEMPLATES[`${contract}.${method.name}`] ?? (both ? null : {});
   const [args, setArgs] = useState(() => JSON.stringify(template).replaceAll('$address', address));
   // Fill in the signer's address once identities arrive (token templates need one).
   useEffect(() => {
     if (address) setArgs((a) => a.replaceAll('$address', address));
   }, [address]);
-  const [busy, setBusy] = useState(false);
+  const [busy, setBusy] = useState<'send' | 'query' | null>(null);
   const [error, setError] = useState<Error | null>(null);
   const [sent, setSent] = useState<CommittedAnswer | null>(null);
-  const [result, setResult] = useState<{ value: unknown; height: number } | null>(null);
+  const [result, setResult] = useState<QueryResult | null>(null);
+  const canSend = method.write || both;
+  const canQuery = !method.write || both;
 
-  const submit = async () => {
+  const run = async (kind: 'send' | 'query') => {
     const parsed = parseArgs(args);
     if (!parsed.ok) {
       setError(new Error(parsed.error));
       return;
     }
-    setBusy(true);
+    if (!name.trim()) {
+      setError(new Error('enter the method name'));
+      return;
+    }
+    setBusy(kind);
     setError(null);
     setSent(null);
     setResult(null);
     try {
-      if (method.write) {
-        setSent(
-          await operator.signAndSend({ as, contract, method: method.name, args: parsed.value }),
-        );
+      if (kind === 'send') {
+        setSent(await operator.signAndSend({ as, contract, method: name, args: parsed.value }));
       } else {
-        const a = await rpc.query(contract, method.name, parsed.value);
-        setResult({ value: a.result, height: a.height });
+        // Ask for a proof and check it here, as the State page does.
+        const a = await rpc.query(contract, name, parsed.value, true);
+        let check: ProofCheck | null = null;
+        if (a.proof) {
+          const block = await rpc.block(a.proof.height);
+          check = verifyReads(
+            network.crypto,
+            block,
+            a.proof.height,
+            a.proof.stateRoot,
+            a.proof.reads,
+          );
+        }
+        setResult({ value: a.result, height: a.height, check });
       }
     } catch (e) {
       setError(e as Error);
     } finally {
-      setBusy(false);
+      setBusy(null);
     }
   };
 
   return (
     <form
       className="form method"
-      data-testid={`method-${method.name}`}
+      data-testid={free ? 'method-free' : `method-${method.name}`}
       onSubmit={(e) => {
         e.preventDefault();
-        void submit();
+        void run(canSend ? 'send' : 'query');
       }}
     >
       <div className="method-head">
-        <code>
-          {contract}.{method.name}
-        </code>
-        <Badge kind={method.write ? 'warn' : 'info'}>
-          {method.write ? 'write · tx' : 'read · query'}
+        {free ? (
+          <label className="grow">
+            Method
+            <input
+              value={name}
+              onChange={(e) => setName(e.target.value)}
+              placeholder="method name"
+              spellCheck={false}
+              data-testid="method-name"
+            />
+          </label>
+        ) : (
+          <code>
+            {contract}.{method.name}
+          </code>
+        )}
+        <Badge kind={both ? 'muted' : method.write ? 'warn' : 'info'}>
+          {both ? 'tx or query' : method.write ? 'write · tx' : 'read · query'}
         </Badge>
       </div>
       <label>
@@ -201,23 +251,35 @@ function MethodForm({
           spellCheck={false}
         />
       </label>
-      {method.write && <IdentityPicker value={as} onChange={setAs} />}
+      {canSend && <IdentityPicker value={as} onChange={setAs} />}
       <div className="row">
-        <button type="submit" disabled={busy || (method.write && !as)}>
-          {busy
-            ? method.write
-              ? 'Waiting for the block…'
-              : 'Querying…'
-            : method.write
-              ? 'Sign and send'
-              : 'Query'}
-        </button>
-        {!method.write && (
+        {canSend && (
+          <button type="submit" disabled={busy !== null || !as}>
+            {busy === 'send' ? 'Waiting for the block…' : 'Sign and send'}
+          </button>
+        )}
+        {canQuery && (
+          <button
+            type={canSend ? 'button' : 'submit'}
+            className={canSend ? 'secondary' : undefined}
+            disabled={busy !== null}
+            onClick={
+              canSend
+                ? () => {
+                    void run('query');
+                  }
+                : undefined
+            }
+          >
+            {busy === 'query' ? 'Querying…' : 'Query'}
+          </button>
+        )}
+        {canQuery && (
           <a
             className="small"
-            href={`#/state?contract=${encodeURIComponent(contract)}&method=${encodeURIComponent(method.name)}&args=${encodeURIComponent(args)}`}
+            href={`#/state?contract=${encodeURIComponent(contract)}&method=${encodeURIComponent(name)}&args=${encodeURIComponent(args)}`}
           >
-            query with a verified proof →
+            open in State →
           </a>
         )}
       </div>
@@ -227,22 +289,27 @@ function MethodForm({
         <div className="query-answer" data-testid="call-result">
           <span className="muted small">at height {result.height}</span>
           <Json value={result.value} />
+          {result.check ? (
+            <Verdict check={result.check} />
+          ) : (
+            <span className="muted small">the node sent no proof for this answer</span>
+          )}
         </div>
       )}
     </form>
   );
 }
 
-function DeployCard({ available, lifecycle }: { available: boolean; lifecycle?: ContractInfo }) {
+function DeployCard({ available, onDeployed }: { available: boolean; onDeployed: () => void }) {
   const [as, setAs] = useIdentity();
-  const [name, setName] = useState('');
-  const [code, setCode] = useState('');
+  const [name, setName] = useState('counter');
+  const [code, setCode] = useState(COUNTER_SOURCE);
+  const [upgrade, setUpgrade] = useState(false);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<Error | null>(null);
-  const [sent, setSent] = useState<CommittedAnswer | null>(null);
-  const [missing, setMissing] = useState(!available);
+  const [sent, setSent] = useState<{ name: string; answer: CommittedAnswer } | null>(null);
 
-  if (missing) {
+  if (!available) {
     return (
       <Card title="Deploy a TypeScript contract" testId="deploy">
         <Empty title="Not available on this chain">
@@ -258,8 +325,10 @@ function DeployCard({ available, lifecycle }: { available: boolean; lifecycle?: 
         className="form"
         onSubmit={(e) => {
           e.preventDefault();
-          if (!/^[a-z][a-z0-9_]{0,63}$/.test(name)) {
-            setError(new Error('name: lower-case letters, digits and _ , starting with a letter'));
+          if (!/^[a-z][a-z0-9_]{1,31}$/.test(name)) {
+            setError(
+              new Error('name: 2 to 32 lower-case letters, digits and _ , starting with a letter'),
+            );
             return;
           }
           if (!code.trim()) {
@@ -270,32 +339,37 @@ function DeployCard({ available, lifecycle }: { available: boolean; lifecycle?: 
           setError(null);
           setSent(null);
           operator
-            .signAndSend({
-              as,
-              contract: LIFECYCLE_CONTRACT,
-              method: 'deploy',
-              args: { name, code },
-            })
-            .then(setSent, (e: Error) => {
-              if (e instanceof ApiError && e.code === 'CONTRACT_NOT_FOUND') setMissing(true);
-              else setError(e);
-            })
+            .deploy({ as, name, source: code, upgrade })
+            .then(
+              (answer) => {
+                setSent({ name, answer });
+                if (answer.receipt.status === 'ok') onDeployed();
+              },
+              (e: Error) => setError(e),
+            )
             .finally(() => setBusy(false));
         }}
       >
+        <p className="muted small">
+          The console server bundles the source with esbuild, exactly as{' '}
+          <code>archi contract deploy</code> does, and sends it to <code>{LIFECYCLE_CONTRACT}</code>{' '}
+          signed as the identity picked below. A contract may import only{' '}
+          <code>archipelago/contract</code>.
+        </p>
         <label>
           Name
           <input
             value={name}
             onChange={(e) => setName(e.target.value)}
             placeholder="my_contract"
+            spellCheck={false}
             data-testid="deploy-name"
           />
         </label>
         <label>
           Source (TypeScript)
           <textarea
-            rows={8}
+            rows={16}
             value={code}
             onChange={(e) => setCode(e.target.value)}
             spellCheck={false}
@@ -307,82 +381,101 @@ function DeployCard({ available, lifecycle }: { available: boolean; lifecycle?: 
           or load a file{' '}
           <input
             type="file"
-            accept=".ts,.js,text/plain"
+            accept=".ts,.mts,text/plain"
             onChange={(e) => {
               const f = e.target.files?.[0];
               if (!f) return;
               void f.text().then((t) => {
                 setCode(t);
-                if (!name)
-                  setName(
-                    f.name
-                      .replace(/\.[tj]s$/, '')
-                      .replace(/[^a-z0-9_]/gi, '_')
-                      .toLowerCase(),
-                  );
+                setName(
+                  f.name
+                    .replace(/\.m?ts$/, '')
+                    .replace(/[^a-z0-9_]/gi, '_')
+                    .toLowerCase(),
+                );
               });
             }}
           />
         </label>
+        <label className="check">
+          <span>
+            <input
+              type="checkbox"
+              checked={upgrade}
+              onChange={(e) => setUpgrade(e.target.checked)}
+              data-testid="deploy-upgrade"
+            />{' '}
+            Upgrade an existing contract (its state is kept, its version goes up)
+          </span>
+        </label>
         <IdentityPicker value={as} onChange={setAs} />
-        <button type="submit" disabled={busy || !as} data-testid="deploy-run">
-          {busy ? 'Deploying…' : 'Deploy'}
-        </button>
-        {lifecycle && (
-          <p className="muted small">
-            Sent as <code>{LIFECYCLE_CONTRACT}.deploy</code>; the chain's lifecycle policy decides
-            whether it takes effect.
-          </p>
-        )}
+        <div className="row">
+          <button type="submit" disabled={busy || !as} data-testid="deploy-run">
+            {busy ? 'Building and deploying…' : upgrade ? 'Build and upgrade' : 'Build and deploy'}
+          </button>
+          {sent?.answer.receipt.status === 'ok' && (
+            <a href={`#/contracts/${sent.name}`} data-testid="deploy-open">
+              open {sent.name} →
+            </a>
+          )}
+        </div>
         {error && <ErrorBox error={error} />}
-        {sent && <Receipt answer={sent} />}
+        {sent && <Receipt answer={sent.answer} />}
       </form>
     </Card>
   );
 }
 
-/** Versions and status of deployed TypeScript contracts, when the lifecycle contract can list them. */
-function DeployedList({ lifecycle }: { lifecycle: ContractInfo }) {
+/** Versions, status and code hashes of deployed TypeScript contracts (contract_manage.list). */
+function DeployedList({ rev }: { rev: number }) {
   const { rpc } = useCtx();
-  const lister = lifecycle.methods.find(
-    (m) => !m.write && ['list', 'contracts', 'all'].includes(m.name),
-  );
-  const list = useAsync(
-    () => (lister ? rpc.query(LIFECYCLE_CONTRACT, lister.name, {}) : Promise.resolve(null)),
-    [rpc, lister?.name],
-  );
-  if (!lister) return null;
+  const list = useAsync(() => rpc.query(LIFECYCLE_CONTRACT, 'list', {}), [rpc, rev]);
   return (
-    <Card title="Deployed TypeScript contracts">
+    <Card title="Deployed TypeScript contracts" testId="deployed">
       <Show a={list} what="deployed contracts">
         {(a) => {
-          const rows = Array.isArray(a?.result)
-            ? (a.result as Array<Record<string, unknown>>)
-            : null;
-          if (!rows) return <Json value={a?.result} />;
+          if (!Array.isArray(a.result)) return <Json value={a.result} />;
+          const rows = a.result as ContractMetaJson[];
           if (rows.length === 0) return <Empty title="No TypeScript contracts deployed yet" />;
-          const cols = [...new Set(rows.flatMap((r) => Object.keys(r ?? {})))]
-            .filter((c) => c !== 'code')
-            .slice(0, 6);
           return (
             <div className="table-wrap">
-              <table>
+              <table data-testid="deployed-table">
                 <thead>
                   <tr>
-                    {cols.map((c) => (
-                      <th key={c}>{c}</th>
-                    ))}
+                    <th>Name</th>
+                    <th>Version</th>
+                    <th>Status</th>
+                    <th>Code hash</th>
+                    <th className="hide-narrow">Methods</th>
+                    <th className="hide-narrow">Deployer</th>
                   </tr>
                 </thead>
                 <tbody>
-                  {rows.map((r, i) => (
-                    // biome-ignore lint/suspicious/noArrayIndexKey: rows come in the contract's order
-                    <tr key={i}>
-                      {cols.map((c) => (
-                        <td key={c}>
-                          {typeof r[c] === 'object' ? JSON.stringify(r[c]) : String(r[c] ?? '')}
-                        </td>
-                      ))}
+                  {rows.map((m) => (
+                    <tr key={m.name} data-testid={`deployed-${m.name}`}>
+                      <td>
+                        <a href={`#/contracts/${m.name}`}>
+                          <code>{m.name}</code>
+                        </a>
+                      </td>
+                      <td>v{m.version}</td>
+                      <td>
+                        <Badge
+                          kind={
+                            m.status === 'active' ? 'ok' : m.status === 'frozen' ? 'warn' : 'error'
+                          }
+                        >
+                          {m.status}
+                        </Badge>
+                      </td>
+                      <td>
+                        <Hash value={m.codeHash} label="code hash" />
+                      </td>
+                      <td className="hide-narrow">{m.methods.join(', ')}</td>
+                      <td className="hide-narrow">
+                        {m.deployer.org}/
+                        {m.deployer.id.length > 20 ? shortId(m.deployer.id) : m.deployer.id}
+                      </td>
                     </tr>
                   ))}
                 </tbody>
@@ -395,9 +488,14 @@ function DeployedList({ lifecycle }: { lifecycle: ContractInfo }) {
   );
 }
 
+function shortId(id: string): string {
+  return `${id.slice(0, 8)}…${id.slice(-6)}`;
+}
+
 export function ContractsPage({ selected }: { selected?: string }) {
   const { rpc } = useCtx();
-  const contracts = useAsync(() => rpc.contracts(), [rpc]);
+  const [rev, setRev] = useState(0);
+  const contracts = useAsync(() => rpc.contracts(), [rpc, rev]);
   return (
     <div className="page" data-testid="contracts-page">
       <h1>Contracts</h1>
@@ -405,6 +503,7 @@ export function ContractsPage({ selected }: { selected?: string }) {
         {(list) => {
           const lifecycle = list.find((c) => c.name === LIFECYCLE_CONTRACT);
           const current = list.find((c) => c.name === selected) ?? list[0];
+          const user = current?.kind === 'contract';
           if (list.length === 0) return <Empty title="This chain runs no contracts" />;
           return (
             <>
@@ -422,7 +521,7 @@ export function ContractsPage({ selected }: { selected?: string }) {
                     <span className="muted small">
                       {[
                         `${c.methods.length} methods`,
-                        c.kind,
+                        c.kind === 'contract' ? 'TypeScript' : c.kind,
                         c.version !== undefined && `v${c.version}`,
                         c.status,
                       ]
@@ -442,29 +541,58 @@ export function ContractsPage({ selected }: { selected?: string }) {
               {current && (
                 <Card
                   title={<code>{current.name}</code>}
+                  testId="contract-card"
                   actions={
                     (current.kind || current.status) && (
                       <Badge
                         kind={current.status && current.status !== 'active' ? 'warn' : 'muted'}
                       >
-                        {[current.kind, current.status].filter(Boolean).join(' · ')}
+                        {[
+                          current.kind === 'contract' ? 'TypeScript' : current.kind,
+                          current.version !== undefined && `v${current.version}`,
+                          current.status,
+                        ]
+                          .filter(Boolean)
+                          .join(' · ')}
                       </Badge>
                     )
                   }
                 >
+                  {user && (
+                    <p className="muted small">
+                      A TypeScript contract's methods can be sent as a signed tx (state changes are
+                      kept) or run as a query (read-only, answered with a proof checked here).
+                      {current.codeHash && (
+                        <>
+                          {' '}
+                          Code hash <Hash value={current.codeHash} label="code hash" />.
+                        </>
+                      )}
+                    </p>
+                  )}
                   <div className="methods">
                     {current.methods.map((m) => (
                       <MethodForm
                         key={`${current.name}.${m.name}`}
                         contract={current.name}
                         method={m}
+                        both={user}
                       />
                     ))}
+                    {user && (
+                      <MethodForm
+                        key={`${current.name}.*`}
+                        contract={current.name}
+                        method={{ name: '', write: true }}
+                        both
+                        free
+                      />
+                    )}
                   </div>
                 </Card>
               )}
-              {lifecycle && <DeployedList lifecycle={lifecycle} />}
-              <DeployCard available={!!lifecycle} lifecycle={lifecycle} />
+              {lifecycle && <DeployedList rev={rev} />}
+              <DeployCard available={!!lifecycle} onDeployed={() => setRev((r) => r + 1)} />
             </>
           );
         }}

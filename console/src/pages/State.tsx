@@ -29,7 +29,7 @@ interface Proven {
   block: { hash: string; headerBytes: string };
 }
 
-function Verdict({ check }: { check: ProofCheck }) {
+export function Verdict({ check }: { check: ProofCheck }) {
   if (check.ok) {
     return (
       <div className="verdict ok" data-testid="verdict" role="status">

@@ -7,7 +7,10 @@ import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
 import { Option, type Command } from 'commander';
+import { fileURLToPath } from 'node:url';
 import { create, encode, TxBatchSchema } from '../../codec/index.ts';
+import { Contracts } from '../../sdk/contracts.ts';
+import { buildContract } from '../../vm/sandbox/build.ts';
 import type { ArchiClient } from '../../sdk/client.ts';
 import { buildAndSign, type Call, type Identity } from '../../sdk/identity.ts';
 import type { TxPush } from '../../sdk/types.ts';
@@ -21,7 +24,12 @@ import {
   type TargetFlags,
 } from '../client-context.ts';
 
-export type Workload = 'transfer' | 'kv';
+export type Workload = 'transfer' | 'kv' | 'contract';
+
+const COUNTER_SOURCE = fileURLToPath(new URL('../../../contracts/counter.ts', import.meta.url));
+
+/** Name the contract workload deploys the example counter under. */
+export const BENCH_CONTRACT = 'bench_counter';
 
 export interface BenchOptions {
   txs: number;
@@ -180,6 +188,9 @@ function calls(workload: Workload, n: number): Call[] {
         args: { to: randomBytes(20).toString('hex'), amount: 1 },
       };
     }
+  } else if (workload === 'contract') {
+    for (let i = 0; i < n; i++)
+      out[i] = { contract: BENCH_CONTRACT, method: 'increment', args: {} };
   } else {
     const run = randomBytes(6).toString('hex');
     for (let i = 0; i < n; i++) {
@@ -217,6 +228,16 @@ export async function runBench(
         'INTERNAL',
         `bench setup: mint failed: ${minted.receipt.code}: ${minted.receipt.message}`,
       );
+    }
+  }
+
+  if (o.workload === 'contract') {
+    const contracts = new Contracts(client);
+    const deployed = await contracts.list();
+    if (!deployed.some((c) => c.name === BENCH_CONTRACT && c.status === 'active')) {
+      progress.update(`deploying ${BENCH_CONTRACT}`);
+      const built = await buildContract(COUNTER_SOURCE);
+      await contracts.deploy(identity, BENCH_CONTRACT, built.code, { timeoutMs: 60_000 });
     }
   }
 
@@ -430,7 +451,7 @@ export function register(program: Command): void {
       )
       .addOption(
         new Option('--workload <name>', 'what each tx does')
-          .choices(['transfer', 'kv'])
+          .choices(['transfer', 'kv', 'contract'])
           .default('transfer'),
       )
       .option('--as <org/user>', 'identity to sign with (an admin for transfer)', DEFAULT_IDENTITY)
