@@ -23,7 +23,7 @@ import {
 } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { extname, join, resolve, sep } from 'node:path';
+import { basename, extname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
 import { address, getProfile } from '../crypto/profile.ts';
@@ -404,7 +404,10 @@ async function buildSource(name: string, source: string): Promise<string> {
       return (await buildContract(file)).code;
     } catch (e) {
       if (e instanceof ArchiError) {
-        throw new ArchiError(e.code, e.message.split(`${tmp}${sep}`).join('').split(tmp).join('.'));
+        // esbuild names the file relative to the working directory or absolutely: drop
+        // every form of the temp dir so the message reads NAME.ts.
+        const tmpPath = new RegExp(`[^\\s"']*${basename(tmp)}[\\\\/]`, 'g');
+        throw new ArchiError(e.code, e.message.replace(tmpPath, ''));
       }
       throw e;
     }

@@ -4,7 +4,7 @@
  * is generated and written into a staging directory first, so bad input or a failure
  * halfway leaves the target untouched.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer, isIPv4, type Server } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
@@ -155,28 +155,56 @@ export function resolveInitOptions(opts: InitOptions): Resolved {
   };
 }
 
-/** Distinct free TCP ports on `host`: all are held open together so none repeats, then released. */
+/**
+ * Ports the kernel hands to outgoing connections. A listening port picked inside this range
+ * can be taken by some client socket while its node is down, and the node then cannot
+ * restart, so listening ports are chosen below it.
+ */
+function ephemeralRange(): [number, number] {
+  try {
+    const [lo, hi] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8')
+      .trim()
+      .split(/\s+/)
+      .map(Number);
+    if (Number.isInteger(lo) && Number.isInteger(hi)) return [lo, hi];
+  } catch {
+    // not Linux: use the IANA dynamic range
+  }
+  return [49152, 65535];
+}
+
+function tryListen(port: number, host: string): Promise<Server | undefined> {
+  return new Promise((resolve) => {
+    const srv = createServer();
+    srv.once('error', () => resolve(undefined));
+    srv.listen(port, host, () => resolve(srv));
+  });
+}
+
+/** `count` distinct ports that are free now, outside the ephemeral range. */
 export async function freePorts(count: number, host = '127.0.0.1'): Promise<number[]> {
+  const [ephemeralLo] = ephemeralRange();
+  const lo = 10_000;
+  const hi = Math.min(ephemeralLo, 65_536) - 1;
+  if (hi - lo < count * 10)
+    throw new ArchiError('INTERNAL', 'no port range below the ephemeral ports');
   const servers: Server[] = [];
   try {
     const ports: number[] = [];
-    for (let i = 0; i < count; i++) {
-      const srv = createServer();
+    for (let attempt = 0; ports.length < count && attempt < count * 100; attempt++) {
+      // Random candidates keep parallel inits (tests) from racing for the same ports.
+      const port = lo + Math.floor(Math.random() * (hi - lo));
+      if (ports.includes(port)) continue;
+      const srv = await tryListen(port, host);
+      if (!srv) continue;
       servers.push(srv);
-      await new Promise<void>((ok, fail) => {
-        srv.once('error', fail);
-        srv.listen(0, host, () => ok());
-      });
-      const addr = srv.address();
-      if (addr === null || typeof addr === 'string')
-        throw new ArchiError('INTERNAL', 'no port assigned');
-      ports.push(addr.port);
+      ports.push(port);
     }
+    if (ports.length < count)
+      throw new ArchiError('INTERNAL', `found only ${ports.length} free ports`);
     return ports;
   } finally {
-    await Promise.all(
-      servers.map((s) => new Promise<void>((ok) => (s.listening ? s.close(() => ok()) : ok()))),
-    );
+    await Promise.all(servers.map((s) => new Promise<void>((ok) => s.close(() => ok()))));
   }
 }
 
