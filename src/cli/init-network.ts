@@ -9,7 +9,7 @@ import { mkdir, mkdtemp, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer, isIPv4, type Server } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { type CryptoProfile, getProfile } from '../crypto/profile.ts';
-import { certToPem, issueCertificate } from '../crypto/x509.ts';
+import { certToPem, issueCertificate, issueSelfSignedCa } from '../crypto/x509.ts';
 import { createTlsCa, issueTlsCert, type TlsCa } from '../p2p/tls-certs.ts';
 import { ArchiError } from '../types/errors.ts';
 import {
@@ -239,18 +239,8 @@ function issueIdentity(
 }
 
 function selfSignedCa(profile: CryptoProfile, org: string, validity: Validity): Identity {
-  const kp = profile.generateKeyPair();
-  const name = { O: org, CN: `ca.${org}` };
-  const der = issueCertificate({
-    profile,
-    issuer: profile.signerFromPem(kp.privateKeyPem),
-    issuerName: name,
-    subjectName: name,
-    subjectPublicKey: kp.publicKey,
-    ...validity,
-    isCA: true,
-  });
-  return { keyPem: kp.privateKeyPem, certPem: certToPem(der), publicKey: kp.publicKey };
+  const ca = issueSelfSignedCa(profile, { O: org, CN: `ca.${org}` }, validity);
+  return { keyPem: ca.privateKeyPem, certPem: certToPem(ca.der), publicKey: ca.publicKey };
 }
 
 /** Files to write, relative to DIR; `secret` files get mode 0600. */

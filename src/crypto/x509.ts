@@ -403,3 +403,22 @@ export function certsFromPem(pem: string): Uint8Array[] {
   const blocks = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g) ?? [];
   return blocks.map(certFromPem);
 }
+
+/** A new key and a self-signed CA certificate for `name` (used for org CAs and TLS CAs). */
+export function issueSelfSignedCa(
+  profile: CryptoProfile,
+  name: DistinguishedName,
+  validity: { notBefore: Date; notAfter: Date },
+): { privateKeyPem: string; der: Uint8Array; publicKey: Uint8Array } {
+  const kp = profile.generateKeyPair();
+  const der = issueCertificate({
+    profile,
+    issuer: profile.signerFromPem(kp.privateKeyPem),
+    issuerName: name,
+    subjectName: name,
+    subjectPublicKey: kp.publicKey,
+    ...validity,
+    isCA: true,
+  });
+  return { privateKeyPem: kp.privateKeyPem, der, publicKey: kp.publicKey };
+}

@@ -5,7 +5,7 @@
  * CA under both profiles.
  */
 import { getProfile } from '../crypto/profile.ts';
-import { certToPem, issueCertificate } from '../crypto/x509.ts';
+import { certToPem, issueCertificate, issueSelfSignedCa } from '../crypto/x509.ts';
 
 /** Role (subject OU) carried by node TLS certificates. */
 export const TLS_NODE_OU = 'consensus';
@@ -37,19 +37,8 @@ function defaultValidity(): TlsValidity {
 
 /** Creates a self-signed P-256 TLS CA for `org`. */
 export function createTlsCa(org: string, validity: TlsValidity = defaultValidity()): TlsCa {
-  const profile = getProfile('standard');
-  const kp = profile.generateKeyPair();
-  const name = { O: org, CN: `tlsca.${org}` };
-  const der = issueCertificate({
-    profile,
-    issuer: profile.signerFromPem(kp.privateKeyPem),
-    issuerName: name,
-    subjectName: name,
-    subjectPublicKey: kp.publicKey,
-    ...validity,
-    isCA: true,
-  });
-  return { org, keyPem: kp.privateKeyPem, certPem: certToPem(der) };
+  const ca = issueSelfSignedCa(getProfile('standard'), { O: org, CN: `tlsca.${org}` }, validity);
+  return { org, keyPem: ca.privateKeyPem, certPem: certToPem(ca.der) };
 }
 
 /**
