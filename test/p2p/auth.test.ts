@@ -48,6 +48,11 @@ describe('p2p: who may connect', () => {
   });
 
   async function stillTalking(tag: string): Promise<void> {
+    // Each side marks the link up when it has the other's hello, so node2 may lag node1.
+    await waitFor(
+      () => n2.node.peers().some((p) => p.name === 'node1' && p.connected),
+      'node2 sees node1',
+    );
     assert.equal(n2.node.send('node1', CONSENSUS, Buffer.from(tag)), true);
     await waitFor(() => n1.rec.has('node2', CONSENSUS, tag), `message ${tag}`);
   }
