@@ -30,6 +30,10 @@ describe('p2p: a peer that stops and comes back', () => {
   });
 
   async function roundTrip(a: TestNode, b: TestNode, tag: string): Promise<void> {
+    // Each side marks the link up when it has the other's hello: wait for both.
+    const linked = (x: TestNode, y: TestNode) =>
+      x.node.peers().some((p) => p.name === y.name && p.connected);
+    await waitFor(() => linked(a, b) && linked(b, a), `link ${a.name}-${b.name}`);
     assert.equal(a.node.send(b.name, CONSENSUS, Buffer.from(`${tag}>`)), true);
     assert.equal(b.node.send(a.name, BLOCKSYNC, Buffer.from(`${tag}<`)), true);
     await waitFor(

@@ -58,6 +58,13 @@ describe('p2p: hostile and broken peers', () => {
   // Round trip between the good nodes: proves the node is up and serving its peers.
   async function stillTalking(): Promise<void> {
     const tag = `t${tick++}`;
+    // Each side marks the link up when it has the other's hello: wait for both.
+    await waitFor(
+      () =>
+        n1.node.peers().some((p) => p.name === 'node2' && p.connected) &&
+        n2.node.peers().some((p) => p.name === 'node1' && p.connected),
+      'link',
+    );
     assert.equal(n1.node.send('node2', CONSENSUS, Buffer.from(`${tag}a`)), true);
     assert.equal(n2.node.send('node1', TXS, Buffer.from(`${tag}b`)), true);
     await waitFor(
