@@ -9,6 +9,7 @@ import type { NativeContract, NativeMethod } from './context.ts';
 import { chainConfigContract } from './native/chain-config.ts';
 import { contractManageContract } from './native/contract-manage.ts';
 import { evidenceContract } from './native/evidence.ts';
+import { governanceContract } from './native/governance.ts';
 import { kvContract } from './native/kv.ts';
 import { tokenContract } from './native/token.ts';
 import { initSandbox } from './sandbox/host.ts';
@@ -33,7 +34,13 @@ export class ContractRegistry {
   private committed?: StateReader;
 
   constructor(
-    natives: NativeContract[] = [chainConfigContract, kvContract, tokenContract, evidenceContract],
+    natives: NativeContract[] = [
+      chainConfigContract,
+      kvContract,
+      tokenContract,
+      evidenceContract,
+      governanceContract,
+    ],
   ) {
     for (const c of natives) this.contracts.set(c.name, c);
     this.contracts.set(

@@ -23,6 +23,8 @@ export interface Fixture {
   genesis: Genesis;
   admin: Member;
   client: Member;
+  /** Every org of the genesis, org1 first (admin and client above are org1's). */
+  orgs: OrgMembers[];
   nodeSigner: Signer;
   dirs: string[];
   open(dir?: string): Chain;
@@ -33,12 +35,19 @@ export interface Fixture {
 
 const T0 = 1_700_000_000_000;
 
-/** A one-org genesis in cert mode with an admin, a client and a node key. */
-export function makeFixture(profileName: 'standard' | 'gm'): Fixture {
-  const profile = getProfile(profileName);
+/** One organization of a fixture: its id, admin and client. */
+export interface OrgMembers {
+  id: string;
+  caCertPem: string;
+  admin: Member;
+  client: Member;
+}
+
+/** A generated org CA with an admin and a client member. */
+function makeOrg(profile: CryptoProfile, id: string): OrgMembers {
   const caKeys = profile.generateKeyPair();
   const ca = profile.signerFromPem(caKeys.privateKeyPem);
-  const caName = { O: 'org1', CN: 'ca.org1' };
+  const caName = { O: id, CN: `ca.${id}` };
   const caCert = issueCertificate({
     profile,
     issuer: ca,
@@ -56,7 +65,7 @@ export function makeFixture(profileName: 'standard' | 'gm'): Fixture {
       profile,
       issuer: ca,
       issuerName: caName,
-      subjectName: { O: 'org1', OU: role, CN: `${role}.org1` },
+      subjectName: { O: id, OU: role, CN: `${role}.${id}` },
       subjectPublicKey: kp.publicKey,
       notBefore: new Date(T0 - 86_400_000),
       notAfter: new Date(T0 + 3650 * 86_400_000),
@@ -71,13 +80,27 @@ export function makeFixture(profileName: 'standard' | 'gm'): Fixture {
           buildTx(profile, signer, {
             ...f,
             chainId: 'unit',
-            sender: { org: 'org1', cert },
+            sender: { org: id, cert },
             timestamp: Date.now(),
           }).bytes,
         );
       },
     };
   };
+  return { id, caCertPem: certToPem(caCert), admin: member('admin'), client: member('client') };
+}
+
+/**
+ * A genesis in cert mode with an admin, a client and a node key: one org (org1) by default,
+ * or `orgs` orgs org1..orgN (each with its admin and client in `Fixture.orgs`; the node
+ * belongs to org1). Extra genesis fields (e.g. governancePolicy) go in `genesis`.
+ */
+export function makeFixture(
+  profileName: 'standard' | 'gm',
+  opts: { orgs?: number; genesis?: Record<string, unknown> } = {},
+): Fixture {
+  const profile = getProfile(profileName);
+  const orgs = Array.from({ length: opts.orgs ?? 1 }, (_, i) => makeOrg(profile, `org${i + 1}`));
   const nodeKeys = profile.generateKeyPair();
   const genesis = validateGenesis({
     chainId: 'unit',
@@ -85,16 +108,18 @@ export function makeFixture(profileName: 'standard' | 'gm'): Fixture {
     crypto: profileName,
     identityMode: 'cert',
     consensus: 'solo',
-    orgs: [{ id: 'org1', caCert: certToPem(caCert) }],
+    orgs: orgs.map((o) => ({ id: o.id, caCert: o.caCertPem })),
     validators: [{ name: 'node1', org: 'org1', publicKey: hex(nodeKeys.publicKey), power: 10 }],
+    ...opts.genesis,
   });
   const dirs: string[] = [];
   const chains: Chain[] = [];
   return {
     profile,
     genesis,
-    admin: member('admin'),
-    client: member('client'),
+    admin: orgs[0].admin,
+    client: orgs[0].client,
+    orgs,
     nodeSigner: profile.signerFromPem(nodeKeys.privateKeyPem),
     dirs,
     open(dir) {

@@ -1,0 +1,428 @@
+/**
+ * `governance`: on-chain proposals that change the chain config. An organization admin
+ * proposes a change (the proposer's organization is its first approval); admins of the
+ * other organizations approve or reject it, one voice per organization. When the approvals
+ * meet the chain's governance policy (ANY, MAJORITY, ALL or n/m of the member
+ * organizations) the change is applied in that same tx; when the rejections make the
+ * policy unreachable the proposal is rejected. Pending proposals expire after
+ * `expiresInBlocks` blocks.
+ *
+ * Applying a change rewrites the config stored under `chain_config`/`config`. A contract's
+ * context only writes its own keys; this native (host) contract gets a context for
+ * `chain_config` through `ctx.derive`, which shares the tx's state overlay, gas and
+ * rollback, so the write is deterministic and undone with the tx if anything later fails.
+ * Sandboxed contracts cannot do this: they only reach other contracts through their methods,
+ * and `chain_config` has no write method. The executor resolves identities and checks txs
+ * against the config as it was at the start of the block, so a change applies from the
+ * next block (the chain reloads its config after committing a block that wrote it).
+ *
+ * Validator and organization membership changes are not supported: they need consensus work.
+ */
+import type { ChainConfig } from '../../codec/index.ts';
+import { ArchiError } from '../../types/errors.ts';
+import { ROLES, type Role } from '../../types/genesis.ts';
+import { jsonBytes, parseJsonBytes, utf8Bytes, utf8Text } from '../../types/json.ts';
+import type { CallContext, NativeContract, NativeMethod } from '../context.ts';
+import { argsObject } from './args.ts';
+import { CONFIG_CONTRACT, CONFIG_KEY, decodeConfig, encodeConfig } from './chain-config.ts';
+
+export const GOVERNANCE_CONTRACT = 'governance';
+
+export const PROPOSAL_KINDS = [
+  'set_kv_write_roles',
+  'set_tx_roles',
+  'set_params',
+  'set_policy',
+  'revoke_cert',
+] as const;
+export type ProposalKind = (typeof PROPOSAL_KINDS)[number];
+
+/** Kinds people will reach for that this chain refuses (membership needs consensus work). */
+const UNSUPPORTED_KINDS = [
+  'add_org',
+  'remove_org',
+  'update_org',
+  'add_validator',
+  'remove_validator',
+  'update_validator',
+  'set_validators',
+  'set_validator_power',
+];
+
+export type ProposalStatus = 'pending' | 'executed' | 'rejected' | 'expired';
+const STATUSES: readonly ProposalStatus[] = ['pending', 'executed', 'rejected', 'expired'];
+
+export interface Proposal {
+  id: number;
+  kind: ProposalKind;
+  args: Record<string, unknown>;
+  proposer: { org: string; id: string };
+  createdAt: number;
+  /** Last block height at which the proposal can still be voted on. */
+  expiresAt: number;
+  /** Stored status; `expired` is only ever derived from the height (see view). */
+  status: Exclude<ProposalStatus, 'expired'>;
+  approvals: string[];
+  rejections: string[];
+  closedAt: number | null;
+}
+
+export const DEFAULT_EXPIRES_IN_BLOCKS = 100;
+export const MAX_EXPIRES_IN_BLOCKS = 100_000;
+const LIST_LIMIT = 1000;
+const NEXT_KEY = 'next';
+const POLICY = /^(ANY|MAJORITY|ALL|([1-9][0-9]{0,5})\/([1-9][0-9]{0,5}))$/;
+
+/** Inclusive bounds of each settable param; maxTxBytes stays large enough for governance txs. */
+const PARAM_BOUNDS: Record<string, [number, number]> = {
+  maxBlockTxs: [1, 1_000_000],
+  maxBlockBytes: [4096, 1024 * 1024 * 1024],
+  maxTxBytes: [4096, 64 * 1024 * 1024],
+  blockIntervalMs: [1, 3_600_000],
+  timeoutProposeMs: [1, 3_600_000],
+  timeoutVoteMs: [1, 3_600_000],
+  timeoutDeltaMs: [1, 3_600_000],
+};
+
+const proposalKey = (id: number): string => `proposal/${String(id).padStart(12, '0')}`;
+
+function invalid(message: string): never {
+  throw new ArchiError('INVALID_ARGS', message);
+}
+
+function onlyFields(a: Record<string, unknown>, allowed: string[], what: string): void {
+  for (const k of Object.keys(a)) {
+    if (!allowed.includes(k)) {
+      invalid(`${what}: unknown field ${JSON.stringify(k)} (allowed: ${allowed.join(', ')})`);
+    }
+  }
+}
+
+function rolesArg(a: Record<string, unknown>, kind: string): Role[] {
+  onlyFields(a, ['roles'], kind);
+  const roles = a.roles;
+  if (!Array.isArray(roles)) invalid(`${kind}: roles must be a list of roles`);
+  for (const r of roles) {
+    if (typeof r !== 'string' || !(ROLES as readonly string[]).includes(r)) {
+      invalid(`${kind}: unknown role ${JSON.stringify(r)} (roles: ${ROLES.join(', ')})`);
+    }
+  }
+  if (new Set(roles).size !== roles.length) invalid(`${kind}: roles must not repeat`);
+  return roles as Role[];
+}
+
+/** The params a set_params proposal would leave, or INVALID_ARGS. */
+function mergedParams(
+  config: ChainConfig,
+  changes: Record<string, number>,
+): Record<string, number> {
+  const p = config.params;
+  const merged: Record<string, number> = {
+    maxBlockTxs: p?.maxBlockTxs ?? 0,
+    maxBlockBytes: Number(p?.maxBlockBytes ?? 0n),
+    maxTxBytes: p?.maxTxBytes ?? 0,
+    blockIntervalMs: p?.blockIntervalMs ?? 0,
+    timeoutProposeMs: p?.timeoutProposeMs ?? 0,
+    timeoutVoteMs: p?.timeoutVoteMs ?? 0,
+    timeoutDeltaMs: p?.timeoutDeltaMs ?? 0,
+    ...changes,
+  };
+  if (merged.maxTxBytes > merged.maxBlockBytes) {
+    invalid(
+      `set_params: maxTxBytes ${merged.maxTxBytes} would exceed maxBlockBytes ${merged.maxBlockBytes}`,
+    );
+  }
+  return merged;
+}
+
+/** Strict validation of a proposal's args; returns them normalized. */
+function validateChange(
+  kind: unknown,
+  raw: unknown,
+  config: ChainConfig,
+): { kind: ProposalKind; args: Record<string, unknown> } {
+  const supported = `supported kinds: ${PROPOSAL_KINDS.join(', ')}`;
+  if (typeof kind !== 'string') invalid(`kind must be a string (${supported})`);
+  if (UNSUPPORTED_KINDS.includes(kind)) {
+    invalid(
+      `kind ${kind} is not supported: validator and organization membership changes need consensus support this chain does not have yet (${supported})`,
+    );
+  }
+  if (!(PROPOSAL_KINDS as readonly string[]).includes(kind)) {
+    invalid(`unknown proposal kind ${JSON.stringify(kind)} (${supported})`);
+  }
+  const a = argsObject(raw ?? null);
+  switch (kind as ProposalKind) {
+    case 'set_kv_write_roles':
+      return { kind: 'set_kv_write_roles', args: { roles: rolesArg(a, kind) } };
+    case 'set_tx_roles': {
+      const roles = rolesArg(a, kind);
+      if (!roles.includes('admin')) {
+        invalid('set_tx_roles: roles must include admin, or governance could never run again');
+      }
+      return { kind: 'set_tx_roles', args: { roles } };
+    }
+    case 'set_params': {
+      const names = Object.keys(PARAM_BOUNDS);
+      onlyFields(a, names, kind);
+      const changes: Record<string, number> = {};
+      for (const name of names) {
+        if (!(name in a)) continue;
+        const v = a[name];
+        const [min, max] = PARAM_BOUNDS[name];
+        if (!Number.isSafeInteger(v) || (v as number) < min || (v as number) > max) {
+          invalid(`set_params: ${name} must be an integer in ${min}..${max}`);
+        }
+        changes[name] = v as number;
+      }
+      if (Object.keys(changes).length === 0) {
+        invalid(`set_params: give at least one of ${names.join(', ')}`);
+      }
+      mergedParams(config, changes);
+      return { kind: 'set_params', args: changes };
+    }
+    case 'set_policy': {
+      onlyFields(a, ['which', 'policy'], kind);
+      if (a.which !== 'governance' && a.which !== 'lifecycle') {
+        invalid('set_policy: which must be governance or lifecycle');
+      }
+      const m = typeof a.policy === 'string' ? POLICY.exec(a.policy) : null;
+      if (!m) invalid('set_policy: policy must be ANY, MAJORITY, ALL or n/m');
+      if (m[2] !== undefined && Number(m[2]) > Number(m[3])) {
+        invalid(`set_policy: ${a.policy} needs n <= m`);
+      }
+      return { kind: 'set_policy', args: { which: a.which, policy: a.policy } };
+    }
+    case 'revoke_cert': {
+      onlyFields(a, ['certHash'], kind);
+      const h = a.certHash;
+      if (typeof h !== 'string' || !/^(0x)?[0-9a-fA-F]{64}$/.test(h)) {
+        invalid('revoke_cert: certHash must be the 64-hex-character hash of the certificate');
+      }
+      return { kind: 'revoke_cert', args: { certHash: h.replace(/^0x/, '').toLowerCase() } };
+    }
+  }
+}
+
+/** Whether `approvals` of `orgs` organizations meet `policy`. */
+export function policyMet(policy: string, approvals: number, orgs: number): boolean {
+  if (policy === 'ANY') return approvals >= 1;
+  if (policy === 'ALL') return approvals >= orgs;
+  if (policy === 'MAJORITY') return approvals * 2 > orgs;
+  const m = /^([1-9][0-9]*)\/([1-9][0-9]*)$/.exec(policy);
+  if (m) return approvals >= 1 && approvals * Number(m[2]) >= Number(m[1]) * orgs;
+  return approvals >= orgs;
+}
+
+/** A context on the stored chain config (host capability; see the file comment). */
+function configContext(ctx: CallContext): CallContext {
+  return ctx.derive(CONFIG_CONTRACT, ctx.sender);
+}
+
+/**
+ * The config as stored now: ctx.config is the config at the start of the block, while an
+ * earlier tx of this block may already have changed the stored one.
+ */
+function currentConfig(ctx: CallContext): ChainConfig {
+  const bytes = configContext(ctx).get(CONFIG_KEY);
+  if (!bytes) throw new ArchiError('INTERNAL', 'chain config missing from state');
+  return decodeConfig(bytes);
+}
+
+function applyChange(ctx: CallContext, p: Proposal): void {
+  const config = currentConfig(ctx);
+  const a = p.args;
+  switch (p.kind) {
+    case 'set_kv_write_roles':
+      config.kvWriteRoles = [...(a.roles as string[])];
+      break;
+    case 'set_tx_roles':
+      config.txRoles = [...(a.roles as string[])];
+      break;
+    case 'set_params': {
+      // Re-checked against the config as it is now; a failure reverts the approving tx.
+      const m = mergedParams(config, a as Record<string, number>);
+      if (!config.params) throw new ArchiError('INTERNAL', 'chain config has no params');
+      config.params.maxBlockTxs = m.maxBlockTxs;
+      config.params.maxBlockBytes = BigInt(m.maxBlockBytes);
+      config.params.maxTxBytes = m.maxTxBytes;
+      config.params.blockIntervalMs = m.blockIntervalMs;
+      config.params.timeoutProposeMs = m.timeoutProposeMs;
+      config.params.timeoutVoteMs = m.timeoutVoteMs;
+      config.params.timeoutDeltaMs = m.timeoutDeltaMs;
+      break;
+    }
+    case 'set_policy':
+      if (a.which === 'governance') config.governancePolicy = a.policy as string;
+      else config.lifecyclePolicy = a.policy as string;
+      break;
+    case 'revoke_cert':
+      if (!config.revokedCerts.includes(a.certHash as string)) {
+        config.revokedCerts = [...config.revokedCerts, a.certHash as string];
+      }
+      break;
+  }
+  configContext(ctx).set(CONFIG_KEY, encodeConfig(config));
+}
+
+function load(ctx: CallContext, id: number): Proposal | undefined {
+  const v = ctx.get(proposalKey(id));
+  return v === undefined ? undefined : (parseJsonBytes(v, 'proposal') as Proposal);
+}
+
+function store(ctx: CallContext, p: Proposal): void {
+  ctx.set(proposalKey(p.id), jsonBytes(p));
+}
+
+/**
+ * Whether a pending proposal is past its last votable height. A tx runs at the block's
+ * height; a query sees the latest committed height, and the next vote would land one higher.
+ */
+function isExpired(ctx: CallContext, p: Proposal): boolean {
+  const height = ctx.readOnly ? ctx.block.height + 1 : ctx.block.height;
+  return p.status === 'pending' && height > p.expiresAt;
+}
+
+function view(
+  ctx: CallContext,
+  p: Proposal,
+):
+  | Proposal
+  | (Omit<Proposal, 'status'> & {
+      status: ProposalStatus;
+    }) {
+  return isExpired(ctx, p) ? { ...p, status: 'expired' } : p;
+}
+
+function requireAdmin(ctx: CallContext, action: string): void {
+  if (ctx.sender.role !== 'admin') {
+    throw new ArchiError(
+      'TX_FORBIDDEN',
+      `only an organization admin may ${action} (sender role is ${ctx.sender.role})`,
+    );
+  }
+}
+
+function idArg(args: unknown): number {
+  const a = argsObject(args);
+  onlyFields(a, ['id'], 'args');
+  if (!Number.isSafeInteger(a.id) || (a.id as number) < 1) {
+    invalid('id must be a positive integer');
+  }
+  return a.id as number;
+}
+
+/** Execute or reject the proposal if its votes settle it under the current policy. */
+function settle(ctx: CallContext, p: Proposal): void {
+  const config = currentConfig(ctx);
+  const policy = config.governancePolicy || 'MAJORITY';
+  const orgIds = config.orgs.map((o) => o.id);
+  const approvals = p.approvals.filter((o) => orgIds.includes(o)).length;
+  const rejections = p.rejections.filter((o) => orgIds.includes(o)).length;
+  if (policyMet(policy, approvals, orgIds.length)) {
+    applyChange(ctx, p);
+    p.status = 'executed';
+    p.closedAt = ctx.block.height;
+    ctx.emit('Executed', { id: p.id, kind: p.kind, args: p.args });
+  } else if (!policyMet(policy, orgIds.length - rejections, orgIds.length)) {
+    p.status = 'rejected';
+    p.closedAt = ctx.block.height;
+    ctx.emit('Rejected', { id: p.id, kind: p.kind });
+  }
+}
+
+function vote(ctx: CallContext, args: unknown, approve: boolean): unknown {
+  requireAdmin(ctx, approve ? 'approve a proposal' : 'reject a proposal');
+  const id = idArg(args);
+  const p = load(ctx, id);
+  if (!p) throw new ArchiError('NOT_FOUND', `no proposal ${id}`);
+  if (p.status !== 'pending') {
+    throw new ArchiError('PROPOSAL_CLOSED', `proposal ${id} is already ${p.status}`);
+  }
+  if (isExpired(ctx, p)) {
+    throw new ArchiError(
+      'PROPOSAL_EXPIRED',
+      `proposal ${id} expired after block ${p.expiresAt} (this is block ${ctx.block.height})`,
+    );
+  }
+  const org = ctx.sender.org;
+  if (p.approvals.includes(org) || p.rejections.includes(org)) {
+    throw new ArchiError(
+      'ALREADY_VOTED',
+      `organization ${org} already ${p.approvals.includes(org) ? 'approved' : 'rejected'} proposal ${id}`,
+    );
+  }
+  if (approve) p.approvals.push(org);
+  else p.rejections.push(org);
+  ctx.emit('Voted', { id, org, approve });
+  settle(ctx, p);
+  store(ctx, p);
+  return view(ctx, p);
+}
+
+const write = (run: NativeMethod['run']): NativeMethod => ({ write: true, run });
+const read = (run: NativeMethod['run']): NativeMethod => ({ write: false, run });
+
+export const governanceContract: NativeContract = {
+  name: GOVERNANCE_CONTRACT,
+  methods: {
+    propose: write((ctx, args) => {
+      requireAdmin(ctx, 'propose a change');
+      const a = argsObject(args);
+      onlyFields(a, ['kind', 'args', 'expiresInBlocks'], 'propose');
+      const change = validateChange(a.kind, a.args, currentConfig(ctx));
+      const ttl = a.expiresInBlocks ?? DEFAULT_EXPIRES_IN_BLOCKS;
+      if (
+        !Number.isSafeInteger(ttl) ||
+        (ttl as number) < 1 ||
+        (ttl as number) > MAX_EXPIRES_IN_BLOCKS
+      ) {
+        invalid(`expiresInBlocks must be an integer in 1..${MAX_EXPIRES_IN_BLOCKS}`);
+      }
+      const next = ctx.get(NEXT_KEY);
+      const id = next === undefined ? 1 : Number(utf8Text(next));
+      ctx.set(NEXT_KEY, utf8Bytes(String(id + 1)));
+      const p: Proposal = {
+        id,
+        kind: change.kind,
+        args: change.args,
+        proposer: { org: ctx.sender.org, id: ctx.sender.id },
+        createdAt: ctx.block.height,
+        expiresAt: ctx.block.height + (ttl as number),
+        status: 'pending',
+        approvals: [ctx.sender.org],
+        rejections: [],
+        closedAt: null,
+      };
+      ctx.emit('Proposed', {
+        id,
+        kind: p.kind,
+        args: p.args,
+        org: p.proposer.org,
+        expiresAt: p.expiresAt,
+      });
+      settle(ctx, p);
+      store(ctx, p);
+      return view(ctx, p);
+    }),
+    approve: write((ctx, args) => vote(ctx, args, true)),
+    reject: write((ctx, args) => vote(ctx, args, false)),
+    get: read((ctx, args) => {
+      const id = idArg(args);
+      const p = load(ctx, id);
+      if (!p) throw new ArchiError('NOT_FOUND', `no proposal ${id}`);
+      return view(ctx, p);
+    }),
+    list: read((ctx, args) => {
+      const a = argsObject(args ?? {});
+      onlyFields(a, ['status'], 'list');
+      if (a.status !== undefined && !STATUSES.includes(a.status as ProposalStatus)) {
+        invalid(`status must be one of ${STATUSES.join(', ')}`);
+      }
+      return ctx
+        .range('proposal/', LIST_LIMIT)
+        .map(([, v]) => view(ctx, parseJsonBytes(v, 'proposal') as Proposal))
+        .filter((p) => a.status === undefined || p.status === a.status);
+    }),
+  },
+};
