@@ -5,6 +5,7 @@ import { register as registerBench } from './commands/bench.ts';
 import { register as registerClient } from './commands/client.ts';
 import { register as registerContract } from './commands/contract.ts';
 import { register as registerEvidence } from './commands/evidence.ts';
+import { register as registerGov } from './commands/gov.ts';
 import { register as registerInit } from './commands/init.ts';
 import { register as registerNode } from './commands/node.ts';
 import { register as registerUp } from './commands/up.ts';
@@ -24,6 +25,7 @@ export function buildProgram(): Command {
   registerContract(program);
   registerBench(program);
   registerEvidence(program);
+  registerGov(program);
   return program;
 }
 

@@ -20,6 +20,7 @@ export {
   type LifecycleOptions,
   type LifecycleResult,
 } from './contracts.ts';
+export * from './governance.ts';
 export {
   codedError,
   isUnreachable,
