@@ -108,7 +108,7 @@ function Shell() {
       page = <OrgsPage />;
       break;
     case 'governance':
-      page = <GovernancePage />;
+      page = <GovernancePage selected={route.parts[0]} />;
       break;
     case 'network':
       page = <NetworkPage />;

@@ -237,8 +237,49 @@ describe('web console in headless chromium', { skip, timeout: 240_000 }, () => {
     assert.match((await page.getByTestId('members-org1').textContent()) ?? '', /valid/);
     await shot('orgs-1280');
     await page.goto(`${consoleUrl}/#/governance`);
-    await page.getByTestId('governance-page').locator('.state, .card').first().waitFor();
+    await page.getByTestId('proposals-card').getByText('No proposals yet').waitFor();
+    // One organization under MAJORITY: the proposer's own approval meets the policy, so the
+    // change executes in the proposing tx.
+    const propose = page.getByTestId('propose');
+    await propose.getByTestId('propose-kind').selectOption('set_kv_write_roles');
+    for (const role of ['admin', 'client']) await propose.getByTestId(`role-${role}`).check();
+    for (const role of ['consensus', 'common']) await propose.getByTestId(`role-${role}`).uncheck();
+    assert.match(
+      (await propose.getByTestId('propose-summary').textContent()) ?? '',
+      /kv writers become: admin, client/,
+    );
+    await propose.getByTestId('identity').selectOption('org1/admin');
+    await propose.getByTestId('propose-run').click();
+    const proposed = propose.getByTestId('send-receipt');
+    await proposed.waitFor({ timeout: 30_000 });
+    assert.match((await proposed.textContent()) ?? '', /committed ✓/);
+    const listed = page.locator('[data-testid="proposal-1"][data-status="executed"]');
+    await listed.waitFor({ timeout: 15_000 });
+    const text = (await listed.textContent()) ?? '';
+    assert.match(text, /kv writers become: admin, client/);
+    assert.match(text, /1\/1 approved/);
+    assert.match(text, /org1\/admin/);
+    const stored = await archiJson([
+      'query',
+      '--dir',
+      dir,
+      '--contract',
+      'governance',
+      '--method',
+      'get',
+      '--args',
+      '{"id":1}',
+    ]);
+    assert.equal(stored.result.status, 'executed');
+    assert.deepEqual(stored.result.args, { roles: ['admin', 'client'] });
+    // The change applies from the next block; the policy card re-reads the config.
+    await page.getByTestId('kv-writers').getByText('admin, client').waitFor({ timeout: 15_000 });
     await shot('governance-1280');
+    await listed.locator('a').click();
+    const detail = page.getByTestId('proposal-detail');
+    await detail.getByTestId('votes').getByText('approved').waitFor();
+    assert.match((await detail.textContent()) ?? '', /voting is closed/);
+    await shot('governance-detail-1280');
 
     await page.setViewportSize({ width: 390, height: 844 });
     for (const [name, hash, testId] of [
@@ -248,6 +289,8 @@ describe('web console in headless chromium', { skip, timeout: 240_000 }, () => {
       ['state', 'state', 'query-run'],
       ['contracts', 'contracts/kv', 'method-put'],
       ['orgs', 'orgs', 'members-org1'],
+      ['governance', 'governance', 'proposal-1'],
+      ['governance-detail', 'governance/1', 'votes'],
     ] as const) {
       await page.goto(`${consoleUrl}/#/${hash}`);
       await page.getByTestId(testId).waitFor();

@@ -1,98 +1,714 @@
 /**
- * Governance: proposals, approvals and what they change, read from the chain's governance
- * contract. Chains without one get an honest empty state, never sample data.
+ * Governance: proposals that change the chain config, read from the native `governance`
+ * contract (src/vm/native/governance.ts). Lists them with their votes per organization
+ * against the chain's governance policy, shows one in detail, and lets the operator propose,
+ * approve or reject as a local identity (signed by the console server). Chains without the
+ * contract get an honest empty state, never sample data.
  */
-import type { ContractInfo } from '../api.ts';
-import { useCtx } from '../context.tsx';
-import { Badge, Card, Empty, Fields, Json, Show, useAsync } from '../ui.tsx';
+import { type ReactNode, useEffect, useMemo, useState } from 'react';
+import { type ChainConfigJson, type CommittedAnswer, type ContractInfo, operator } from '../api.ts';
+import { useCtx, useFeed } from '../context.tsx';
+import { go } from '../router.ts';
+import {
+  Badge,
+  Card,
+  Empty,
+  ErrorBox,
+  Fields,
+  Hash,
+  Json,
+  Loading,
+  Show,
+  shorten,
+  useAsync,
+} from '../ui.tsx';
+import { IdentityPicker, Receipt, useIdentity } from './Contracts.tsx';
 
-/** Contract names the governance work may land under. */
-const GOVERNANCE_NAMES = ['governance', 'gov'];
-const LIST_METHODS = ['list', 'proposals', 'listProposals'];
+const GOVERNANCE = 'governance';
+const KINDS = ['set_kv_write_roles', 'set_tx_roles', 'set_params', 'set_policy', 'revoke_cert'];
+type Kind = (typeof KINDS)[number];
+const ROLES = ['admin', 'client', 'consensus', 'common'];
+const STATUSES = ['pending', 'executed', 'rejected', 'expired'] as const;
+type Status = (typeof STATUSES)[number];
+const PARAMS: Array<[string, number, number]> = [
+  ['maxBlockTxs', 1, 1_000_000],
+  ['maxBlockBytes', 4096, 1024 * 1024 * 1024],
+  ['maxTxBytes', 4096, 64 * 1024 * 1024],
+  ['blockIntervalMs', 1, 3_600_000],
+  ['timeoutProposeMs', 1, 3_600_000],
+  ['timeoutVoteMs', 1, 3_600_000],
+  ['timeoutDeltaMs', 1, 3_600_000],
+];
+const KIND_LABELS: Record<Kind, string> = {
+  set_kv_write_roles: 'Who may write kv',
+  set_tx_roles: 'Who may send txs',
+  set_params: 'Block and consensus params',
+  set_policy: 'Governance or lifecycle policy',
+  revoke_cert: 'Revoke a certificate',
+};
 
-function Proposals({ gov }: { gov: ContractInfo }) {
-  const { rpc } = useCtx();
-  const lister = gov.methods.find((m) => !m.write && LIST_METHODS.includes(m.name));
-  const list = useAsync(
-    () => (lister ? rpc.query(gov.name, lister.name, {}) : Promise.resolve(null)),
-    [rpc, gov.name, lister?.name],
-  );
-  if (!lister) {
-    return (
-      <Empty title="The governance contract has no proposal list method">
-        Its methods: {gov.methods.map((m) => m.name).join(', ')}
-      </Empty>
-    );
+export interface ProposalJson {
+  id: number;
+  kind: Kind;
+  args: Record<string, unknown>;
+  proposer: { org: string; id: string };
+  createdAt: number;
+  expiresAt: number;
+  status: Status;
+  approvals: string[];
+  rejections: string[];
+  closedAt: number | null;
+}
+
+/** Same rule as the contract's policyMet (src/vm/native/governance.ts). */
+export function policyMet(policy: string, approvals: number, orgs: number): boolean {
+  if (policy === 'ANY') return approvals >= 1;
+  if (policy === 'ALL') return approvals >= orgs;
+  if (policy === 'MAJORITY') return approvals * 2 > orgs;
+  const m = /^([1-9][0-9]*)\/([1-9][0-9]*)$/.exec(policy);
+  if (m) return approvals >= 1 && approvals * Number(m[2]) >= Number(m[1]) * orgs;
+  return approvals >= orgs;
+}
+
+/** How many organization approvals the policy needs (orgs + 1 when it can never pass). */
+export function approvalsNeeded(policy: string, orgs: number): number {
+  for (let k = 0; k <= orgs; k++) if (policyMet(policy, k, orgs)) return k;
+  return orgs + 1;
+}
+
+const list = (v: unknown): string =>
+  Array.isArray(v) && v.length > 0 ? v.map(String).join(', ') : 'nobody';
+
+/** A proposal's change in words. */
+export function describeChange(kind: string, args: Record<string, unknown>): string {
+  switch (kind) {
+    case 'set_kv_write_roles':
+      return `kv writers become: ${list(args.roles)}`;
+    case 'set_tx_roles':
+      return `tx senders become: ${list(args.roles)}`;
+    case 'set_params':
+      return Object.entries(args)
+        .map(([k, v]) => `${k} becomes ${typeof v === 'number' ? v.toLocaleString('en') : v}`)
+        .join(', ');
+    case 'set_policy':
+      return `${args.which} policy becomes: ${args.policy}`;
+    case 'revoke_cert':
+      return `revoke certificate ${shorten(String(args.certHash ?? ''), 8)}`;
+    default:
+      return `${kind} ${JSON.stringify(args)}`;
   }
+}
+
+const statusKind = (s: Status) =>
+  s === 'executed' ? 'ok' : s === 'rejected' ? 'error' : s === 'expired' ? 'muted' : 'warn';
+
+function StatusBadge({ status }: { status: Status }) {
+  return <Badge kind={statusKind(status)}>{status}</Badge>;
+}
+
+function govPolicy(config: ChainConfigJson | undefined): string {
+  return config?.governancePolicy || 'MAJORITY';
+}
+
+/** "1 of 1 orgs approved · MAJORITY needs 1" */
+function Tally({ p, config }: { p: ProposalJson; config: ChainConfigJson | undefined }) {
+  const orgs = config?.orgs.map((o) => o.id) ?? [];
+  const policy = govPolicy(config);
+  const approvals = p.approvals.filter((o) => orgs.includes(o)).length;
+  const rejections = p.rejections.filter((o) => orgs.includes(o)).length;
+  const needed = approvalsNeeded(policy, orgs.length);
   return (
-    <Show a={list} what="proposals">
-      {(a) => {
-        const rows = Array.isArray(a?.result) ? (a.result as Array<Record<string, any>>) : null;
-        if (!rows) return <Json value={a?.result} />;
-        if (rows.length === 0) return <Empty title="No proposals yet" />;
-        return (
-          <div className="proposals">
-            {rows.map((p, i) => (
-              <Card
-                key={String(p.id ?? i)}
-                title={`Proposal ${p.id ?? i + 1}${p.title ? `: ${p.title}` : ''}`}
-                actions={
-                  p.status && (
-                    <Badge
-                      kind={
-                        p.status === 'executed' || p.status === 'approved'
-                          ? 'ok'
-                          : p.status === 'rejected'
-                            ? 'error'
-                            : 'warn'
-                      }
-                    >
-                      {String(p.status)}
-                    </Badge>
-                  )
-                }
-              >
-                <Fields
-                  rows={[
-                    p.proposer ? ['Proposed by', String(p.proposer)] : null,
-                    p.approvals
-                      ? [
-                          'Approvals',
-                          Array.isArray(p.approvals)
-                            ? p.approvals.join(', ') || 'none yet'
-                            : String(p.approvals),
-                        ]
-                      : null,
-                    p.policy ? ['Needs', String(p.policy)] : null,
-                    ['Changes', <Json key="c" value={p.changes ?? p.change ?? p.action ?? p} />],
-                  ]}
-                />
-              </Card>
-            ))}
-          </div>
-        );
-      }}
-    </Show>
+    <span className="tally" data-testid="tally">
+      <span className="ok-text">
+        {approvals}/{orgs.length} approved
+      </span>
+      {rejections > 0 && <span className="err-text"> · {rejections} rejected</span>}
+      <span className="muted">
+        {' '}
+        · {policy} needs {needed > orgs.length ? 'more orgs than exist' : needed}
+        {policyMet(policy, approvals, orgs.length) ? ' ✓' : ''}
+      </span>
+    </span>
   );
 }
 
-export function GovernancePage() {
+/** The proposer as a local identity name (org1/admin) when the console knows its address. */
+function Proposer({ p }: { p: { org: string; id: string } }) {
+  const { identities } = useCtx();
+  const id = p.id.toLowerCase().replace(/^0x/, '');
+  const local = identities.data?.find(
+    (i) => i.org === p.org && i.address?.toLowerCase().replace(/^0x/, '') === id,
+  );
+  return local ? (
+    <span title={`${p.org}/${p.id}`}>{local.id}</span>
+  ) : (
+    <span title={p.id}>
+      {p.org}/{shorten(p.id, 6)}
+    </span>
+  );
+}
+
+function useLatestHeight(): number | null {
+  const feed = useFeed();
+  return feed.blocks.reduce<number | null>(
+    (m, b) => (m === null || b.height > m ? b.height : m),
+    null,
+  );
+}
+
+function ProposalList({
+  proposals,
+  config,
+}: {
+  proposals: ProposalJson[];
+  config: ChainConfigJson | undefined;
+}) {
+  const [filter, setFilter] = useState<Status | 'all'>('all');
+  const shown = [...proposals]
+    .filter((p) => filter === 'all' || p.status === filter)
+    .sort((a, b) => b.id - a.id);
+  const count = (s: Status) => proposals.filter((p) => p.status === s).length;
+  return (
+    <>
+      <div className="row filters">
+        {(['all', ...STATUSES] as const).map((s) => (
+          <button
+            key={s}
+            type="button"
+            className={`small${filter === s ? '' : ' secondary'}`}
+            aria-pressed={filter === s}
+            onClick={() => setFilter(s)}
+          >
+            {s} ({s === 'all' ? proposals.length : count(s)})
+          </button>
+        ))}
+      </div>
+      {shown.length === 0 ? (
+        <Empty title={proposals.length === 0 ? 'No proposals yet' : `No ${filter} proposals`}>
+          {proposals.length === 0 && 'Propose a change below; it shows here once committed.'}
+        </Empty>
+      ) : (
+        <ul className="proposal-list" data-testid="proposals">
+          {shown.map((p) => (
+            <li key={p.id} data-testid={`proposal-${p.id}`} data-status={p.status}>
+              <a href={`#/governance/${p.id}`} className="proposal-row">
+                <span className="proposal-id">#{p.id}</span>
+                <span className="proposal-main">
+                  <span className="proposal-change">{describeChange(p.kind, p.args)}</span>
+                  <span className="proposal-meta muted">
+                    <code>{p.kind}</code> · by <Proposer p={p.proposer} /> · block {p.createdAt}
+                    {p.status === 'pending' || p.status === 'expired'
+                      ? ` · expires after ${p.expiresAt}`
+                      : p.closedAt !== null
+                        ? ` · closed at ${p.closedAt}`
+                        : ''}
+                  </span>
+                  <Tally p={p} config={config} />
+                </span>
+                <span className="proposal-status">
+                  <StatusBadge status={p.status} />
+                </span>
+              </a>
+            </li>
+          ))}
+        </ul>
+      )}
+    </>
+  );
+}
+
+/** Sign and send one governance method; shows the receipt or the error. */
+function useSender(onDone: () => void) {
+  const [busy, setBusy] = useState<string | null>(null);
+  const [error, setError] = useState<Error | null>(null);
+  const [sent, setSent] = useState<CommittedAnswer | null>(null);
+  const send = async (as: string, method: string, args: unknown) => {
+    setBusy(method);
+    setError(null);
+    setSent(null);
+    try {
+      setSent(await operator.signAndSend({ as, contract: GOVERNANCE, method, args }));
+      onDone();
+    } catch (e) {
+      setError(e as Error);
+    } finally {
+      setBusy(null);
+    }
+  };
+  const out: ReactNode = (
+    <>
+      {error && <ErrorBox error={error} />}
+      {sent && <Receipt answer={sent} />}
+    </>
+  );
+  return { busy, send, out };
+}
+
+function Detail({
+  id,
+  config,
+  onChanged,
+}: {
+  id: number;
+  config: ChainConfigJson | undefined;
+  onChanged: () => void;
+}) {
+  const { rpc } = useCtx();
+  const height = useLatestHeight();
+  const p = useAsync(async () => {
+    const a = await rpc.query(GOVERNANCE, 'get', { id });
+    return a.result as ProposalJson;
+  }, [rpc, id, height]);
+  const [as, setAs] = useIdentity();
+  const { busy, send, out } = useSender(() => {
+    p.reload();
+    onChanged();
+  });
+  const orgs = config?.orgs.map((o) => o.id) ?? [];
+  return (
+    <Card
+      title={`Proposal #${id}`}
+      testId="proposal-detail"
+      actions={
+        <button type="button" className="small secondary" onClick={() => go('/governance')}>
+          Back to all
+        </button>
+      }
+    >
+      <Show a={p} what={`proposal ${id}`}>
+        {(x) => (
+          <>
+            <p className="lead" data-testid="detail-change">
+              {describeChange(x.kind, x.args)} <StatusBadge status={x.status} />
+            </p>
+            <Fields
+              rows={[
+                ['Kind', <code key="k">{x.kind}</code>],
+                ['Status', <StatusBadge key="s" status={x.status} />],
+                ['Votes', <Tally key="t" p={x} config={config} />],
+                ['Proposed by', <Proposer key="p" p={x.proposer} />],
+                [
+                  'Created at block',
+                  <a key="h" href={`#/blocks/${x.createdAt}`}>
+                    {x.createdAt}
+                  </a>,
+                ],
+                [
+                  'Votable until block',
+                  `${x.expiresAt}${
+                    x.status === 'pending' && height !== null
+                      ? ` (${Math.max(0, x.expiresAt - height)} blocks left)`
+                      : ''
+                  }`,
+                ],
+                x.closedAt !== null && [
+                  x.status === 'executed' ? 'Executed at block' : 'Closed at block',
+                  <a key="c" href={`#/blocks/${x.closedAt}`}>
+                    {x.closedAt}
+                  </a>,
+                ],
+                ['Args', <Json key="a" value={x.args} />],
+              ]}
+            />
+            <h3>Votes per organization</h3>
+            <div className="table-wrap">
+              <table data-testid="votes">
+                <thead>
+                  <tr>
+                    <th>Organization</th>
+                    <th>Vote</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {orgs.map((o) => (
+                    <tr key={o}>
+                      <td>{o}</td>
+                      <td>
+                        {x.approvals.includes(o) ? (
+                          <Badge kind="ok">approved</Badge>
+                        ) : x.rejections.includes(o) ? (
+                          <Badge kind="error">rejected</Badge>
+                        ) : (
+                          <span className="muted">not voted</span>
+                        )}
+                      </td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
+            {x.status === 'pending' ? (
+              <div className="form vote" data-testid="vote">
+                <IdentityPicker value={as} onChange={setAs} />
+                <div className="row">
+                  <button
+                    type="button"
+                    disabled={busy !== null || !as}
+                    onClick={() => void send(as, 'approve', { id })}
+                    data-testid="approve"
+                  >
+                    {busy === 'approve' ? 'Waiting for the block…' : 'Approve'}
+                  </button>
+                  <button
+                    type="button"
+                    className="danger"
+                    disabled={busy !== null || !as}
+                    onClick={() => void send(as, 'reject', { id })}
+                    data-testid="reject"
+                  >
+                    {busy === 'reject' ? 'Waiting for the block…' : 'Reject'}
+                  </button>
+                  <span className="hint">
+                    One voice per organization; only an organization admin may vote.
+                  </span>
+                </div>
+              </div>
+            ) : (
+              <p className="muted">This proposal is {x.status}; voting is closed.</p>
+            )}
+            {out}
+          </>
+        )}
+      </Show>
+    </Card>
+  );
+}
+
+function RolesField({
+  value,
+  onChange,
+  required,
+}: {
+  value: string[];
+  onChange: (v: string[]) => void;
+  required?: string;
+}) {
+  return (
+    <fieldset className="checks">
+      <legend>Roles</legend>
+      {ROLES.map((r) => (
+        <label key={r} className="check">
+          <input
+            type="checkbox"
+            checked={value.includes(r)}
+            data-testid={`role-${r}`}
+            onChange={(e) =>
+              onChange(
+                e.target.checked
+                  ? ROLES.filter((x) => x === r || value.includes(x))
+                  : value.filter((x) => x !== r),
+              )
+            }
+          />
+          {r}
+          {required === r && <span className="muted"> (required)</span>}
+        </label>
+      ))}
+    </fieldset>
+  );
+}
+
+function ProposeForm({
+  config,
+  onDone,
+}: {
+  config: ChainConfigJson | undefined;
+  onDone: () => void;
+}) {
+  const [kind, setKind] = useState<Kind>('set_kv_write_roles');
+  const [roles, setRoles] = useState<string[]>([]);
+  const [params, setParams] = useState<Record<string, string>>({});
+  const [which, setWhich] = useState<'governance' | 'lifecycle'>('governance');
+  const [policy, setPolicy] = useState('MAJORITY');
+  const [certHash, setCertHash] = useState('');
+  const [expires, setExpires] = useState('100');
+  const [formError, setFormError] = useState<string | null>(null);
+  const [as, setAs] = useIdentity();
+  const { busy, send, out } = useSender(onDone);
+
+  // Start each roles form from what the chain has now.
+  useEffect(() => {
+    if (kind === 'set_kv_write_roles') setRoles(config?.kvWriteRoles ?? []);
+    if (kind === 'set_tx_roles') setRoles(config?.txRoles ?? []);
+    if (kind === 'set_policy')
+      setPolicy(
+        (which === 'governance' ? config?.governancePolicy : config?.lifecyclePolicy) || 'MAJORITY',
+      );
+  }, [kind, which, config]);
+
+  const build = (): Record<string, unknown> | string => {
+    switch (kind) {
+      case 'set_kv_write_roles':
+        return { roles };
+      case 'set_tx_roles':
+        return roles.includes('admin')
+          ? { roles }
+          : 'tx senders must include admin, or governance could never run again';
+      case 'set_params': {
+        const out: Record<string, number> = {};
+        for (const [name, min, max] of PARAMS) {
+          const v = params[name]?.trim();
+          if (!v) continue;
+          const n = Number(v);
+          if (!Number.isSafeInteger(n) || n < min || n > max)
+            return `${name} must be an integer in ${min}..${max}`;
+          out[name] = n;
+        }
+        return Object.keys(out).length ? out : 'change at least one param';
+      }
+      case 'set_policy': {
+        const m = /^(ANY|MAJORITY|ALL|([1-9][0-9]{0,5})\/([1-9][0-9]{0,5}))$/.exec(policy.trim());
+        if (!m) return 'policy must be ANY, MAJORITY, ALL or n/m';
+        if (m[2] !== undefined && Number(m[2]) > Number(m[3])) return 'n/m needs n <= m';
+        return { which, policy: policy.trim() };
+      }
+      case 'revoke_cert':
+        return /^(0x)?[0-9a-fA-F]{64}$/.test(certHash.trim())
+          ? { certHash: certHash.trim() }
+          : 'enter the 64-hex-character hash of the certificate';
+    }
+    return 'unknown kind';
+  };
+  const built = build();
+  const ttl = Number(expires);
+
+  return (
+    <form
+      className="form"
+      data-testid="propose"
+      onSubmit={(e) => {
+        e.preventDefault();
+        if (typeof built === 'string') return setFormError(built);
+        if (!Number.isSafeInteger(ttl) || ttl < 1 || ttl > 100_000)
+          return setFormError('expires in must be a whole number of blocks in 1..100000');
+        setFormError(null);
+        void send(as, 'propose', { kind, args: built, expiresInBlocks: ttl });
+      }}
+    >
+      <label>
+        Kind
+        <select
+          value={kind}
+          onChange={(e) => setKind(e.target.value as Kind)}
+          data-testid="propose-kind"
+        >
+          {KINDS.map((k) => (
+            <option key={k} value={k}>
+              {KIND_LABELS[k]} ({k})
+            </option>
+          ))}
+        </select>
+      </label>
+      {(kind === 'set_kv_write_roles' || kind === 'set_tx_roles') && (
+        <RolesField
+          value={roles}
+          onChange={setRoles}
+          required={kind === 'set_tx_roles' ? 'admin' : undefined}
+        />
+      )}
+      {kind === 'set_params' && (
+        <div className="param-grid">
+          {PARAMS.map(([name, min, max]) => (
+            <label key={name}>
+              {name}
+              <input
+                inputMode="numeric"
+                value={params[name] ?? ''}
+                placeholder={`now ${config?.params?.[name] ?? '?'}`}
+                onChange={(e) => setParams({ ...params, [name]: e.target.value })}
+                data-testid={`param-${name}`}
+              />
+              <span className="hint">
+                {min.toLocaleString('en')}..{max.toLocaleString('en')}
+              </span>
+            </label>
+          ))}
+        </div>
+      )}
+      {kind === 'set_policy' && (
+        <div className="row">
+          <label>
+            Which policy
+            <select
+              value={which}
+              onChange={(e) => setWhich(e.target.value as 'governance' | 'lifecycle')}
+            >
+              <option value="governance">governance</option>
+              <option value="lifecycle">lifecycle</option>
+            </select>
+          </label>
+          <label>
+            Policy
+            <input
+              value={policy}
+              onChange={(e) => setPolicy(e.target.value)}
+              list="policies"
+              spellCheck={false}
+              data-testid="policy"
+            />
+            <datalist id="policies">
+              <option value="ANY" />
+              <option value="MAJORITY" />
+              <option value="ALL" />
+              <option value="2/3" />
+            </datalist>
+          </label>
+        </div>
+      )}
+      {kind === 'revoke_cert' && (
+        <label>
+          Certificate hash
+          <input
+            value={certHash}
+            onChange={(e) => setCertHash(e.target.value)}
+            placeholder="64 hex characters"
+            spellCheck={false}
+            className="mono"
+            data-testid="cert-hash"
+          />
+        </label>
+      )}
+      <label className="narrow">
+        Expires in (blocks)
+        <input
+          inputMode="numeric"
+          value={expires}
+          onChange={(e) => setExpires(e.target.value)}
+          data-testid="propose-expires"
+        />
+      </label>
+      <p className="hint" data-testid="propose-summary">
+        {typeof built === 'string' ? built : `Proposes: ${describeChange(kind, built)}`}
+      </p>
+      <IdentityPicker value={as} onChange={setAs} />
+      <div className="row">
+        <button type="submit" disabled={busy !== null || !as} data-testid="propose-run">
+          {busy ? 'Waiting for the block…' : 'Sign and propose'}
+        </button>
+        <span className="hint">
+          The proposer's organization counts as its first approval; under the current policy (
+          {govPolicy(config)}) that may execute the change at once.
+        </span>
+      </div>
+      {formError && <div className="form-error">{formError}</div>}
+      {out}
+    </form>
+  );
+}
+
+function Governance({ gov, selected }: { gov: ContractInfo; selected?: number }) {
+  const { rpc, config } = useCtx();
+  const height = useLatestHeight();
+  // Re-read the list as blocks arrive: votes, executions and expiry change with height.
+  const proposals = useAsync(async () => {
+    const a = await rpc.query(gov.name, 'list', {});
+    return a.result as ProposalJson[];
+  }, [rpc, gov.name, height]);
+  const c = config.data;
+  const [configTick, setConfigTick] = useState(0);
+  // An executed change applies from the next block: re-read the chain config then.
+  // biome-ignore lint/correctness/useExhaustiveDependencies: reload on tick and height
+  useEffect(() => {
+    if (configTick > 0) config.reload();
+  }, [configTick, height]);
+  const reloadAll = () => {
+    proposals.reload();
+    setConfigTick((t) => t + 1);
+  };
+  const pending = useMemo(
+    () => proposals.data?.filter((p) => p.status === 'pending').length ?? 0,
+    [proposals.data],
+  );
+  return (
+    <>
+      <Card title="Policy" testId="governance-policy">
+        {config.error && !c ? (
+          <ErrorBox error={config.error} retry={config.reload} />
+        ) : !c ? (
+          <Loading what="chain config" />
+        ) : (
+          <Fields
+            rows={[
+              [
+                'Governance policy',
+                <span key="g">
+                  <strong>{govPolicy(c)}</strong>{' '}
+                  <span className="muted">
+                    of {c.orgs.length} organization{c.orgs.length === 1 ? '' : 's'}: needs{' '}
+                    {approvalsNeeded(govPolicy(c), c.orgs.length)} approval
+                    {approvalsNeeded(govPolicy(c), c.orgs.length) === 1 ? '' : 's'}
+                  </span>
+                </span>,
+              ],
+              ['Organizations', c.orgs.map((o) => o.id).join(', ')],
+              [
+                'kv writers',
+                <span key="k" data-testid="kv-writers">
+                  {list(c.kvWriteRoles)}
+                </span>,
+              ],
+              ['tx senders', list(c.txRoles)],
+              ['Lifecycle policy', c.lifecyclePolicy || '—'],
+              c.revokedCerts.length > 0 && [
+                'Revoked certificates',
+                <span key="r">
+                  {c.revokedCerts.map((h) => (
+                    <Hash key={h} value={h} label="certificate hash" />
+                  ))}
+                </span>,
+              ],
+            ]}
+          />
+        )}
+      </Card>
+      {selected !== undefined && <Detail id={selected} config={c} onChanged={reloadAll} />}
+      <Card
+        title={`Proposals${pending ? ` · ${pending} pending` : ''}`}
+        testId="proposals-card"
+        actions={
+          <button type="button" className="small secondary" onClick={proposals.reload}>
+            {proposals.loading ? 'Refreshing…' : 'Refresh'}
+          </button>
+        }
+      >
+        <Show a={proposals} what="proposals">
+          {(rows) =>
+            Array.isArray(rows) ? (
+              <ProposalList proposals={rows} config={c} />
+            ) : (
+              <Json value={rows} />
+            )
+          }
+        </Show>
+      </Card>
+      <Card title="Propose a change" testId="propose-card">
+        <ProposeForm config={c} onDone={reloadAll} />
+      </Card>
+    </>
+  );
+}
+
+export function GovernancePage({ selected }: { selected?: string }) {
   const { rpc, config } = useCtx();
   const contracts = useAsync(() => rpc.contracts(), [rpc]);
+  const id =
+    selected !== undefined && /^[1-9][0-9]*$/.test(selected) ? Number(selected) : undefined;
   return (
     <div className="page" data-testid="governance-page">
       <h1>Governance</h1>
+      {selected !== undefined && id === undefined && (
+        <Empty title={`No proposal "${selected}"`}>Proposal ids are positive whole numbers.</Empty>
+      )}
       <Show a={contracts} what="contracts">
-        {(list) => {
-          const gov = list.find((c) => GOVERNANCE_NAMES.includes(c.name));
+        {(all) => {
+          const gov = all.find((c) => c.name === GOVERNANCE);
           if (!gov) {
             return (
               <Card>
-                <Empty title="No governance contract on this chain yet">
-                  Proposals and approvals will show here once the chain runs a governance contract.
-                  Until then the chain config below is fixed at genesis.
+                <Empty title="No governance contract on this chain">
+                  This node runs no <code>governance</code> contract, so the chain config below is
+                  fixed at genesis.
                 </Empty>
-                {config.data && <h3>Current policies</h3>}
                 {config.data && (
                   <Fields
                     rows={[
@@ -105,22 +721,7 @@ export function GovernancePage() {
               </Card>
             );
           }
-          return (
-            <>
-              <Card title="Policy">
-                <Fields
-                  rows={[
-                    ['Contract', <code key="c">{gov.name}</code>],
-                    ['Governance policy', config.data?.governancePolicy ?? '—'],
-                    ['Organizations', config.data?.orgs.map((o) => o.id).join(', ') ?? '—'],
-                  ]}
-                />
-              </Card>
-              <Card title="Proposals">
-                <Proposals gov={gov} />
-              </Card>
-            </>
-          );
+          return <Governance gov={gov} selected={id} />;
         }}
       </Show>
     </div>
