@@ -64,6 +64,24 @@ export function addTargetOptions(cmd: Command): Command {
     .option('--json', 'machine-readable output');
 }
 
+/** Options of a command that signs a tx and waits for it: --as, --gas, --timeout, plus the target options. */
+export function addSigningOptions(
+  cmd: Command,
+  asHelp = 'identity to sign with (an organization admin)',
+): Command {
+  return addTargetOptions(
+    cmd
+      .option('--as <org/user>', asHelp, DEFAULT_IDENTITY)
+      .option('--gas <n>', 'gas limit', intOption('--gas', 1, Number.MAX_SAFE_INTEGER))
+      .option(
+        '--timeout <ms>',
+        'how long to wait for the commit',
+        intOption('--timeout', 1, 300_000),
+        30_000,
+      ),
+  );
+}
+
 /** Integer parser for commander options: whole string of digits within [min, max]. */
 export function intOption(flag: string, min: number, max: number): (value: string) => number {
   return (value: string) => {

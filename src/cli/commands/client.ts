@@ -12,9 +12,8 @@ import {
   addTargetOptions,
   ClientContext,
   cliOutput,
-  DEFAULT_IDENTITY,
-  intOption,
   type TargetFlags,
+  addSigningOptions,
 } from '../client-context.ts';
 
 const STATUS_TIMEOUT_MS = 5000;
@@ -275,22 +274,15 @@ export function register(program: Command): void {
   });
 
   const tx = program.command('tx').description('send and look up transactions');
-  addTargetOptions(
+  addSigningOptions(
     tx
       .command('send')
       .description('sign a contract call and submit it')
       .requiredOption('--contract <name>', 'contract to call')
       .requiredOption('--method <name>', 'method to call')
       .option('--args <json>', 'arguments as JSON', '{}')
-      .option('--as <org/user>', 'identity to sign with', DEFAULT_IDENTITY)
-      .option('--wait', 'wait for the commit and print the receipt')
-      .option('--gas <n>', 'gas limit', intOption('--gas', 1, Number.MAX_SAFE_INTEGER))
-      .option(
-        '--timeout <ms>',
-        'how long --wait waits',
-        intOption('--timeout', 1, 300_000),
-        30_000,
-      ),
+      .option('--wait', 'wait for the commit and print the receipt (at most --timeout ms)'),
+    'identity to sign with',
   ).action(txSend);
 
   addTargetOptions(

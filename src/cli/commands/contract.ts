@@ -16,9 +16,8 @@ import {
   addTargetOptions,
   ClientContext,
   cliOutput,
-  DEFAULT_IDENTITY,
-  intOption,
   type TargetFlags,
+  addSigningOptions,
 } from '../client-context.ts';
 import { formatTable } from './client.ts';
 
@@ -161,20 +160,6 @@ async function lifecycle(
   );
 }
 
-function lifecycleOptions(cmd: Command): Command {
-  return addTargetOptions(
-    cmd
-      .option('--as <org/user>', 'identity to sign with (an organization admin)', DEFAULT_IDENTITY)
-      .option('--gas <n>', 'gas limit', intOption('--gas', 1, Number.MAX_SAFE_INTEGER))
-      .option(
-        '--timeout <ms>',
-        'how long to wait for the commit',
-        intOption('--timeout', 1, 300_000),
-        30_000,
-      ),
-  );
-}
-
 /** Adds `archi contract ...` to the program. */
 export function register(program: Command): void {
   const contract = program
@@ -195,7 +180,7 @@ export function register(program: Command): void {
     .option('--json', 'machine-readable output')
     .action(build);
 
-  lifecycleOptions(
+  addSigningOptions(
     contract
       .command('deploy')
       .description('deploy a contract (a .ts file is bundled first) and wait for the commit')
@@ -206,7 +191,7 @@ export function register(program: Command): void {
     lifecycle('deploy', name, file, flags),
   );
 
-  lifecycleOptions(
+  addSigningOptions(
     contract
       .command('upgrade')
       .description('replace the code of a contract (its state is kept, its version goes up)')
@@ -222,7 +207,7 @@ export function register(program: Command): void {
     ['unfreeze', 'accept txs to a frozen contract again'],
     ['revoke', 'retire a contract for good (txs and queries refused, name never reused)'],
   ] as const) {
-    lifecycleOptions(
+    addSigningOptions(
       contract.command(action).description(text).argument('<name>', 'contract name'),
     ).action((name: string, flags: LifecycleFlags) => lifecycle(action, name, undefined, flags));
   }

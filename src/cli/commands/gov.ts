@@ -19,9 +19,9 @@ import {
   addTargetOptions,
   ClientContext,
   cliOutput,
-  DEFAULT_IDENTITY,
   intOption,
   type TargetFlags,
+  addSigningOptions,
 } from '../client-context.ts';
 import { formatTable } from './client.ts';
 
@@ -145,27 +145,13 @@ async function vote(action: 'approve' | 'reject', idText: string, flags: VoteFla
   );
 }
 
-function voteOptions(cmd: Command): Command {
-  return addTargetOptions(
-    cmd
-      .option('--as <org/user>', 'identity to sign with (an organization admin)', DEFAULT_IDENTITY)
-      .option('--gas <n>', 'gas limit', intOption('--gas', 1, Number.MAX_SAFE_INTEGER))
-      .option(
-        '--timeout <ms>',
-        'how long to wait for the commit',
-        intOption('--timeout', 1, 300_000),
-        30_000,
-      ),
-  );
-}
-
 /** Adds `archi gov ...` to the program. */
 export function register(program: Command): void {
   const gov = program
     .command('gov')
     .description('propose, vote on and inspect on-chain changes to the chain config');
 
-  voteOptions(
+  addSigningOptions(
     gov
       .command('propose')
       .description('propose a change (your organization approves it) and print its id')
@@ -182,7 +168,7 @@ export function register(program: Command): void {
     ['approve', 'approve a proposal for your organization (executes it once the policy is met)'],
     ['reject', 'reject a proposal for your organization'],
   ] as const) {
-    voteOptions(gov.command(action).description(text).argument('<id>', 'proposal id')).action(
+    addSigningOptions(gov.command(action).description(text).argument('<id>', 'proposal id')).action(
       (id: string, flags: VoteFlags) => vote(action, id, flags),
     );
   }
