@@ -21,6 +21,11 @@ export const GOVERNANCE_KINDS = [
   'set_params',
   'set_policy',
   'revoke_cert',
+  'contract_deploy',
+  'contract_upgrade',
+  'contract_freeze',
+  'contract_unfreeze',
+  'contract_revoke',
 ] as const;
 export type GovernanceKind = (typeof GOVERNANCE_KINDS)[number];
 

@@ -9,7 +9,7 @@ import type { NativeContract, NativeMethod } from './context.ts';
 import { chainConfigContract } from './native/chain-config.ts';
 import { contractManageContract } from './native/contract-manage.ts';
 import { evidenceContract } from './native/evidence.ts';
-import { governanceContract } from './native/governance.ts';
+import { governanceContract, NATIVE_NAMES } from './native/governance.ts';
 import { kvContract } from './native/kv.ts';
 import { tokenContract } from './native/token.ts';
 import { initSandbox } from './sandbox/host.ts';
@@ -42,7 +42,12 @@ export class ContractRegistry {
       governanceContract,
     ],
   ) {
-    for (const c of natives) this.contracts.set(c.name, c);
+    for (const c of natives) {
+      // Governance deploys check names against NATIVE_NAMES: a native missing there could be shadowed.
+      if (!NATIVE_NAMES.has(c.name))
+        throw new Error(`native contract ${c.name} is missing from NATIVE_NAMES`);
+      this.contracts.set(c.name, c);
+    }
     this.contracts.set(
       MANAGE,
       contractManageContract((name) => this.contracts.has(name)),

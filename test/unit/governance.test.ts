@@ -1,9 +1,11 @@
 /** The governance contract on an in-process chain: proposals, votes, policies, expiry and config changes. */
 import assert from 'node:assert/strict';
-import { after, describe, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import type { Chain } from '../../src/chain/chain.ts';
 import { hex } from '../../src/types/hex.ts';
 import { policyMet } from '../../src/vm/native/governance.ts';
+import { buildContract } from '../../src/vm/sandbox/build.ts';
+import { initSandbox } from '../../src/vm/sandbox/host.ts';
 import { type Fixture, makeFixture, type Member } from './chain-fixture.ts';
 
 const propose = (m: Member, chain: Chain, args: unknown) =>
@@ -336,6 +338,91 @@ describe('governance (four orgs, MAJORITY)', () => {
       code: 'INVALID_ARGS',
     });
     assert.throws(() => chain.query('governance', 'get', { id: 9 }, false), { code: 'NOT_FOUND' });
+    await chain.close();
+  });
+});
+
+describe('governance: contract lifecycle under lifecyclePolicy MAJORITY (four orgs)', () => {
+  const fx = makeFixture('standard', { orgs: 4, genesis: { lifecyclePolicy: 'MAJORITY' } });
+  after(() => fx.cleanup());
+  const [o1, o2, o3] = fx.orgs;
+  let code: string;
+  before(async () => {
+    await initSandbox();
+    code = (await buildContract('contracts/counter.ts')).code;
+  });
+  const counterTx = (chain: Chain) =>
+    o2.client.send(chain, { contract: 'counter', method: 'increment', args: { by: 2 } });
+
+  test('a direct deploy is refused; contract_deploy executes on the 3rd approval; freeze by proposal', async () => {
+    const chain = fx.open();
+    assert.equal(chain.config.lifecyclePolicy, 'MAJORITY');
+    const ids = [
+      await o1.admin.send(chain, {
+        contract: 'contract_manage',
+        method: 'deploy',
+        args: { name: 'counter', code },
+      }),
+      await propose(o1.admin, chain, { kind: 'contract_deploy', args: { name: 'counter', code } }),
+      await propose(o1.admin, chain, { kind: 'contract_deploy', args: { name: 'Bad-Name', code } }),
+      await propose(o1.admin, chain, { kind: 'contract_deploy', args: { name: 'nocode' } }),
+      await propose(o1.admin, chain, {
+        kind: 'contract_freeze',
+        args: { name: 'counter', code },
+      }),
+    ];
+    const [direct, rp, badName, noCode, extra] = commitReceipts(fx, chain, ids);
+    assert.equal(direct.code, 'POLICY_NOT_MET');
+    assert.match(direct.message, /archi gov propose contract_deploy/);
+    assert.equal(rp.status, 'ok', rp.message);
+    assert.deepEqual(
+      rp.events.map((e) => e.name),
+      ['Proposed'],
+    );
+    assert.equal(badName.code, 'INVALID_ARGS');
+    assert.equal(noCode.code, 'INVALID_ARGS');
+    assert.equal(extra.code, 'INVALID_ARGS');
+    assert.throws(() => chain.query('contract_manage', 'info', { name: 'counter' }, false), {
+      code: 'CONTRACT_NOT_FOUND',
+    });
+
+    const [r2] = commitReceipts(fx, chain, [await approve(o2.admin, chain, 1)]);
+    assert.equal(r2.status, 'ok', r2.message);
+    assert.equal(proposal(chain, 1).status, 'pending', '2 of 4 is not a majority');
+    const [r3] = commitReceipts(fx, chain, [await approve(o3.admin, chain, 1)]);
+    assert.equal(r3.status, 'ok', r3.message);
+    assert.deepEqual(
+      r3.events.map((e) => [e.contract, e.name]),
+      [
+        ['governance', 'Voted'],
+        ['contract_manage', 'Deployed'],
+        ['governance', 'Executed'],
+      ],
+    );
+    assert.equal(proposal(chain, 1).status, 'executed');
+    const meta = chain.query('contract_manage', 'info', { name: 'counter' }, false).result as any;
+    assert.equal(meta.status, 'active');
+    assert.deepEqual(meta.deployer, { org: 'org1', id: o1.admin.address });
+    const [call] = commitReceipts(fx, chain, [await counterTx(chain)]);
+    assert.equal(call.status, 'ok', call.message);
+    assert.equal(call.result, 2);
+
+    const freeze = await propose(o2.admin, chain, {
+      kind: 'contract_freeze',
+      args: { name: 'counter' },
+    });
+    const votes = [await approve(o1.admin, chain, 2), await approve(o3.admin, chain, 2)];
+    const rs = commitReceipts(fx, chain, [freeze, ...votes]);
+    assert.deepEqual(
+      rs.map((r) => r.status),
+      ['ok', 'ok', 'ok'],
+    );
+    assert.equal(proposal(chain, 2).status, 'executed');
+    assert.equal(
+      (chain.query('contract_manage', 'info', { name: 'counter' }, false).result as any).status,
+      'frozen',
+    );
+    await assert.rejects(counterTx(chain), { code: 'CONTRACT_FROZEN' });
     await chain.close();
   });
 });

@@ -3,8 +3,10 @@
  * kept, version bumped), freeze / unfreeze and revoke, each allowed by the chain's
  * lifecycle policy; code and metadata live in state under this contract.
  *
- * Until governance proposals exist, only policies one organization's admin can satisfy work
- * (ANY, or any policy on a one-organization chain); others are refused with POLICY_NOT_MET.
+ * A direct tx works only under a policy one organization's admin can satisfy (ANY, or any
+ * policy on a one-organization chain); others are refused with POLICY_NOT_MET and go through
+ * governance proposals (`contract_deploy`, ...), which run the same actions via
+ * `runLifecycle` once the proposal's approvals meet the lifecycle policy.
  */
 import { ArchiError } from '../../types/errors.ts';
 import { utf8Bytes, utf8Text } from '../../types/json.ts';
@@ -32,7 +34,11 @@ export function requiredOrgs(policy: string, orgs: number): number {
   return orgs;
 }
 
-function authorize(ctx: CallContext, action: string): void {
+/** The lifecycle actions (method names) a governance proposal can also carry out. */
+export const LIFECYCLE_ACTIONS = ['deploy', 'upgrade', 'freeze', 'unfreeze', 'revoke'] as const;
+export type LifecycleAction = (typeof LIFECYCLE_ACTIONS)[number];
+
+function authorize(ctx: CallContext, action: LifecycleAction): void {
   if (ctx.sender.role !== 'admin') {
     throw new ArchiError(
       'TX_FORBIDDEN',
@@ -45,7 +51,7 @@ function authorize(ctx: CallContext, action: string): void {
   if (needed > 1) {
     throw new ArchiError(
       'POLICY_NOT_MET',
-      `the lifecycle policy ${policy} needs admins of ${needed} of ${orgs} organizations to ${action} a contract; multi-organization approval needs governance proposals, which this chain does not have yet`,
+      `the lifecycle policy ${policy} needs admins of ${needed} of ${orgs} organizations to ${action} a contract; propose it through governance instead: archi gov propose contract_${action} --args '{"name":"...${action === 'deploy' || action === 'upgrade' ? '","code":"..."' : '"'}}'`,
     );
   }
 }
@@ -110,18 +116,94 @@ function view(meta: ContractMeta): ContractMeta {
   return meta;
 }
 
-/** The lifecycle contract; `isNative` tells names that belong to native contracts. */
-export function contractManageContract(isNative: (name: string) => boolean): NativeContract {
-  const write = (run: NativeMethod['run']): NativeMethod => ({ write: true, run });
-  const read = (run: NativeMethod['run']): NativeMethod => ({ write: false, run });
-  const setStatus = (
-    action: string,
-    from: ContractMeta['status'][],
-    to: ContractMeta['status'],
-    event: string,
-  ): NativeMethod =>
-    write((ctx, args) => {
-      authorize(ctx, action);
+/**
+ * The args of a lifecycle action, checked as the action checks them (name rules; code present
+ * and within the size limit for deploy and upgrade), without touching state or running code.
+ */
+export function lifecycleArgs(action: LifecycleAction, args: unknown): Record<string, unknown> {
+  const a = argsObject(args);
+  const name = nameArg(a);
+  return action === 'deploy' || action === 'upgrade' ? { name, code: codeArg(a) } : { name };
+}
+
+const STATUS_CHANGES: Record<
+  'freeze' | 'unfreeze',
+  { from: ContractMeta['status'][]; to: ContractMeta['status']; event: string }
+> = {
+  freeze: { from: ['active'], to: 'frozen', event: 'Frozen' },
+  unfreeze: { from: ['frozen'], to: 'active', event: 'Unfrozen' },
+};
+
+/**
+ * Carry out a lifecycle action on a context for `contract_manage`, as `ctx.sender`, without
+ * the lifecycle policy check: the contract's methods check it first, governance runs this
+ * once a proposal's approvals meet it. `isNative` tells names that belong to native contracts.
+ */
+export function runLifecycle(
+  ctx: CallContext,
+  action: LifecycleAction,
+  args: unknown,
+  isNative: (name: string) => boolean,
+): ContractMeta {
+  switch (action) {
+    case 'deploy': {
+      const a = argsObject(args);
+      const name = nameArg(a);
+      if (isNative(name)) {
+        throw new ArchiError('CONTRACT_EXISTS', `${name} is a native contract`);
+      }
+      const old = getMeta(ctx, name);
+      if (old) {
+        throw new ArchiError(
+          'CONTRACT_EXISTS',
+          old.status === 'revoked'
+            ? `contract ${name} was revoked; names are not reused`
+            : `contract ${name} already exists (version ${old.version}): upgrade it instead`,
+        );
+      }
+      const code = codeArg(a);
+      const { hash, methods } = storeCode(ctx, name, code);
+      const meta: ContractMeta = {
+        name,
+        version: 1,
+        codeHash: hash,
+        codeSize: Buffer.byteLength(code),
+        status: 'active',
+        methods,
+        deployer: { org: ctx.sender.org, id: ctx.sender.id },
+        deployedAt: ctx.block.height,
+        updatedAt: ctx.block.height,
+      };
+      putMeta(ctx, meta);
+      ctx.emit('Deployed', { name, version: 1, codeHash: hash });
+      return view(meta);
+    }
+    case 'upgrade': {
+      const a = argsObject(args);
+      const name = nameArg(a);
+      const meta = existing(ctx, name);
+      const code = codeArg(a);
+      const { hash, methods } = storeCode(ctx, name, code);
+      const next: ContractMeta = {
+        ...meta,
+        version: meta.version + 1,
+        codeHash: hash,
+        codeSize: Buffer.byteLength(code),
+        methods,
+        updatedAt: ctx.block.height,
+      };
+      putMeta(ctx, next);
+      ctx.emit('Upgraded', {
+        name,
+        version: next.version,
+        codeHash: hash,
+        previousCodeHash: meta.codeHash,
+      });
+      return view(next);
+    }
+    case 'freeze':
+    case 'unfreeze': {
+      const { from, to, event } = STATUS_CHANGES[action];
       const name = nameArg(argsObject(args));
       const meta = existing(ctx, name);
       if (!from.includes(meta.status)) {
@@ -133,78 +215,35 @@ export function contractManageContract(isNative: (name: string) => boolean): Nat
       putMeta(ctx, next);
       ctx.emit(event, { name, version: meta.version });
       return view(next);
+    }
+    case 'revoke': {
+      const name = nameArg(argsObject(args));
+      const meta = existing(ctx, name);
+      const next: ContractMeta = { ...meta, status: 'revoked', updatedAt: ctx.block.height };
+      putMeta(ctx, next);
+      ctx.emit('Revoked', { name, version: meta.version });
+      return view(next);
+    }
+  }
+}
+
+/** The lifecycle contract; `isNative` tells names that belong to native contracts. */
+export function contractManageContract(isNative: (name: string) => boolean): NativeContract {
+  const write = (run: NativeMethod['run']): NativeMethod => ({ write: true, run });
+  const read = (run: NativeMethod['run']): NativeMethod => ({ write: false, run });
+  const lifecycle = (action: LifecycleAction): NativeMethod =>
+    write((ctx, args) => {
+      authorize(ctx, action);
+      return runLifecycle(ctx, action, args, isNative);
     });
   return {
     name: MANAGE,
     methods: {
-      deploy: write((ctx, args) => {
-        authorize(ctx, 'deploy');
-        const a = argsObject(args);
-        const name = nameArg(a);
-        if (isNative(name)) {
-          throw new ArchiError('CONTRACT_EXISTS', `${name} is a native contract`);
-        }
-        const old = getMeta(ctx, name);
-        if (old) {
-          throw new ArchiError(
-            'CONTRACT_EXISTS',
-            old.status === 'revoked'
-              ? `contract ${name} was revoked; names are not reused`
-              : `contract ${name} already exists (version ${old.version}): upgrade it instead`,
-          );
-        }
-        const code = codeArg(a);
-        const { hash, methods } = storeCode(ctx, name, code);
-        const meta: ContractMeta = {
-          name,
-          version: 1,
-          codeHash: hash,
-          codeSize: Buffer.byteLength(code),
-          status: 'active',
-          methods,
-          deployer: { org: ctx.sender.org, id: ctx.sender.id },
-          deployedAt: ctx.block.height,
-          updatedAt: ctx.block.height,
-        };
-        putMeta(ctx, meta);
-        ctx.emit('Deployed', { name, version: 1, codeHash: hash });
-        return view(meta);
-      }),
-      upgrade: write((ctx, args) => {
-        authorize(ctx, 'upgrade');
-        const a = argsObject(args);
-        const name = nameArg(a);
-        const meta = existing(ctx, name);
-        const code = codeArg(a);
-        const { hash, methods } = storeCode(ctx, name, code);
-        const next: ContractMeta = {
-          ...meta,
-          version: meta.version + 1,
-          codeHash: hash,
-          codeSize: Buffer.byteLength(code),
-          methods,
-          updatedAt: ctx.block.height,
-        };
-        putMeta(ctx, next);
-        ctx.emit('Upgraded', {
-          name,
-          version: next.version,
-          codeHash: hash,
-          previousCodeHash: meta.codeHash,
-        });
-        return view(next);
-      }),
-      freeze: setStatus('freeze', ['active'], 'frozen', 'Frozen'),
-      unfreeze: setStatus('unfreeze', ['frozen'], 'active', 'Unfrozen'),
-      revoke: write((ctx, args) => {
-        authorize(ctx, 'revoke');
-        const name = nameArg(argsObject(args));
-        const meta = existing(ctx, name);
-        const next: ContractMeta = { ...meta, status: 'revoked', updatedAt: ctx.block.height };
-        putMeta(ctx, next);
-        ctx.emit('Revoked', { name, version: meta.version });
-        return view(next);
-      }),
+      deploy: lifecycle('deploy'),
+      upgrade: lifecycle('upgrade'),
+      freeze: lifecycle('freeze'),
+      unfreeze: lifecycle('unfreeze'),
+      revoke: lifecycle('revoke'),
       info: read((ctx, args) => {
         const name = str(argsObject(args), 'name', 64);
         const meta = getMeta(ctx, name);

@@ -16,6 +16,11 @@
  * against the config as it was at the start of the block, so a change applies from the
  * next block (the chain reloads its config after committing a block that wrote it).
  *
+ * Contract lifecycle kinds (`contract_deploy`, `contract_upgrade`, `contract_freeze`,
+ * `contract_unfreeze`, `contract_revoke`) are settled against the lifecycle policy instead and,
+ * once executed, run contract_manage's own action (`runLifecycle`) on a context for
+ * `contract_manage` derived as the proposer's organization admin. They take effect at once.
+ *
  * Validator and organization membership changes are not supported: they need consensus work.
  */
 import type { ChainConfig } from '../../codec/index.ts';
@@ -23,8 +28,13 @@ import { ArchiError } from '../../types/errors.ts';
 import { ROLES, type Role } from '../../types/genesis.ts';
 import { jsonBytes, parseJsonBytes, utf8Bytes, utf8Text } from '../../types/json.ts';
 import type { CallContext, NativeContract, NativeMethod } from '../context.ts';
+import { MANAGE } from '../sandbox/meta.ts';
 import { argsObject } from './args.ts';
 import { CONFIG_CONTRACT, CONFIG_KEY, decodeConfig, encodeConfig } from './chain-config.ts';
+import { type LifecycleAction, lifecycleArgs, runLifecycle } from './contract-manage.ts';
+import { EVIDENCE_CONTRACT } from './evidence.ts';
+import { kvContract } from './kv.ts';
+import { tokenContract } from './token.ts';
 
 export const GOVERNANCE_CONTRACT = 'governance';
 
@@ -34,8 +44,44 @@ export const PROPOSAL_KINDS = [
   'set_params',
   'set_policy',
   'revoke_cert',
+  'contract_deploy',
+  'contract_upgrade',
+  'contract_freeze',
+  'contract_unfreeze',
+  'contract_revoke',
 ] as const;
 export type ProposalKind = (typeof PROPOSAL_KINDS)[number];
+
+/** The contract_manage action of a contract lifecycle kind, or undefined for config kinds. */
+function lifecycleAction(kind: ProposalKind): LifecycleAction | undefined {
+  switch (kind) {
+    case 'contract_deploy':
+      return 'deploy';
+    case 'contract_upgrade':
+      return 'upgrade';
+    case 'contract_freeze':
+      return 'freeze';
+    case 'contract_unfreeze':
+      return 'unfreeze';
+    case 'contract_revoke':
+      return 'revoke';
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * The built-in native contracts' names, which a deploy may not take (governance has no
+ * registry; contract_manage gets the registry's own test).
+ */
+export const NATIVE_NAMES: ReadonlySet<string> = new Set([
+  CONFIG_CONTRACT,
+  kvContract.name,
+  tokenContract.name,
+  EVIDENCE_CONTRACT,
+  GOVERNANCE_CONTRACT,
+  MANAGE,
+]);
 
 /** Kinds people will reach for that this chain refuses (membership needs consensus work). */
 const UNSUPPORTED_KINDS = [
@@ -152,6 +198,11 @@ function validateChange(
     invalid(`unknown proposal kind ${JSON.stringify(kind)} (${supported})`);
   }
   const a = argsObject(raw ?? null);
+  const action = lifecycleAction(kind as ProposalKind);
+  if (action) {
+    onlyFields(a, action === 'deploy' || action === 'upgrade' ? ['name', 'code'] : ['name'], kind);
+    return { kind: kind as ProposalKind, args: lifecycleArgs(action, a) };
+  }
   switch (kind as ProposalKind) {
     case 'set_kv_write_roles':
       return { kind: 'set_kv_write_roles', args: { roles: rolesArg(a, kind) } };
@@ -201,6 +252,8 @@ function validateChange(
       }
       return { kind: 'revoke_cert', args: { certHash: h.replace(/^0x/, '').toLowerCase() } };
     }
+    default:
+      return invalid(`unknown proposal kind ${JSON.stringify(kind)} (${supported})`);
   }
 }
 
@@ -230,6 +283,13 @@ function currentConfig(ctx: CallContext): ChainConfig {
 }
 
 function applyChange(ctx: CallContext, p: Proposal): void {
+  const action = lifecycleAction(p.kind);
+  if (action) {
+    // As if the proposer's organization admin sent it to contract_manage, policy now met.
+    const sender = { org: p.proposer.org, role: 'admin' as const, id: p.proposer.id, name: '' };
+    runLifecycle(ctx.derive(MANAGE, sender), action, p.args, (n) => NATIVE_NAMES.has(n));
+    return;
+  }
   const config = currentConfig(ctx);
   const a = p.args;
   switch (p.kind) {
@@ -261,6 +321,8 @@ function applyChange(ctx: CallContext, p: Proposal): void {
         config.revokedCerts = [...config.revokedCerts, a.certHash as string];
       }
       break;
+    default:
+      throw new ArchiError('INTERNAL', `proposal kind ${p.kind} changes no config`);
   }
   configContext(ctx).set(CONFIG_KEY, encodeConfig(config));
 }
@@ -315,7 +377,10 @@ function idArg(args: unknown): number {
 /** Execute or reject the proposal if its votes settle it under the current policy. */
 function settle(ctx: CallContext, p: Proposal): void {
   const config = currentConfig(ctx);
-  const policy = config.governancePolicy || 'MAJORITY';
+  // Contract lifecycle kinds answer to the lifecycle policy (contract_manage's default ANY).
+  const policy = lifecycleAction(p.kind)
+    ? config.lifecyclePolicy || 'ANY'
+    : config.governancePolicy || 'MAJORITY';
   const orgIds = config.orgs.map((o) => o.id);
   const approvals = p.approvals.filter((o) => orgIds.includes(o)).length;
   const rejections = p.rejections.filter((o) => orgIds.includes(o)).length;
