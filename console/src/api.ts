@@ -4,6 +4,19 @@
  * the network's layout and for signing as a local identity.
  */
 
+import type {
+  BlockJson,
+  ChainConfigJson,
+  CommitJson,
+  EventJson,
+  HeaderJson,
+  ReceiptJson,
+  TxJson,
+} from '../../src/types/rpc-json.ts';
+
+// The node's answer shapes are the ones the node itself declares (types only, nothing bundled).
+export type { BlockJson, ChainConfigJson, CommitJson, EventJson, HeaderJson, ReceiptJson, TxJson };
+
 export class ApiError extends Error {
   constructor(
     readonly code: string,
@@ -23,67 +36,6 @@ export interface NetworkJson {
   consensus?: string;
   nodes: Array<{ name: string; org?: string; rpc: string; p2p?: string }>;
   console?: string | null;
-}
-
-export interface HeaderJson {
-  chainId: string;
-  height: number;
-  time: number;
-  prevHash: string;
-  txRoot: string;
-  stateRoot: string;
-  resultsRoot: string;
-  validatorsHash: string;
-  proposer: string;
-  lastCommitHash: string;
-  evidenceHash: string;
-  txCount: number;
-}
-
-export interface CommitJson {
-  height: number;
-  round: number;
-  blockHash: string;
-  signatures: Array<{ validator: string; timestamp: number; signature: string }>;
-}
-
-export interface BlockJson {
-  height: number;
-  hash: string;
-  header: HeaderJson;
-  headerBytes: string;
-  txs: Array<{ txId: string; contract: string; method: string; org: string }>;
-  lastCommit: CommitJson | null;
-  commit: CommitJson | null;
-}
-
-export interface EventJson {
-  contract: string;
-  name: string;
-  data: unknown;
-}
-
-export interface ReceiptJson {
-  txId: string;
-  status: 'ok' | 'error';
-  code: string;
-  message: string;
-  gasUsed: number;
-  result: unknown;
-  events: EventJson[];
-}
-
-export interface TxJson {
-  txId: string;
-  height: number;
-  index: number;
-  chainId: string;
-  contract: string;
-  method: string;
-  args: string;
-  sender: { org: string };
-  timestamp: number;
-  receipt: ReceiptJson;
 }
 
 export interface StatusJson {
@@ -145,26 +97,6 @@ export interface ContractMetaJson {
   deployer: { org: string; id: string };
   deployedAt: number;
   updatedAt: number;
-}
-
-export interface ChainConfigJson {
-  chainId: string;
-  crypto: 'standard' | 'gm';
-  identityMode: 'cert' | 'key';
-  consensus: string;
-  orgs: Array<{
-    id: string;
-    caCert: string | null;
-    keys: Array<{ name: string; role: string; publicKey: string }>;
-  }>;
-  validators: Array<{ name: string; org: string; publicKey: string; power: number }>;
-  params: Record<string, number> | null;
-  txRoles: string[];
-  kvWriteRoles: string[];
-  revokedCerts: string[];
-  txTimeWindowMs: number;
-  lifecyclePolicy: string;
-  governancePolicy: string;
 }
 
 export interface ConsoleIdentity {

@@ -42,9 +42,9 @@ import {
   receiptToJson,
   type ReceiptJson,
   commitToJson,
-  type CommitJson,
 } from '../types/block.ts';
 import { ArchiError } from '../types/errors.ts';
+import type { BlockJson, TxJson } from '../types/rpc-json.ts';
 import { type Genesis, genesisToConfig } from '../types/genesis.ts';
 import { bytesEqual, hex, unhex } from '../types/hex.ts';
 import { utf8Bytes, utf8Text } from '../types/json.ts';
@@ -62,6 +62,8 @@ import { ContractRegistry } from '../vm/registry.ts';
 
 const MAX_BLOCK_EVIDENCE = 16;
 
+export type { BlockJson, TxJson } from '../types/rpc-json.ts';
+
 export interface ProposedBlock {
   height: number;
   block: Block;
@@ -77,29 +79,6 @@ export interface BlockEvent {
   hash: string;
   header: HeaderJson;
   txs: Array<{ txId: string; receipt: ReceiptJson }>;
-}
-
-export interface BlockJson {
-  height: number;
-  hash: string;
-  header: HeaderJson;
-  headerBytes: string;
-  txs: Array<{ txId: string; contract: string; method: string; org: string }>;
-  lastCommit: CommitJson | null;
-  commit: CommitJson | null;
-}
-
-export interface TxJson {
-  txId: string;
-  height: number;
-  index: number;
-  chainId: string;
-  contract: string;
-  method: string;
-  args: string;
-  sender: { org: string };
-  timestamp: number;
-  receipt: ReceiptJson;
 }
 
 export interface ProvenRead {

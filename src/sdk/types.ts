@@ -1,10 +1,18 @@
 /**
- * JSON shapes of the node's RPC answers (see docs/RPC.md). They mirror the views in
- * src/chain/chain.ts, repeated here because the SDK must not import the node's layers.
+ * JSON shapes of the node's RPC answers (see docs/RPC.md): the shared ones come from
+ * src/types/rpc-json.ts, the rest are the SDK's own.
  */
-import type { CommitJson, HeaderJson, ReceiptJson } from '../types/block.ts';
+import type { HeaderJson, ReceiptJson } from '../types/rpc-json.ts';
 
-export type { CommitJson, EventJson, HeaderJson, ReceiptJson } from '../types/block.ts';
+export type {
+  BlockJson,
+  ChainConfigJson,
+  CommitJson,
+  EventJson,
+  HeaderJson,
+  ReceiptJson,
+  TxJson,
+} from '../types/rpc-json.ts';
 
 /** Hex form of a state proof as the node sends it. */
 export interface StateProofJson {
@@ -28,31 +36,6 @@ export interface StatusJson {
   round: number;
   peers: unknown[];
   mempool: { size: number; bytes: number };
-}
-
-/** GET /v1/blocks/:height */
-export interface BlockJson {
-  height: number;
-  hash: string;
-  header: HeaderJson;
-  headerBytes: string;
-  txs: Array<{ txId: string; contract: string; method: string; org: string }>;
-  lastCommit: CommitJson | null;
-  commit: CommitJson | null;
-}
-
-/** GET /v1/txs/:txId */
-export interface TxJson {
-  txId: string;
-  height: number;
-  index: number;
-  chainId: string;
-  contract: string;
-  method: string;
-  args: string;
-  sender: { org: string };
-  timestamp: number;
-  receipt: ReceiptJson;
 }
 
 /** One state key a query read, with its value (hex, null when absent) and proof. */
@@ -140,25 +123,4 @@ export interface TopicData {
   blocks: BlockPush;
   txs: TxPush;
   events: EventPush;
-}
-
-/** GET /v1/config: the chain config (byte fields in hex). */
-export interface ChainConfigJson {
-  chainId: string;
-  crypto: 'standard' | 'gm';
-  identityMode: 'cert' | 'key';
-  consensus: string;
-  orgs: Array<{
-    id: string;
-    caCert: string | null;
-    keys: Array<{ name: string; role: string; publicKey: string }>;
-  }>;
-  validators: Array<{ name: string; org: string; publicKey: string; power: number }>;
-  params: Record<string, number> | null;
-  txRoles: string[];
-  kvWriteRoles: string[];
-  revokedCerts: string[];
-  txTimeWindowMs: number;
-  lifecyclePolicy: string;
-  governancePolicy: string;
 }

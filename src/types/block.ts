@@ -10,25 +10,13 @@ import {
 import type { HashFn } from '../codec/merkle.ts';
 import { hex } from './hex.ts';
 import { utf8Text } from './json.ts';
+import type { CommitJson, HeaderJson, ReceiptJson } from './rpc-json.ts';
+
+export type { CommitJson, EventJson, HeaderJson, ReceiptJson } from './rpc-json.ts';
 
 /** Block hash: the hash of the exact encoded header bytes. */
 export function blockHash(hash: HashFn, headerBytes: Uint8Array): Uint8Array {
   return hash(headerBytes);
-}
-
-export interface HeaderJson {
-  chainId: string;
-  height: number;
-  time: number;
-  prevHash: string;
-  txRoot: string;
-  stateRoot: string;
-  resultsRoot: string;
-  validatorsHash: string;
-  proposer: string;
-  lastCommitHash: string;
-  evidenceHash: string;
-  txCount: number;
 }
 
 /** JSON view of a header. */
@@ -49,13 +37,6 @@ export function headerToJson(h: Header): HeaderJson {
   };
 }
 
-export interface CommitJson {
-  height: number;
-  round: number;
-  blockHash: string;
-  signatures: Array<{ validator: string; timestamp: number; signature: string }>;
-}
-
 /** JSON view of a commit. */
 export function commitToJson(c: Commit): CommitJson {
   return {
@@ -68,22 +49,6 @@ export function commitToJson(c: Commit): CommitJson {
       signature: hex(s.signature),
     })),
   };
-}
-
-export interface EventJson {
-  contract: string;
-  name: string;
-  data: unknown;
-}
-
-export interface ReceiptJson {
-  txId: string;
-  status: 'ok' | 'error';
-  code: string;
-  message: string;
-  gasUsed: number;
-  result: unknown;
-  events: EventJson[];
 }
 
 function parseLenient(bytes: Uint8Array): unknown {

@@ -1,0 +1,92 @@
+/**
+ * JSON shapes of the node's RPC answers (docs/RPC.md), shared by the node, the SDK and the
+ * browser console. Types only and no imports, so any of them can use it.
+ */
+
+/** A block header. */
+export interface HeaderJson {
+  chainId: string;
+  height: number;
+  time: number;
+  prevHash: string;
+  txRoot: string;
+  stateRoot: string;
+  resultsRoot: string;
+  validatorsHash: string;
+  proposer: string;
+  lastCommitHash: string;
+  evidenceHash: string;
+  txCount: number;
+}
+
+/** +2/3 precommits for a block. */
+export interface CommitJson {
+  height: number;
+  round: number;
+  blockHash: string;
+  signatures: Array<{ validator: string; timestamp: number; signature: string }>;
+}
+
+/** An event a contract emitted. */
+export interface EventJson {
+  contract: string;
+  name: string;
+  data: unknown;
+}
+
+/** The outcome of a tx. */
+export interface ReceiptJson {
+  txId: string;
+  status: 'ok' | 'error';
+  code: string;
+  message: string;
+  gasUsed: number;
+  result: unknown;
+  events: EventJson[];
+}
+
+/** GET /v1/blocks/:height */
+export interface BlockJson {
+  height: number;
+  hash: string;
+  header: HeaderJson;
+  headerBytes: string;
+  txs: Array<{ txId: string; contract: string; method: string; org: string }>;
+  lastCommit: CommitJson | null;
+  commit: CommitJson | null;
+}
+
+/** GET /v1/txs/:txId */
+export interface TxJson {
+  txId: string;
+  height: number;
+  index: number;
+  chainId: string;
+  contract: string;
+  method: string;
+  args: string;
+  sender: { org: string };
+  timestamp: number;
+  receipt: ReceiptJson;
+}
+
+/** GET /v1/config: the chain config (byte fields in hex). */
+export interface ChainConfigJson {
+  chainId: string;
+  crypto: 'standard' | 'gm';
+  identityMode: 'cert' | 'key';
+  consensus: string;
+  orgs: Array<{
+    id: string;
+    caCert: string | null;
+    keys: Array<{ name: string; role: string; publicKey: string }>;
+  }>;
+  validators: Array<{ name: string; org: string; publicKey: string; power: number }>;
+  params: Record<string, number> | null;
+  txRoles: string[];
+  kvWriteRoles: string[];
+  revokedCerts: string[];
+  txTimeWindowMs: number;
+  lifecyclePolicy: string;
+  governancePolicy: string;
+}
