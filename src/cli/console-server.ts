@@ -24,6 +24,7 @@ import {
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, extname, join, resolve, sep } from 'node:path';
+import { sendError } from '../rpc/server.ts';
 import { fileURLToPath } from 'node:url';
 import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
 import { address, getProfile } from '../crypto/profile.ts';
@@ -241,14 +242,6 @@ export interface ConsoleServerOptions {
 export interface ConsoleServer {
   url: string;
   close(): Promise<void>;
-}
-
-function sendError(reply: FastifyReply, e: unknown): FastifyReply {
-  const err =
-    e instanceof ArchiError
-      ? e
-      : new ArchiError('INTERNAL', e instanceof Error ? e.message : String(e));
-  return reply.code(err.httpStatus).send({ error: err.toJSON() });
 }
 
 /** Start the console server on 127.0.0.1; resolves once it listens. */

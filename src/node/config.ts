@@ -17,8 +17,6 @@ export interface NodeConfig {
   p2p: { host: string; port: number };
   peers: Array<{ name: string; address: string }>;
   logLevel: string;
-  /** Static console files to serve on the RPC port, if any. */
-  consoleDir?: string;
   /** P-256 transport identity and the member orgs' TLS CAs (absolute paths); BFT networks only. */
   tls?: { keyPath: string; certPath: string; caPaths: string[] };
 }
@@ -84,7 +82,6 @@ export function loadNodeConfig(path: string): NodeConfig {
     p2p: endpoint(path, raw.p2p, 'p2p'),
     peers,
     logLevel: typeof raw.logLevel === 'string' ? raw.logLevel : 'info',
-    consoleDir: typeof raw.consoleDir === 'string' ? resolve(base, raw.consoleDir) : undefined,
     tls: tlsConfig(path, base, raw.tls),
   };
 }

@@ -89,7 +89,6 @@ export async function startNode(configPath: string, log?: Logger): Promise<Start
     chain,
     info: { node: config.name, org: config.org, consensus: () => engine.status() },
     metrics,
-    consoleDir: config.consoleDir,
   });
   try {
     await rpc.listen({ host: config.rpc.host, port: config.rpc.port });

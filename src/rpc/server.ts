@@ -1,11 +1,3 @@
-/**
- * HTTP JSON API under /v1 (fastify) and WebSocket subscriptions at /v1/ws (ws). Every
- * failure answers {"error":{code,message}} with a status from the code; nothing a client
- * sends can throw past a handler.
- */
-import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
-import { extname, join, normalize } from 'node:path';
 import cors from '@fastify/cors';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import type { Chain } from '../chain/chain.ts';
@@ -34,22 +26,12 @@ export interface RpcServerOptions {
   chain: Chain;
   info: RpcInfo;
   metrics: NodeMetrics;
-  consoleDir?: string;
 }
 
 const MAX_BATCH_TXS = 1000;
 
-const MIME: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript',
-  '.css': 'text/css',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-  '.json': 'application/json',
-  '.ico': 'image/x-icon',
-};
-
-function sendError(reply: FastifyReply, e: unknown): FastifyReply {
+/** Answer with an error body {"error": {code, message}} and the code's HTTP status. */
+export function sendError(reply: FastifyReply, e: unknown): FastifyReply {
   const err =
     e instanceof ArchiError
       ? e
@@ -93,8 +75,6 @@ export function createRpcServer(o: RpcServerOptions): FastifyInstance {
     return sendError(reply, error);
   });
   app.setNotFoundHandler((req, reply) => {
-    if (o.consoleDir && req.method === 'GET' && !req.url.startsWith('/v1'))
-      return serveConsole(o.consoleDir, req.url, reply);
     return sendError(
       reply,
       new ArchiError('NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`),
@@ -211,19 +191,4 @@ export function createRpcServer(o: RpcServerOptions): FastifyInstance {
   app.addHook('onClose', async () => waiters.close());
   attachWebSocket(app, chain);
   return app;
-}
-
-async function serveConsole(dir: string, url: string, reply: FastifyReply): Promise<FastifyReply> {
-  const path = normalize(decodeURIComponent(url.split('?')[0])).replace(/^(\.\.[/\\])+/, '');
-  let file = join(dir, path);
-  if (!file.startsWith(dir) || !existsSync(file) || path.endsWith('/'))
-    file = join(dir, 'index.html');
-  try {
-    const data = await readFile(file);
-    return reply
-      .header('content-type', MIME[extname(file)] ?? 'application/octet-stream')
-      .send(data);
-  } catch {
-    return sendError(reply, new ArchiError('NOT_FOUND', `no such file ${path}`));
-  }
 }
