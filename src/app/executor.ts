@@ -25,7 +25,14 @@ import { ArchiError } from '../types/errors.ts';
 import { jsonBytes, utf8Bytes } from '../types/json.ts';
 import { type EvidenceJson, evidenceKey } from '../types/evidence.ts';
 import type { DecodedTx } from '../types/tx.ts';
+import {
+  CONFIG_CONTRACT,
+  CONFIG_KEY,
+  decodeConfig,
+  encodeConfig,
+} from '../vm/native/chain-config.ts';
 import { EVIDENCE_CONTRACT } from '../vm/native/evidence.ts';
+import { promoteValidators } from '../vm/native/membership.ts';
 import { type BlockInfo, type CallContext, GAS, type SenderInfo } from '../vm/context.ts';
 import { type CheckedTx, checkDecodedTx, type TxCheckEnv } from './tx-check.ts';
 
@@ -153,6 +160,23 @@ export class Executor {
   }
 
   /**
+   * The end of every block: a validator set due at the next height becomes the stored set
+   * (see vm/native/membership.ts). Such a set was decided at least a block ago, so the
+   * config this block started with already lists it; that spares empty blocks a decode.
+   */
+  private endBlock(input: BlockInput, state: Overlay): void {
+    const next = BigInt(input.height + 1);
+    if (!input.config.pendingValidators.some((u) => u.height === next)) return;
+    const key = stateKey(CONFIG_CONTRACT, CONFIG_KEY);
+    const stored = state.get(key);
+    if (!stored) throw new ArchiError('INTERNAL', 'chain config missing from state');
+    const promoted = promoteValidators(decodeConfig(stored), input.height);
+    if (!promoted) return;
+    state.set(key, encodeConfig(promoted));
+    state.commitTx();
+  }
+
+  /**
    * Execute a block's txs in order. A tx that fails any check or throws gets an error
    * receipt and leaves no state change. A block carrying a duplicate tx is invalid as a whole.
    */
@@ -179,6 +203,7 @@ export class Executor {
       );
       state.commitTx();
     }
+    this.endBlock(input, state);
     const changes = state.changes();
     const stateChanges: Array<[Uint8Array, Uint8Array | null]> = changes.map(([k, v]) => [
       utf8Bytes(k),

@@ -17,7 +17,9 @@ import {
   encode,
   HeaderSchema,
   ReceiptSchema,
+  type Validator,
   ValidatorSchema,
+  ValidatorSetSchema,
 } from '../codec/index.ts';
 import { merkleRoot } from '../codec/merkle.ts';
 import type { CryptoProfile } from '../crypto/profile.ts';
@@ -132,6 +134,7 @@ export class Chain extends EventEmitter {
   private _height = -1;
   private _header!: HeaderJson;
   private _hash!: Uint8Array;
+  private readonly setCache = new Map<string, Validator[]>();
 
   constructor(readonly opts: ChainOptions) {
     super();
@@ -174,10 +177,50 @@ export class Chain extends EventEmitter {
 
   /** Hash committing to the validator set: merkle root of the encoded validators. */
   validatorsHash(config: ChainConfig): Uint8Array {
+    return this.hashValidators(config.validators);
+  }
+
+  /** Merkle root of encoded validators (a header's validatorsHash). */
+  hashValidators(validators: Validator[]): Uint8Array {
     return merkleRoot(
       (d) => this.profile.hash(d),
-      config.validators.map((v) => encode(ValidatorSchema, v)),
+      validators.map((v) => encode(ValidatorSchema, v)),
     );
+  }
+
+  /**
+   * Keep the validator set by its hash, so the commits of past heights stay checkable after
+   * governance changed the set (headers carry only the hash). Content-addressed, so writing
+   * it before the block that introduces it is committed is harmless.
+   */
+  private recordValidators(validators: Validator[]): void {
+    const key = `valset/${hex(this.hashValidators(validators))}`;
+    if (this.store.getMeta(key)) return;
+    this.store.putMeta(key, encode(ValidatorSetSchema, create(ValidatorSetSchema, { validators })));
+  }
+
+  /**
+   * The validator set of `height` (whose commit it signs): the current config's for the next
+   * height, else the set named by that block's header. Throws NOT_FOUND past the next height.
+   */
+  validatorsAt(height: number): Validator[] {
+    if (height === this._height + 1) return this._config.validators;
+    const block = Number.isSafeInteger(height) && height >= 0 ? this.blockAt(height) : undefined;
+    if (!block) {
+      throw new ArchiError(
+        'NOT_FOUND',
+        `no validator set for height ${height} (latest is ${this._height})`,
+      );
+    }
+    const hash = decode(HeaderSchema, block.header, 'INTERNAL').validatorsHash;
+    const cached = this.setCache.get(hex(hash));
+    if (cached) return cached;
+    const bytes = this.store.getMeta(`valset/${hex(hash)}`);
+    if (!bytes) throw new ArchiError('INTERNAL', `validator set ${hex(hash)} is not stored`);
+    const set = decode(ValidatorSetSchema, bytes, 'INTERNAL').validators;
+    if (this.setCache.size >= 16) this.setCache.clear();
+    this.setCache.set(hex(hash), set);
+    return set;
   }
 
   private writeGenesis(): void {
@@ -210,6 +253,7 @@ export class Chain extends EventEmitter {
       stateChanges: [[key, value]],
       treeNodes: newNodes,
     });
+    this.recordValidators(config.validators);
     this.store.putMeta('genesis', this.profile.hash(utf8Bytes(JSON.stringify(g))));
   }
 
@@ -231,6 +275,7 @@ export class Chain extends EventEmitter {
     const bytes = this.store.getState(utf8Bytes(stateKey(CONFIG_CONTRACT, CONFIG_KEY)));
     if (!bytes) throw new ArchiError('INTERNAL', 'chain config missing from state');
     this._config = decodeConfig(bytes);
+    this.recordValidators(this._config.validators);
   }
 
   private refuseKnown(txIdHex: string, txId: Uint8Array): void {
@@ -322,12 +367,22 @@ export class Chain extends EventEmitter {
     );
   }
 
+  private checkEvidence(ev: DuplicateVoteEvidence): ReturnType<typeof checkEvidence> {
+    return checkEvidence(this.profile, this.chainId, (h) => this.knownValidatorsAt(h), ev);
+  }
+
+  /** validatorsAt, or undefined for a height with no set (yet). */
+  private knownValidatorsAt(height: number): Validator[] | undefined {
+    if (!Number.isSafeInteger(height) || height < 1 || height > this._height + 1) return undefined;
+    return this.validatorsAt(height);
+  }
+
   /**
    * Keep double-sign evidence for the next block this node proposes; false when it is not
    * valid evidence, or is already pooled or committed.
    */
   addEvidence(ev: DuplicateVoteEvidence): boolean {
-    const c = checkEvidence(this.profile, this._config, ev);
+    const c = this.checkEvidence(ev);
     if (!c.ok) return false;
     const key = evidenceKey(c.json);
     if (this.evidencePool.has(key) || this.reader.get(stateKey(EVIDENCE_CONTRACT, key)))
@@ -365,7 +420,7 @@ export class Chain extends EventEmitter {
       const check = verifyCommit(
         this.profile,
         this.chainId,
-        this._config.validators,
+        this.validatorsAt(height - 1),
         lastCommit,
         height - 1,
         this._hash,
@@ -384,7 +439,7 @@ export class Chain extends EventEmitter {
     const evidence: EvidenceJson[] = [];
     const seenEvidence = new Set<string>();
     for (const ev of block.evidence) {
-      const c = checkEvidence(this.profile, this._config, ev);
+      const c = this.checkEvidence(ev);
       if (!c.ok) return bad(`evidence: ${c.reason}`);
       const key = evidenceKey(c.json);
       if (seenEvidence.has(key) || this.reader.get(stateKey(EVIDENCE_CONTRACT, key))) {
@@ -440,11 +495,12 @@ export class Chain extends EventEmitter {
     this._header = headerToJson(decode(HeaderSchema, p.headerBytes, 'INTERNAL'));
     this.mempool.remove(p.txs.map((t) => t.txIdHex));
     for (const ev of p.block.evidence) {
-      const c = checkEvidence(this.profile, this._config, ev);
+      const c = this.checkEvidence(ev);
       if (c.ok) this.evidencePool.delete(evidenceKey(c.json));
     }
     const configKey = stateKey(CONFIG_CONTRACT, CONFIG_KEY);
-    if (p.result.stateChanges.some(([k]) => utf8Text(k) === configKey)) this.reloadConfig();
+    const configChanged = p.result.stateChanges.some(([k]) => utf8Text(k) === configKey);
+    if (configChanged) this.reloadConfig();
     const event: BlockEvent = {
       height: p.height,
       hash: hex(p.blockHash),
@@ -452,6 +508,8 @@ export class Chain extends EventEmitter {
       txs: p.txs.map((t, i) => ({ txId: t.txIdHex, receipt: receiptToJson(p.result.receipts[i]) })),
     };
     this.emit('block', event);
+    // After 'block': listeners of 'config' (p2p membership) see the chain at its new height.
+    if (configChanged) this.emit('config', this._config);
   }
 
   private blockAt(height: number): Block | undefined {

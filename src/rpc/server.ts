@@ -4,9 +4,10 @@ import type { Chain } from '../chain/chain.ts';
 import { decode, TxBatchSchema } from '../codec/index.ts';
 import { maxTxBytes } from '../app/tx-check.ts';
 import { ArchiError } from '../types/errors.ts';
-import { fromBase64 } from '../types/hex.ts';
+import { fromBase64, hex } from '../types/hex.ts';
+import type { ValidatorSetJson } from '../types/rpc-json.ts';
 import type { NodeMetrics } from '../node/metrics.ts';
-import { configToJson } from '../vm/native/chain-config.ts';
+import { configToJson, validatorJson } from '../vm/native/chain-config.ts';
 import { attachWebSocket } from './ws.ts';
 import { TxWaiters } from './tx-waiters.ts';
 
@@ -180,6 +181,19 @@ export function createRpcServer(o: RpcServerOptions): FastifyInstance {
   });
 
   app.get('/v1/config', async () => configToJson(chain.config));
+  const validatorSet = (height: number): ValidatorSetJson => {
+    const set = chain.validatorsAt(height);
+    return {
+      height,
+      hash: hex(chain.hashValidators(set)),
+      totalPower: set.reduce((n, v) => n + Number(v.power), 0),
+      validators: set.map(validatorJson),
+    };
+  };
+  app.get('/v1/validators', async () => validatorSet(chain.height + 1));
+  app.get('/v1/validators/:height', async (req) =>
+    validatorSet(intParam((req.params as any).height, 'height')),
+  );
   app.get('/v1/contracts', async () => chain.registry.list());
 
   app.get('/metrics', async (_req, reply) => {

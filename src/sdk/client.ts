@@ -17,6 +17,7 @@ import type {
   Topic,
   TopicData,
   TxJson,
+  ValidatorSetJson,
 } from './types.ts';
 import { type ValidatorInput, verifyQueryProof, verifyStateProof } from './verify.ts';
 
@@ -176,6 +177,14 @@ export class ArchiClient {
   /** The chain config as JSON. */
   config(): Promise<ChainConfigJson> {
     return this.request('GET', '/v1/config');
+  }
+
+  /** The validator set of `height` (default: the next height, being decided now). */
+  validators(height?: number): Promise<ValidatorSetJson> {
+    return this.request(
+      'GET',
+      height === undefined ? '/v1/validators' : `/v1/validators/${height}`,
+    );
   }
 
   /** Poll until `txId` is committed and return it; TIMEOUT after `timeoutMs`. */

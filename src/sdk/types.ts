@@ -12,6 +12,8 @@ export type {
   HeaderJson,
   ReceiptJson,
   TxJson,
+  ValidatorJson,
+  ValidatorSetJson,
 } from '../types/rpc-json.ts';
 
 /** Hex form of a state proof as the node sends it. */

@@ -1,8 +1,8 @@
 /** Double-sign evidence: two different signed votes of one validator for the same height, round and type. */
 import {
-  type ChainConfig,
   type DuplicateVoteEvidence,
   decode,
+  type Validator,
   VoteBodySchema,
   VoteType,
 } from '../codec/index.ts';
@@ -19,10 +19,14 @@ export interface EvidenceJson {
   blockHashB: string;
 }
 
-/** Check evidence against a validator set; returns its JSON view or the reason it is not evidence. */
+/**
+ * Check evidence against the validator set of its height (`validatorsAt` returns undefined
+ * for a height it has no set for); returns its JSON view or the reason it is not evidence.
+ */
 export function checkEvidence(
   profile: CryptoProfile,
-  config: ChainConfig,
+  chainId: string,
+  validatorsAt: (height: number) => Validator[] | undefined,
   ev: DuplicateVoteEvidence,
 ): { ok: true; json: EvidenceJson } | { ok: false; reason: string } {
   if (!ev.voteA || !ev.voteB) return { ok: false, reason: 'evidence needs two votes' };
@@ -34,8 +38,7 @@ export function checkEvidence(
   } catch {
     return { ok: false, reason: 'malformed vote' };
   }
-  if (a.chainId !== config.chainId || b.chainId !== config.chainId)
-    return { ok: false, reason: 'wrong chain' };
+  if (a.chainId !== chainId || b.chainId !== chainId) return { ok: false, reason: 'wrong chain' };
   if (a.height !== b.height || a.round !== b.round || a.type !== b.type) {
     return { ok: false, reason: 'votes are for different height, round or type' };
   }
@@ -45,7 +48,9 @@ export function checkEvidence(
     return { ok: false, reason: 'votes are from different validators' };
   if (bytesEqual(a.blockHash, b.blockHash)) return { ok: false, reason: 'votes agree' };
   const addr = hex(a.validator);
-  const v = config.validators.find((x) => address(profile, x.publicKey) === addr);
+  const set = validatorsAt(Number(a.height));
+  if (!set) return { ok: false, reason: `no validator set known for height ${a.height}` };
+  const v = set.find((x) => address(profile, x.publicKey) === addr);
   if (!v) return { ok: false, reason: 'not a validator' };
   if (!profile.verify(v.publicKey, ev.voteA.body, ev.voteA.signature))
     return { ok: false, reason: 'bad signature A' };

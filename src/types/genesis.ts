@@ -109,9 +109,18 @@ export function validateGenesis(raw: unknown): Genesis {
   });
   if (!Array.isArray(g.validators) || g.validators.length === 0)
     fail('validators must be a non-empty list');
+  const validatorNames = new Set<string>();
+  const validatorKeys = new Set<string>();
   const validators: GenesisValidator[] = g.validators.map((v: any) => {
     if (typeof v?.name !== 'string' || !NAME.test(v.name))
       fail('validator name must be a simple name');
+    if (validatorNames.has(v.name)) fail(`duplicate validator ${v.name}`);
+    validatorNames.add(v.name);
+    if (typeof v.publicKey === 'string') {
+      if (validatorKeys.has(v.publicKey.toLowerCase()))
+        fail(`validator ${v.name} repeats another validator's publicKey`);
+      validatorKeys.add(v.publicKey.toLowerCase());
+    }
     if (!orgIds.has(v.org)) fail(`validator ${v.name} belongs to unknown org ${v.org}`);
     if (typeof v.publicKey !== 'string') fail(`validator ${v.name} needs publicKey`);
     return { name: v.name, org: v.org, publicKey: v.publicKey, power: posInt(v.power, 'power') };
@@ -156,6 +165,14 @@ export function genesisToConfig(g: Genesis): ChainConfig {
       return fail(`org ${o.id} caCert: ${(e as Error).message}`);
     }
   };
+  const decodeTlsCa = (o: GenesisOrg): Uint8Array => {
+    if (!o.tlsCaCert) return new Uint8Array(0);
+    try {
+      return certFromPem(o.tlsCaCert);
+    } catch (e) {
+      return fail(`org ${o.id} tlsCaCert: ${(e as Error).message}`);
+    }
+  };
   return create(ChainConfigSchema, {
     chainId: g.chainId,
     crypto: g.crypto,
@@ -169,7 +186,16 @@ export function genesisToConfig(g: Genesis): ChainConfig {
         role: k.role,
         publicKey: unhex(k.publicKey),
       })),
+      tlsCaCert: decodeTlsCa(o),
     })),
+    // Genesis validators are the first member nodes; their dial addresses live in node.json.
+    nodes: g.validators.map((v) => ({
+      name: v.name,
+      org: v.org,
+      publicKey: unhex(v.publicKey, 'validator publicKey'),
+      address: '',
+    })),
+    pendingValidators: [],
     validators: g.validators.map((v) => ({
       name: v.name,
       org: v.org,

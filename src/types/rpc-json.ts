@@ -70,6 +70,14 @@ export interface TxJson {
   receipt: ReceiptJson;
 }
 
+/** A validator as the RPC shows it (public key in hex). */
+export interface ValidatorJson {
+  name: string;
+  org: string;
+  publicKey: string;
+  power: number;
+}
+
 /** GET /v1/config: the chain config (byte fields in hex). */
 export interface ChainConfigJson {
   chainId: string;
@@ -80,8 +88,13 @@ export interface ChainConfigJson {
     id: string;
     caCert: string | null;
     keys: Array<{ name: string; role: string; publicKey: string }>;
+    tlsCaCert: string | null;
   }>;
-  validators: Array<{ name: string; org: string; publicKey: string; power: number }>;
+  /** Member nodes; address is the p2p host:port governance recorded, if any. */
+  nodes: Array<{ name: string; org: string; publicKey: string; address: string | null }>;
+  validators: ValidatorJson[];
+  /** Validator sets decided by governance and the first height each applies to. */
+  pendingValidators: Array<{ height: number; validators: ValidatorJson[] }>;
   params: Record<string, number> | null;
   txRoles: string[];
   kvWriteRoles: string[];
@@ -89,4 +102,13 @@ export interface ChainConfigJson {
   txTimeWindowMs: number;
   lifecyclePolicy: string;
   governancePolicy: string;
+}
+
+/** GET /v1/validators[/:height]: the validator set that decides (or decided) a height. */
+export interface ValidatorSetJson {
+  height: number;
+  /** Merkle root of the encoded validators, as in that height's header. */
+  hash: string;
+  totalPower: number;
+  validators: ValidatorJson[];
 }

@@ -44,7 +44,7 @@ export interface OrgMembers {
 }
 
 /** A generated org CA with an admin and a client member. */
-function makeOrg(profile: CryptoProfile, id: string): OrgMembers {
+export function makeOrg(profile: CryptoProfile, id: string): OrgMembers {
   const caKeys = profile.generateKeyPair();
   const ca = profile.signerFromPem(caKeys.privateKeyPem);
   const caName = { O: id, CN: `ca.${id}` };

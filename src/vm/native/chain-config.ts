@@ -1,6 +1,7 @@
-/** `chain_config`: the chain's configuration, stored in state; read-only until governance lands. */
+/** `chain_config`: the chain's configuration, stored in state; only governance changes it. */
 import { type ChainConfig, ChainConfigSchema, decode, encode } from '../../codec/index.ts';
 import { hex } from '../../types/hex.ts';
+import type { ChainConfigJson, ValidatorJson } from '../../types/rpc-json.ts';
 import type { NativeContract } from '../context.ts';
 
 export const CONFIG_CONTRACT = 'chain_config';
@@ -16,23 +17,38 @@ export function decodeConfig(bytes: Uint8Array): ChainConfig {
   return decode(ChainConfigSchema, bytes, 'INTERNAL');
 }
 
+/** JSON view of a validator. */
+export const validatorJson = (v: ChainConfig['validators'][number]): ValidatorJson => ({
+  name: v.name,
+  org: v.org,
+  publicKey: hex(v.publicKey),
+  power: Number(v.power),
+});
+
 /** JSON view of a chain config. */
-export function configToJson(c: ChainConfig): Record<string, unknown> {
+export function configToJson(c: ChainConfig): ChainConfigJson {
   return {
     chainId: c.chainId,
-    crypto: c.crypto,
-    identityMode: c.identityMode,
+    // The proto keeps these as strings; genesis validation admits only these values.
+    crypto: c.crypto as ChainConfigJson['crypto'],
+    identityMode: c.identityMode as ChainConfigJson['identityMode'],
     consensus: c.consensus,
     orgs: c.orgs.map((o) => ({
       id: o.id,
       caCert: o.caCert.length ? hex(o.caCert) : null,
       keys: o.keys.map((k) => ({ name: k.name, role: k.role, publicKey: hex(k.publicKey) })),
+      tlsCaCert: o.tlsCaCert.length ? hex(o.tlsCaCert) : null,
     })),
-    validators: c.validators.map((v) => ({
-      name: v.name,
-      org: v.org,
-      publicKey: hex(v.publicKey),
-      power: Number(v.power),
+    nodes: c.nodes.map((n) => ({
+      name: n.name,
+      org: n.org,
+      publicKey: hex(n.publicKey),
+      address: n.address || null,
+    })),
+    validators: c.validators.map(validatorJson),
+    pendingValidators: c.pendingValidators.map((u) => ({
+      height: Number(u.height),
+      validators: u.validators.map(validatorJson),
     })),
     params: c.params
       ? {

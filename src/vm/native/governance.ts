@@ -21,7 +21,9 @@
  * once executed, run contract_manage's own action (`runLifecycle`) on a context for
  * `contract_manage` derived as the proposer's organization admin. They take effect at once.
  *
- * Validator and organization membership changes are not supported: they need consensus work.
+ * Membership kinds (`add_org`, `remove_org`, `add_node`, `remove_node`, `set_validator_power`)
+ * are checked and applied by membership.ts; validator power changes take effect two blocks
+ * after the executing block (see there).
  */
 import type { ChainConfig } from '../../codec/index.ts';
 import { ArchiError } from '../../types/errors.ts';
@@ -34,6 +36,12 @@ import { CONFIG_CONTRACT, CONFIG_KEY, decodeConfig, encodeConfig } from './chain
 import { type LifecycleAction, lifecycleArgs, runLifecycle } from './contract-manage.ts';
 import { EVIDENCE_CONTRACT } from './evidence.ts';
 import { kvContract } from './kv.ts';
+import {
+  applyMembership,
+  MEMBERSHIP_KINDS,
+  type MembershipKind,
+  validateMembership,
+} from './membership.ts';
 import { tokenContract } from './token.ts';
 
 export const GOVERNANCE_CONTRACT = 'governance';
@@ -49,6 +57,7 @@ export const PROPOSAL_KINDS = [
   'contract_freeze',
   'contract_unfreeze',
   'contract_revoke',
+  ...MEMBERSHIP_KINDS,
 ] as const;
 export type ProposalKind = (typeof PROPOSAL_KINDS)[number];
 
@@ -83,17 +92,8 @@ export const NATIVE_NAMES: ReadonlySet<string> = new Set([
   MANAGE,
 ]);
 
-/** Kinds people will reach for that this chain refuses (membership needs consensus work). */
-const UNSUPPORTED_KINDS = [
-  'add_org',
-  'remove_org',
-  'update_org',
-  'add_validator',
-  'remove_validator',
-  'update_validator',
-  'set_validators',
-  'set_validator_power',
-];
+const isMembership = (kind: string): kind is MembershipKind =>
+  (MEMBERSHIP_KINDS as readonly string[]).includes(kind);
 
 export type ProposalStatus = 'pending' | 'executed' | 'rejected' | 'expired';
 const STATUSES: readonly ProposalStatus[] = ['pending', 'executed', 'rejected', 'expired'];
@@ -189,15 +189,11 @@ function validateChange(
 ): { kind: ProposalKind; args: Record<string, unknown> } {
   const supported = `supported kinds: ${PROPOSAL_KINDS.join(', ')}`;
   if (typeof kind !== 'string') invalid(`kind must be a string (${supported})`);
-  if (UNSUPPORTED_KINDS.includes(kind)) {
-    invalid(
-      `kind ${kind} is not supported: validator and organization membership changes need consensus support this chain does not have yet (${supported})`,
-    );
-  }
   if (!(PROPOSAL_KINDS as readonly string[]).includes(kind)) {
     invalid(`unknown proposal kind ${JSON.stringify(kind)} (${supported})`);
   }
   const a = argsObject(raw ?? null);
+  if (isMembership(kind)) return { kind, args: validateMembership(kind, a, config) };
   const action = lifecycleAction(kind as ProposalKind);
   if (action) {
     onlyFields(a, action === 'deploy' || action === 'upgrade' ? ['name', 'code'] : ['name'], kind);
@@ -292,6 +288,11 @@ function applyChange(ctx: CallContext, p: Proposal): void {
   }
   const config = currentConfig(ctx);
   const a = p.args;
+  if (isMembership(p.kind)) {
+    applyMembership(p.kind, a, config, ctx.block.height);
+    configContext(ctx).set(CONFIG_KEY, encodeConfig(config));
+    return;
+  }
   switch (p.kind) {
     case 'set_kv_write_roles':
       config.kvWriteRoles = [...(a.roles as string[])];

@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file archipelago/v1/chain.proto.
  */
 export const file_archipelago_v1_chain: GenFile = /*@__PURE__*/
-  fileDesc("ChphcmNoaXBlbGFnby92MS9jaGFpbi5wcm90bxIOYXJjaGlwZWxhZ28udjEiNwoGU2VuZGVyEgsKA29yZxgBIAEoCRIMCgRjZXJ0GAIgASgMEhIKCnB1YmxpY19rZXkYAyABKAwiqgEKCVR4UGF5bG9hZBIQCghjaGFpbl9pZBgBIAEoCRImCgZzZW5kZXIYAiABKAsyFi5hcmNoaXBlbGFnby52MS5TZW5kZXISDQoFbm9uY2UYAyABKAQSEAoIY29udHJhY3QYBCABKAkSDgoGbWV0aG9kGAUgASgJEgwKBGFyZ3MYBiABKAwSEQoJZ2FzX2xpbWl0GAcgASgEEhEKCXRpbWVzdGFtcBgIIAEoBCIoCgJUeBIPCgdwYXlsb2FkGAEgASgMEhEKCXNpZ25hdHVyZRgCIAEoDCL0AQoGSGVhZGVyEhAKCGNoYWluX2lkGAEgASgJEg4KBmhlaWdodBgCIAEoBBIMCgR0aW1lGAMgASgEEhEKCXByZXZfaGFzaBgEIAEoDBIPCgd0eF9yb290GAUgASgMEhIKCnN0YXRlX3Jvb3QYBiABKAwSFAoMcmVzdWx0c19yb290GAcgASgMEhcKD3ZhbGlkYXRvcnNfaGFzaBgIIAEoDBIQCghwcm9wb3NlchgJIAEoDBIYChBsYXN0X2NvbW1pdF9oYXNoGAogASgMEhUKDWV2aWRlbmNlX2hhc2gYCyABKAwSEAoIdHhfY291bnQYDCABKA0inQEKCFZvdGVCb2R5EhAKCGNoYWluX2lkGAEgASgJEiYKBHR5cGUYAiABKA4yGC5hcmNoaXBlbGFnby52MS5Wb3RlVHlwZRIOCgZoZWlnaHQYAyABKAQSDQoFcm91bmQYBCABKA0SEgoKYmxvY2tfaGFzaBgFIAEoDBIRCgl0aW1lc3RhbXAYBiABKAQSEQoJdmFsaWRhdG9yGAcgASgMIicKBFZvdGUSDAoEYm9keRgBIAEoDBIRCglzaWduYXR1cmUYAiABKAwiRAoJQ29tbWl0U2lnEhEKCXZhbGlkYXRvchgBIAEoDBIRCgl0aW1lc3RhbXAYAiABKAQSEQoJc2lnbmF0dXJlGAMgASgMImoKBkNvbW1pdBIOCgZoZWlnaHQYASABKAQSDQoFcm91bmQYAiABKA0SEgoKYmxvY2tfaGFzaBgDIAEoDBItCgpzaWduYXR1cmVzGAQgAygLMhkuYXJjaGlwZWxhZ28udjEuQ29tbWl0U2lnImMKFUR1cGxpY2F0ZVZvdGVFdmlkZW5jZRIkCgZ2b3RlX2EYASABKAsyFC5hcmNoaXBlbGFnby52MS5Wb3RlEiQKBnZvdGVfYhgCIAEoCzIULmFyY2hpcGVsYWdvLnYxLlZvdGUicgoFQmxvY2sSDgoGaGVhZGVyGAEgASgMEgsKA3R4cxgCIAMoDBITCgtsYXN0X2NvbW1pdBgDIAEoDBI3CghldmlkZW5jZRgEIAMoCzIlLmFyY2hpcGVsYWdvLnYxLkR1cGxpY2F0ZVZvdGVFdmlkZW5jZSI1CgVFdmVudBIQCghjb250cmFjdBgBIAEoCRIMCgRuYW1lGAIgASgJEgwKBGRhdGEYAyABKAwilgEKB1JlY2VpcHQSDQoFdHhfaWQYASABKAwSDgoGc3RhdHVzGAIgASgNEgwKBGNvZGUYAyABKAkSDwoHbWVzc2FnZRgEIAEoCRIQCghnYXNfdXNlZBgFIAEoBBIUCgxyZXR1cm5fdmFsdWUYBiABKAwSJQoGZXZlbnRzGAcgAygLMhUuYXJjaGlwZWxhZ28udjEuRXZlbnQiPwoNUmVnaXN0ZXJlZEtleRIMCgRuYW1lGAEgASgJEgwKBHJvbGUYAiABKAkSEgoKcHVibGljX2tleRgDIAEoDCJYCgxPcmdhbml6YXRpb24SCgoCaWQYASABKAkSDwoHY2FfY2VydBgCIAEoDBIrCgRrZXlzGAMgAygLMh0uYXJjaGlwZWxhZ28udjEuUmVnaXN0ZXJlZEtleSJJCglWYWxpZGF0b3ISDAoEbmFtZRgBIAEoCRILCgNvcmcYAiABKAkSEgoKcHVibGljX2tleRgDIAEoDBINCgVwb3dlchgEIAEoBCLBAQoPQ29uc2Vuc3VzUGFyYW1zEhUKDW1heF9ibG9ja190eHMYASABKA0SFwoPbWF4X2Jsb2NrX2J5dGVzGAIgASgEEhQKDG1heF90eF9ieXRlcxgDIAEoDRIZChFibG9ja19pbnRlcnZhbF9tcxgEIAEoDRIaChJ0aW1lb3V0X3Byb3Bvc2VfbXMYBSABKA0SFwoPdGltZW91dF92b3RlX21zGAYgASgNEhgKEHRpbWVvdXRfZGVsdGFfbXMYByABKA0i9gIKC0NoYWluQ29uZmlnEhAKCGNoYWluX2lkGAEgASgJEg4KBmNyeXB0bxgCIAEoCRIVCg1pZGVudGl0eV9tb2RlGAMgASgJEhEKCWNvbnNlbnN1cxgEIAEoCRIqCgRvcmdzGAUgAygLMhwuYXJjaGlwZWxhZ28udjEuT3JnYW5pemF0aW9uEi0KCnZhbGlkYXRvcnMYBiADKAsyGS5hcmNoaXBlbGFnby52MS5WYWxpZGF0b3ISLwoGcGFyYW1zGAcgASgLMh8uYXJjaGlwZWxhZ28udjEuQ29uc2Vuc3VzUGFyYW1zEhAKCHR4X3JvbGVzGAggAygJEhYKDmt2X3dyaXRlX3JvbGVzGAkgAygJEhUKDXJldm9rZWRfY2VydHMYCiADKAkSGQoRdHhfdGltZV93aW5kb3dfbXMYCyABKAQSGAoQbGlmZWN5Y2xlX3BvbGljeRgMIAEoCRIZChFnb3Zlcm5hbmNlX3BvbGljeRgNIAEoCSIWCgdUeEJhdGNoEgsKA3R4cxgBIAMoDCpVCghWb3RlVHlwZRIZChVWT1RFX1RZUEVfVU5TUEVDSUZJRUQQABIVChFWT1RFX1RZUEVfUFJFVk9URRABEhcKE1ZPVEVfVFlQRV9QUkVDT01NSVQQAmIGcHJvdG8z");
+  fileDesc("ChphcmNoaXBlbGFnby92MS9jaGFpbi5wcm90bxIOYXJjaGlwZWxhZ28udjEiNwoGU2VuZGVyEgsKA29yZxgBIAEoCRIMCgRjZXJ0GAIgASgMEhIKCnB1YmxpY19rZXkYAyABKAwiqgEKCVR4UGF5bG9hZBIQCghjaGFpbl9pZBgBIAEoCRImCgZzZW5kZXIYAiABKAsyFi5hcmNoaXBlbGFnby52MS5TZW5kZXISDQoFbm9uY2UYAyABKAQSEAoIY29udHJhY3QYBCABKAkSDgoGbWV0aG9kGAUgASgJEgwKBGFyZ3MYBiABKAwSEQoJZ2FzX2xpbWl0GAcgASgEEhEKCXRpbWVzdGFtcBgIIAEoBCIoCgJUeBIPCgdwYXlsb2FkGAEgASgMEhEKCXNpZ25hdHVyZRgCIAEoDCL0AQoGSGVhZGVyEhAKCGNoYWluX2lkGAEgASgJEg4KBmhlaWdodBgCIAEoBBIMCgR0aW1lGAMgASgEEhEKCXByZXZfaGFzaBgEIAEoDBIPCgd0eF9yb290GAUgASgMEhIKCnN0YXRlX3Jvb3QYBiABKAwSFAoMcmVzdWx0c19yb290GAcgASgMEhcKD3ZhbGlkYXRvcnNfaGFzaBgIIAEoDBIQCghwcm9wb3NlchgJIAEoDBIYChBsYXN0X2NvbW1pdF9oYXNoGAogASgMEhUKDWV2aWRlbmNlX2hhc2gYCyABKAwSEAoIdHhfY291bnQYDCABKA0inQEKCFZvdGVCb2R5EhAKCGNoYWluX2lkGAEgASgJEiYKBHR5cGUYAiABKA4yGC5hcmNoaXBlbGFnby52MS5Wb3RlVHlwZRIOCgZoZWlnaHQYAyABKAQSDQoFcm91bmQYBCABKA0SEgoKYmxvY2tfaGFzaBgFIAEoDBIRCgl0aW1lc3RhbXAYBiABKAQSEQoJdmFsaWRhdG9yGAcgASgMIicKBFZvdGUSDAoEYm9keRgBIAEoDBIRCglzaWduYXR1cmUYAiABKAwiRAoJQ29tbWl0U2lnEhEKCXZhbGlkYXRvchgBIAEoDBIRCgl0aW1lc3RhbXAYAiABKAQSEQoJc2lnbmF0dXJlGAMgASgMImoKBkNvbW1pdBIOCgZoZWlnaHQYASABKAQSDQoFcm91bmQYAiABKA0SEgoKYmxvY2tfaGFzaBgDIAEoDBItCgpzaWduYXR1cmVzGAQgAygLMhkuYXJjaGlwZWxhZ28udjEuQ29tbWl0U2lnImMKFUR1cGxpY2F0ZVZvdGVFdmlkZW5jZRIkCgZ2b3RlX2EYASABKAsyFC5hcmNoaXBlbGFnby52MS5Wb3RlEiQKBnZvdGVfYhgCIAEoCzIULmFyY2hpcGVsYWdvLnYxLlZvdGUicgoFQmxvY2sSDgoGaGVhZGVyGAEgASgMEgsKA3R4cxgCIAMoDBITCgtsYXN0X2NvbW1pdBgDIAEoDBI3CghldmlkZW5jZRgEIAMoCzIlLmFyY2hpcGVsYWdvLnYxLkR1cGxpY2F0ZVZvdGVFdmlkZW5jZSI1CgVFdmVudBIQCghjb250cmFjdBgBIAEoCRIMCgRuYW1lGAIgASgJEgwKBGRhdGEYAyABKAwilgEKB1JlY2VpcHQSDQoFdHhfaWQYASABKAwSDgoGc3RhdHVzGAIgASgNEgwKBGNvZGUYAyABKAkSDwoHbWVzc2FnZRgEIAEoCRIQCghnYXNfdXNlZBgFIAEoBBIUCgxyZXR1cm5fdmFsdWUYBiABKAwSJQoGZXZlbnRzGAcgAygLMhUuYXJjaGlwZWxhZ28udjEuRXZlbnQiPwoNUmVnaXN0ZXJlZEtleRIMCgRuYW1lGAEgASgJEgwKBHJvbGUYAiABKAkSEgoKcHVibGljX2tleRgDIAEoDCJtCgxPcmdhbml6YXRpb24SCgoCaWQYASABKAkSDwoHY2FfY2VydBgCIAEoDBIrCgRrZXlzGAMgAygLMh0uYXJjaGlwZWxhZ28udjEuUmVnaXN0ZXJlZEtleRITCgt0bHNfY2FfY2VydBgEIAEoDCJKCghOb2RlSW5mbxIMCgRuYW1lGAEgASgJEgsKA29yZxgCIAEoCRISCgpwdWJsaWNfa2V5GAMgASgMEg8KB2FkZHJlc3MYBCABKAkiSQoJVmFsaWRhdG9yEgwKBG5hbWUYASABKAkSCwoDb3JnGAIgASgJEhIKCnB1YmxpY19rZXkYAyABKAwSDQoFcG93ZXIYBCABKAQiUwoSVmFsaWRhdG9yU2V0VXBkYXRlEg4KBmhlaWdodBgBIAEoBBItCgp2YWxpZGF0b3JzGAIgAygLMhkuYXJjaGlwZWxhZ28udjEuVmFsaWRhdG9yIj0KDFZhbGlkYXRvclNldBItCgp2YWxpZGF0b3JzGAEgAygLMhkuYXJjaGlwZWxhZ28udjEuVmFsaWRhdG9yIsEBCg9Db25zZW5zdXNQYXJhbXMSFQoNbWF4X2Jsb2NrX3R4cxgBIAEoDRIXCg9tYXhfYmxvY2tfYnl0ZXMYAiABKAQSFAoMbWF4X3R4X2J5dGVzGAMgASgNEhkKEWJsb2NrX2ludGVydmFsX21zGAQgASgNEhoKEnRpbWVvdXRfcHJvcG9zZV9tcxgFIAEoDRIXCg90aW1lb3V0X3ZvdGVfbXMYBiABKA0SGAoQdGltZW91dF9kZWx0YV9tcxgHIAEoDSLfAwoLQ2hhaW5Db25maWcSEAoIY2hhaW5faWQYASABKAkSDgoGY3J5cHRvGAIgASgJEhUKDWlkZW50aXR5X21vZGUYAyABKAkSEQoJY29uc2Vuc3VzGAQgASgJEioKBG9yZ3MYBSADKAsyHC5hcmNoaXBlbGFnby52MS5Pcmdhbml6YXRpb24SLQoKdmFsaWRhdG9ycxgGIAMoCzIZLmFyY2hpcGVsYWdvLnYxLlZhbGlkYXRvchIvCgZwYXJhbXMYByABKAsyHy5hcmNoaXBlbGFnby52MS5Db25zZW5zdXNQYXJhbXMSEAoIdHhfcm9sZXMYCCADKAkSFgoOa3Zfd3JpdGVfcm9sZXMYCSADKAkSFQoNcmV2b2tlZF9jZXJ0cxgKIAMoCRIZChF0eF90aW1lX3dpbmRvd19tcxgLIAEoBBIYChBsaWZlY3ljbGVfcG9saWN5GAwgASgJEhkKEWdvdmVybmFuY2VfcG9saWN5GA0gASgJEicKBW5vZGVzGA4gAygLMhguYXJjaGlwZWxhZ28udjEuTm9kZUluZm8SPgoScGVuZGluZ192YWxpZGF0b3JzGA8gAygLMiIuYXJjaGlwZWxhZ28udjEuVmFsaWRhdG9yU2V0VXBkYXRlIhYKB1R4QmF0Y2gSCwoDdHhzGAEgAygMKlUKCFZvdGVUeXBlEhkKFVZPVEVfVFlQRV9VTlNQRUNJRklFRBAAEhUKEVZPVEVfVFlQRV9QUkVWT1RFEAESFwoTVk9URV9UWVBFX1BSRUNPTU1JVBACYgZwcm90bzM");
 
 /**
  * Who sent a transaction: an X.509 certificate (identity mode "cert") or a public key
@@ -549,6 +549,13 @@ export type Organization = Message<"archipelago.v1.Organization"> & {
    * @generated from field: repeated archipelago.v1.RegisteredKey keys = 3;
    */
   keys: RegisteredKey[];
+
+  /**
+   * DER of the P-256 CA of the org's node TLS certificates
+   *
+   * @generated from field: bytes tls_ca_cert = 4;
+   */
+  tlsCaCert: Uint8Array;
 };
 
 /**
@@ -557,6 +564,44 @@ export type Organization = Message<"archipelago.v1.Organization"> & {
  */
 export const OrganizationSchema: GenMessage<Organization> = /*@__PURE__*/
   messageDesc(file_archipelago_v1_chain, 13);
+
+/**
+ * A member node: nodes in this list (and validators) may join the p2p network.
+ *
+ * @generated from message archipelago.v1.NodeInfo
+ */
+export type NodeInfo = Message<"archipelago.v1.NodeInfo"> & {
+  /**
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * @generated from field: string org = 2;
+   */
+  org: string;
+
+  /**
+   * consensus key, uncompressed point
+   *
+   * @generated from field: bytes public_key = 3;
+   */
+  publicKey: Uint8Array;
+
+  /**
+   * p2p host:port to dial, empty when unknown
+   *
+   * @generated from field: string address = 4;
+   */
+  address: string;
+};
+
+/**
+ * Describes the message archipelago.v1.NodeInfo.
+ * Use `create(NodeInfoSchema)` to create a new message.
+ */
+export const NodeInfoSchema: GenMessage<NodeInfo> = /*@__PURE__*/
+  messageDesc(file_archipelago_v1_chain, 14);
 
 /**
  * @generated from message archipelago.v1.Validator
@@ -590,7 +635,50 @@ export type Validator = Message<"archipelago.v1.Validator"> & {
  * Use `create(ValidatorSchema)` to create a new message.
  */
 export const ValidatorSchema: GenMessage<Validator> = /*@__PURE__*/
-  messageDesc(file_archipelago_v1_chain, 14);
+  messageDesc(file_archipelago_v1_chain, 15);
+
+/**
+ * The validator set governance decided, and the first height it applies to.
+ *
+ * @generated from message archipelago.v1.ValidatorSetUpdate
+ */
+export type ValidatorSetUpdate = Message<"archipelago.v1.ValidatorSetUpdate"> & {
+  /**
+   * @generated from field: uint64 height = 1;
+   */
+  height: bigint;
+
+  /**
+   * @generated from field: repeated archipelago.v1.Validator validators = 2;
+   */
+  validators: Validator[];
+};
+
+/**
+ * Describes the message archipelago.v1.ValidatorSetUpdate.
+ * Use `create(ValidatorSetUpdateSchema)` to create a new message.
+ */
+export const ValidatorSetUpdateSchema: GenMessage<ValidatorSetUpdate> = /*@__PURE__*/
+  messageDesc(file_archipelago_v1_chain, 16);
+
+/**
+ * A validator set on its own (stored by hash for commit checks of past heights).
+ *
+ * @generated from message archipelago.v1.ValidatorSet
+ */
+export type ValidatorSet = Message<"archipelago.v1.ValidatorSet"> & {
+  /**
+   * @generated from field: repeated archipelago.v1.Validator validators = 1;
+   */
+  validators: Validator[];
+};
+
+/**
+ * Describes the message archipelago.v1.ValidatorSet.
+ * Use `create(ValidatorSetSchema)` to create a new message.
+ */
+export const ValidatorSetSchema: GenMessage<ValidatorSet> = /*@__PURE__*/
+  messageDesc(file_archipelago_v1_chain, 17);
 
 /**
  * @generated from message archipelago.v1.ConsensusParams
@@ -637,7 +725,7 @@ export type ConsensusParams = Message<"archipelago.v1.ConsensusParams"> & {
  * Use `create(ConsensusParamsSchema)` to create a new message.
  */
 export const ConsensusParamsSchema: GenMessage<ConsensusParams> = /*@__PURE__*/
-  messageDesc(file_archipelago_v1_chain, 15);
+  messageDesc(file_archipelago_v1_chain, 18);
 
 /**
  * Chain config: lives in state under the chain_config contract; changed only by
@@ -724,6 +812,21 @@ export type ChainConfig = Message<"archipelago.v1.ChainConfig"> & {
    * @generated from field: string governance_policy = 13;
    */
   governancePolicy: string;
+
+  /**
+   * member nodes (every validator is one)
+   *
+   * @generated from field: repeated archipelago.v1.NodeInfo nodes = 14;
+   */
+  nodes: NodeInfo[];
+
+  /**
+   * Validator sets decided by governance, by activation height (ascending): a change
+   * executed in block H applies from H + 2.
+   *
+   * @generated from field: repeated archipelago.v1.ValidatorSetUpdate pending_validators = 15;
+   */
+  pendingValidators: ValidatorSetUpdate[];
 };
 
 /**
@@ -731,7 +834,7 @@ export type ChainConfig = Message<"archipelago.v1.ChainConfig"> & {
  * Use `create(ChainConfigSchema)` to create a new message.
  */
 export const ChainConfigSchema: GenMessage<ChainConfig> = /*@__PURE__*/
-  messageDesc(file_archipelago_v1_chain, 16);
+  messageDesc(file_archipelago_v1_chain, 19);
 
 /**
  * Several encoded txs in one request (POST /v1/txs/batch); each is admitted on its own.
@@ -750,7 +853,7 @@ export type TxBatch = Message<"archipelago.v1.TxBatch"> & {
  * Use `create(TxBatchSchema)` to create a new message.
  */
 export const TxBatchSchema: GenMessage<TxBatch> = /*@__PURE__*/
-  messageDesc(file_archipelago_v1_chain, 17);
+  messageDesc(file_archipelago_v1_chain, 20);
 
 /**
  * @generated from enum archipelago.v1.VoteType
