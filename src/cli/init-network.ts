@@ -2,7 +2,8 @@
  * `archi init`: generates a local network directory (org CAs, user and node identities,
  * P-256 TLS CAs and node TLS certificates, genesis, one node.json per node). Everything
  * is generated and written into a staging directory first, so bad input or a failure
- * halfway leaves the target untouched.
+ * halfway leaves the target untouched. `archi org new` (org-new.ts) adds an org to such a
+ * directory with the same helpers: generateOrg, nodeConfigFile, writeStaged.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rename, rm, stat, writeFile } from 'node:fs/promises';
@@ -86,8 +87,11 @@ interface Resolved {
   validityDays: number;
 }
 
-// Same shape genesis accepts for chain ids, so a name that init takes never fails later.
-const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+/**
+ * Chain, org and node names: the shape genesis accepts for chain ids, so a name that init
+ * (or `org new`) takes never fails later.
+ */
+export const SIMPLE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 // Entries init owns inside DIR; any of them present means a network (or a broken one) is
 // there. network.json comes last: it is moved in last, marking the directory complete.
 const OWNED = ['genesis.json', 'orgs', 'nodes', 'network.json'] as const;
@@ -108,7 +112,7 @@ export function resolveInitOptions(opts: InitOptions): Resolved {
     invalid(`orgs must be an integer from 1 to ${MAX_ORGS}, got ${String(opts.orgs)}`);
   }
   const chain = opts.chain ?? DEFAULT_CHAIN;
-  if (typeof chain !== 'string' || !NAME.test(chain)) {
+  if (typeof chain !== 'string' || !SIMPLE_NAME.test(chain)) {
     invalid(
       `chain name "${String(chain)}" must be 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit`,
     );
@@ -208,18 +212,29 @@ export async function freePorts(count: number, host = '127.0.0.1'): Promise<numb
   }
 }
 
-interface Identity {
+/** A key pair with its certificate (PEM) and raw public key. */
+export interface Identity {
   keyPem: string;
   certPem: string;
   publicKey: Uint8Array;
 }
 
-interface Validity {
+/** Certificate validity window. */
+export interface Validity {
   notBefore: Date;
   notAfter: Date;
 }
 
-function issueIdentity(
+/**
+ * `days` of validity from now, backdated an hour so a node whose clock runs a little behind
+ * the one that issued the certificates still accepts them.
+ */
+export function validityWindow(days: number, now = Date.now()): Validity {
+  return { notBefore: new Date(now - 3600_000), notAfter: new Date(now + days * 86_400_000) };
+}
+
+/** Issues a leaf identity (O=<org>, OU=<role>, CN=<name>) under an org CA. */
+export function issueIdentity(
   profile: CryptoProfile,
   ca: { keyPem: string; org: string },
   subject: { OU: string; CN: string },
@@ -238,15 +253,139 @@ function issueIdentity(
   return { keyPem: kp.privateKeyPem, certPem: certToPem(der), publicKey: kp.publicKey };
 }
 
-function selfSignedCa(profile: CryptoProfile, org: string, validity: Validity): Identity {
+/** Creates an org's self-signed CA (O=<org>, CN=ca.<org>) in the given profile. */
+export function selfSignedCa(profile: CryptoProfile, org: string, validity: Validity): Identity {
   const ca = issueSelfSignedCa(profile, { O: org, CN: `ca.${org}` }, validity);
   return { keyPem: ca.privateKeyPem, certPem: certToPem(ca.der), publicKey: ca.publicKey };
 }
 
 /** Files to write, relative to DIR; `secret` files get mode 0600. */
-type FilePlan = Array<{ path: string; data: string; secret?: boolean }>;
+export type FilePlan = Array<{ path: string; data: string; secret?: boolean }>;
 
-function json(v: unknown): string {
+/** A key registered for an org in key identity mode. */
+export interface OrgKey {
+  name: string;
+  role: Role;
+  publicKey: string;
+}
+
+/** Everything generated for one organization and its node. */
+export interface OrgMaterial {
+  org: string;
+  ca: Identity;
+  tlsCa: TlsCa;
+  /** The node's consensus identity; its public key is the validator key. */
+  node: Identity;
+  /** admin, client and the node's consensus key, as key mode registers them. */
+  keys: OrgKey[];
+  /** orgs/<org>/{ca,tlsca,users} and nodes/<node>/ key, certificate and TLS files. */
+  files: FilePlan;
+}
+
+/**
+ * Generates an org: its CA (in `profile`), its P-256 TLS CA, users admin and client, and
+ * the consensus and TLS identities of its node `nodeName` (CN <node>.<org>).
+ */
+export function generateOrg(
+  profile: CryptoProfile,
+  org: string,
+  nodeName: string,
+  validity: Validity,
+): OrgMaterial {
+  const files: FilePlan = [];
+  const ca = selfSignedCa(profile, org, validity);
+  files.push(
+    { path: `orgs/${org}/ca/cert.pem`, data: ca.certPem },
+    { path: `orgs/${org}/ca/key.pem`, data: ca.keyPem, secret: true },
+  );
+  // gm org CAs are SM2, which OpenSSL's TLS cannot verify, so transport has its own CA.
+  const tlsCa = createTlsCa(org, validity);
+  files.push(
+    { path: `orgs/${org}/tlsca/cert.pem`, data: tlsCa.certPem },
+    { path: `orgs/${org}/tlsca/key.pem`, data: tlsCa.keyPem, secret: true },
+  );
+  const keys: OrgKey[] = [];
+  for (const user of USERS) {
+    const id = issueIdentity(
+      profile,
+      { keyPem: ca.keyPem, org },
+      { OU: user, CN: `${user}.${org}` },
+      validity,
+    );
+    const base = `orgs/${org}/users/${user}`;
+    files.push(
+      { path: `${base}/key.pem`, data: id.keyPem, secret: true },
+      { path: `${base}/cert.pem`, data: id.certPem },
+      { path: `${base}/public.hex`, data: `${hex(id.publicKey)}\n` },
+    );
+    keys.push({ name: user, role: user, publicKey: hex(id.publicKey) });
+  }
+  const node = issueIdentity(
+    profile,
+    { keyPem: ca.keyPem, org },
+    { OU: 'consensus', CN: `${nodeName}.${org}` },
+    validity,
+  );
+  files.push(
+    { path: `nodes/${nodeName}/node.key.pem`, data: node.keyPem, secret: true },
+    { path: `nodes/${nodeName}/node.cert.pem`, data: node.certPem },
+  );
+  const tlsId = issueTlsCert(tlsCa, nodeName, validity);
+  files.push(
+    { path: `nodes/${nodeName}/tls.key.pem`, data: tlsId.keyPem, secret: true },
+    { path: `nodes/${nodeName}/tls.cert.pem`, data: tlsId.certPem },
+  );
+  keys.push({ name: nodeName, role: 'consensus', publicKey: hex(node.publicKey) });
+  return { org, ca, tlsCa, node, keys, files };
+}
+
+/**
+ * The org's entry as genesis lists it (and as an add_org proposal carries it): the CA and
+ * TLS CA certificates, plus the registered keys in key mode. Key mode still carries the
+ * CA: node transport authenticates peers by it.
+ */
+function orgEntry(m: OrgMaterial, identity: 'cert' | 'key'): GenesisOrg {
+  return identity === 'key'
+    ? { id: m.org, caCert: m.ca.certPem, keys: m.keys, tlsCaCert: m.tlsCa.certPem }
+    : { id: m.org, caCert: m.ca.certPem, tlsCaCert: m.tlsCa.certPem };
+}
+
+/** Path of an org's TLS CA certificate as node.json names it (relative to nodes/<node>/). */
+export function tlsCaPath(org: string): string {
+  return `../../orgs/${org}/tlsca/cert.pem`;
+}
+
+/** The node.json of a node of this network layout (paths relative to nodes/<name>/). */
+export function nodeConfigFile(n: {
+  name: string;
+  org: string;
+  chainId: string;
+  host: string;
+  rpcPort: number;
+  p2pPort: number;
+  /** Orgs whose TLS CAs the node trusts. */
+  tlsCaOrgs: string[];
+  peers: Array<{ name: string; address: string }>;
+}): NodeConfigFile {
+  return {
+    name: n.name,
+    org: n.org,
+    chainId: n.chainId,
+    genesis: '../../genesis.json',
+    dataDir: 'data',
+    rpc: { host: n.host, port: n.rpcPort },
+    p2p: { host: n.host, port: n.p2pPort },
+    key: 'node.key.pem',
+    cert: 'node.cert.pem',
+    caCerts: '../../orgs',
+    tls: { key: 'tls.key.pem', cert: 'tls.cert.pem', cas: n.tlsCaOrgs.map(tlsCaPath) },
+    peers: n.peers,
+    logLevel: 'info',
+  };
+}
+
+/** Pretty JSON with a final newline, as every JSON file of a network directory is written. */
+export function jsonText(v: unknown): string {
   return `${JSON.stringify(v, null, 2)}\n`;
 }
 
@@ -278,77 +417,24 @@ export async function initNetwork(opts: InitOptions): Promise<NetworkInfo> {
   const portOf = (i: number, which: 0 | 1): number =>
     ports ? ports[2 * i + which] : (o.basePort as number) + 2 * i + which;
 
-  // Backdated so a node whose clock runs a little behind the one that ran init still
-  // accepts these certificates at the genesis time.
   const now = Date.now();
-  const validity: Validity = {
-    notBefore: new Date(now - 3600_000),
-    notAfter: new Date(now + o.validityDays * 86_400_000),
-  };
+  const validity = validityWindow(o.validityDays, now);
 
   const files: FilePlan = [];
   const genesisOrgs: GenesisOrg[] = [];
   const validators: Genesis['validators'] = [];
   const nodes: Array<NetworkNode & { rpcPort: number; p2pPort: number }> = [];
-  const tlsCas: TlsCa[] = [];
 
   for (let i = 0; i < o.orgs; i++) {
     const org = `org${i + 1}`;
     const nodeName = `node${i + 1}`;
-    const ca = selfSignedCa(profile, org, validity);
-    files.push(
-      { path: `orgs/${org}/ca/cert.pem`, data: ca.certPem },
-      { path: `orgs/${org}/ca/key.pem`, data: ca.keyPem, secret: true },
-    );
-    // gm org CAs are SM2, which OpenSSL's TLS cannot verify, so transport has its own CA.
-    const tlsCa = createTlsCa(org, validity);
-    tlsCas.push(tlsCa);
-    files.push(
-      { path: `orgs/${org}/tlsca/cert.pem`, data: tlsCa.certPem },
-      { path: `orgs/${org}/tlsca/key.pem`, data: tlsCa.keyPem, secret: true },
-    );
-    const keys: Array<{ name: string; role: Role; publicKey: string }> = [];
-    for (const user of USERS) {
-      const id = issueIdentity(
-        profile,
-        { keyPem: ca.keyPem, org },
-        { OU: user, CN: `${user}.${org}` },
-        validity,
-      );
-      const base = `orgs/${org}/users/${user}`;
-      files.push(
-        { path: `${base}/key.pem`, data: id.keyPem, secret: true },
-        { path: `${base}/cert.pem`, data: id.certPem },
-        { path: `${base}/public.hex`, data: `${hex(id.publicKey)}\n` },
-      );
-      keys.push({ name: user, role: user, publicKey: hex(id.publicKey) });
-    }
-    const node = issueIdentity(
-      profile,
-      { keyPem: ca.keyPem, org },
-      { OU: 'consensus', CN: `${nodeName}.${org}` },
-      validity,
-    );
-    files.push(
-      { path: `nodes/${nodeName}/node.key.pem`, data: node.keyPem, secret: true },
-      { path: `nodes/${nodeName}/node.cert.pem`, data: node.certPem },
-    );
-    const tlsId = issueTlsCert(tlsCa, nodeName, validity);
-    files.push(
-      { path: `nodes/${nodeName}/tls.key.pem`, data: tlsId.keyPem, secret: true },
-      { path: `nodes/${nodeName}/tls.cert.pem`, data: tlsId.certPem },
-    );
-    keys.push({ name: nodeName, role: 'consensus', publicKey: hex(node.publicKey) });
-    // Key mode still carries the CA: node transport authenticates peers by it.
-    genesisOrgs.push(
-      o.identity === 'key'
-        ? { id: org, caCert: ca.certPem, keys, tlsCaCert: tlsCa.certPem }
-        : { id: org, caCert: ca.certPem, tlsCaCert: tlsCa.certPem },
-    );
+    const m = generateOrg(profile, org, nodeName, validity);
+    files.push(...m.files);
+    genesisOrgs.push(orgEntry(m, o.identity));
     validators.push({
       name: nodeName,
       org,
-      publicKey: hex(node.publicKey),
+      publicKey: hex(m.node.publicKey),
       power: VALIDATOR_POWER,
     });
     const rpcPort = portOf(i, 0);
@@ -376,29 +462,20 @@ export async function initNetwork(opts: InitOptions): Promise<NetworkInfo> {
   // Written with every default spelled out so the file documents what the chain runs with;
   // orgs keep their raw form so cert mode carries no empty key lists.
   const genesis = { ...validateGenesis(raw), orgs: genesisOrgs };
-  files.push({ path: 'genesis.json', data: json(genesis) });
+  files.push({ path: 'genesis.json', data: jsonText(genesis) });
 
   for (const n of nodes) {
-    const cfg: NodeConfigFile = {
+    const cfg = nodeConfigFile({
       name: n.name,
       org: n.org,
       chainId: o.chain,
-      genesis: '../../genesis.json',
-      dataDir: 'data',
-      rpc: { host: o.host, port: n.rpcPort },
-      p2p: { host: o.host, port: n.p2pPort },
-      key: 'node.key.pem',
-      cert: 'node.cert.pem',
-      caCerts: '../../orgs',
-      tls: {
-        key: 'tls.key.pem',
-        cert: 'tls.cert.pem',
-        cas: tlsCas.map((ca) => `../../orgs/${ca.org}/tlsca/cert.pem`),
-      },
+      host: o.host,
+      rpcPort: n.rpcPort,
+      p2pPort: n.p2pPort,
+      tlsCaOrgs: nodes.map((p) => p.org),
       peers: nodes.filter((p) => p !== n).map((p) => ({ name: p.name, address: p.p2p })),
-      logLevel: 'info',
-    };
-    files.push({ path: `nodes/${n.name}/node.json`, data: json(cfg) });
+    });
+    files.push({ path: `nodes/${n.name}/node.json`, data: jsonText(cfg) });
   }
 
   const info: NetworkInfo = {
@@ -409,34 +486,82 @@ export async function initNetwork(opts: InitOptions): Promise<NetworkInfo> {
     nodes: nodes.map(({ name, org, rpc, p2p }) => ({ name, org, rpc, p2p })),
     console: null,
   };
-  files.push({ path: 'network.json', data: json(info) });
+  files.push({ path: 'network.json', data: jsonText(info) });
 
   await writeStaged(o.dir, files);
   return info;
 }
 
-// Stages everything under DIR/.init-*, then moves the top-level entries in with
-// network.json last: a directory holding network.json is always complete.
-async function writeStaged(dir: string, files: FilePlan): Promise<void> {
+/** How writeStaged moves the staged files into DIR. */
+export interface StageOptions {
+  /**
+   * Paths relative to DIR (files or directories of the plan) moved in, in this order;
+   * default: init's genesis.json, orgs, nodes, network.json.
+   */
+  entries?: readonly string[];
+  /** Entries that may exist in DIR and are replaced (and put back if a later move fails). */
+  replace?: readonly string[];
+  /** Runs after staging, right before the first move; throws to refuse. Default: init's check. */
+  recheck?: () => Promise<void>;
+  /** Name prefix of the staging directory inside DIR. */
+  prefix?: string;
+}
+
+/**
+ * Writes `files` under a staging directory inside DIR, then moves `entries` in. A failure
+ * before or during the moves undoes the moves done so far, so DIR is either untouched or
+ * complete; with init's default entries network.json comes last, so a directory holding
+ * network.json is always complete.
+ */
+export async function writeStaged(
+  dir: string,
+  files: FilePlan,
+  opts: StageOptions = {},
+): Promise<void> {
+  const entries = opts.entries ?? OWNED;
+  const replace = new Set(opts.replace ?? []);
   await mkdir(dir, { recursive: true });
-  const stage = await mkdtemp(join(dir, '.init-'));
-  const moved: string[] = [];
+  const stage = await mkdtemp(join(dir, opts.prefix ?? '.init-'));
+  const fresh = join(stage, 'new');
+  const old = join(stage, 'old');
+  const moved: Array<{ entry: string; replaced: boolean }> = [];
+  let keepStage = false;
   try {
     for (const f of files) {
-      const p = join(stage, f.path);
+      const p = join(fresh, f.path);
       await mkdir(dirname(p), { recursive: true });
       await writeFile(p, f.data, { mode: f.secret ? 0o600 : 0o644, flag: 'wx' });
     }
-    // A concurrent init may have raced us since the first check.
-    await refuseExisting(dir);
-    for (const name of OWNED) {
-      await rename(join(stage, name), join(dir, name));
-      moved.push(name);
+    // A concurrent writer may have raced us since the first check.
+    await (opts.recheck ?? (() => refuseExisting(dir)))();
+    for (const entry of entries) {
+      const target = join(dir, entry);
+      if (replace.has(entry) && existsSync(target)) {
+        await mkdir(dirname(join(old, entry)), { recursive: true });
+        await rename(target, join(old, entry));
+        // Recorded before the move in, so the original goes back even if that move fails.
+        moved.push({ entry, replaced: true });
+        await rename(join(fresh, entry), target);
+      } else {
+        await rename(join(fresh, entry), target);
+        moved.push({ entry, replaced: false });
+      }
     }
   } catch (e) {
-    await Promise.all(moved.map((n) => rm(join(dir, n), { recursive: true, force: true })));
+    for (const { entry, replaced } of moved.reverse()) {
+      try {
+        await rm(join(dir, entry), { recursive: true, force: true });
+        if (replaced) await rename(join(old, entry), join(dir, entry));
+      } catch {
+        // An original could not go back: keep the stage, which holds it, and say where.
+        keepStage = true;
+      }
+    }
+    if (keepStage && e instanceof Error) {
+      e.message += ` (could not restore everything; originals are under ${old})`;
+    }
     throw e;
   } finally {
-    await rm(stage, { recursive: true, force: true });
+    if (!keepStage) await rm(stage, { recursive: true, force: true });
   }
 }

@@ -8,6 +8,7 @@ import { register as registerEvidence } from './commands/evidence.ts';
 import { register as registerGov } from './commands/gov.ts';
 import { register as registerInit } from './commands/init.ts';
 import { register as registerNode } from './commands/node.ts';
+import { register as registerOrg } from './commands/org.ts';
 import { register as registerUp } from './commands/up.ts';
 
 /** Build the program with every command registered. */
@@ -26,6 +27,7 @@ export function buildProgram(): Command {
   registerBench(program);
   registerEvidence(program);
   registerGov(program);
+  registerOrg(program);
   return program;
 }
 

@@ -26,6 +26,11 @@ export const GOVERNANCE_KINDS = [
   'contract_freeze',
   'contract_unfreeze',
   'contract_revoke',
+  'add_org',
+  'remove_org',
+  'add_node',
+  'remove_node',
+  'set_validator_power',
 ] as const;
 export type GovernanceKind = (typeof GOVERNANCE_KINDS)[number];
 
