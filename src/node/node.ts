@@ -20,6 +20,7 @@ import { ChainStore } from '../storage/chain-store.ts';
 import { ArchiError } from '../types/errors.ts';
 import { bytesEqual } from '../types/hex.ts';
 import { loadGenesis, loadNodeConfig, type NodeConfig } from './config.ts';
+import { initialPeers, peerAllowed, syncMembership, trustedCas } from './membership-sync.ts';
 import { NodeMetrics } from './metrics.ts';
 
 export interface StartedNode {
@@ -171,22 +172,31 @@ async function tbftEngine(
       throw new ArchiError('CONFIG_INVALID', `cannot read ${path}: ${(e as Error).message}`);
     }
   };
+  const filePems = config.tls.caPaths.map(read);
   const tls = {
     key: read(config.tls.keyPath),
     cert: read(config.tls.certPath),
-    cas: config.tls.caPaths.map(read),
+    cas: trustedCas(chain.config, config.org, filePems),
   };
-  // Only nodes named in the chain config, with a certificate from their own org, may connect.
-  const allowed = (peer: string, cert: { org: string }): boolean =>
-    chain.config.validators.some((v) => v.name === peer && v.org === cert.org);
   const net = new P2PNode({
     self: config.name,
     listen: config.p2p,
-    peers: config.peers,
+    peers: initialPeers(chain.config, config.name, config.peers),
     tls,
-    allowed,
+    // Only member nodes of the chain config, with a certificate from their own org.
+    allowed: (peer, cert) => peerAllowed(chain.config, peer, cert),
     logger: log,
   });
+  let membership = chain.config;
+  const onConfig = (next: typeof membership): void => {
+    try {
+      syncMembership(net, membership, next, config, filePems);
+    } catch (e) {
+      log.warn({ err: (e as Error).message }, 'p2p: membership update failed');
+    }
+    membership = next;
+  };
+  chain.on('config', onConfig);
   const wal = Wal.open(config.dataDir);
   const driver = new TbftDriver({
     chain,
@@ -205,6 +215,7 @@ async function tbftEngine(
       driver.start();
     },
     async stop() {
+      chain.off('config', onConfig);
       driver.stop();
       await net.stop();
       wal.close();

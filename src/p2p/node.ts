@@ -7,6 +7,8 @@
  * Peers are identified by their certificate: CN = node name, O = org, and the certificate
  * must be issued by the TLS CA of that same org (so one member CA cannot mint a
  * certificate naming another org's node). `allowed` is asked on every handshake.
+ * Membership may change while running: setTrustedCas replaces the trusted CAs, addPeer and
+ * removePeer the dial targets, and recheck asks `allowed` again for live connections.
  */
 import { createHash, randomInt, X509Certificate } from 'node:crypto';
 import { EventEmitter } from 'node:events';
@@ -171,6 +173,8 @@ class Conn {
   state: 'handshake' | 'hello' | 'open' | 'closed' = 'handshake';
   name: string | undefined;
   info: PeerCertInfo | undefined;
+  /** The peer's certificate, kept to check it again when the trusted CAs change. */
+  cert: X509Certificate | undefined;
   blocked = false;
   /** The peer said it keeps another connection with us: expect that one, don't go down. */
   peerKeepsOther = false;
@@ -281,11 +285,13 @@ export class P2PNode extends EventEmitter<P2PEvents> {
   readonly org: string;
   readonly limits: P2PLimits;
   private readonly listenOn: { host: string; port: number };
-  private readonly tlsOpts: { key: string; cert: string; cas: string[] };
+  private readonly tlsOpts: { key: string; cert: string };
   private readonly allowed: P2POptions['allowed'];
   private readonly log: P2PLogger;
-  private readonly cas: TrustedCa[];
-  private readonly clientContext: tls.SecureContext;
+  /** The trusted TLS CAs as given (PEM), and parsed; replaced together by setTrustedCas. */
+  private caPems: string[];
+  private cas: TrustedCa[];
+  private clientContext: tls.SecureContext;
   private readonly peerMap = new Map<string, PeerState>();
   private readonly conns = new Set<Conn>();
   private readonly rawSockets = new Set<Socket>();
@@ -313,18 +319,14 @@ export class P2PNode extends EventEmitter<P2PEvents> {
     if (typeof t?.key !== 'string' || typeof t.cert !== 'string' || !Array.isArray(t.cas)) {
       invalid('tls must be {key, cert, cas[]} as PEM text');
     }
-    this.tlsOpts = { key: t.key, cert: t.cert, cas: [...t.cas] };
+    this.tlsOpts = { key: t.key, cert: t.cert };
     this.cas = this.loadCas(t.cas);
+    this.caPems = [...t.cas];
     let own: ParsedCertificate;
     try {
       own = parseCertificate(certsFromPem(t.cert)[0] ?? new Uint8Array(0));
       // Checks that key and certificate match and parse, before any socket exists.
-      this.clientContext = tls.createSecureContext({
-        key: t.key,
-        cert: t.cert,
-        ca: t.cas,
-        minVersion: 'TLSv1.3',
-      });
+      this.clientContext = tls.createSecureContext(this.secureOptions(this.caPems));
     } catch (e) {
       invalid(`tls key/cert unusable: ${(e as Error).message}`);
     }
@@ -340,12 +342,9 @@ export class P2PNode extends EventEmitter<P2PEvents> {
   async start(): Promise<void> {
     if (this.server) throw new ArchiError('INTERNAL', 'p2p: already started');
     const server = tls.createServer({
-      key: this.tlsOpts.key,
-      cert: this.tlsOpts.cert,
-      ca: this.tlsOpts.cas,
+      ...this.secureOptions(this.caPems),
       requestCert: true,
       rejectUnauthorized: true,
-      minVersion: 'TLSv1.3',
       handshakeTimeout: this.limits.handshakeTimeoutMs,
     });
     server.maxConnections = this.limits.maxConnections;
@@ -478,13 +477,24 @@ export class P2PNode extends EventEmitter<P2PEvents> {
     return { ...p.queue.stats(), socketBytes: p.conn?.socket.writableLength ?? 0 };
   }
 
-  /** Adds (or re-addresses) a peer to dial; connects now if running. */
+  /**
+   * Adds (or re-addresses) a peer to dial; connects now if running (once its ban, if any,
+   * runs out). A dial still in its handshake to an old address is restarted at the new one.
+   */
   addPeer(peer: { name: string; address: string }): void {
+    const before = this.peerMap.get(peer?.name)?.addressText;
     const p = this.addPeerState(peer);
-    if (this.running) this.dial(p);
+    if (!this.running) return;
+    if (p.dialing?.state === 'handshake' && before !== p.addressText) {
+      this.destroyConn(p.dialing, 'peer re-addressed');
+    }
+    this.dialSoon(p);
   }
 
-  /** Stops dialing `name` and closes its connection; an allowed peer may still dial us. */
+  /**
+   * Stops dialing `name` and closes its connection; an allowed peer may still dial us, so
+   * a node leaving the network is also refused by `allowed` (then call recheck()).
+   */
   removePeer(name: string): void {
     const p = this.peerMap.get(name);
     if (!p) return;
@@ -494,24 +504,101 @@ export class P2PNode extends EventEmitter<P2PEvents> {
     p.dialTimer = null;
     if (p.dialing) this.destroyConn(p.dialing, 'peer removed');
     if (p.conn) this.closeConn(p.conn, PeerByeReason.SHUTDOWN, 'peer removed');
+    // Up but between connections (waiting for the one the peer said it keeps): down now.
+    if (p.handoverTimer) {
+      clearTimeout(p.handoverTimer);
+      p.handoverTimer = null;
+      if (!p.conn) this.peerDown(p);
+    }
     if (!p.up) this.peerMap.delete(name);
+  }
+
+  /**
+   * Replaces the trusted TLS CAs (PEM, one CA per org or more), as given to the constructor
+   * in tls.cas and checked the same way: bad input throws ArchiError(CONFIG_INVALID) and
+   * changes nothing. New handshakes, inbound and outbound, then use the new list; live
+   * connections whose peer certificate is no longer issued by a trusted CA of its own org
+   * are closed, and when CAs were added, peers waiting to be redialed are dialed now. A list
+   * holding the same certificates as the current one changes nothing, so it is cheap to pass
+   * after every block.
+   */
+  setTrustedCas(pems: string[]): void {
+    if (!Array.isArray(pems)) invalid('tls.cas must be an array of PEM strings');
+    if (pems.length === this.caPems.length && pems.every((x, i) => x === this.caPems[i])) return;
+    const cas = this.loadCas(pems);
+    const caPems = [...pems];
+    const had = new Set(this.cas.map((a) => a.fingerprint));
+    const has = new Set(cas.map((a) => a.fingerprint));
+    const added = [...has].filter((f) => !had.has(f)).length;
+    const removed = [...had].filter((f) => !has.has(f)).length;
+    if (added === 0 && removed === 0) {
+      // Same certificates, other order or spelling: remember it for the quick check above.
+      this.caPems = caPems;
+      this.cas = cas;
+      return;
+    }
+    let clientContext: tls.SecureContext;
+    try {
+      clientContext = tls.createSecureContext(this.secureOptions(caPems));
+      // Inbound handshakes started from now on use the new CAs; live ones keep theirs.
+      this.server?.setSecureContext(this.secureOptions(caPems));
+    } catch (e) {
+      invalid(`tls.cas unusable: ${(e as Error).message}`);
+    }
+    this.caPems = caPems;
+    this.cas = cas;
+    this.clientContext = clientContext;
+    this.log.info(
+      { orgs: [...new Set(cas.map((a) => a.org))].sort(), added, removed },
+      'p2p: trusted TLS CAs changed',
+    );
+    if (removed > 0) {
+      // Handshakes still under way are checked against the new list in onSecure.
+      for (const c of [...this.conns]) {
+        if (!c.cert || !c.isReadable()) continue;
+        const info = this.identify(c.cert);
+        if (typeof info === 'string') this.destroyConn(c, `no longer trusted: ${info}`, 'info');
+        else c.info = info;
+      }
+    }
+    if (added > 0 && this.running) {
+      // Dials that failed (or are failing) for want of a CA need not wait out their backoff.
+      for (const p of [...this.peerMap.values()]) {
+        if (!p.address || p.up || p.conn) continue;
+        if (p.dialing?.state === 'handshake') {
+          this.destroyConn(p.dialing, 'trusted TLS CAs changed; dialing again');
+        }
+        this.dialSoon(p);
+      }
+    }
   }
 
   /** Asks `allowed` again for every live connection and closes those now refused. */
   recheck(): void {
     for (const c of [...this.conns]) {
-      if (!c.name || !c.info || c.state === 'closed') continue;
+      // Includes a duplicate still draining: it would go on delivering the peer's messages.
+      if (!c.name || !c.info || !c.isReadable()) continue;
       if (!this.isAllowed(c.name, c.info)) this.destroyConn(c, 'no longer allowed', 'info');
     }
   }
 
   // ---- connection setup ----
 
+  /** TLS context options shared by the client context and the server. */
+  private secureOptions(cas: string[]): tls.SecureContextOptions {
+    return { key: this.tlsOpts.key, cert: this.tlsOpts.cert, ca: cas, minVersion: 'TLSv1.3' };
+  }
+
   private loadCas(pems: string[]): TrustedCa[] {
     const out: TrustedCa[] = [];
     for (const pem of pems) {
       if (typeof pem !== 'string') invalid('tls.cas must be PEM strings');
-      const ders = certsFromPem(pem);
+      let ders: Uint8Array[];
+      try {
+        ders = certsFromPem(pem);
+      } catch (e) {
+        invalid(`unusable TLS CA certificate: ${(e as Error).message}`);
+      }
       if (ders.length === 0) invalid('a tls.cas entry holds no certificate');
       for (const der of ders) {
         let parsed: ParsedCertificate;
@@ -633,8 +720,14 @@ export class P2PNode extends EventEmitter<P2PEvents> {
     }, delay);
   }
 
-  private identify(socket: tls.TLSSocket): PeerCertInfo | string {
-    const x = socket.getPeerX509Certificate();
+  /** Dials now, or when the peer's ban runs out. */
+  private dialSoon(p: PeerState): void {
+    if (this.isBanned(p.name)) this.scheduleDial(p);
+    else this.dial(p);
+  }
+
+  /** Binds a peer certificate to its org's trusted CA; a string says why it cannot. */
+  private identify(x: X509Certificate | undefined): PeerCertInfo | string {
     if (!x) return 'no peer certificate';
     let subject: { O: string; OU?: string; CN: string };
     try {
@@ -685,7 +778,8 @@ export class P2PNode extends EventEmitter<P2PEvents> {
       this.destroyConn(c, `unauthorized: ${String(s.authorizationError)}`, 'warn');
       return;
     }
-    const info = this.identify(s);
+    const cert = s.getPeerX509Certificate();
+    const info = this.identify(cert);
     if (typeof info === 'string') {
       this.destroyConn(c, info, 'warn');
       return;
@@ -703,6 +797,7 @@ export class P2PNode extends EventEmitter<P2PEvents> {
     }
     c.name = name;
     c.info = info;
+    c.cert = cert;
     c.state = 'hello';
     s.on('data', (chunk: Buffer) => this.onData(c, chunk));
     this.writeFrame(c, { case: 'hello', value: { version: PROTOCOL_VERSION, node: this.self } });

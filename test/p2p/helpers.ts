@@ -83,20 +83,27 @@ export interface TestNode {
   allowedCalls: Array<{ name: string; info: PeerCertInfo }>;
   /** Reasons the node gave for dropping connections, in order. */
   drops: string[];
+  /** Every log line of the node, in order. */
+  logs: Array<{ level: 'debug' | 'info' | 'warn'; msg: string; obj: object }>;
 }
 
-/** Builds (not starts) a node whose allowed set is `allowed` (default: every node in pki). */
+/**
+ * Builds (not starts) a node whose allowed set is `allowed` (default: every node in pki)
+ * and whose trusted TLS CAs are `cas` (default: every CA in pki).
+ */
 export function makeNode(
   pki: Pki,
   name: string,
   port: number,
   peers: Array<{ name: string; port: number }>,
-  opts: { allowed?: Set<string>; limits?: P2PLimitsOptions } = {},
+  opts: { allowed?: Set<string>; limits?: P2PLimitsOptions; cas?: string[] } = {},
 ): TestNode {
   const allowed = opts.allowed ?? new Set(pki.ids.keys());
   const allowedCalls: TestNode['allowedCalls'] = [];
   const drops: string[] = [];
-  const record = (obj: object, msg: string): void => {
+  const logs: TestNode['logs'] = [];
+  const record = (level: 'debug' | 'info' | 'warn', obj: object, msg: string): void => {
+    logs.push({ level, msg, obj });
     const why = (obj as { why?: unknown }).why;
     if (typeof why === 'string') drops.push(why);
     if (process.env.P2P_DEBUG) console.error(Date.now() % 100_000, name, msg, JSON.stringify(obj));
@@ -105,16 +112,20 @@ export function makeNode(
     self: name,
     listen: { host: HOST, port },
     peers: peers.map((p) => ({ name: p.name, address: `${HOST}:${p.port}` })),
-    tls: pki.tlsFor(name),
+    tls: { ...pki.tlsFor(name), ...(opts.cas ? { cas: opts.cas } : {}) },
     allowed: (peer, info) => {
       allowedCalls.push({ name: peer, info });
       // As the node wiring will: the name must be a member node of the org the cert names.
       return allowed.has(peer) && pki.ids.get(peer)?.org === info.org;
     },
     limits: { ...FAST, ...opts.limits },
-    logger: { debug: record, info: record, warn: record },
+    logger: {
+      debug: (obj, msg) => record('debug', obj, msg),
+      info: (obj, msg) => record('info', obj, msg),
+      warn: (obj, msg) => record('warn', obj, msg),
+    },
   });
-  return { name, port, node, rec: new Recorder(node), allowedCalls, drops };
+  return { name, port, node, rec: new Recorder(node), allowedCalls, drops, logs };
 }
 
 /** Polls `pred` until true; fails after `timeoutMs`. */

@@ -1,0 +1,231 @@
+/**
+ * Membership by governance on real node processes, under a steady tx load: a 4-org network
+ * admits org5 (`archi org new` + add_org) and makes node5 a validator by MAJORITY; node5
+ * syncs and then signs commits from the activation height; later node2 loses its power and is
+ * stopped, and the chain goes on. Every node reports the same validator set for each height
+ * (matching the header), no fork, every load tx committed. Then a lower block-size limit is
+ * honoured from its activation height, and an expired proposal cannot be approved.
+ */
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { address, getProfile } from '../../src/crypto/profile.ts';
+import { ArchiClient } from '../../src/sdk/client.ts';
+import { Governance, type GovernanceKind } from '../../src/sdk/governance.ts';
+import { Identity } from '../../src/sdk/identity.ts';
+import type { CommittedAnswer } from '../../src/sdk/types.ts';
+import { unhex } from '../../src/types/hex.ts';
+import { archiJson, removeDir, stopAll, tempDir } from './harness.ts';
+import {
+  block,
+  crash,
+  initNetwork,
+  type NetNode,
+  sameChain,
+  startNode,
+  status,
+  waitHeight,
+} from './network.ts';
+
+let dir: string;
+let nodes: NetNode[];
+before(async () => {
+  dir = tempDir('archi-members-');
+  nodes = await initNetwork(dir, 4);
+  await Promise.all(nodes.map(startNode));
+});
+after(async () => {
+  await stopAll();
+  removeDir(dir);
+});
+
+const profile = getProfile('standard');
+const user = (org: string, name: string) =>
+  Identity.fromUserDir('standard', org, join(dir, 'orgs', org, 'users', name));
+
+/** Sends kv puts through the given nodes, a few at a time, until stopped. */
+function startLoad(targets: () => NetNode[]) {
+  const client = user('org1', 'client');
+  const results: Array<{ txId: string; height: number; status: string }> = [];
+  const errors: string[] = [];
+  let running = true;
+  let n = 0;
+  const worker = async (w: number) => {
+    while (running) {
+      const list = targets();
+      const rpc = new ArchiClient(list[n++ % list.length].rpc);
+      try {
+        const a = (await rpc.send(
+          client,
+          { contract: 'kv', method: 'put', args: { key: `load-${w}-${n}`, value: n } },
+          { wait: true, timeoutMs: 30_000 },
+        )) as CommittedAnswer;
+        results.push({ txId: a.txId, height: a.height, status: a.receipt.status });
+      } catch (e) {
+        errors.push((e as Error).message);
+      }
+    }
+  };
+  const workers = [0, 1, 2, 3].map(worker);
+  return {
+    results,
+    errors,
+    async stop() {
+      running = false;
+      await Promise.all(workers);
+    },
+  };
+}
+
+/** Addresses of the validators whose signatures a block's commit carries. */
+async function signers(n: NetNode, h: number): Promise<string[]> {
+  const b = await block(n, h);
+  return (b.commit?.signatures ?? []).map((s: { validator: string }) => s.validator);
+}
+
+test('org5 joins and node5 validates; node2 leaves; same validator sets everywhere, no fork', async () => {
+  const load = startLoad(() => [nodes[0], nodes[2], nodes[3]]);
+  const admin = (org: string) => user(org, 'admin');
+  const gov = new Governance(new ArchiClient(nodes[0].rpc));
+  /** Propose as org1, approve as the given orgs; returns the executing height. */
+  const pass = async (kind: GovernanceKind, args: Record<string, unknown>, approvers: string[]) => {
+    const p = await gov.propose(admin('org1'), kind, args);
+    let last = p;
+    for (const org of approvers) last = await gov.approve(admin(org), p.proposal.id);
+    assert.equal(last.proposal.status, 'executed', `${kind}: ${JSON.stringify(last.proposal)}`);
+    return last.height;
+  };
+
+  // The new organization is made outside the network; nothing on chain changes yet.
+  const made = await archiJson(['org', 'new', '--dir', dir, '--name', 'org5', '--json']);
+  assert.equal(made.org, 'org5');
+  const node5: NetNode = {
+    name: made.node,
+    rpc: made.rpc,
+    p2p: made.p2p,
+    config: join(dir, 'nodes', made.node, 'node.json'),
+  };
+  const [addOrg, addNode] = made.proposals;
+  assert.equal(addOrg.kind, 'add_org');
+  assert.equal(addNode.kind, 'add_node');
+  // node5 starts before it is a member: the others refuse it, so it stays at height 0.
+  await startNode(node5);
+  await new Promise((r) => setTimeout(r, 1500));
+  assert.equal((await status(node5)).height, 0);
+
+  // Two approvals short of MAJORITY change nothing.
+  const p = await gov.propose(admin('org1'), 'add_org', addOrg.args);
+  await gov.approve(admin('org2'), p.proposal.id);
+  assert.equal((await new ArchiClient(nodes[3].rpc).config()).orgs.length, 4);
+  const orgAdded = (await gov.approve(admin('org3'), p.proposal.id)).height;
+  assert.ok(orgAdded > 0);
+
+  // MAJORITY of five now takes three approvals.
+  const h = await pass('add_node', addNode.args, ['org2', 'org5']);
+  for (const n of nodes) {
+    const cfg = await new ArchiClient(n.rpc).config();
+    await waitHeight(n, h);
+    assert.deepEqual(
+      cfg.pendingValidators.map((u) => u.height),
+      cfg.pendingValidators.length ? [h + 2] : [],
+    );
+  }
+  const v5 = address(profile, unhex(addNode.args.publicKey));
+  await waitHeight(node5, h + 4, 60_000);
+  const set = await new ArchiClient(node5.rpc).validators(h + 2);
+  assert.deepEqual(
+    set.validators.map((v) => v.name),
+    ['node1', 'node2', 'node3', 'node4', 'node5'],
+  );
+  assert.equal((await new ArchiClient(node5.rpc).validators(h + 1)).validators.length, 4);
+  assert.equal((await status(node5)).validator, true);
+  // No commit before the activation height carries node5; one soon after does.
+  assert.ok(!(await signers(nodes[0], h + 1)).includes(v5));
+  let signed = 0;
+  for (let i = h + 2; i <= h + 12 && !signed; i++) {
+    await waitHeight(nodes[0], i + 1);
+    if ((await signers(nodes[0], i)).includes(v5)) signed = i;
+  }
+  assert.ok(signed > 0, 'node5 signed a commit within 10 blocks of its activation');
+
+  // node2 loses its power two blocks after the executing block, then is stopped.
+  const h2 = await pass('set_validator_power', { name: 'node2', power: 0 }, ['org3', 'org5']);
+  const rest = [nodes[0], nodes[2], nodes[3], node5];
+  await Promise.all(rest.map((n) => waitHeight(n, h2 + 3)));
+  const client5 = new ArchiClient(node5.rpc);
+  assert.ok((await client5.validators(h2 + 1)).validators.some((v) => v.name === 'node2'));
+  assert.deepEqual(
+    (await client5.validators(h2 + 2)).validators.map((v) => v.name),
+    ['node1', 'node3', 'node4', 'node5'],
+  );
+  await crash(nodes[1]);
+  const stoppedAt = Math.max(
+    ...(await Promise.all(rest.map(async (n) => (await status(n)).height))),
+  );
+  await Promise.all(rest.map((n) => waitHeight(n, stoppedAt + 5, 60_000)));
+  await load.stop();
+
+  // Every tx of the load committed, and all nodes agree on blocks and validator sets.
+  assert.ok(load.results.length > 20, `load committed ${load.results.length} txs`);
+  assert.deepEqual(load.errors, []);
+  assert.ok(load.results.every((r) => r.status === 'ok'));
+  const top = Math.min(...(await Promise.all(rest.map(async (n) => (await status(n)).height))));
+  await sameChain(rest, top);
+  for (let i = 1; i <= top; i++) {
+    const sets = await Promise.all(rest.map((n) => new ArchiClient(n.rpc).validators(i)));
+    const header = (await block(rest[0], i)).header;
+    for (const s of sets) {
+      assert.equal(s.hash, sets[0].hash, `validator sets differ at height ${i}`);
+      assert.equal(s.hash, header.validatorsHash, `height ${i}: set does not match the header`);
+    }
+  }
+  const hashes = new Set<string>();
+  for (let i = 1; i <= top; i++) hashes.add((await block(rest[0], i)).header.validatorsHash);
+  assert.equal(hashes.size, 3, 'three validator sets over the run');
+
+  // A lower block-size limit holds from the block after the one that executes it.
+  const h3 = await pass('set_params', { maxBlockTxs: 3 }, ['org3', 'org4']);
+  const burst = user('org3', 'client');
+  const rpc = new ArchiClient(nodes[2].rpc);
+  const sent = await Promise.all(
+    Array.from(
+      { length: 24 },
+      (_, i) =>
+        rpc.send(
+          burst,
+          { contract: 'kv', method: 'put', args: { key: `b${i}`, value: i } },
+          {
+            wait: true,
+            timeoutMs: 60_000,
+          },
+        ) as Promise<CommittedAnswer>,
+    ),
+  );
+  const last = Math.max(...sent.map((s) => s.height));
+  assert.ok(sent.every((s) => s.height > h3));
+  for (let i = h3 + 1; i <= last; i++) {
+    assert.ok((await block(nodes[2], i)).txs.length <= 3, `block ${i} holds more than 3 txs`);
+  }
+
+  // An expired proposal cannot be approved.
+  const short = await archiJson([
+    'gov',
+    'propose',
+    'set_kv_write_roles',
+    '--args',
+    '{"roles":["admin"]}',
+    '--expires',
+    '1',
+    '--as',
+    'org1/admin',
+    '--node',
+    'node1',
+    '--dir',
+    dir,
+    '--json',
+  ]);
+  await waitHeight(nodes[0], short.height + 2);
+  await assert.rejects(gov.approve(admin('org3'), short.id), { code: 'PROPOSAL_EXPIRED' });
+  assert.equal((await gov.get(short.id)).status, 'expired');
+  assert.deepEqual((await rpc.config()).kvWriteRoles, ['admin', 'client']);
+});
