@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { VALIDATOR_POWER } from '../init-network.ts';
 import { MAX_POWER } from '../../vm/native/membership.ts';
 import { type NewOrgResult, newOrg } from '../org-new.ts';
-import { intOption } from '../client-context.ts';
+import { DEFAULT_DIR, intOption } from '../client-context.ts';
 
 interface OrgNewFlags {
   dir: string;
@@ -50,7 +50,7 @@ export function register(program: Command): void {
     .description(
       'create a new organization and its node in a network directory; prints the add_org and add_node proposals that admit it',
     )
-    .requiredOption('--dir <dir>', 'network directory made by archi init')
+    .option('--dir <dir>', 'network directory made by archi init', DEFAULT_DIR)
     .requiredOption('--name <org>', 'name of the new organization')
     .option('--node <name>', 'name of its node (default: node<k>, the next free number)')
     .option(
