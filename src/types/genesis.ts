@@ -157,20 +157,13 @@ export function validateGenesis(raw: unknown): Genesis {
 
 /** The on-chain ChainConfig that a genesis describes. */
 export function genesisToConfig(g: Genesis): ChainConfig {
-  const decodeCa = (o: GenesisOrg): Uint8Array => {
-    if (!o.caCert) return new Uint8Array(0);
+  const decodePem = (o: GenesisOrg, field: 'caCert' | 'tlsCaCert'): Uint8Array => {
+    const pem = o[field];
+    if (!pem) return new Uint8Array(0);
     try {
-      return certFromPem(o.caCert);
+      return certFromPem(pem);
     } catch (e) {
-      return fail(`org ${o.id} caCert: ${(e as Error).message}`);
-    }
-  };
-  const decodeTlsCa = (o: GenesisOrg): Uint8Array => {
-    if (!o.tlsCaCert) return new Uint8Array(0);
-    try {
-      return certFromPem(o.tlsCaCert);
-    } catch (e) {
-      return fail(`org ${o.id} tlsCaCert: ${(e as Error).message}`);
+      return fail(`org ${o.id} ${field}: ${(e as Error).message}`);
     }
   };
   return create(ChainConfigSchema, {
@@ -180,13 +173,13 @@ export function genesisToConfig(g: Genesis): ChainConfig {
     consensus: g.consensus,
     orgs: g.orgs.map((o) => ({
       id: o.id,
-      caCert: decodeCa(o),
+      caCert: decodePem(o, 'caCert'),
       keys: (o.keys ?? []).map((k) => ({
         name: k.name,
         role: k.role,
         publicKey: unhex(k.publicKey),
       })),
-      tlsCaCert: decodeTlsCa(o),
+      tlsCaCert: decodePem(o, 'tlsCaCert'),
     })),
     // Genesis validators are the first member nodes; their dial addresses live in node.json.
     nodes: g.validators.map((v) => ({

@@ -9,6 +9,18 @@ export function argsObject(args: unknown): Record<string, unknown> {
   return args as Record<string, unknown>;
 }
 
+/** Refuses fields other than `allowed`; `what` names the object in the message. */
+export function onlyFields(a: Record<string, unknown>, allowed: string[], what: string): void {
+  for (const k of Object.keys(a)) {
+    if (!allowed.includes(k)) {
+      throw new ArchiError(
+        'INVALID_ARGS',
+        `${what}: unknown field ${JSON.stringify(k)} (allowed: ${allowed.join(', ')})`,
+      );
+    }
+  }
+}
+
 /** A required non-empty string field of at most `max` characters. */
 export function str(a: Record<string, unknown>, field: string, max = 256): string {
   const v = a[field];

@@ -31,7 +31,7 @@ import { ROLES, type Role } from '../../types/genesis.ts';
 import { jsonBytes, parseJsonBytes, utf8Bytes, utf8Text } from '../../types/json.ts';
 import type { CallContext, NativeContract, NativeMethod } from '../context.ts';
 import { MANAGE } from '../sandbox/meta.ts';
-import { argsObject } from './args.ts';
+import { argsObject, onlyFields } from './args.ts';
 import { CONFIG_CONTRACT, CONFIG_KEY, decodeConfig, encodeConfig } from './chain-config.ts';
 import { type LifecycleAction, lifecycleArgs, runLifecycle } from './contract-manage.ts';
 import { EVIDENCE_CONTRACT } from './evidence.ts';
@@ -134,14 +134,6 @@ const proposalKey = (id: number): string => `proposal/${String(id).padStart(12, 
 
 function invalid(message: string): never {
   throw new ArchiError('INVALID_ARGS', message);
-}
-
-function onlyFields(a: Record<string, unknown>, allowed: string[], what: string): void {
-  for (const k of Object.keys(a)) {
-    if (!allowed.includes(k)) {
-      invalid(`${what}: unknown field ${JSON.stringify(k)} (allowed: ${allowed.join(', ')})`);
-    }
-  }
 }
 
 function rolesArg(a: Record<string, unknown>, kind: string): Role[] {

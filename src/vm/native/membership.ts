@@ -27,6 +27,7 @@ import { certFromPem, type ParsedCertificate, parseCertificate } from '../../cry
 import { ArchiError } from '../../types/errors.ts';
 import { ROLES, type Role } from '../../types/genesis.ts';
 import { hex, unhex } from '../../types/hex.ts';
+import { onlyFields } from './args.ts';
 
 export const MEMBERSHIP_KINDS = [
   'add_org',
@@ -50,14 +51,6 @@ const MAX_PEM = 16 * 1024;
 
 function invalid(message: string): never {
   throw new ArchiError('INVALID_ARGS', message);
-}
-
-function onlyFields(a: Record<string, unknown>, allowed: string[], kind: string): void {
-  for (const k of Object.keys(a)) {
-    if (!allowed.includes(k)) {
-      invalid(`${kind}: unknown field ${JSON.stringify(k)} (allowed: ${allowed.join(', ')})`);
-    }
-  }
 }
 
 function nameArg(v: unknown, what: string): string {
