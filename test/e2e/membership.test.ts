@@ -1,8 +1,8 @@
 /**
  * Membership by governance on real node processes, under a steady tx load: a 4-org network
  * admits org5 (`archi org new` + add_org) and makes node5 a validator by MAJORITY; node5
- * syncs and then signs commits from the activation height; later node2 loses its power and is
- * stopped, and the chain goes on. Every node reports the same validator set for each height
+ * syncs and then signs commits from the activation height; later node2 loses its power, is
+ * removed (the others drop its connections), org2 is removed, and the chain goes on. Every node reports the same validator set for each height
  * (matching the header), no fork, every load tx committed. Then a lower block-size limit is
  * honoured from its activation height, and an expired proposal cannot be approved.
  */
@@ -158,6 +158,21 @@ test('org5 joins and node5 validates; node2 leaves; same validator sets everywhe
     (await client5.validators(h2 + 2)).validators.map((v) => v.name),
     ['node1', 'node3', 'node4', 'node5'],
   );
+  // Removing node2 as a member makes every other node drop it: it stops following the chain.
+  const h4 = await pass('remove_node', { name: 'node2' }, ['org3', 'org4']);
+  await Promise.all(rest.map((n) => waitHeight(n, h4 + 3)));
+  const dropped = await status(nodes[1]);
+  assert.ok(
+    dropped.peers.every((p: { connected: boolean }) => !p.connected),
+    JSON.stringify(dropped.peers),
+  );
+  await Promise.all(rest.map((n) => waitHeight(n, h4 + 6)));
+  assert.ok((await status(nodes[1])).height <= dropped.height + 1, 'node2 no longer syncs');
+  // Without nodes, org2 can be removed; its admin is refused from the next block.
+  await pass('remove_org', { id: 'org2' }, ['org3', 'org4']);
+  await assert.rejects(gov.propose(admin('org2'), 'set_params', { maxBlockTxs: 5 }), {
+    code: 'TX_UNKNOWN_SENDER',
+  });
   await crash(nodes[1]);
   const stoppedAt = Math.max(
     ...(await Promise.all(rest.map(async (n) => (await status(n)).height))),
