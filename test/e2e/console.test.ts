@@ -2,8 +2,10 @@
  * The web console in a real browser: Debian's chromium, driven headless by playwright-core
  * (no browser is ever downloaded), against a network started with `archi up`. It watches a
  * block arrive over the WebSocket without a reload, opens a tx, checks a proof in the page,
- * sends a tx from the browser, deploys a TypeScript contract and calls it, saves screenshots under test-artifacts/console/ and fails on
- * any error in the browser's console.
+ * sends a tx from the browser, deploys a TypeScript contract and calls it, passes governance
+ * proposals through the propose form (a config change, then a new non-validator member node
+ * that the Organizations page lists), saves screenshots under test-artifacts/console/ and
+ * fails on any error in the browser's console.
  */
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
@@ -11,6 +13,8 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
+import { getProfile } from '../../src/crypto/profile.ts';
+import { hex } from '../../src/types/hex.ts';
 import { archiJson, removeDir, stopAll, tempDir, up } from './harness.ts';
 // The console's own unit tests (hashes, header decoding, proofs, certificates) live next to
 // its code; importing them here lets `npm test` run them.
@@ -235,6 +239,15 @@ describe('web console in headless chromium', { skip, timeout: 240_000 }, () => {
     await page.goto(`${consoleUrl}/#/orgs`);
     await page.getByTestId('members-org1').getByText('admin').first().waitFor();
     assert.match((await page.getByTestId('members-org1').textContent()) ?? '', /valid/);
+    // The genesis validator is the one member node; its address lives in node.json, not on chain.
+    const node1 = page.getByTestId('member-node-node1');
+    await node1.waitFor();
+    assert.equal(await node1.getAttribute('data-validator'), 'true');
+    assert.match(
+      (await node1.textContent()) ?? '',
+      /node1\s*org1\s*dials in\s*validator · power \d+/,
+    );
+    assert.equal(await page.getByTestId('pending-validators').getAttribute('data-count'), '0');
     await shot('orgs-1280');
     await page.goto(`${consoleUrl}/#/governance`);
     await page.getByTestId('proposals-card').getByText('No proposals yet').waitFor();
@@ -312,6 +325,72 @@ describe('web console in headless chromium', { skip, timeout: 240_000 }, () => {
     await page.getByTestId('nodes-table').waitFor();
     await shot('network-dark-1280');
     await page.emulateMedia({ colorScheme: 'light' });
+  });
+
+  it('adds a non-validator node through the propose form and lists it on the Organizations page', async () => {
+    // A fresh consensus key for the new node; a solo chain refuses validators but takes
+    // member nodes of power 0 (they follow the chain without voting).
+    const key = hex(getProfile('standard').generateKeyPair().publicKey);
+    await page.setViewportSize({ width: 1280, height: 800 });
+    await page.goto(`${consoleUrl}/#/governance`);
+    const propose = page.getByTestId('propose');
+    await propose.getByTestId('propose-kind').selectOption('add_node');
+    const summary = propose.getByTestId('propose-summary');
+    await propose.getByTestId('node-name').fill('node1');
+    await propose.getByTestId('node-key').fill(key);
+    assert.match((await summary.textContent()) ?? '', /node node1 is already a member/);
+    await propose.getByTestId('node-name').fill('node9');
+    await propose.getByTestId('node-power').fill('10');
+    assert.match((await summary.textContent()) ?? '', /solo chain cannot take validators/);
+    await propose.getByTestId('node-power').fill('0');
+    assert.equal(await propose.getByTestId('node-org').inputValue(), 'org1');
+    assert.equal(
+      (await summary.textContent()) ?? '',
+      'Proposes: add node node9 of org1 as non-validator (dials in)',
+    );
+    await propose.getByTestId('identity').selectOption('org1/admin');
+    await shot('governance-add-node-form-1280');
+    await propose.getByTestId('propose-run').click();
+    const proposed = propose.getByTestId('send-receipt');
+    await proposed.waitFor({ timeout: 30_000 });
+    assert.match((await proposed.textContent()) ?? '', /committed ✓/);
+    // One organization under MAJORITY: the proposer's approval executes it at once.
+    const listed = page.locator('[data-testid="proposal-2"][data-status="executed"]');
+    await listed.waitFor({ timeout: 15_000 });
+    assert.match((await listed.textContent()) ?? '', /add node node9 of org1 as non-validator/);
+    const stored = await archiJson([
+      'query',
+      '--dir',
+      dir,
+      '--contract',
+      'governance',
+      '--method',
+      'get',
+      '--args',
+      '{"id":2}',
+    ]);
+    assert.equal(stored.result.status, 'executed');
+    assert.deepEqual(stored.result.args, { name: 'node9', org: 'org1', publicKey: key, power: 0 });
+    await listed.locator('a').click();
+    const detail = page.getByTestId('proposal-detail');
+    await detail.getByTestId('detail-args').waitFor();
+    assert.match((await detail.getByTestId('detail-args').textContent()) ?? '', /"node9"/);
+    await shot('governance-add-node-1280');
+
+    // The node is a member from the next block; the Organizations page reads the config anew.
+    await page.goto(`${consoleUrl}/#/orgs`);
+    const row = page.getByTestId('member-node-node9');
+    await row.waitFor({ timeout: 15_000 });
+    assert.equal(await row.getAttribute('data-validator'), 'false');
+    assert.match((await row.textContent()) ?? '', /node9\s*org1\s*dials in\s*not a validator/);
+    assert.equal(
+      await page.getByTestId('member-node-node1').getAttribute('data-validator'),
+      'true',
+    );
+    assert.equal(await page.getByTestId('member-nodes').locator('tbody tr').count(), 2);
+    assert.equal(await page.getByTestId('pending-validators').getAttribute('data-count'), '0');
+    assert.equal(await page.getByTestId('validators').locator('tbody tr').count(), 1);
+    await shot('orgs-nodes-1280');
   });
 
   it('verifies proofs of a gm (SM2/SM3) chain with the pure-TypeScript SM3', async () => {

@@ -10,8 +10,30 @@ import { type ChainConfigJson, type CommittedAnswer, type ContractInfo, operator
 import { useCtx, useFeed } from '../context.tsx';
 import { go } from '../router.ts';
 import {
+  type AddNodeFields,
+  type AddOrgFields,
+  addNodeArgs,
+  addOrgArgs,
+  approvalsNeeded,
+  describeChange,
+  displayArgs,
+  KIND_LABELS,
+  KINDS,
+  type Kind,
+  list,
+  nextNodeName,
+  pendingPowers,
+  policyMet,
+  powerNow,
+  ROLES,
+  removeNodeArgs,
+  removeOrgArgs,
+  setValidatorPowerArgs,
+} from '../proposals.ts';
+import {
   Badge,
   Card,
+  CopyButton,
   Empty,
   ErrorBox,
   Fields,
@@ -25,9 +47,6 @@ import {
 import { IdentityPicker, Receipt, useIdentity } from './Contracts.tsx';
 
 const GOVERNANCE = 'governance';
-const KINDS = ['set_kv_write_roles', 'set_tx_roles', 'set_params', 'set_policy', 'revoke_cert'];
-type Kind = (typeof KINDS)[number];
-const ROLES = ['admin', 'client', 'consensus', 'common'];
 const STATUSES = ['pending', 'executed', 'rejected', 'expired'] as const;
 type Status = (typeof STATUSES)[number];
 const PARAMS: Array<[string, number, number]> = [
@@ -39,17 +58,11 @@ const PARAMS: Array<[string, number, number]> = [
   ['timeoutVoteMs', 1, 3_600_000],
   ['timeoutDeltaMs', 1, 3_600_000],
 ];
-const KIND_LABELS: Record<Kind, string> = {
-  set_kv_write_roles: 'Who may write kv',
-  set_tx_roles: 'Who may send txs',
-  set_params: 'Block and consensus params',
-  set_policy: 'Governance or lifecycle policy',
-  revoke_cert: 'Revoke a certificate',
-};
 
 export interface ProposalJson {
   id: number;
-  kind: Kind;
+  /** One of the SDK's GOVERNANCE_KINDS; the chain may hold kinds this form does not offer. */
+  kind: string;
   args: Record<string, unknown>;
   proposer: { org: string; id: string };
   createdAt: number;
@@ -58,45 +71,6 @@ export interface ProposalJson {
   approvals: string[];
   rejections: string[];
   closedAt: number | null;
-}
-
-/** Same rule as the contract's policyMet (src/vm/native/governance.ts). */
-export function policyMet(policy: string, approvals: number, orgs: number): boolean {
-  if (policy === 'ANY') return approvals >= 1;
-  if (policy === 'ALL') return approvals >= orgs;
-  if (policy === 'MAJORITY') return approvals * 2 > orgs;
-  const m = /^([1-9][0-9]*)\/([1-9][0-9]*)$/.exec(policy);
-  if (m) return approvals >= 1 && approvals * Number(m[2]) >= Number(m[1]) * orgs;
-  return approvals >= orgs;
-}
-
-/** How many organization approvals the policy needs (orgs + 1 when it can never pass). */
-export function approvalsNeeded(policy: string, orgs: number): number {
-  for (let k = 0; k <= orgs; k++) if (policyMet(policy, k, orgs)) return k;
-  return orgs + 1;
-}
-
-const list = (v: unknown): string =>
-  Array.isArray(v) && v.length > 0 ? v.map(String).join(', ') : 'nobody';
-
-/** A proposal's change in words. */
-export function describeChange(kind: string, args: Record<string, unknown>): string {
-  switch (kind) {
-    case 'set_kv_write_roles':
-      return `kv writers become: ${list(args.roles)}`;
-    case 'set_tx_roles':
-      return `tx senders become: ${list(args.roles)}`;
-    case 'set_params':
-      return Object.entries(args)
-        .map(([k, v]) => `${k} becomes ${typeof v === 'number' ? v.toLocaleString('en') : v}`)
-        .join(', ');
-    case 'set_policy':
-      return `${args.which} policy becomes: ${args.policy}`;
-    case 'revoke_cert':
-      return `revoke certificate ${shorten(String(args.certHash ?? ''), 8)}`;
-    default:
-      return `${kind} ${JSON.stringify(args)}`;
-  }
 }
 
 const statusKind = (s: Status) =>
@@ -307,7 +281,13 @@ function Detail({
                     {x.closedAt}
                   </a>,
                 ],
-                ['Args', <Json key="a" value={x.args} />],
+                [
+                  'Args',
+                  <div key="a" className="args" data-testid="detail-args">
+                    <Json value={displayArgs(x.args)} />
+                    <CopyButton text={JSON.stringify(x.args)} label="full args" />
+                  </div>,
+                ],
               ]}
             />
             <h3>Votes per organization</h3>
@@ -408,6 +388,235 @@ function RolesField({
   );
 }
 
+const NEW_NODE: AddNodeFields = { name: '', org: '', publicKey: '', address: '', power: '0' };
+const NEW_ORG: AddOrgFields = { id: '', caCert: '', tlsCaCert: '', keys: '' };
+
+/** "power 10 now; 0 from height 57" for a member node. */
+function powerText(config: ChainConfigJson, name: string): string {
+  const now = powerNow(config, name);
+  const pending = pendingPowers(config, name)
+    .map((p) => `${p.power.toLocaleString('en')} from height ${p.height}`)
+    .join(', ');
+  return `${now > 0 ? `power ${now.toLocaleString('en')} now` : 'not a validator now'}${
+    pending ? `; ${pending}` : ''
+  }`;
+}
+
+/** A member node (set_validator_power, remove_node) and, for the first, its new power. */
+function NodeChoice({
+  config,
+  value,
+  onChange,
+  power,
+  onPower,
+}: {
+  config: ChainConfigJson | undefined;
+  value: string;
+  onChange: (name: string) => void;
+  power?: string;
+  onPower: (power: string) => void;
+}) {
+  const picked = config?.nodes.find((n) => n.name === value);
+  return (
+    <>
+      <div className="row fields-row">
+        <label>
+          Node
+          <select
+            value={value}
+            onChange={(e) => onChange(e.target.value)}
+            data-testid="member-node"
+          >
+            <option value="">choose a member node…</option>
+            {config?.nodes.map((n) => (
+              <option key={n.name} value={n.name}>
+                {n.name} ({n.org}
+                {powerNow(config, n.name) > 0 ? `, power ${powerNow(config, n.name)}` : ''})
+              </option>
+            ))}
+          </select>
+        </label>
+        {power !== undefined && (
+          <label className="narrow">
+            New power
+            <input
+              inputMode="numeric"
+              value={power}
+              onChange={(e) => onPower(e.target.value)}
+              placeholder={picked && config ? `now ${powerNow(config, picked.name)}` : '0'}
+              data-testid="validator-power"
+            />
+          </label>
+        )}
+      </div>
+      {picked && config && (
+        <p className="hint" data-testid="current-power">
+          {picked.name} of {picked.org}: {powerText(config, picked.name)}.
+        </p>
+      )}
+      <p className="hint">
+        {power !== undefined
+          ? 'Power 0 removes it from the validator set. The change applies two blocks after the block that executes it.'
+          : 'A validator also leaves the validator set, two blocks after the block that executes it.'}
+        {config?.consensus === 'solo' && " This is a solo chain: its validator's power is fixed."}
+      </p>
+    </>
+  );
+}
+
+function NewNodeFields({
+  config,
+  value,
+  onChange,
+}: {
+  config: ChainConfigJson | undefined;
+  value: AddNodeFields;
+  onChange: (v: AddNodeFields) => void;
+}) {
+  const set = (k: keyof AddNodeFields) => (e: { target: { value: string } }) =>
+    onChange({ ...value, [k]: e.target.value });
+  return (
+    <>
+      <div className="row fields-row">
+        <label>
+          Node name
+          <input
+            value={value.name}
+            onChange={set('name')}
+            placeholder={nextNodeName(config)}
+            spellCheck={false}
+            data-testid="node-name"
+          />
+        </label>
+        <label>
+          Organization
+          <select
+            value={value.org || (config?.orgs[0]?.id ?? '')}
+            onChange={set('org')}
+            data-testid="node-org"
+          >
+            {config?.orgs.map((o) => (
+              <option key={o.id} value={o.id}>
+                {o.id}
+              </option>
+            ))}
+          </select>
+        </label>
+      </div>
+      <label>
+        Consensus public key
+        <input
+          value={value.publicKey}
+          onChange={set('publicKey')}
+          placeholder="04… (130 hex characters, the node's key on the chain's curve)"
+          spellCheck={false}
+          className="mono"
+          data-testid="node-key"
+        />
+      </label>
+      <div className="row fields-row">
+        <label>
+          P2P address
+          <input
+            value={value.address}
+            onChange={set('address')}
+            placeholder="host:port, or empty if it dials in"
+            spellCheck={false}
+            data-testid="node-address"
+          />
+        </label>
+        <label className="narrow">
+          Power
+          <input
+            inputMode="numeric"
+            value={value.power}
+            onChange={set('power')}
+            data-testid="node-power"
+          />
+        </label>
+      </div>
+      <p className="hint">
+        Power 0 adds a node that follows the chain without voting; with power above 0 it validates
+        from two blocks after the block that executes the proposal.
+        {config?.consensus === 'solo' && ' A solo chain takes only power 0.'}
+      </p>
+    </>
+  );
+}
+
+function NewOrgFields({
+  config,
+  value,
+  onChange,
+}: {
+  config: ChainConfigJson | undefined;
+  value: AddOrgFields;
+  onChange: (v: AddOrgFields) => void;
+}) {
+  const set = (k: keyof AddOrgFields) => (e: { target: { value: string } }) =>
+    onChange({ ...value, [k]: e.target.value });
+  const need = (yes: boolean) => (
+    <span className="muted">{yes ? ' (required)' : ' (optional)'}</span>
+  );
+  return (
+    <>
+      <label className="narrow">
+        Organization id
+        <input
+          value={value.id}
+          onChange={set('id')}
+          placeholder="org5"
+          spellCheck={false}
+          data-testid="org-id"
+        />
+      </label>
+      <label>
+        <span>CA certificate (PEM){need(config?.identityMode === 'cert')}</span>
+        <textarea
+          rows={5}
+          value={value.caCert}
+          onChange={set('caCert')}
+          placeholder="-----BEGIN CERTIFICATE-----"
+          spellCheck={false}
+          className="mono"
+          data-testid="org-ca"
+        />
+      </label>
+      <label>
+        <span>TLS CA certificate (PEM){need(config?.consensus === 'tbft')}</span>
+        <textarea
+          rows={5}
+          value={value.tlsCaCert}
+          onChange={set('tlsCaCert')}
+          placeholder="-----BEGIN CERTIFICATE-----"
+          spellCheck={false}
+          className="mono"
+          data-testid="org-tls-ca"
+        />
+      </label>
+      {config?.identityMode === 'key' && (
+        <label>
+          <span>Keys (JSON){need(true)}</span>
+          <textarea
+            rows={4}
+            value={value.keys}
+            onChange={set('keys')}
+            placeholder='[{"name":"admin","role":"admin","publicKey":"04…"}]'
+            spellCheck={false}
+            className="mono"
+            data-testid="org-keys"
+          />
+        </label>
+      )}
+      <p className="hint">
+        <code>archi org new</code> makes these and prints the proposal (also saved to{' '}
+        <code>orgs/ORG/proposals.json</code>). Its members may send txs from the block after the one
+        that executes it; add its nodes with a separate proposal.
+      </p>
+    </>
+  );
+}
+
 function ProposeForm({
   config,
   onDone,
@@ -421,6 +630,11 @@ function ProposeForm({
   const [which, setWhich] = useState<'governance' | 'lifecycle'>('governance');
   const [policy, setPolicy] = useState('MAJORITY');
   const [certHash, setCertHash] = useState('');
+  const [memberNode, setMemberNode] = useState('');
+  const [power, setPower] = useState('');
+  const [memberOrg, setMemberOrg] = useState('');
+  const [newNode, setNewNode] = useState<AddNodeFields>(NEW_NODE);
+  const [newOrg, setNewOrg] = useState<AddOrgFields>(NEW_ORG);
   const [expires, setExpires] = useState('100');
   const [formError, setFormError] = useState<string | null>(null);
   const [as, setAs] = useIdentity();
@@ -466,6 +680,16 @@ function ProposeForm({
         return /^(0x)?[0-9a-fA-F]{64}$/.test(certHash.trim())
           ? { certHash: certHash.trim() }
           : 'enter the 64-hex-character hash of the certificate';
+      case 'set_validator_power':
+        return setValidatorPowerArgs({ name: memberNode, power }, config);
+      case 'remove_node':
+        return removeNodeArgs(memberNode, config);
+      case 'remove_org':
+        return removeOrgArgs(memberOrg, config);
+      case 'add_node':
+        return addNodeArgs({ ...newNode, org: newNode.org || (config?.orgs[0]?.id ?? '') }, config);
+      case 'add_org':
+        return addOrgArgs(newOrg, config);
     }
     return 'unknown kind';
   };
@@ -568,6 +792,37 @@ function ProposeForm({
           />
         </label>
       )}
+      {(kind === 'set_validator_power' || kind === 'remove_node') && (
+        <NodeChoice
+          config={config}
+          value={memberNode}
+          onChange={setMemberNode}
+          power={kind === 'set_validator_power' ? power : undefined}
+          onPower={setPower}
+        />
+      )}
+      {kind === 'remove_org' && (
+        <label>
+          Organization
+          <select
+            value={memberOrg}
+            onChange={(e) => setMemberOrg(e.target.value)}
+            data-testid="member-org"
+          >
+            <option value="">choose a member organization…</option>
+            {config?.orgs.map((o) => (
+              <option key={o.id} value={o.id}>
+                {o.id}
+              </option>
+            ))}
+          </select>
+          <span className="hint">Remove its nodes first; the last organization cannot go.</span>
+        </label>
+      )}
+      {kind === 'add_node' && (
+        <NewNodeFields config={config} value={newNode} onChange={setNewNode} />
+      )}
+      {kind === 'add_org' && <NewOrgFields config={config} value={newOrg} onChange={setNewOrg} />}
       <label className="narrow">
         Expires in (blocks)
         <input

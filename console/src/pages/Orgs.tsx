@@ -1,7 +1,12 @@
-/** Organizations and identities: CAs, members with certificate validity and roles, keys, validators, policies. */
+/**
+ * Organizations and identities: CAs, members with certificate validity and roles, keys, member
+ * nodes, validators and the validator sets governance has scheduled, policies.
+ */
+import { useEffect } from 'react';
 import type { ChainConfigJson, ConsoleIdentity } from '../api.ts';
 import { addressOf, fromHex, hashFor, toHex } from '../chain.ts';
-import { useCtx } from '../context.tsx';
+import { useCtx, useFeed } from '../context.tsx';
+import { pendingPowers, powerNow, validatorChanges } from '../proposals.ts';
 import { Badge, Card, Empty, ErrorBox, Fields, Hash, Loading, Show } from '../ui.tsx';
 import { type CertInfo, parseCert } from '../x509.ts';
 
@@ -103,6 +108,35 @@ function Members({
   );
 }
 
+/** The CA of the org's node TLS certificates (P-256 under every crypto profile). */
+function TlsCa({ der }: { der: string }) {
+  const ca = tryParse(der);
+  return (
+    <>
+      <h3>Node TLS CA</h3>
+      {ca instanceof Error ? (
+        <ErrorBox error={ca} />
+      ) : (
+        <Fields
+          rows={[
+            [
+              'Subject',
+              Object.entries(ca.subject)
+                .map(([k, v]) => `${k}=${v}`)
+                .join(', '),
+            ],
+            ['Validity', <Validity key="v" c={ca} />],
+            [
+              'SHA-256 fingerprint',
+              <Hash key="f" value={toHex(hashFor('standard')(fromHex(der)))} keep={8} />,
+            ],
+          ]}
+        />
+      )}
+    </>
+  );
+}
+
 function OrgCard({
   org,
   config,
@@ -153,6 +187,7 @@ function OrgCard({
           )}
         </>
       )}
+      {org.tlsCaCert && <TlsCa der={org.tlsCaCert} />}
       {org.keys.length > 0 && (
         <>
           <h3>Registered keys</h3>
@@ -209,8 +244,115 @@ function OrgCard({
   );
 }
 
+/** Member nodes: where the others dial them, and their voting power now and scheduled. */
+function MemberNodes({ c }: { c: ChainConfigJson }) {
+  if (c.nodes.length === 0) return <Empty title="No member nodes" />;
+  return (
+    <div className="table-wrap">
+      <table data-testid="member-nodes">
+        <thead>
+          <tr>
+            <th>Name</th>
+            <th>Org</th>
+            <th>Address</th>
+            <th>Validator</th>
+            <th className="hide-narrow">Public key</th>
+          </tr>
+        </thead>
+        <tbody>
+          {c.nodes.map((n) => {
+            const power = powerNow(c, n.name);
+            const pending = pendingPowers(c, n.name);
+            return (
+              <tr
+                key={n.name}
+                data-testid={`member-node-${n.name}`}
+                data-validator={power > 0 ? 'true' : 'false'}
+              >
+                <td>{n.name}</td>
+                <td>{n.org}</td>
+                <td>
+                  {n.address ? (
+                    <code>{n.address}</code>
+                  ) : (
+                    <span
+                      className="muted"
+                      title="No address on chain: the other nodes wait for it to dial them"
+                    >
+                      dials in
+                    </span>
+                  )}
+                </td>
+                <td>
+                  {power > 0 ? (
+                    <Badge kind="info">validator · power {power.toLocaleString('en')}</Badge>
+                  ) : (
+                    <span className="muted">not a validator</span>
+                  )}
+                  {pending.map((p) => (
+                    <div key={p.height} className="muted small">
+                      power {p.power.toLocaleString('en')} from height {p.height}
+                    </div>
+                  ))}
+                </td>
+                <td className="hide-narrow">
+                  <Hash value={n.publicKey} keep={6} label="public key" />
+                </td>
+              </tr>
+            );
+          })}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
+/** Validator sets governance scheduled, each with the first height it decides. */
+function PendingValidators({ c }: { c: ChainConfigJson }) {
+  if (c.pendingValidators.length === 0) {
+    return (
+      <p className="muted small" data-testid="pending-validators" data-count="0">
+        No validator changes pending.
+      </p>
+    );
+  }
+  return (
+    <>
+      <h3>Scheduled validator sets</h3>
+      <ul
+        className="plain"
+        data-testid="pending-validators"
+        data-count={c.pendingValidators.length}
+      >
+        {c.pendingValidators.map((u, i) => (
+          <li key={u.height} data-testid={`pending-${u.height}`}>
+            from height <strong>{u.height}</strong>:{' '}
+            {u.validators.map((v) => `${v.name} ${v.power.toLocaleString('en')}`).join(', ') ||
+              'no validators'}{' '}
+            <span className="muted">
+              (total power {u.validators.reduce((s, v) => s + v.power, 0).toLocaleString('en')})
+            </span>
+            <div className="muted small">
+              {validatorChanges(
+                i === 0 ? c.validators : c.pendingValidators[i - 1].validators,
+                u.validators,
+              ).join(', ') || 'no change'}
+            </div>
+          </li>
+        ))}
+      </ul>
+    </>
+  );
+}
+
 export function OrgsPage() {
   const { config, identities } = useCtx();
+  const feed = useFeed();
+  const height = feed.blocks.reduce((m, b) => Math.max(m, b.height), -1);
+  // Governance changes orgs, nodes and validators from the next block, and scheduled sets
+  // take over at their height: read the config when the page opens and after every block.
+  // biome-ignore lint/correctness/useExhaustiveDependencies: reload on each new height
+  useEffect(() => config.reload(), [height]);
   return (
     <div className="page" data-testid="orgs-page">
       <h1>Organizations and identities</h1>
@@ -282,6 +424,10 @@ export function OrgsPage() {
                     </table>
                   </div>
                 )}
+                <PendingValidators c={c} />
+              </Card>
+              <Card title={`Member nodes (${c.nodes.length})`} testId="member-nodes-card">
+                <MemberNodes c={c} />
               </Card>
               {identities.error && <ErrorBox error={identities.error} retry={identities.reload} />}
               {!identities.data && !identities.error && <Loading what="identities" />}
