@@ -82,7 +82,7 @@ export interface NewOrgResult {
   rpc: string;
   /** host:port of the new node's p2p listener. */
   p2p: string;
-  /** add_org, then add_node; also written to orgs/<org>/proposals.json. */
+  /** add_org, then add_node; also written to orgs/<org>/proposals.json, and each one's args to orgs/<org>/<kind>.json. */
   proposals: [{ kind: 'add_org'; args: AddOrgArgs }, { kind: 'add_node'; args: AddNodeArgs }];
   /** An org already in genesis (the first), whose admin can propose the two changes. */
   proposer: string;
@@ -334,6 +334,10 @@ export async function newOrg(opts: NewOrgOptions): Promise<NewOrgResult> {
 
   const files: FilePlan = [...m.files];
   files.push({ path: `orgs/${org}/proposals.json`, data: jsonText(result.proposals) });
+  // One args file per proposal, for `archi gov propose KIND --args @FILE`.
+  for (const p of result.proposals) {
+    files.push({ path: `orgs/${org}/${p.kind}.json`, data: jsonText(p.args) });
+  }
   const cfg = nodeConfigFile({
     name: node,
     org,

@@ -146,6 +146,8 @@ for (const [crypto, identity] of [
         'tlsca/cert.pem',
         'tlsca/key.pem',
         'proposals.json',
+        'add_org.json',
+        'add_node.json',
         ...['admin', 'client'].flatMap((u) =>
           ['key.pem', 'cert.pem', 'public.hex'].map((x) => `users/${u}/${x}`),
         ),
@@ -282,6 +284,8 @@ for (const [crypto, identity] of [
 
     it('returns the add_org and add_node proposals and writes them to proposals.json', () => {
       assert.deepEqual(readJson(org5('proposals.json')), r.proposals);
+      assert.deepEqual(readJson(org5('add_org.json')), r.proposals[0].args);
+      assert.deepEqual(readJson(org5('add_node.json')), r.proposals[1].args);
       const [addOrg, addNode] = r.proposals;
       assert.equal(addOrg.kind, 'add_org');
       assert.deepEqual(
@@ -505,9 +509,9 @@ describe('archi org new command', () => {
     for (const p of proposals) {
       const line = out.split('\n').find((l) => l.includes(`archi gov propose ${p.kind} `));
       assert.ok(line, p.kind);
-      const m = /--args '([^']*)' --as org1\/admin --dir (\S+)$/.exec(line);
+      const m = /--args @(\S+) --as org1\/admin --dir (\S+)$/.exec(line);
       assert.ok(m, line);
-      assert.deepEqual(JSON.parse(m[1]), p.args);
+      assert.deepEqual(JSON.parse(readFileSync(m[1], 'utf8')), p.args);
       assert.equal(m[2], dir);
     }
     assert.match(out, /archi node start --config .*nodes\/n5\/node\.json/);

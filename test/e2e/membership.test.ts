@@ -114,10 +114,23 @@ test('org5 joins and node5 validates; node2 leaves; same validator sets everywhe
   assert.equal((await status(node5)).height, 0);
 
   // Two approvals short of MAJORITY change nothing.
-  const p = await gov.propose(admin('org1'), 'add_org', addOrg.args);
-  await gov.approve(admin('org2'), p.proposal.id);
+  // add_org through the CLI, its PEM-laden args read from the file `org new` wrote.
+  const p = await archiJson([
+    'gov',
+    'propose',
+    'add_org',
+    '--args',
+    `@${join(dir, 'orgs', 'org5', 'add_org.json')}`,
+    '--as',
+    'org1/admin',
+    '--dir',
+    dir,
+    '--json',
+  ]);
+  assert.deepEqual(p.args, addOrg.args);
+  await gov.approve(admin('org2'), p.id);
   assert.equal((await new ArchiClient(nodes[3].rpc).config()).orgs.length, 4);
-  const orgAdded = (await gov.approve(admin('org3'), p.proposal.id)).height;
+  const orgAdded = (await gov.approve(admin('org3'), p.id)).height;
   assert.ok(orgAdded > 0);
 
   // MAJORITY of five now takes three approvals.

@@ -3,6 +3,7 @@
  * Propose, approve and reject send a tx to the native `governance` contract as an
  * organization admin and wait for it; list and show are queries. See docs/GOVERNANCE.md.
  */
+import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import {
   GOVERNANCE_KINDS,
@@ -43,7 +44,7 @@ function parseId(text: string): number {
 }
 
 function parseKind(text: string): GovernanceKind {
-  // Unknown kinds are left to the contract, which explains the unsupported ones (add_org...).
+  // Unknown kinds are left to the contract, which lists the kinds it takes.
   if (!/^[a-z][a-z0-9_]{0,63}$/.test(text)) {
     throw new ArchiError(
       'INVALID_ARGS',
@@ -53,7 +54,15 @@ function parseKind(text: string): GovernanceKind {
   return text as GovernanceKind;
 }
 
+/** --args as JSON text, or `@FILE` for a file holding it (PEM-laden args, e.g. add_org). */
 function parseChange(text: string): Record<string, unknown> {
+  if (text.startsWith('@')) {
+    try {
+      text = readFileSync(text.slice(1), 'utf8');
+    } catch (e) {
+      throw new ArchiError('INVALID_ARGS', `--args ${text}: ${(e as Error).message}`);
+    }
+  }
   const args = parseJsonText(text, '--args');
   if (typeof args !== 'object' || args === null || Array.isArray(args)) {
     throw new ArchiError('INVALID_ARGS', `--args must be a JSON object, got ${text}`);
@@ -156,7 +165,10 @@ export function register(program: Command): void {
       .command('propose')
       .description('propose a change (your organization approves it) and print its id')
       .argument('<kind>', `what to change: ${GOVERNANCE_KINDS.join(', ')}`)
-      .requiredOption('--args <json>', 'the change as a JSON object, like {"roles":["admin"]}')
+      .requiredOption(
+        '--args <json>',
+        'the change as a JSON object, like {"roles":["admin"]}, or @FILE holding one',
+      )
       .option(
         '--expires <blocks>',
         'blocks the proposal stays open for votes (default 100)',

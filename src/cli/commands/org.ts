@@ -29,13 +29,15 @@ export function formatNewOrg(dir: string, r: NewOrgResult, proposer: string): st
   const role = addNode.args.power > 0 ? `validator, power ${addNode.args.power}` : 'non-validator';
   return `${[
     `Created org ${r.org} and node ${r.node} (${role}) in ${dir}`,
-    `  ${join(dir, 'orgs', r.org)}/  CA, TLS CA, users admin and client, proposals.json`,
+    `  ${join(dir, 'orgs', r.org)}/  CA, TLS CA, users admin and client, add_org.json, add_node.json`,
     `  ${join(dir, 'nodes', r.node)}/  node.json, node and TLS keys  rpc ${r.rpc}  p2p ${r.p2p}`,
     `  network.json and the other nodes' node.json now list ${r.node}; genesis.json is unchanged`,
     '',
     `Make ${r.org} a member on chain (an admin of a member org proposes, others approve):`,
-    `  archi gov propose add_org --args ${shellWord(JSON.stringify(addOrg.args))} --as ${proposer} --dir ${d}`,
-    `  archi gov propose add_node --args ${shellWord(JSON.stringify(addNode.args))} --as ${proposer} --dir ${d}`,
+    ...[addOrg, addNode].map(
+      (p) =>
+        `  archi gov propose ${p.kind} --args ${shellWord(`@${join(dir, 'orgs', r.org, `${p.kind}.json`)}`)} --as ${proposer} --dir ${d}`,
+    ),
     `  archi gov approve <id> --as <org>/admin --dir ${d}    # until the policy is met`,
     `Then start the node (it syncs the chain from height 0):`,
     `  archi node start --config ${shellWord(join(dir, 'nodes', r.node, 'node.json'))}`,
