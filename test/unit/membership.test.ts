@@ -3,12 +3,19 @@
  * next block, validator power from two blocks after the executing block.
  */
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import type { Chain } from '../../src/chain/chain.ts';
+import { Chain } from '../../src/chain/chain.ts';
+import { CommitSchema, create } from '../../src/codec/index.ts';
 import { getProfile } from '../../src/crypto/profile.ts';
 import { createTlsCa } from '../../src/p2p/tls-certs.ts';
 import { GOVERNANCE_KINDS } from '../../src/sdk/governance.ts';
+import { ChainStore } from '../../src/storage/chain-store.ts';
+import { validateGenesis } from '../../src/types/genesis.ts';
 import { hex } from '../../src/types/hex.ts';
+import { buildTx } from '../../src/types/tx.ts';
 import { PROPOSAL_KINDS } from '../../src/vm/native/governance.ts';
 import { makeFixture, makeOrg, type Member } from './chain-fixture.ts';
 
@@ -214,4 +221,78 @@ test('a solo chain refuses validator changes but takes non-validator nodes', asy
 
 test('the SDK knows every proposal kind the contract takes', () => {
   assert.deepEqual([...GOVERNANCE_KINDS].sort(), [...PROPOSAL_KINDS].sort());
+});
+
+test('key mode: add_org registers the new org keys; its admin can vote from the next block', async () => {
+  const gm = getProfile('gm');
+  const key = () => {
+    const kp = gm.generateKeyPair();
+    return { signer: gm.signerFromPem(kp.privateKeyPem), publicKey: kp.publicKey };
+  };
+  const admin1 = key();
+  const admin2 = key();
+  const node = key();
+  const dir = mkdtempSync(join(tmpdir(), 'archi-unit-'));
+  const genesis = validateGenesis({
+    chainId: 'unit',
+    genesisTime: 1_700_000_000_000,
+    crypto: 'gm',
+    identityMode: 'key',
+    consensus: 'tbft',
+    orgs: [
+      { id: 'org1', keys: [{ name: 'admin', role: 'admin', publicKey: hex(admin1.publicKey) }] },
+    ],
+    validators: [{ name: 'node1', org: 'org1', publicKey: hex(node.publicKey), power: 1 }],
+    governancePolicy: 'ANY',
+  });
+  const chain = new Chain({ profile: gm, store: ChainStore.open(dir), genesis });
+  const send = (k: ReturnType<typeof key>, org: string, method: string, args: unknown) =>
+    chain.submitTx(
+      buildTx(gm, k.signer, {
+        chainId: 'unit',
+        sender: { org, publicKey: k.publicKey },
+        contract: 'governance',
+        method,
+        args,
+        timestamp: Date.now(),
+      }).bytes,
+    );
+  const commit = () => {
+    const p = chain.proposeBlock(Date.now(), new Uint8Array(20));
+    chain.commitBlock(
+      p,
+      create(CommitSchema, { height: BigInt(p.height), blockHash: p.blockHash }),
+    );
+  };
+  try {
+    const keys = [{ name: 'admin', role: 'admin', publicKey: hex(admin2.publicKey) }];
+    const tlsCaCert = createTlsCa('org2').certPem;
+    // Key mode needs keys; on tbft a TLS CA; the caCert stays optional.
+    const bad = await send(admin1, 'org1', 'propose', {
+      kind: 'add_org',
+      args: { id: 'org2', tlsCaCert },
+    });
+    commit();
+    assert.match(chain.getTx(bad).receipt.message, /keys must be a list/);
+    const ok = await send(admin1, 'org1', 'propose', {
+      kind: 'add_org',
+      args: { id: 'org2', tlsCaCert, keys },
+    });
+    commit();
+    assert.equal(chain.getTx(ok).receipt.status, 'ok', chain.getTx(ok).receipt.message);
+    assert.deepEqual(
+      chain.config.orgs[1].keys.map((k) => [k.name, k.role, hex(k.publicKey)]),
+      [['admin', 'admin', hex(admin2.publicKey)]],
+    );
+    const vote = await send(admin2, 'org2', 'propose', {
+      kind: 'set_params',
+      args: { maxBlockTxs: 7 },
+    });
+    commit();
+    assert.equal(chain.getTx(vote).receipt.status, 'ok', chain.getTx(vote).receipt.message);
+    assert.equal(chain.config.params?.maxBlockTxs, 7);
+  } finally {
+    await chain.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
