@@ -2,11 +2,13 @@
  * Membership by governance on real node processes, under a steady tx load: a 4-org network
  * admits org5 (`archi org new` + add_org) and makes node5 a validator by MAJORITY; node5
  * syncs and then signs commits from the activation height; later node2 loses its power, is
- * removed (the others drop its connections), org2 is removed, and the chain goes on. Every node reports the same validator set for each height
+ * removed (the others drop its connections), org2 is removed, and the chain goes on. A node
+ * restarted with a node.json that predates org5 learns its CA and node5's address on chain. Every node reports the same validator set for each height
  * (matching the header), no fork, every load tx committed. Then a lower block-size limit is
  * honoured from its activation height, and an expired proposal cannot be approved.
  */
 import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { address, getProfile } from '../../src/crypto/profile.ts';
@@ -84,7 +86,7 @@ async function signers(n: NetNode, h: number): Promise<string[]> {
 }
 
 test('org5 joins and node5 validates; node2 leaves; same validator sets everywhere, no fork', async () => {
-  const load = startLoad(() => [nodes[0], nodes[2], nodes[3]]);
+  const load = startLoad(() => [nodes[0], nodes[3]]);
   const admin = (org: string) => user(org, 'admin');
   const gov = new Governance(new ArchiClient(nodes[0].rpc));
   /** Propose as org1, approve as the given orgs; returns the executing height. */
@@ -97,7 +99,10 @@ test('org5 joins and node5 validates; node2 leaves; same validator sets everywhe
   };
 
   // The new organization is made outside the network; nothing on chain changes yet.
+  // node3's node.json as it was before org5 existed: the chain alone must teach it the rest.
+  const node3Json = readFileSync(nodes[2].config, 'utf8');
   const made = await archiJson(['org', 'new', '--dir', dir, '--name', 'org5', '--json']);
+  assert.notEqual(readFileSync(nodes[2].config, 'utf8'), node3Json);
   assert.equal(made.org, 'org5');
   const node5: NetNode = {
     name: made.node,
@@ -160,6 +165,21 @@ test('org5 joins and node5 validates; node2 leaves; same validator sets everywhe
     if ((await signers(nodes[0], i)).includes(v5)) signed = i;
   }
   assert.ok(signed > 0, 'node5 signed a commit within 10 blocks of its activation');
+
+  // node3 restarts with its old node.json (no org5 TLS CA, no node5 peer): it trusts and
+  // dials node5 from the chain config and keeps up.
+  await crash(nodes[2]);
+  writeFileSync(nodes[2].config, node3Json);
+  await startNode(nodes[2]);
+  const now = (await status(nodes[0])).height;
+  await waitHeight(nodes[2], now + 2);
+  const deadline = Date.now() + 15_000;
+  let peer5: { connected: boolean } | undefined;
+  while (!peer5?.connected && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 200));
+    peer5 = (await status(nodes[2])).peers.find((p: { name: string }) => p.name === node5.name);
+  }
+  assert.equal(peer5?.connected, true, 'restarted node3 connects to node5');
 
   // node2 loses its power two blocks after the executing block, then is stopped.
   const h2 = await pass('set_validator_power', { name: 'node2', power: 0 }, ['org3', 'org5']);
