@@ -3,8 +3,9 @@
  * admits org5 (`archi org new` + add_org) and makes node5 a validator by MAJORITY; node5
  * syncs and then signs commits from the activation height; later node2 loses its power, is
  * removed (the others drop its connections), org2 is removed, and the chain goes on. A node
- * restarted with a node.json that predates org5 learns its CA and node5's address on chain. Every node reports the same validator set for each height
- * (matching the header), no fork, every load tx committed. Then a lower block-size limit is
+ * restarted with a node.json that predates org5 learns its CA and node5's address on chain.
+ * Every node reports the same validator set for each height (matching the header), no fork,
+ * every load tx committed. Then a lower block-size limit is
  * honoured from its activation height, and an expired proposal cannot be approved.
  */
 import assert from 'node:assert/strict';
