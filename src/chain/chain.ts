@@ -60,6 +60,7 @@ import {
   decodeConfig,
   encodeConfig,
 } from '../vm/native/chain-config.ts';
+import { nextValidators } from '../vm/native/membership.ts';
 import { ContractRegistry } from '../vm/registry.ts';
 
 const MAX_BLOCK_EVIDENCE = 16;
@@ -241,6 +242,7 @@ export class Chain extends EventEmitter {
         stateRoot: root,
         resultsRoot: empty,
         validatorsHash: this.validatorsHash(config),
+        nextValidatorsHash: this.validatorsHash(config),
       }),
     );
     const block = encode(BlockSchema, create(BlockSchema, { header: headerBytes }));
@@ -336,6 +338,7 @@ export class Chain extends EventEmitter {
         stateRoot: result.stateRoot,
         resultsRoot: result.resultsRoot,
         validatorsHash: this.validatorsHash(this._config),
+        nextValidatorsHash: this.hashValidators(nextValidators(this._config, height)),
         proposer,
         lastCommitHash: this.profile.hash(lastCommitBytes),
         evidenceHash: this.evidenceHash(evidence.map((e) => e.ev)),
@@ -411,6 +414,9 @@ export class Chain extends EventEmitter {
     if (Number(header.time) <= this._header.time) bad('block time does not increase');
     if (!bytesEqual(header.validatorsHash, this.validatorsHash(this._config)))
       bad('validators hash mismatch');
+    const next = nextValidators(this._config, height);
+    if (!bytesEqual(header.nextValidatorsHash, this.hashValidators(next)))
+      bad('next validators hash mismatch');
     if (header.txCount !== block.txs.length) bad('tx count mismatch');
     if (!bytesEqual(header.lastCommitHash, hash(block.lastCommit)))
       bad('last commit hash mismatch');

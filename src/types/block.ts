@@ -34,6 +34,7 @@ export function headerToJson(h: Header): HeaderJson {
     lastCommitHash: hex(h.lastCommitHash),
     evidenceHash: hex(h.evidenceHash),
     txCount: h.txCount,
+    nextValidatorsHash: hex(h.nextValidatorsHash),
   };
 }
 

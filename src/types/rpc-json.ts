@@ -17,6 +17,8 @@ export interface HeaderJson {
   lastCommitHash: string;
   evidenceHash: string;
   txCount: number;
+  /** Hash of the validator set of the next height. */
+  nextValidatorsHash: string;
 }
 
 /** +2/3 precommits for a block. */

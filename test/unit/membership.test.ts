@@ -139,6 +139,11 @@ describe('membership governance (four orgs, tbft, MAJORITY)', () => {
     fx.commit(chain, Date.now()); // h + 1: still the old set; the new one is stored at its end
     assert.equal(chain.getBlock(h + 1).header.validatorsHash, hashBefore);
     assert.deepEqual(names(chain, h + 2), ['node1', 'node2', 'node3', 'node4', 'node5']);
+    // Each header names the next height's set: h's the old one, h + 1's the new one.
+    const setHash = (i: number) => hex(chain.hashValidators(chain.validatorsAt(i)));
+    assert.equal(chain.getBlock(h).header.nextValidatorsHash, setHash(h + 1));
+    assert.equal(chain.getBlock(h + 1).header.nextValidatorsHash, setHash(h + 2));
+    assert.notEqual(setHash(h + 1), setHash(h + 2));
     assert.equal(chain.config.pendingValidators.length, 0);
     fx.commit(chain, Date.now()); // h + 2: the first block of the new set
     assert.notEqual(chain.getBlock(h + 2).header.validatorsHash, hashBefore);

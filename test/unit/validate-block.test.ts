@@ -111,6 +111,13 @@ test('re-executes a peer block, then refuses tampered ones', async () => {
       /validators/,
     ],
     [
+      'next validators',
+      withHeader((h) => {
+        h.nextValidatorsHash = new Uint8Array(32);
+      }),
+      /next validators hash mismatch/,
+    ],
+    [
       'forged last commit',
       (() => {
         const c = decode(CommitSchema, block.lastCommit);

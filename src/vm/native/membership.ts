@@ -353,6 +353,16 @@ export function applyMembership(
 }
 
 /**
+ * The validator set of height `height + 1` given the config at the start of block `height`:
+ * a change that block executes cannot apply before `height + 2`, so this is known before
+ * the block is built (headers commit to it as nextValidatorsHash).
+ */
+export function nextValidators(config: ChainConfig, height: number): Validator[] {
+  const due = config.pendingValidators[0];
+  return due && due.height === BigInt(height + 1) ? due.validators : config.validators;
+}
+
+/**
  * The config to store after block `height` when a pending validator set is due at
  * `height + 1`; undefined when none is.
  */

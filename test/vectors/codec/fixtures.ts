@@ -24,4 +24,5 @@ export const VECTOR_HEADER = {
   lastCommitHash: new Uint8Array(32).fill(7),
   evidenceHash: new Uint8Array(32).fill(8),
   txCount: 1,
+  nextValidatorsHash: new Uint8Array(32).fill(9),
 };
