@@ -18,7 +18,6 @@ import {
   HeaderSchema,
   ReceiptSchema,
   type Validator,
-  ValidatorSchema,
   ValidatorSetSchema,
 } from '../codec/index.ts';
 import { merkleRoot } from '../codec/merkle.ts';
@@ -52,7 +51,7 @@ import { bytesEqual, hex, unhex } from '../types/hex.ts';
 import { utf8Bytes, utf8Text } from '../types/json.ts';
 import { type DecodedTx, decodeTx } from '../types/tx.ts';
 import { checkEvidence, type EvidenceJson, evidenceKey } from '../types/evidence.ts';
-import { verifyCommit } from '../types/vote.ts';
+import { validatorsRoot, verifyCommit } from '../types/vote.ts';
 import { EVIDENCE_CONTRACT } from '../vm/native/evidence.ts';
 import {
   CONFIG_CONTRACT,
@@ -183,10 +182,7 @@ export class Chain extends EventEmitter {
 
   /** Merkle root of encoded validators (a header's validatorsHash). */
   hashValidators(validators: Validator[]): Uint8Array {
-    return merkleRoot(
-      (d) => this.profile.hash(d),
-      validators.map((v) => encode(ValidatorSchema, v)),
-    );
+    return validatorsRoot(this.profile, validators);
   }
 
   /**

@@ -30,6 +30,7 @@ export {
   unreachableError,
 } from './errors.ts';
 export { buildAndSign, type Call, Identity, type IdentityMode } from './identity.ts';
+export { LightClient, type LightSource, validatorSetHash } from './light-client.ts';
 export * from './types.ts';
 export {
   commitFromJson,

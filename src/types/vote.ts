@@ -4,11 +4,22 @@ import {
   type Commit,
   create,
   encode,
+  type Validator,
+  ValidatorSchema,
   VoteBodySchema,
   VoteType,
 } from '../codec/index.ts';
+import { merkleRoot } from '../codec/merkle.ts';
 import { address, type CryptoProfile } from '../crypto/profile.ts';
 import { hex } from './hex.ts';
+
+/** Merkle root of the encoded validators: a header's validatorsHash / nextValidatorsHash. */
+export function validatorsRoot(profile: CryptoProfile, validators: Validator[]): Uint8Array {
+  return merkleRoot(
+    (d) => profile.hash(d),
+    validators.map((v) => encode(ValidatorSchema, v)),
+  );
+}
 
 /** Encoded VoteBody that a validator signs. */
 export function voteBodyBytes(

@@ -1,0 +1,191 @@
+/**
+ * A light client: trusts one validator set at one height (from genesis, or an operator it
+ * trusts) and from there believes only what +2/3 of the voting power signed, so it can check
+ * state proofs at any later height through any node, across validator-set changes.
+ *
+ * Each header names its own validator set (`validatorsHash`) and the next height's
+ * (`nextValidatorsHash`, fixed a block ahead because governance changes apply at H + 2).
+ * Going forward from a trusted height h with set V:
+ * - skipping: a block h' > h whose header names V and whose commit +2/3 of V signed is
+ *   accepted directly (honest members of V sign only a block whose set really is V);
+ * - otherwise it walks block by block: each block's commit must verify under the set it
+ *   trusts for that height, and the next set is the one the verified header names (the node's
+ *   `/v1/validators/:height` answer is used only if its hash matches that name).
+ * Like Tendermint's, this assumes fewer than 1/3 of a trusted set's power is byzantine.
+ */
+import { decode, type Header, HeaderSchema, type Validator } from '../codec/index.ts';
+import type { CryptoProfile } from '../crypto/profile.ts';
+import { hex, unhex } from '../types/hex.ts';
+import { validatorsRoot, verifyCommit } from '../types/vote.ts';
+import { proofInvalid } from './errors.ts';
+import type { BlockJson, QueryAnswer, StateAnswer, ValidatorSetJson } from './types.ts';
+import {
+  commitFromJson,
+  type ValidatorInput,
+  type VerifiedState,
+  validatorsFromInput,
+  verifyQueryProof,
+  verifyStateProof,
+} from './verify.ts';
+
+/** What the light client asks of a node (ArchiClient has both). */
+export interface LightSource {
+  getBlock(height: number): Promise<BlockJson>;
+  validators(height: number): Promise<ValidatorSetJson>;
+}
+
+/** Hex of the validator set's merkle root: what a header's validatorsHash holds. */
+export function validatorSetHash(profile: CryptoProfile, validators: Validator[]): string {
+  return hex(validatorsRoot(profile, validators));
+}
+
+export class LightClient {
+  private height: number;
+  private set: Validator[];
+  /** Verified blocks by height, and the set trusted for each. */
+  private readonly verified = new Map<number, { block: BlockJson; set: Validator[] }>();
+
+  /**
+   * Trust `validators` as the set deciding `height` (for a new chain: height 1 and the
+   * genesis validators).
+   */
+  constructor(
+    private readonly profile: CryptoProfile,
+    private readonly chainId: string,
+    trusted: { height: number; validators: ValidatorInput[] },
+  ) {
+    if (!Number.isSafeInteger(trusted.height) || trusted.height < 1) {
+      throw proofInvalid('trusted height must be a positive integer');
+    }
+    this.height = trusted.height;
+    this.set = validatorsFromInput(trusted.validators);
+    if (this.set.length === 0) throw proofInvalid('the trusted validator set is empty');
+  }
+
+  /** The latest height whose validator set is trusted. */
+  get trustedHeight(): number {
+    return this.height;
+  }
+
+  /**
+   * Verify the block at `target` (at or after the trusted height) and return it; trust moves
+   * forward to it. Throws PROOF_INVALID when a node's answer does not verify.
+   */
+  async verifyBlock(source: LightSource, target: number): Promise<BlockJson> {
+    const known = this.verified.get(target);
+    if (known) return known.block;
+    if (!Number.isSafeInteger(target) || target < this.height) {
+      throw proofInvalid(
+        `height ${target} is before the trusted height ${this.height}; trust an earlier set`,
+      );
+    }
+    const last = await source.getBlock(target);
+    if (target > this.height && this.signedBy(last, target, this.set)) {
+      this.remember(target, last, this.set);
+      this.height = target;
+      return last;
+    }
+    // The set changed on the way (or the node lies): walk, one verified header at a time.
+    while (this.height < target) {
+      const h = this.height;
+      const block = this.verified.get(h)?.block ?? (await source.getBlock(h));
+      const header = this.check(block, h, this.set);
+      this.remember(h, block, this.set);
+      this.set = await this.nextSet(source, hex(header.nextValidatorsHash), h);
+      this.height = h + 1;
+    }
+    this.check(last, target, this.set);
+    this.remember(target, last, this.set);
+    return last;
+  }
+
+  /** Verify a query answer with proofs (`prove: true`) through verified headers. */
+  async verifyQuery(source: LightSource, answer: QueryAnswer): Promise<VerifiedState> {
+    if (!answer.proof) throw proofInvalid('the answer carries no proof');
+    const block = await this.verifyBlock(source, answer.proof.height);
+    return verifyQueryProof(
+      this.profile,
+      block,
+      answer.proof,
+      this.verified.get(block.height)!.set,
+    );
+  }
+
+  /** Verify a /v1/state answer through verified headers. */
+  async verifyState(
+    source: LightSource,
+    answer: StateAnswer,
+    expectedKey?: string,
+  ): Promise<VerifiedState> {
+    const block = await this.verifyBlock(source, answer.height);
+    const set = this.verified.get(block.height)!.set;
+    return verifyStateProof(this.profile, block, answer, set, expectedKey);
+  }
+
+  private signedBy(block: BlockJson, height: number, set: Validator[]): boolean {
+    try {
+      this.check(block, height, set);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * The block's header (decoded from its bytes, whose hash is the block hash) is at `height`
+   * of this chain, names `set` as its validators, and +2/3 of `set` signed it.
+   */
+  private check(block: BlockJson, height: number, set: Validator[]): Header {
+    if (typeof block !== 'object' || block === null || typeof block.headerBytes !== 'string') {
+      throw proofInvalid(`no block at height ${height}`);
+    }
+    let bytes: Uint8Array;
+    let header: Header;
+    try {
+      bytes = unhex(block.headerBytes, 'headerBytes');
+      header = decode(HeaderSchema, bytes);
+    } catch (e) {
+      throw proofInvalid(`block ${height}: unreadable header: ${(e as Error).message}`);
+    }
+    const hash = this.profile.hash(bytes);
+    if (hex(hash) !== block.hash) throw proofInvalid(`block ${height}: hash is not H(header)`);
+    if (Number(header.height) !== height) {
+      throw proofInvalid(`asked for block ${height}, got ${header.height}`);
+    }
+    if (header.chainId !== this.chainId) {
+      throw proofInvalid(`block ${height} is of chain ${header.chainId}`);
+    }
+    if (hex(header.validatorsHash) !== validatorSetHash(this.profile, set)) {
+      throw proofInvalid(`block ${height} names a validator set other than the trusted one`);
+    }
+    if (!block.commit) throw proofInvalid(`block ${height} carries no commit`);
+    const r = verifyCommit(
+      this.profile,
+      this.chainId,
+      set,
+      commitFromJson(block.commit),
+      height,
+      hash,
+    );
+    if (!r.ok) throw proofInvalid(`commit of block ${height} does not verify: ${r.reason}`);
+    return header;
+  }
+
+  private remember(height: number, block: BlockJson, set: Validator[]): void {
+    this.verified.set(height, { block, set });
+    if (this.verified.size > 64) this.verified.delete(this.verified.keys().next().value!);
+  }
+
+  /** The set of `height + 1`: the one verified header `height` names by hash `want`. */
+  private async nextSet(source: LightSource, want: string, height: number): Promise<Validator[]> {
+    if (want === validatorSetHash(this.profile, this.set)) return this.set;
+    const answer = await source.validators(height + 1);
+    const set = validatorsFromInput(answer?.validators ?? []);
+    if (validatorSetHash(this.profile, set) !== want) {
+      throw proofInvalid(
+        `the node's validator set for height ${height + 1} is not the one block ${height} names`,
+      );
+    }
+    return set;
+  }
+}
