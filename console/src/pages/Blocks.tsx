@@ -227,6 +227,14 @@ export function BlockDetail({ height }: { height: string }) {
                     <Hash key="v" value={b.header.validatorsHash} label="validators hash" />,
                   ],
                   [
+                    'Next validators hash',
+                    <Hash
+                      key="n"
+                      value={b.header.nextValidatorsHash}
+                      label="next validators hash"
+                    />,
+                  ],
+                  [
                     'Last commit hash',
                     <Hash key="l" value={b.header.lastCommitHash} label="last commit hash" />,
                   ],
