@@ -19,7 +19,7 @@ import { Identity } from '../../src/sdk/identity.ts';
 import { LightClient } from '../../src/sdk/light-client.ts';
 import type { CommittedAnswer } from '../../src/sdk/types.ts';
 import { unhex } from '../../src/types/hex.ts';
-import { archiJson, removeDir, stopAll, tempDir } from './harness.ts';
+import { archi, archiJson, removeDir, stopAll, tempDir } from './harness.ts';
 import {
   block,
   crash,
@@ -193,6 +193,21 @@ test('org5 joins and node5 validates; node2 leaves; same validator sets everywhe
     (await client5.validators(h2 + 2)).validators.map((v) => v.name),
     ['node1', 'node3', 'node4', 'node5'],
   );
+  const cli = await archiJson([
+    'validators',
+    String(h2 + 1),
+    '--dir',
+    dir,
+    '--node',
+    'node1',
+    '--json',
+  ]);
+  assert.equal(cli.totalPower, 50);
+  assert.equal(cli.hash, (await block(nodes[0], h2 + 1)).header.validatorsHash);
+  const text = await archi(['validators', '--dir', dir, '--node', 'node1']);
+  assert.match(text.stdout, /total power 40\n {2}node1 +org1 +power 10/);
+  const bad = await archi(['validators', 'latest', '--dir', dir]);
+  assert.match(bad.stderr, /^error: INVALID_ARGS: /);
   // Removing node2 as a member makes every other node drop it: it stops following the chain.
   const h4 = await pass('remove_node', { name: 'node2' }, ['org3', 'org4']);
   await Promise.all(rest.map((n) => waitHeight(n, h4 + 3)));

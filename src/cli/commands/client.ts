@@ -316,6 +316,26 @@ export function register(program: Command): void {
 
   addTargetOptions(
     program
+      .command('validators')
+      .description('the validator set deciding a height (default: the next one)')
+      .argument('[height]', 'block height'),
+  ).action(async (heightText: string | undefined, flags: TargetFlags) => {
+    const height = heightText === undefined ? undefined : parseHeight(heightText);
+    if (height === 'latest') {
+      throw new ArchiError('INVALID_ARGS', 'give a block height, or none for the next height');
+    }
+    const set = await ClientContext.resolve(flags).withNode((c) => c.validators(height));
+    if (flags.json) return printJson(set);
+    print(
+      [
+        `height ${set.height}  hash ${set.hash}  total power ${set.totalPower}`,
+        ...set.validators.map((v) => `  ${v.name.padEnd(12)} ${v.org.padEnd(10)} power ${v.power}`),
+      ].join('\n'),
+    );
+  });
+
+  addTargetOptions(
+    program
       .command('query')
       .description('run a read-only contract method (optionally with a verified proof)')
       .requiredOption('--contract <name>', 'contract to query')
