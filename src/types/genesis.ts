@@ -125,6 +125,9 @@ export function validateGenesis(raw: unknown): Genesis {
     if (typeof v.publicKey !== 'string') fail(`validator ${v.name} needs publicKey`);
     return { name: v.name, org: v.org, publicKey: v.publicKey, power: posInt(v.power, 'power') };
   });
+  // Consensus keeps 3 * total power exact (consensus/tbft/proposer.ts).
+  const total = validators.reduce((n, v) => n + v.power, 0);
+  if (total > Math.floor(Number.MAX_SAFE_INTEGER / 3)) fail('total validator power is too large');
   const p = { ...DEFAULT_PARAMS, ...((g.params as object) ?? {}) } as GenesisParams;
   for (const [k, v] of Object.entries(p)) posInt(v, `params.${k}`);
   const roles = (v: unknown, what: string, dflt: Role[]): Role[] => {

@@ -40,8 +40,10 @@ export type MembershipKind = (typeof MEMBERSHIP_KINDS)[number];
 
 /** Blocks between the block that executes a validator change and the first height it rules. */
 export const VALIDATOR_UPDATE_DELAY = 2;
-/** Largest voting power of one validator (keeps 3 * total exact in the quorum arithmetic). */
+/** Largest voting power of one validator. */
 export const MAX_POWER = 1_000_000_000_000;
+/** Largest total power: consensus keeps 3 * total exact (see consensus/tbft/proposer.ts). */
+export const MAX_TOTAL_POWER = Math.floor(Number.MAX_SAFE_INTEGER / 3);
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 // host:port with a DNS name, IPv4 or [IPv6] host.
@@ -168,6 +170,10 @@ function withPower(
         }),
       ];
   if (next.length === 0) invalid(`${kind}: the chain would have no validator left`);
+  const total = next.reduce((n, v) => n + v.power, 0n);
+  if (total > BigInt(MAX_TOTAL_POWER)) {
+    invalid(`${kind}: total voting power ${total} would exceed ${MAX_TOTAL_POWER}`);
+  }
   return next.map((v) => create(ValidatorSchema, v));
 }
 
