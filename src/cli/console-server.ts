@@ -24,7 +24,7 @@ import {
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, extname, join, resolve, sep } from 'node:path';
-import { sendError } from '../rpc/server.ts';
+import { answerErrors, sendError } from '../rpc/server.ts';
 import { fileURLToPath } from 'node:url';
 import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
 import { address, getProfile } from '../crypto/profile.ts';
@@ -252,13 +252,7 @@ export async function startConsoleServer(o: ConsoleServerOptions): Promise<Conso
   let allowedHosts = new Set<string>();
   let allowedOrigins = new Set<string>();
 
-  app.setErrorHandler((error: any, _req, reply) => {
-    if (error instanceof ArchiError) return sendError(reply, error);
-    const status = typeof error.statusCode === 'number' ? error.statusCode : 500;
-    if (status >= 400 && status < 500)
-      return sendError(reply, new ArchiError('BAD_REQUEST', error.message));
-    return sendError(reply, error);
-  });
+  answerErrors(app, 'BAD_REQUEST');
 
   const guard = (req: FastifyRequest): void => {
     if (!allowedHosts.has(String(req.headers.host ?? ''))) {

@@ -3,7 +3,7 @@ import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import type { Chain } from '../chain/chain.ts';
 import { decode, TxBatchSchema } from '../codec/index.ts';
 import { maxTxBytes } from '../app/tx-check.ts';
-import { ArchiError } from '../types/errors.ts';
+import { ArchiError, type ErrorCode } from '../types/errors.ts';
 import { fromBase64, hex } from '../types/hex.ts';
 import type { ValidatorSetJson } from '../types/rpc-json.ts';
 import type { NodeMetrics } from '../node/metrics.ts';
@@ -47,6 +47,22 @@ function intParam(v: unknown, what: string): number {
   return Number(s);
 }
 
+/**
+ * Error answers of a fastify app: an ArchiError as it is, a client error fastify raised
+ * (bad JSON, wrong content type...) as BAD_REQUEST, a too-large body as `tooLarge`.
+ */
+export function answerErrors(app: FastifyInstance, tooLarge: ErrorCode): void {
+  app.setErrorHandler((error: any, _req, reply) => {
+    if (error instanceof ArchiError) return sendError(reply, error);
+    const status = typeof error.statusCode === 'number' ? error.statusCode : 500;
+    if (status === 413)
+      return sendError(reply, new ArchiError(tooLarge, 'request body is too large'));
+    if (status >= 400 && status < 500)
+      return sendError(reply, new ArchiError('BAD_REQUEST', error.message));
+    return sendError(reply, error);
+  });
+}
+
 /** Build (not start) the RPC server of a chain. */
 export function createRpcServer(o: RpcServerOptions): FastifyInstance {
   const { chain, metrics } = o;
@@ -66,15 +82,7 @@ export function createRpcServer(o: RpcServerOptions): FastifyInstance {
   app.addContentTypeParser('application/octet-stream', { parseAs: 'buffer' }, (_req, body, done) =>
     done(null, body),
   );
-  app.setErrorHandler((error: any, _req, reply) => {
-    if (error instanceof ArchiError) return sendError(reply, error);
-    const status = typeof error.statusCode === 'number' ? error.statusCode : 500;
-    if (status === 413)
-      return sendError(reply, new ArchiError('TX_TOO_LARGE', 'request body is too large'));
-    if (status >= 400 && status < 500)
-      return sendError(reply, new ArchiError('BAD_REQUEST', error.message));
-    return sendError(reply, error);
-  });
+  answerErrors(app, 'TX_TOO_LARGE');
   app.setNotFoundHandler((req, reply) => {
     return sendError(
       reply,
