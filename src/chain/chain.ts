@@ -175,11 +175,6 @@ export class Chain extends EventEmitter {
     return this._hash;
   }
 
-  /** Hash committing to the validator set: merkle root of the encoded validators. */
-  validatorsHash(config: ChainConfig): Uint8Array {
-    return this.hashValidators(config.validators);
-  }
-
   /** Merkle root of encoded validators (a header's validatorsHash). */
   hashValidators(validators: Validator[]): Uint8Array {
     return validatorsRoot(this.profile, validators);
@@ -228,6 +223,7 @@ export class Chain extends EventEmitter {
     const tree = new SparseMerkleTree((d) => this.profile.hash(d), this.reader);
     const { root, newNodes } = tree.update(EMPTY_ROOT, [{ key, value }]);
     const empty = merkleRoot((d) => this.profile.hash(d), []);
+    const genesisSet = this.hashValidators(config.validators);
     const headerBytes = encode(
       HeaderSchema,
       create(HeaderSchema, {
@@ -237,8 +233,9 @@ export class Chain extends EventEmitter {
         txRoot: empty,
         stateRoot: root,
         resultsRoot: empty,
-        validatorsHash: this.validatorsHash(config),
-        nextValidatorsHash: this.validatorsHash(config),
+        validatorsHash: genesisSet,
+        // Height 1 is decided by the genesis set too.
+        nextValidatorsHash: genesisSet,
       }),
     );
     const block = encode(BlockSchema, create(BlockSchema, { header: headerBytes }));
@@ -333,7 +330,7 @@ export class Chain extends EventEmitter {
         txRoot: result.txRoot,
         stateRoot: result.stateRoot,
         resultsRoot: result.resultsRoot,
-        validatorsHash: this.validatorsHash(this._config),
+        validatorsHash: this.hashValidators(this._config.validators),
         nextValidatorsHash: this.hashValidators(nextValidators(this._config, height)),
         proposer,
         lastCommitHash: this.profile.hash(lastCommitBytes),
@@ -408,7 +405,7 @@ export class Chain extends EventEmitter {
     if (Number(header.height) !== height) bad(`block height ${header.height}, expected ${height}`);
     if (!bytesEqual(header.prevHash, this._hash)) bad('block does not extend our latest block');
     if (Number(header.time) <= this._header.time) bad('block time does not increase');
-    if (!bytesEqual(header.validatorsHash, this.validatorsHash(this._config)))
+    if (!bytesEqual(header.validatorsHash, this.hashValidators(this._config.validators)))
       bad('validators hash mismatch');
     const next = nextValidators(this._config, height);
     if (!bytesEqual(header.nextValidatorsHash, this.hashValidators(next)))

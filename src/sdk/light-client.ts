@@ -13,17 +13,18 @@
  *   `/v1/validators/:height` answer is used only if its hash matches that name).
  * Like Tendermint's, this assumes fewer than 1/3 of a trusted set's power is byzantine.
  */
-import { decode, type Header, HeaderSchema, type Validator } from '../codec/index.ts';
+import type { Header, Validator } from '../codec/index.ts';
 import type { CryptoProfile } from '../crypto/profile.ts';
-import { hex, unhex } from '../types/hex.ts';
-import { validatorsRoot, verifyCommit } from '../types/vote.ts';
+import { hex } from '../types/hex.ts';
+import { validatorsRoot } from '../types/vote.ts';
 import { proofInvalid } from './errors.ts';
 import type { BlockJson, QueryAnswer, StateAnswer, ValidatorSetJson } from './types.ts';
 import {
-  commitFromJson,
   type ValidatorInput,
   type VerifiedState,
   validatorsFromInput,
+  verifyBlockCommit,
+  verifyHeader,
   verifyQueryProof,
   verifyStateProof,
 } from './verify.ts';
@@ -42,8 +43,8 @@ export function validatorSetHash(profile: CryptoProfile, validators: Validator[]
 export class LightClient {
   private height: number;
   private set: Validator[];
-  /** Verified blocks by height, and the set trusted for each. */
-  private readonly verified = new Map<number, { block: BlockJson; set: Validator[] }>();
+  /** Verified blocks by height (the latest 64). */
+  private readonly verified = new Map<number, BlockJson>();
 
   /**
    * Trust `validators` as the set deciding `height` (for a new chain: height 1 and the
@@ -73,7 +74,7 @@ export class LightClient {
    */
   async verifyBlock(source: LightSource, target: number): Promise<BlockJson> {
     const known = this.verified.get(target);
-    if (known) return known.block;
+    if (known) return known;
     if (!Number.isSafeInteger(target) || target < this.height) {
       throw proofInvalid(
         `height ${target} is before the trusted height ${this.height}; trust an earlier set`,
@@ -81,45 +82,43 @@ export class LightClient {
     }
     const last = await source.getBlock(target);
     if (target > this.height && this.signedBy(last, target, this.set)) {
-      this.remember(target, last, this.set);
+      this.remember(target, last);
       this.height = target;
       return last;
     }
     // The set changed on the way (or the node lies): walk, one verified header at a time.
     while (this.height < target) {
       const h = this.height;
-      const block = this.verified.get(h)?.block ?? (await source.getBlock(h));
+      const block = this.verified.get(h) ?? (await source.getBlock(h));
       const header = this.check(block, h, this.set);
-      this.remember(h, block, this.set);
+      this.remember(h, block);
       this.set = await this.nextSet(source, hex(header.nextValidatorsHash), h);
       this.height = h + 1;
     }
     this.check(last, target, this.set);
-    this.remember(target, last, this.set);
+    this.remember(target, last);
     return last;
   }
 
-  /** Verify a query answer with proofs (`prove: true`) through verified headers. */
+  /**
+   * Verify a query answer with proofs (`prove: true`) through verified headers. The block's
+   * commit was checked by verifyBlock, so the proof check does not verify its signatures again.
+   */
   async verifyQuery(source: LightSource, answer: QueryAnswer): Promise<VerifiedState> {
     if (!answer.proof) throw proofInvalid('the answer carries no proof');
     const block = await this.verifyBlock(source, answer.proof.height);
-    return verifyQueryProof(
-      this.profile,
-      block,
-      answer.proof,
-      this.verified.get(block.height)!.set,
-    );
+    return { ...verifyQueryProof(this.profile, block, answer.proof), commitChecked: true };
   }
 
-  /** Verify a /v1/state answer through verified headers. */
+  /** Verify a /v1/state answer through verified headers (commit checked once, as above). */
   async verifyState(
     source: LightSource,
     answer: StateAnswer,
     expectedKey?: string,
   ): Promise<VerifiedState> {
     const block = await this.verifyBlock(source, answer.height);
-    const set = this.verified.get(block.height)!.set;
-    return verifyStateProof(this.profile, block, answer, set, expectedKey);
+    const state = verifyStateProof(this.profile, block, answer, undefined, expectedKey);
+    return { ...state, commitChecked: true };
   }
 
   private signedBy(block: BlockJson, height: number, set: Validator[]): boolean {
@@ -132,47 +131,24 @@ export class LightClient {
   }
 
   /**
-   * The block's header (decoded from its bytes, whose hash is the block hash) is at `height`
+   * The block (header decoded from its bytes, whose hash is the block hash) is at `height`
    * of this chain, names `set` as its validators, and +2/3 of `set` signed it.
    */
   private check(block: BlockJson, height: number, set: Validator[]): Header {
-    if (typeof block !== 'object' || block === null || typeof block.headerBytes !== 'string') {
-      throw proofInvalid(`no block at height ${height}`);
-    }
-    let bytes: Uint8Array;
-    let header: Header;
-    try {
-      bytes = unhex(block.headerBytes, 'headerBytes');
-      header = decode(HeaderSchema, bytes);
-    } catch (e) {
-      throw proofInvalid(`block ${height}: unreadable header: ${(e as Error).message}`);
-    }
-    const hash = this.profile.hash(bytes);
-    if (hex(hash) !== block.hash) throw proofInvalid(`block ${height}: hash is not H(header)`);
-    if (Number(header.height) !== height) {
-      throw proofInvalid(`asked for block ${height}, got ${header.height}`);
-    }
+    const { header, blockHash } = verifyHeader(this.profile, block, height);
     if (header.chainId !== this.chainId) {
       throw proofInvalid(`block ${height} is of chain ${header.chainId}`);
     }
+    // Before the signatures: a block naming another set is refused without checking them.
     if (hex(header.validatorsHash) !== validatorSetHash(this.profile, set)) {
       throw proofInvalid(`block ${height} names a validator set other than the trusted one`);
     }
-    if (!block.commit) throw proofInvalid(`block ${height} carries no commit`);
-    const r = verifyCommit(
-      this.profile,
-      this.chainId,
-      set,
-      commitFromJson(block.commit),
-      height,
-      hash,
-    );
-    if (!r.ok) throw proofInvalid(`commit of block ${height} does not verify: ${r.reason}`);
+    verifyBlockCommit(this.profile, block, header, blockHash, set);
     return header;
   }
 
-  private remember(height: number, block: BlockJson, set: Validator[]): void {
-    this.verified.set(height, { block, set });
+  private remember(height: number, block: BlockJson): void {
+    this.verified.set(height, block);
     if (this.verified.size > 64) this.verified.delete(this.verified.keys().next().value!);
   }
 

@@ -81,18 +81,24 @@ export function validatorsFromInput(list: ValidatorInput[]): Validator[] {
 }
 
 /**
- * Check that `block` is internally consistent (hash = H(headerBytes)), that its header is at
- * `height` with `stateRoot`, and, with validators, that its commit is signed by +2/3 of them.
+ * The header of `block`, decoded from its bytes (whose hash must be the block's hash), at
+ * `height`; given validators, its commit must carry +2/3 of their power. Throws PROOF_INVALID.
  */
-function checkBlock(
+export function verifyHeader(
   profile: CryptoProfile,
   block: BlockJson,
   height: number,
-  stateRoot: string,
   validators?: ValidatorInput[],
 ): { header: Header; blockHash: Uint8Array } {
-  if (typeof block !== 'object' || block === null) throw proofInvalid('no block to check against');
-  const headerBytes = bytesOf(block.headerBytes, 'block headerBytes');
+  if (typeof block !== 'object' || block === null)
+    throw proofInvalid(`no block at height ${height}`);
+  const unreadable = (why: string) => proofInvalid(`block ${height}: unreadable header: ${why}`);
+  let headerBytes: Uint8Array;
+  try {
+    headerBytes = bytesOf(block.headerBytes, 'block headerBytes');
+  } catch (e) {
+    throw unreadable((e as Error).message);
+  }
   const blockHash = profile.hash(headerBytes);
   if (typeof block.hash !== 'string' || hex(blockHash) !== block.hash.toLowerCase()) {
     throw proofInvalid('block hash does not match the hash of its header bytes');
@@ -101,34 +107,57 @@ function checkBlock(
   try {
     header = decode(HeaderSchema, headerBytes);
   } catch (e) {
-    throw proofInvalid(`block header does not decode: ${(e as Error).message}`);
+    throw unreadable((e as Error).message);
   }
   if (Number(header.height) !== height) {
-    throw proofInvalid(`proof is for height ${height} but the block header is at ${header.height}`);
-  }
-  if (typeof stateRoot !== 'string' || hex(header.stateRoot) !== stateRoot.toLowerCase()) {
-    throw proofInvalid(`proof state root does not match the state root in block ${header.height}`);
+    throw proofInvalid(`expected height ${height} but the block header is at ${header.height}`);
   }
   if (validators) {
-    if (!block.commit) throw proofInvalid(`block ${header.height} carries no commit to check`);
     let set: Validator[];
     try {
       set = validatorsFromInput(validators);
     } catch (e) {
       throw new ArchiError('BAD_REQUEST', `bad validator set: ${(e as Error).message}`);
     }
-    const check = verifyCommit(
-      profile,
-      header.chainId,
-      set,
-      commitFromJson(block.commit),
-      Number(header.height),
-      blockHash,
-    );
-    if (!check.ok)
-      throw proofInvalid(`commit of block ${header.height} does not verify: ${check.reason}`);
+    verifyBlockCommit(profile, block, header, blockHash, set);
   }
   return { header, blockHash };
+}
+
+/** The block's commit carries +2/3 of the power of `set` for `header`. Throws PROOF_INVALID. */
+export function verifyBlockCommit(
+  profile: CryptoProfile,
+  block: BlockJson,
+  header: Header,
+  blockHash: Uint8Array,
+  set: Validator[],
+): void {
+  if (!block.commit) throw proofInvalid(`block ${header.height} carries no commit to check`);
+  const check = verifyCommit(
+    profile,
+    header.chainId,
+    set,
+    commitFromJson(block.commit),
+    Number(header.height),
+    blockHash,
+  );
+  if (!check.ok)
+    throw proofInvalid(`commit of block ${header.height} does not verify: ${check.reason}`);
+}
+
+/** verifyHeader, plus the header's state root must be `stateRoot`. */
+function checkBlock(
+  profile: CryptoProfile,
+  block: BlockJson,
+  height: number,
+  stateRoot: string,
+  validators?: ValidatorInput[],
+): { header: Header; blockHash: Uint8Array } {
+  const checked = verifyHeader(profile, block, height, validators);
+  if (typeof stateRoot !== 'string' || hex(checked.header.stateRoot) !== stateRoot.toLowerCase()) {
+    throw proofInvalid(`proof state root does not match the state root in block ${height}`);
+  }
+  return checked;
 }
 
 function checkRead(profile: CryptoProfile, root: Uint8Array, read: ProvenRead): void {
