@@ -18,8 +18,8 @@ import { PROPOSAL_KINDS } from '../../src/vm/native/governance.ts';
 import {
   MAX_POWER as CONTRACT_MAX_POWER,
   type MembershipKind,
-  validateMembership,
-} from '../../src/vm/native/membership.ts';
+} from '../../src/types/governance.ts';
+import { validateMembership } from '../../src/vm/native/membership.ts';
 import {
   addNodeArgs,
   addOrgArgs,

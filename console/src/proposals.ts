@@ -6,23 +6,18 @@
  * what is wrong before anything is signed; the contract validates again, against the config
  * as it is when the proposal executes. Pure functions of their inputs: unit tested in Node.
  */
+import {
+  CONFIG_KINDS,
+  MAX_POWER,
+  MEMBERSHIP_KINDS,
+  policyMet,
+} from '../../src/types/governance.ts';
 import type { ChainConfigJson } from './api.ts';
 import { toHex } from './chain.ts';
 import { parseCert } from './x509.ts';
 
-/** The kinds the propose form offers (a subset of the SDK's GOVERNANCE_KINDS). */
-export const KINDS = [
-  'set_kv_write_roles',
-  'set_tx_roles',
-  'set_params',
-  'set_policy',
-  'revoke_cert',
-  'add_org',
-  'remove_org',
-  'add_node',
-  'remove_node',
-  'set_validator_power',
-] as const;
+/** The kinds the propose form offers (the SDK's GOVERNANCE_KINDS but contract lifecycle). */
+export const KINDS = [...CONFIG_KINDS, ...MEMBERSHIP_KINDS] as const;
 export type Kind = (typeof KINDS)[number];
 
 export const KIND_LABELS: Record<Kind, string> = {
@@ -41,9 +36,7 @@ export const KIND_LABELS: Record<Kind, string> = {
 /** Member roles (src/types/genesis.ts ROLES). */
 export const ROLES = ['admin', 'client', 'consensus', 'common'] as const;
 
-/** Largest voting power of one validator (MAX_POWER in src/vm/native/membership.ts). */
-export const MAX_POWER = 1_000_000_000_000;
-/** Longest PEM certificate a proposal may carry (MAX_PEM there). */
+/** Longest PEM certificate a proposal may carry (MAX_PEM in src/vm/native/membership.ts). */
 export const MAX_PEM = 16 * 1024;
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
@@ -51,18 +44,10 @@ const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 const ADDRESS = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9][A-Za-z0-9.-]{0,252}):([0-9]{1,5})$/;
 const PEM_BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----([\s\S]*?)-----END \1-----/;
 
+export { MAX_POWER, policyMet };
+
 export function shorten(s: string, keep = 8): string {
   return s.length <= keep * 2 + 1 ? s : `${s.slice(0, keep)}…${s.slice(-keep)}`;
-}
-
-/** Same rule as the contract's policyMet (src/vm/native/governance.ts). */
-export function policyMet(policy: string, approvals: number, orgs: number): boolean {
-  if (policy === 'ANY') return approvals >= 1;
-  if (policy === 'ALL') return approvals >= orgs;
-  if (policy === 'MAJORITY') return approvals * 2 > orgs;
-  const m = /^([1-9][0-9]*)\/([1-9][0-9]*)$/.exec(policy);
-  if (m) return approvals >= 1 && approvals * Number(m[2]) >= Number(m[1]) * orgs;
-  return approvals >= orgs;
 }
 
 /** How many organization approvals the policy needs (orgs + 1 when it can never pass). */

@@ -15,7 +15,7 @@ import { getProfile } from '../crypto/profile.ts';
 import { ArchiError } from '../types/errors.ts';
 import { type Genesis, validateGenesis } from '../types/genesis.ts';
 import { hex } from '../types/hex.ts';
-import { MAX_POWER } from '../vm/native/membership.ts';
+import { MAX_POWER } from '../types/governance.ts';
 import {
   DEFAULT_VALIDITY_DAYS,
   type FilePlan,

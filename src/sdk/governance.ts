@@ -10,28 +10,13 @@ import type { ArchiClient, SubmitOptions } from './client.ts';
 import { remoteError } from './errors.ts';
 import type { Identity } from './identity.ts';
 import type { CommittedAnswer, ReceiptJson } from './types.ts';
+import { PROPOSAL_KINDS } from '../types/governance.ts';
 
 /** The native governance contract. */
 export const GOVERNANCE = 'governance';
 
 /** Changes a proposal can make. */
-export const GOVERNANCE_KINDS = [
-  'set_kv_write_roles',
-  'set_tx_roles',
-  'set_params',
-  'set_policy',
-  'revoke_cert',
-  'contract_deploy',
-  'contract_upgrade',
-  'contract_freeze',
-  'contract_unfreeze',
-  'contract_revoke',
-  'add_org',
-  'remove_org',
-  'add_node',
-  'remove_node',
-  'set_validator_power',
-] as const;
+export const GOVERNANCE_KINDS = PROPOSAL_KINDS;
 export type GovernanceKind = (typeof GOVERNANCE_KINDS)[number];
 
 export const PROPOSAL_STATUSES = ['pending', 'executed', 'rejected', 'expired'] as const;

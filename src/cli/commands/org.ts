@@ -2,7 +2,7 @@
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { VALIDATOR_POWER } from '../init-network.ts';
-import { MAX_POWER } from '../../vm/native/membership.ts';
+import { MAX_POWER } from '../../types/governance.ts';
 import { type NewOrgResult, newOrg } from '../org-new.ts';
 import { DEFAULT_DIR, intOption } from '../client-context.ts';
 

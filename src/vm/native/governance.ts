@@ -28,6 +28,13 @@
 import type { ChainConfig } from '../../codec/index.ts';
 import { ArchiError } from '../../types/errors.ts';
 import { ROLES, type Role } from '../../types/genesis.ts';
+import {
+  MEMBERSHIP_KINDS,
+  type MembershipKind,
+  PROPOSAL_KINDS,
+  type ProposalKind,
+  policyMet,
+} from '../../types/governance.ts';
 import { jsonBytes, parseJsonBytes, utf8Bytes, utf8Text } from '../../types/json.ts';
 import type { CallContext, NativeContract, NativeMethod } from '../context.ts';
 import { MANAGE } from '../sandbox/meta.ts';
@@ -36,30 +43,12 @@ import { CONFIG_CONTRACT, CONFIG_KEY, decodeConfig, encodeConfig } from './chain
 import { type LifecycleAction, lifecycleArgs, runLifecycle } from './contract-manage.ts';
 import { EVIDENCE_CONTRACT } from './evidence.ts';
 import { kvContract } from './kv.ts';
-import {
-  applyMembership,
-  MEMBERSHIP_KINDS,
-  type MembershipKind,
-  validateMembership,
-} from './membership.ts';
+import { applyMembership, validateMembership } from './membership.ts';
 import { tokenContract } from './token.ts';
 
 export const GOVERNANCE_CONTRACT = 'governance';
 
-export const PROPOSAL_KINDS = [
-  'set_kv_write_roles',
-  'set_tx_roles',
-  'set_params',
-  'set_policy',
-  'revoke_cert',
-  'contract_deploy',
-  'contract_upgrade',
-  'contract_freeze',
-  'contract_unfreeze',
-  'contract_revoke',
-  ...MEMBERSHIP_KINDS,
-] as const;
-export type ProposalKind = (typeof PROPOSAL_KINDS)[number];
+export { PROPOSAL_KINDS, policyMet };
 
 /** The contract_manage action of a contract lifecycle kind, or undefined for config kinds. */
 function lifecycleAction(kind: ProposalKind): LifecycleAction | undefined {
@@ -243,16 +232,6 @@ function validateChange(
     default:
       return invalid(`unknown proposal kind ${JSON.stringify(kind)} (${supported})`);
   }
-}
-
-/** Whether `approvals` of `orgs` organizations meet `policy`. */
-export function policyMet(policy: string, approvals: number, orgs: number): boolean {
-  if (policy === 'ANY') return approvals >= 1;
-  if (policy === 'ALL') return approvals >= orgs;
-  if (policy === 'MAJORITY') return approvals * 2 > orgs;
-  const m = /^([1-9][0-9]*)\/([1-9][0-9]*)$/.exec(policy);
-  if (m) return approvals >= 1 && approvals * Number(m[2]) >= Number(m[1]) * orgs;
-  return approvals >= orgs;
 }
 
 /** A context on the stored chain config (host capability; see the file comment). */

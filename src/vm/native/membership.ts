@@ -26,22 +26,12 @@ import { getProfile } from '../../crypto/profile.ts';
 import { certFromPem, type ParsedCertificate, parseCertificate } from '../../crypto/x509.ts';
 import { ArchiError } from '../../types/errors.ts';
 import { ROLES, type Role } from '../../types/genesis.ts';
+import { MAX_POWER, type MembershipKind } from '../../types/governance.ts';
 import { hex, unhex } from '../../types/hex.ts';
 import { onlyFields } from './args.ts';
 
-export const MEMBERSHIP_KINDS = [
-  'add_org',
-  'remove_org',
-  'add_node',
-  'remove_node',
-  'set_validator_power',
-] as const;
-export type MembershipKind = (typeof MEMBERSHIP_KINDS)[number];
-
 /** Blocks between the block that executes a validator change and the first height it rules. */
 export const VALIDATOR_UPDATE_DELAY = 2;
-/** Largest voting power of one validator. */
-export const MAX_POWER = 1_000_000_000_000;
 /** Largest total power: consensus keeps 3 * total exact (see consensus/tbft/proposer.ts). */
 export const MAX_TOTAL_POWER = Math.floor(Number.MAX_SAFE_INTEGER / 3);
 
