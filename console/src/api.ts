@@ -8,14 +8,26 @@ import type {
   BlockJson,
   ChainConfigJson,
   CommitJson,
+  ContractMetaJson,
   EventJson,
   HeaderJson,
   ReceiptJson,
+  StatusJson,
   TxJson,
 } from '../../src/types/rpc-json.ts';
 
 // The node's answer shapes are the ones the node itself declares (types only, nothing bundled).
-export type { BlockJson, ChainConfigJson, CommitJson, EventJson, HeaderJson, ReceiptJson, TxJson };
+export type {
+  BlockJson,
+  ChainConfigJson,
+  CommitJson,
+  ContractMetaJson,
+  EventJson,
+  HeaderJson,
+  ReceiptJson,
+  StatusJson,
+  TxJson,
+};
 
 export class ApiError extends Error {
   constructor(
@@ -36,26 +48,6 @@ export interface NetworkJson {
   consensus?: string;
   nodes: Array<{ name: string; org?: string; rpc: string; p2p?: string }>;
   console?: string | null;
-}
-
-export interface StatusJson {
-  chainId: string;
-  node: string;
-  org: string;
-  height: number;
-  hash: string;
-  stateRoot: string;
-  time: number;
-  crypto: 'standard' | 'gm';
-  identityMode: 'cert' | 'key';
-  consensus: string;
-  validator: boolean;
-  round: number;
-  /** Consensus step (BFT nodes). */
-  step?: string;
-  /** Peer links; BFT nodes report {name, connected}. */
-  peers: unknown[];
-  mempool: { size: number; bytes: number };
 }
 
 export interface ProvenRead {
@@ -84,19 +76,6 @@ export interface ContractInfo {
   version?: number | string;
   status?: string;
   codeHash?: string;
-}
-
-/** contract_manage list/info: metadata of a deployed TypeScript contract. */
-export interface ContractMetaJson {
-  name: string;
-  version: number;
-  codeHash: string;
-  codeSize: number;
-  status: 'active' | 'frozen' | 'revoked';
-  methods: string[];
-  deployer: { org: string; id: string };
-  deployedAt: number;
-  updatedAt: number;
 }
 
 export interface ConsoleIdentity {

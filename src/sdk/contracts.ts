@@ -5,6 +5,7 @@
  * `client.query(contract, method, args)`. Bundling a .ts file is `archi contract build`
  * (or `buildContract` in src/vm/sandbox), which needs esbuild and so is not part of the SDK.
  */
+import type { ContractMetaJson } from '../types/rpc-json.ts';
 import type { CryptoProfile } from '../crypto/profile.ts';
 import { hex } from '../types/hex.ts';
 import { utf8Bytes } from '../types/json.ts';
@@ -16,18 +17,7 @@ import type { CommittedAnswer, ReceiptJson } from './types.ts';
 /** The native contract that manages TypeScript contracts. */
 export const CONTRACT_MANAGE = 'contract_manage';
 
-/** Metadata of a deployed contract. */
-export interface ContractMetaJson {
-  name: string;
-  version: number;
-  codeHash: string;
-  codeSize: number;
-  status: 'active' | 'frozen' | 'revoked';
-  methods: string[];
-  deployer: { org: string; id: string };
-  deployedAt: number;
-  updatedAt: number;
-}
+export type { ContractMetaJson };
 
 /** A committed lifecycle tx: the contract's metadata after it, with the tx and receipt. */
 export interface LifecycleResult {

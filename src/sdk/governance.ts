@@ -10,7 +10,12 @@ import type { ArchiClient, SubmitOptions } from './client.ts';
 import { remoteError } from './errors.ts';
 import type { Identity } from './identity.ts';
 import type { CommittedAnswer, ReceiptJson } from './types.ts';
-import { PROPOSAL_KINDS } from '../types/governance.ts';
+import {
+  PROPOSAL_KINDS,
+  PROPOSAL_STATUSES,
+  type ProposalJson,
+  type ProposalStatus,
+} from '../types/governance.ts';
 
 /** The native governance contract. */
 export const GOVERNANCE = 'governance';
@@ -19,25 +24,8 @@ export const GOVERNANCE = 'governance';
 export const GOVERNANCE_KINDS = PROPOSAL_KINDS;
 export type GovernanceKind = (typeof GOVERNANCE_KINDS)[number];
 
-export const PROPOSAL_STATUSES = ['pending', 'executed', 'rejected', 'expired'] as const;
-export type ProposalStatusJson = (typeof PROPOSAL_STATUSES)[number];
-
-/** A proposal as the governance contract returns it. */
-export interface ProposalJson {
-  id: number;
-  kind: GovernanceKind;
-  args: Record<string, unknown>;
-  proposer: { org: string; id: string };
-  createdAt: number;
-  /** Last block height at which the proposal can still be voted on. */
-  expiresAt: number;
-  status: ProposalStatusJson;
-  /** Organizations that approved (the proposer's organization first). */
-  approvals: string[];
-  rejections: string[];
-  /** Height of the block that executed or rejected it. */
-  closedAt: number | null;
-}
+export { PROPOSAL_STATUSES, type ProposalJson };
+export type ProposalStatusJson = ProposalStatus;
 
 /** A committed governance tx: the proposal after it, with the tx and receipt. */
 export interface GovernanceResult {

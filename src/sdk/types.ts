@@ -11,6 +11,7 @@ export type {
   EventJson,
   HeaderJson,
   ReceiptJson,
+  StatusJson,
   TxJson,
   ValidatorJson,
   ValidatorSetJson,
@@ -20,24 +21,6 @@ export type {
 export interface StateProofJson {
   siblings: string[];
   leaf?: { path: string; valueHash: string };
-}
-
-/** GET /v1/status */
-export interface StatusJson {
-  chainId: string;
-  node: string;
-  org: string;
-  height: number;
-  hash: string;
-  stateRoot: string;
-  time: number;
-  crypto: 'standard' | 'gm';
-  identityMode: 'cert' | 'key';
-  consensus: string;
-  validator: boolean;
-  round: number;
-  peers: unknown[];
-  mempool: { size: number; bytes: number };
 }
 
 /** One state key a query read, with its value (hex, null when absent) and proof. */

@@ -35,6 +35,27 @@ export const PROPOSAL_KINDS = [...CONFIG_KINDS, ...LIFECYCLE_KINDS, ...MEMBERSHI
 export type ProposalKind = (typeof PROPOSAL_KINDS)[number];
 export type MembershipKind = (typeof MEMBERSHIP_KINDS)[number];
 
+export const PROPOSAL_STATUSES = ['pending', 'executed', 'rejected', 'expired'] as const;
+export type ProposalStatus = (typeof PROPOSAL_STATUSES)[number];
+
+/** A proposal as the governance contract returns it. */
+export interface ProposalJson {
+  id: number;
+  kind: ProposalKind;
+  args: Record<string, unknown>;
+  proposer: { org: string; id: string };
+  createdAt: number;
+  /** Last block height at which the proposal can still be voted on. */
+  expiresAt: number;
+  /** `expired` is derived from the height, never stored. */
+  status: ProposalStatus;
+  /** Organizations that approved (the proposer's organization first). */
+  approvals: string[];
+  rejections: string[];
+  /** Height of the block that executed or rejected it. */
+  closedAt: number | null;
+}
+
 /** Largest voting power of one validator. */
 export const MAX_POWER = 1_000_000_000_000;
 

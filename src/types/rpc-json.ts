@@ -114,3 +114,37 @@ export interface ValidatorSetJson {
   totalPower: number;
   validators: ValidatorJson[];
 }
+
+/** GET /v1/status */
+export interface StatusJson {
+  chainId: string;
+  node: string;
+  org: string;
+  height: number;
+  hash: string;
+  stateRoot: string;
+  time: number;
+  crypto: 'standard' | 'gm';
+  identityMode: 'cert' | 'key';
+  consensus: string;
+  validator: boolean;
+  round: number;
+  /** Consensus step (BFT nodes). */
+  step?: string;
+  /** Peer links; BFT nodes report {name, connected}. */
+  peers: unknown[];
+  mempool: { size: number; bytes: number };
+}
+
+/** contract_manage list/info: metadata of a deployed TypeScript contract. */
+export interface ContractMetaJson {
+  name: string;
+  version: number;
+  codeHash: string;
+  codeSize: number;
+  status: 'active' | 'frozen' | 'revoked';
+  methods: string[];
+  deployer: { org: string; id: string };
+  deployedAt: number;
+  updatedAt: number;
+}

@@ -5,6 +5,11 @@
  * approve or reject as a local identity (signed by the console server). Chains without the
  * contract get an honest empty state, never sample data.
  */
+import {
+  PROPOSAL_STATUSES,
+  type ProposalJson,
+  type ProposalStatus,
+} from '../../../src/types/governance.ts';
 import { type ReactNode, useEffect, useMemo, useState } from 'react';
 import { type ChainConfigJson, type CommittedAnswer, type ContractInfo, operator } from '../api.ts';
 import { useCtx, useFeed } from '../context.tsx';
@@ -47,8 +52,8 @@ import {
 import { IdentityPicker, Receipt, useIdentity } from './Contracts.tsx';
 
 const GOVERNANCE = 'governance';
-const STATUSES = ['pending', 'executed', 'rejected', 'expired'] as const;
-type Status = (typeof STATUSES)[number];
+const STATUSES = PROPOSAL_STATUSES;
+type Status = ProposalStatus;
 const PARAMS: Array<[string, number, number]> = [
   ['maxBlockTxs', 1, 1_000_000],
   ['maxBlockBytes', 4096, 1024 * 1024 * 1024],
@@ -59,19 +64,7 @@ const PARAMS: Array<[string, number, number]> = [
   ['timeoutDeltaMs', 1, 3_600_000],
 ];
 
-export interface ProposalJson {
-  id: number;
-  /** One of the SDK's GOVERNANCE_KINDS; the chain may hold kinds this form does not offer. */
-  kind: string;
-  args: Record<string, unknown>;
-  proposer: { org: string; id: string };
-  createdAt: number;
-  expiresAt: number;
-  status: Status;
-  approvals: string[];
-  rejections: string[];
-  closedAt: number | null;
-}
+export type { ProposalJson };
 
 const statusKind = (s: Status) =>
   s === 'executed' ? 'ok' : s === 'rejected' ? 'error' : s === 'expired' ? 'muted' : 'warn';

@@ -32,7 +32,10 @@ import {
   MEMBERSHIP_KINDS,
   type MembershipKind,
   PROPOSAL_KINDS,
+  PROPOSAL_STATUSES,
+  type ProposalJson,
   type ProposalKind,
+  type ProposalStatus,
   policyMet,
 } from '../../types/governance.ts';
 import { jsonBytes, parseJsonBytes, utf8Bytes, utf8Text } from '../../types/json.ts';
@@ -84,22 +87,9 @@ export const NATIVE_NAMES: ReadonlySet<string> = new Set([
 const isMembership = (kind: string): kind is MembershipKind =>
   (MEMBERSHIP_KINDS as readonly string[]).includes(kind);
 
-export type ProposalStatus = 'pending' | 'executed' | 'rejected' | 'expired';
-const STATUSES: readonly ProposalStatus[] = ['pending', 'executed', 'rejected', 'expired'];
-
-export interface Proposal {
-  id: number;
-  kind: ProposalKind;
-  args: Record<string, unknown>;
-  proposer: { org: string; id: string };
-  createdAt: number;
-  /** Last block height at which the proposal can still be voted on. */
-  expiresAt: number;
-  /** Stored status; `expired` is only ever derived from the height (see view). */
+/** A proposal as stored: `expired` is only ever derived from the height (see view). */
+export interface Proposal extends Omit<ProposalJson, 'status'> {
   status: Exclude<ProposalStatus, 'expired'>;
-  approvals: string[];
-  rejections: string[];
-  closedAt: number | null;
 }
 
 export const DEFAULT_EXPIRES_IN_BLOCKS = 100;
@@ -317,14 +307,7 @@ function isExpired(ctx: CallContext, p: Proposal): boolean {
   return p.status === 'pending' && height > p.expiresAt;
 }
 
-function view(
-  ctx: CallContext,
-  p: Proposal,
-):
-  | Proposal
-  | (Omit<Proposal, 'status'> & {
-      status: ProposalStatus;
-    }) {
+function view(ctx: CallContext, p: Proposal): ProposalJson {
   return isExpired(ctx, p) ? { ...p, status: 'expired' } : p;
 }
 
@@ -453,8 +436,8 @@ export const governanceContract: NativeContract = {
     list: read((ctx, args) => {
       const a = argsObject(args ?? {});
       onlyFields(a, ['status'], 'list');
-      if (a.status !== undefined && !STATUSES.includes(a.status as ProposalStatus)) {
-        invalid(`status must be one of ${STATUSES.join(', ')}`);
+      if (a.status !== undefined && !PROPOSAL_STATUSES.includes(a.status as ProposalStatus)) {
+        invalid(`status must be one of ${PROPOSAL_STATUSES.join(', ')}`);
       }
       return ctx
         .range('proposal/', LIST_LIMIT)
