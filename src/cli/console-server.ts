@@ -34,6 +34,7 @@ import { hex } from '../types/hex.ts';
 import { buildContract } from '../vm/sandbox/build.ts';
 import { CONTRACT_NAME } from '../vm/sandbox/limits.ts';
 import { ClientContext } from './client-context.ts';
+import type { Call } from '../sdk/identity.ts';
 
 /** Root of the console app sources (console/ in the package). */
 export const CONSOLE_ROOT = fileURLToPath(new URL('../../console/', import.meta.url));
@@ -286,6 +287,13 @@ export async function startConsoleServer(o: ConsoleServerOptions): Promise<Conso
     }
   };
 
+  /** Sign `call` as the local identity `as` (ORG/USER) and wait for its commit. */
+  const sendAs = async (as: string, node: string | undefined, call: Call) => {
+    const ctx = ClientContext.resolve({ dir, node });
+    const identity = ctx.identity(as, await ctx.chainInfo());
+    return ctx.withNode((client) => client.send(identity, call, { wait: true, timeoutMs: 30_000 }));
+  };
+
   app.post('/console-api/sign-and-send', async (req) => {
     guard(req);
     jsonOnly(req);
@@ -303,16 +311,7 @@ export async function startConsoleServer(o: ConsoleServerOptions): Promise<Conso
         'body must be {"as": "ORG/USER", "contract": string, "method": string, "args": any, "node"?: string}',
       );
     }
-    const ctx = ClientContext.resolve({ dir, node: b.node });
-    const info = await ctx.chainInfo();
-    const identity = ctx.identity(b.as, info);
-    return ctx.withNode((client) =>
-      client.send(
-        identity,
-        { contract: b.contract, method: b.method, args: b.args ?? null },
-        { wait: true, timeoutMs: 30_000 },
-      ),
-    );
+    return sendAs(b.as, b.node, { contract: b.contract, method: b.method, args: b.args ?? null });
   });
 
   // Deploy (or upgrade) a TypeScript contract: the browser cannot run esbuild, so this
@@ -344,20 +343,11 @@ export async function startConsoleServer(o: ConsoleServerOptions): Promise<Conso
     }
     if (!b.source.trim()) throw new ArchiError('BAD_REQUEST', 'source is empty');
     const code = await buildSource(b.name, b.source);
-    const ctx = ClientContext.resolve({ dir, node: b.node });
-    const info = await ctx.chainInfo();
-    const identity = ctx.identity(b.as, info);
-    return ctx.withNode((client) =>
-      client.send(
-        identity,
-        {
-          contract: 'contract_manage',
-          method: b.upgrade ? 'upgrade' : 'deploy',
-          args: { name: b.name, code },
-        },
-        { wait: true, timeoutMs: 30_000 },
-      ),
-    );
+    return sendAs(b.as, b.node, {
+      contract: 'contract_manage',
+      method: b.upgrade ? 'upgrade' : 'deploy',
+      args: { name: b.name, code },
+    });
   });
 
   app.setNotFoundHandler((req, reply) => {
