@@ -10,7 +10,7 @@ import { after, before, describe, test } from 'node:test';
 import { getProfile } from '../../src/crypto/profile.ts';
 import { certFromPem, issueCertificate } from '../../src/crypto/x509.ts';
 import { buildTx, type TxFields } from '../../src/types/tx.ts';
-import { archi, archiJson, removeDir, stopAll, tempDir, up } from './harness.ts';
+import { archi, kvPut, removeDir, stopAll, tempDir, up } from './harness.ts';
 
 const profile = getProfile('standard');
 
@@ -34,19 +34,7 @@ describe('bad input is refused and changes nothing', () => {
       readFileSync(join(dir, 'orgs', 'org1', 'ca', 'key.pem'), 'utf8'),
     );
     // One good tx so there is state to protect.
-    const ok = await archiJson([
-      'tx',
-      'send',
-      '--dir',
-      dir,
-      '--contract',
-      'kv',
-      '--method',
-      'put',
-      '--args',
-      '{"key":"a","value":1}',
-      '--wait',
-    ]);
+    const ok = await kvPut(dir, '{"key":"a","value":1}');
     assert.equal(ok.status, 'ok');
   });
   after(async () => {
@@ -302,19 +290,7 @@ describe('bad input is refused and changes nothing', () => {
   });
 
   test('the node is still healthy and commits', async () => {
-    const r = await archiJson([
-      'tx',
-      'send',
-      '--dir',
-      dir,
-      '--contract',
-      'kv',
-      '--method',
-      'put',
-      '--args',
-      '{"key":"z","value":3}',
-      '--wait',
-    ]);
+    const r = await kvPut(dir, '{"key":"z","value":3}');
     assert.equal(r.status, 'ok');
   });
 });

@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
 import { getProfile } from '../../src/crypto/profile.ts';
 import { hex } from '../../src/types/hex.ts';
-import { archiJson, removeDir, stopAll, tempDir, up } from './harness.ts';
+import { archiJson, kvPut, removeDir, stopAll, tempDir, up } from './harness.ts';
 // The console's own unit tests (hashes, header decoding, proofs, certificates) live next to
 // its code; importing them here lets `npm test` run them.
 
@@ -96,19 +96,7 @@ describe('web console in headless chromium', { skip, timeout: 240_000 }, () => {
     await page.evaluate(() => {
       (globalThis as any).__noReload = true;
     });
-    const sent = await archiJson([
-      'tx',
-      'send',
-      '--dir',
-      dir,
-      '--contract',
-      'kv',
-      '--method',
-      'put',
-      '--args',
-      '{"key":"city","value":"MA.156.1301.02"}',
-      '--wait',
-    ]);
+    const sent = await kvPut(dir, '{"key":"city","value":"MA.156.1301.02"}');
     assert.equal(sent.status, 'ok');
     txId = sent.txId;
     const row = page.locator(`[data-testid="blocks-table"] tr[data-height="${sent.height}"]`);
@@ -398,19 +386,7 @@ describe('web console in headless chromium', { skip, timeout: 240_000 }, () => {
     try {
       const gm = await up(gmDir, ['--nodes', '1', '--crypto', 'gm']);
       assert.ok(gm.console);
-      await archiJson([
-        'tx',
-        'send',
-        '--dir',
-        gmDir,
-        '--contract',
-        'kv',
-        '--method',
-        'put',
-        '--args',
-        '{"key":"city","value":"gm-city"}',
-        '--wait',
-      ]);
+      await kvPut(gmDir, '{"key":"city","value":"gm-city"}');
       await page.setViewportSize({ width: 1280, height: 800 });
       await page.goto(`${gm.console}/#/state`);
       await page.getByTestId('query-run').click();

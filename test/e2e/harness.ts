@@ -42,6 +42,23 @@ export async function archiJson(args: string[]): Promise<any> {
   return JSON.parse(r.stdout);
 }
 
+/** `archi tx send --contract kv --method put --args ARGS --wait` in `dir`, answer as JSON. */
+export function kvPut(dir: string, args: string): Promise<any> {
+  return archiJson([
+    'tx',
+    'send',
+    '--dir',
+    dir,
+    '--contract',
+    'kv',
+    '--method',
+    'put',
+    '--args',
+    args,
+    '--wait',
+  ]);
+}
+
 export function tempDir(prefix = 'archi-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
 }

@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
-import { archiJson, kill9, removeDir, stopAll, tempDir, up } from './harness.ts';
+import { archiJson, kill9, kvPut, removeDir, stopAll, tempDir, up } from './harness.ts';
 
 const combos: Array<[string, string]> = [
   ['standard', 'cert'],
@@ -29,19 +29,10 @@ describe('solo network lifecycle through the CLI', { concurrency: 2 }, () => {
       assert.equal(status.nodes.length, 1);
       assert.equal(status.nodes[0].up, true);
 
-      const receipt = await archiJson([
-        'tx',
-        'send',
-        '--dir',
+      const receipt = await kvPut(
         dir,
-        '--contract',
-        'kv',
-        '--method',
-        'put',
-        '--args',
         JSON.stringify({ key: 'city', value: { code: 'MA.156.1301.02', n: 7 } }),
-        '--wait',
-      ]);
+      );
       assert.equal(receipt.status, 'ok', JSON.stringify(receipt));
       assert.match(receipt.txId, /^[0-9a-f]{64}$/);
       const height = receipt.height;
@@ -108,19 +99,7 @@ describe('solo network lifecycle through the CLI', { concurrency: 2 }, () => {
       assert.equal(txAgain.receipt.status, 'ok');
 
       // The restarted node keeps producing blocks on top of what it had.
-      const next = await archiJson([
-        'tx',
-        'send',
-        '--dir',
-        dir,
-        '--contract',
-        'kv',
-        '--method',
-        'put',
-        '--args',
-        '{"key":"after","value":1}',
-        '--wait',
-      ]);
+      const next = await kvPut(dir, '{"key":"after","value":1}');
       assert.ok(next.height > height);
       assert.equal(await second.proc.stop(), 0, 'up stops cleanly on SIGTERM');
     });

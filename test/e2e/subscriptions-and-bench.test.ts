@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { ArchiClient } from '../../src/sdk/client.ts';
 import type { BlockPush, EventPush, TxPush } from '../../src/sdk/types.ts';
-import { archiJson, removeDir, stopAll, tempDir, up } from './harness.ts';
+import { archiJson, kvPut, removeDir, stopAll, tempDir, up } from './harness.ts';
 
 describe('subscriptions, metrics and bench on a real node', () => {
   let dir: string;
@@ -35,19 +35,7 @@ describe('subscriptions, metrics and bench on a real node', () => {
       await client.subscribe('events', { contract: 'token' }, (e: EventPush) => events.push(e)),
     ];
     try {
-      const r = await archiJson([
-        'tx',
-        'send',
-        '--dir',
-        dir,
-        '--contract',
-        'kv',
-        '--method',
-        'put',
-        '--args',
-        '{"key":"ws","value":"hello"}',
-        '--wait',
-      ]);
+      const r = await kvPut(dir, '{"key":"ws","value":"hello"}');
       const deadline = Date.now() + 10_000;
       while (
         (events.length === 0 || txs.length === 0 || blocks.length === 0) &&
