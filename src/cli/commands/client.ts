@@ -185,11 +185,14 @@ function formatBlock(b: BlockJson): string {
 }
 
 function parseHeight(text: string): number | 'latest' {
-  if (text === 'latest') return 'latest';
+  return text === 'latest' ? 'latest' : parseHeightNumber(text, ' or "latest"');
+}
+
+function parseHeightNumber(text: string, orWhat = ''): number {
   if (!/^[0-9]{1,15}$/.test(text)) {
     throw new ArchiError(
       'INVALID_ARGS',
-      `block height must be a non-negative integer or "latest", got "${text}"`,
+      `block height must be a non-negative integer${orWhat}, got "${text}"`,
     );
   }
   return Number(text);
@@ -320,10 +323,7 @@ export function register(program: Command): void {
       .description('the validator set deciding a height (default: the next one)')
       .argument('[height]', 'block height'),
   ).action(async (heightText: string | undefined, flags: TargetFlags) => {
-    const height = heightText === undefined ? undefined : parseHeight(heightText);
-    if (height === 'latest') {
-      throw new ArchiError('INVALID_ARGS', 'give a block height, or none for the next height');
-    }
+    const height = heightText === undefined ? undefined : parseHeightNumber(heightText);
     const set = await ClientContext.resolve(flags).withNode((c) => c.validators(height));
     if (flags.json) return printJson(set);
     print(
