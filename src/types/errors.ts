@@ -6,6 +6,10 @@ export const ERROR_STATUS = {
   // client input
   BAD_REQUEST: 400,
   INVALID_ARGS: 400,
+  // JSON nesting and element limits of execution (docs/CONTRACTS.md, "Limits of JSON values")
+  ARGS_TOO_DEEP: 400,
+  ARGS_TOO_LARGE: 413,
+  VALUE_TOO_DEEP: 400,
   TX_MALFORMED: 400,
   TX_TOO_LARGE: 413,
   TX_BAD_SIGNATURE: 400,
