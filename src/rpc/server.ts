@@ -107,6 +107,12 @@ export function createRpcServer(o: RpcServerOptions): FastifyInstance {
       round: c.round,
       step: c.step,
       peers: c.peers,
+      // 'waiting' until the chain lists this node (an `archi org new` node before its vote).
+      admission: [...chain.config.nodes, ...chain.config.validators].some(
+        (n) => n.name === o.info.node,
+      )
+        ? 'member'
+        : 'waiting',
       mempool: { size: chain.mempool.size, bytes: chain.mempool.sizeBytes },
     };
   });

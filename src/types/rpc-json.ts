@@ -133,6 +133,11 @@ export interface StatusJson {
   step?: string;
   /** Peer links; BFT nodes report {name, connected}. */
   peers: unknown[];
+  /**
+   * 'waiting' while the chain (as far as this node has synced it) does not list the node:
+   * a node made by `archi org new` before a governance vote admits it. Absent on old nodes.
+   */
+  admission?: 'member' | 'waiting';
   mempool: { size: number; bytes: number };
 }
 
