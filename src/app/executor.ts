@@ -22,7 +22,7 @@ import {
 } from '../state/overlay.ts';
 import { type NodeReader, SparseMerkleTree } from '../state/smt.ts';
 import { ArchiError } from '../types/errors.ts';
-import { jsonBytes, utf8Bytes } from '../types/json.ts';
+import { checkJsonValue, jsonBytes, utf8Bytes } from '../types/json.ts';
 import { type EvidenceJson, evidenceKey } from '../types/evidence.ts';
 import type { DecodedTx } from '../types/tx.ts';
 import {
@@ -133,7 +133,7 @@ function makeContext(
       return rows.map(([k, v]) => [k.slice(contract.length + 1), v]);
     },
     emit(name, data) {
-      const bytes = jsonBytes(data);
+      const bytes = jsonBytes(data, 'value', 'event data');
       gas.charge(GAS.event + (name.length + bytes.length) * GAS.perEventByte);
       events.push({ $typeName: 'archipelago.v1.Event', contract, name, data: bytes } as Event);
     },
@@ -254,7 +254,7 @@ export class Executor {
         txId: tx.txId,
         status: 0,
         gasUsed: BigInt(gas.used),
-        returnValue: jsonBytes(result),
+        returnValue: jsonBytes(result, 'value', 'the return value'),
         events,
       });
     } catch (e) {
@@ -281,6 +281,8 @@ export class Executor {
     methodName: string,
     args: unknown,
   ): QueryResult {
+    // Query args arrive as parsed JSON from the RPC: bound them before anything walks them.
+    checkJsonValue(args, 'args', 'args');
     const overlay = new StateOverlay(this.store);
     const method = this.env.registry.method(contract, methodName, overlay, 'query');
     if (method.write) {
@@ -300,6 +302,7 @@ export class Executor {
       reads,
     );
     const result = method.run(ctx, args);
+    checkJsonValue(result, 'value', 'the result');
     return { result, reads: [...new Set(reads)], gasUsed: gas.used };
   }
 }

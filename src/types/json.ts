@@ -1,18 +1,152 @@
-/** JSON helpers for contract args, return values and event data (bigint travels as a decimal string). */
+/**
+ * JSON helpers for contract args, return values, events and stored values (bigint travels
+ * as a decimal string), with the nesting and element limits that keep execution independent
+ * of the runtime.
+ *
+ * Why the limits exist: V8's JSON.stringify, JSON.parse with a reviver and any recursive walk
+ * overflow the native stack at a depth that depends on the Node version, `--stack-size` and
+ * the frames already on the stack. A tx whose outcome hinged on that would split the
+ * network. So every JSON document that execution parses, copies, hashes, stores or returns
+ * is first measured here without recursion, and refused with a stable code past fixed limits
+ * far below any stack's reach.
+ */
 import { ArchiError } from './errors.ts';
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder('utf-8', { fatal: true });
 
-/** UTF-8 JSON bytes of a value; bigint becomes a decimal string. */
-export function jsonBytes(value: unknown): Uint8Array {
-  return encoder.encode(
-    JSON.stringify(value ?? null, (_k, v) => (typeof v === 'bigint' ? v.toString() : v)),
+/** Limits of one JSON document in execution; part of consensus (changing one is a chain upgrade). */
+export const JSON_LIMITS = {
+  /** Arrays/objects nested in one another: `[]` is depth 1, a scalar depth 0. */
+  depth: 64,
+  /** Values in one document: the document itself, each array element and each object member. */
+  elements: 65_536,
+} as const;
+
+/** Which document a limit applies to: tx/query args, or anything else execution handles. */
+export type JsonKind = 'args' | 'value';
+
+function tooDeep(kind: JsonKind, what: string): ArchiError {
+  return new ArchiError(
+    kind === 'args' ? 'ARGS_TOO_DEEP' : 'VALUE_TOO_DEEP',
+    `${what}: more than ${JSON_LIMITS.depth} nested arrays/objects`,
   );
 }
 
-/** Parse UTF-8 JSON bytes; empty bytes mean null. Throws ArchiError(INVALID_ARGS). */
-export function parseJsonBytes(bytes: Uint8Array, what = 'args'): unknown {
+function tooMany(kind: JsonKind, what: string): ArchiError {
+  return new ArchiError(
+    kind === 'args' ? 'ARGS_TOO_LARGE' : 'VALUE_TOO_LARGE',
+    `${what}: more than ${JSON_LIMITS.elements} values`,
+  );
+}
+
+const ARRAY = 1;
+const OBJECT = 2;
+
+/**
+ * Check JSON text against JSON_LIMITS in one pass without recursion. Text that is not valid
+ * JSON passes or fails here without any other error; JSON.parse judges it afterwards.
+ * Returns the number of values counted.
+ */
+export function checkJsonText(text: string, kind: JsonKind, what: string): number {
+  const stack = new Uint8Array(JSON_LIMITS.depth + 1);
+  let depth = 0;
+  let elements = 1;
+  let firstInArray = false;
+  const n = text.length;
+  for (let i = 0; i < n; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) continue;
+    if (firstInArray) {
+      firstInArray = false;
+      if (c !== 0x5d) elements++;
+    }
+    switch (c) {
+      case 0x22: // a string: skip to its closing quote
+        for (i++; i < n; i++) {
+          const s = text.charCodeAt(i);
+          if (s === 0x5c) i++;
+          else if (s === 0x22) break;
+        }
+        continue;
+      case 0x5b: // [
+      case 0x7b: // {
+        if (depth === JSON_LIMITS.depth) throw tooDeep(kind, what);
+        stack[depth++] = c === 0x5b ? ARRAY : OBJECT;
+        firstInArray = c === 0x5b;
+        continue;
+      case 0x5d: // ]
+      case 0x7d: // }
+        if (depth > 0) depth--;
+        continue;
+      case 0x2c: // , separates array elements (object members are counted at their colon)
+        if (depth > 0 && stack[depth - 1] === ARRAY) elements++;
+        break;
+      case 0x3a: // :
+        if (depth > 0 && stack[depth - 1] === OBJECT) elements++;
+        break;
+      default:
+        continue;
+    }
+    if (elements > JSON_LIMITS.elements) throw tooMany(kind, what);
+  }
+  return elements;
+}
+
+/**
+ * Check a JS value (as JSON.stringify would see it) against JSON_LIMITS without recursion,
+ * counting values the same way as checkJsonText (returned). A cyclic value ends at the
+ * element limit.
+ */
+export function checkJsonValue(value: unknown, kind: JsonKind, what: string): number {
+  const values: unknown[] = [value];
+  const depths: number[] = [0];
+  let elements = 0;
+  while (values.length > 0) {
+    const v = values.pop();
+    const d = depths.pop() as number;
+    if (++elements > JSON_LIMITS.elements) throw tooMany(kind, what);
+    if (typeof v !== 'object' || v === null) continue;
+    if (d === JSON_LIMITS.depth) throw tooDeep(kind, what);
+    const children = Array.isArray(v) ? v : Object.values(v);
+    if (elements + children.length > JSON_LIMITS.elements) throw tooMany(kind, what);
+    for (const child of children) {
+      values.push(child);
+      depths.push(d + 1);
+    }
+  }
+  return elements;
+}
+
+/** Replaces bigint by its decimal string (the one JSON form of a bigint in execution). */
+function bigintAsString(_k: string, v: unknown): unknown {
+  return typeof v === 'bigint' ? v.toString() : v;
+}
+
+/** UTF-8 JSON bytes of a value within JSON_LIMITS; bigint becomes a decimal string. */
+export function jsonBytes(value: unknown, kind: JsonKind = 'value', what = 'values'): Uint8Array {
+  checkJsonValue(value, kind, what);
+  return encoder.encode(JSON.stringify(value ?? null, bigintAsString) ?? 'null');
+}
+
+/**
+ * Parse JSON text within JSON_LIMITS; `what` names the document in errors. Throws
+ * ArchiError(INVALID_ARGS) for invalid JSON, or a limit's code.
+ */
+export function parseJsonChecked(text: string, kind: JsonKind, what: string): unknown {
+  checkJsonText(text, kind, what);
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new ArchiError('INVALID_ARGS', `${what} are not valid JSON: ${(e as Error).message}`);
+  }
+}
+
+/**
+ * Parse UTF-8 JSON bytes within JSON_LIMITS; empty bytes mean null. Throws
+ * ArchiError(INVALID_ARGS) for invalid UTF-8 or JSON, or a limit's code.
+ */
+export function parseJsonBytes(bytes: Uint8Array, kind: JsonKind = 'args', what = 'args'): unknown {
   if (bytes.length === 0) return null;
   let text: string;
   try {
@@ -20,20 +154,12 @@ export function parseJsonBytes(bytes: Uint8Array, what = 'args'): unknown {
   } catch {
     throw new ArchiError('INVALID_ARGS', `${what} are not valid UTF-8`);
   }
-  try {
-    return JSON.parse(text);
-  } catch (e) {
-    throw new ArchiError('INVALID_ARGS', `${what} are not valid JSON: ${(e as Error).message}`);
-  }
+  return parseJsonChecked(text, kind, what);
 }
 
-/** Parse JSON text given by a user (CLI, RPC) into a value. */
+/** Parse JSON text given by a user (CLI, RPC) as args, within JSON_LIMITS. */
 export function parseJsonText(text: string, what = 'args'): unknown {
-  try {
-    return JSON.parse(text);
-  } catch (e) {
-    throw new ArchiError('INVALID_ARGS', `${what} are not valid JSON: ${(e as Error).message}`);
-  }
+  return parseJsonChecked(text, 'args', what);
 }
 
 /** Decode bytes as UTF-8 text (lenient; for display). */

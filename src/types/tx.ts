@@ -27,6 +27,8 @@ export interface TxFields {
   contract: string;
   method: string;
   args?: unknown;
+  /** Args already encoded as JSON bytes, sent exactly as given instead of `args` (the node judges them). */
+  argsBytes?: Uint8Array;
   gasLimit?: bigint;
   timestamp?: number;
   nonce?: bigint;
@@ -63,7 +65,7 @@ export function buildTx(profile: CryptoProfile, signer: Signer, f: TxFields): Si
       nonce: f.nonce ?? randomNonce(),
       contract: f.contract,
       method: f.method,
-      args: jsonBytes(f.args ?? null),
+      args: f.argsBytes ?? jsonBytes(f.args ?? null, 'args', 'args'),
       gasLimit: f.gasLimit ?? DEFAULT_GAS_LIMIT,
       timestamp: BigInt(f.timestamp ?? Date.now()),
     }),

@@ -10,7 +10,7 @@ export const evidenceContract: NativeContract = {
     list: {
       write: false,
       run(ctx) {
-        return ctx.range('', 1000).map(([, v]) => parseJsonBytes(v, 'evidence'));
+        return ctx.range('', 1000).map(([, v]) => parseJsonBytes(v, 'value', 'evidence'));
       },
     },
   },

@@ -291,11 +291,11 @@ function applyChange(ctx: CallContext, p: Proposal): void {
 
 function load(ctx: CallContext, id: number): Proposal | undefined {
   const v = ctx.get(proposalKey(id));
-  return v === undefined ? undefined : (parseJsonBytes(v, 'proposal') as Proposal);
+  return v === undefined ? undefined : (parseJsonBytes(v, 'value', 'proposal') as Proposal);
 }
 
 function store(ctx: CallContext, p: Proposal): void {
-  ctx.set(proposalKey(p.id), jsonBytes(p));
+  ctx.set(proposalKey(p.id), jsonBytes(p, 'value', 'proposal'));
 }
 
 /**
@@ -441,7 +441,7 @@ export const governanceContract: NativeContract = {
       }
       return ctx
         .range('proposal/', LIST_LIMIT)
-        .map(([, v]) => view(ctx, parseJsonBytes(v, 'proposal') as Proposal))
+        .map(([, v]) => view(ctx, parseJsonBytes(v, 'value', 'proposal') as Proposal))
         .filter((p) => a.status === undefined || p.status === a.status);
     }),
   },

@@ -20,7 +20,7 @@ export const kvContract: NativeContract = {
         const a = argsObject(args);
         const key = str(a, 'key');
         if (!('value' in a)) throw new ArchiError('INVALID_ARGS', 'value is required');
-        ctx.set(key, jsonBytes(a.value));
+        ctx.set(key, jsonBytes(a.value, 'value', 'value'));
         ctx.emit('put', { key });
         return null;
       },
@@ -40,7 +40,7 @@ export const kvContract: NativeContract = {
       write: false,
       run(ctx, args) {
         const v = ctx.get(str(argsObject(args), 'key'));
-        return v === undefined ? null : parseJsonBytes(v, 'stored value');
+        return v === undefined ? null : parseJsonBytes(v, 'value', 'stored value');
       },
     },
   },

@@ -6,7 +6,7 @@
  */
 import type { StateReader } from '../../state/overlay.ts';
 import { ArchiError } from '../../types/errors.ts';
-import { utf8Bytes, utf8Text } from '../../types/json.ts';
+import { checkJsonText, checkJsonValue, utf8Bytes, utf8Text } from '../../types/json.ts';
 import { type CallContext, GAS, type NativeMethod } from '../context.ts';
 import { doneError, type HostHandler, sandbox } from './host.ts';
 import { EVENT_NAME, LIMITS } from './limits.ts';
@@ -53,6 +53,7 @@ function key(k: string | undefined, what = 'state key', allowEmpty = false): str
 
 /** JSON text with bigint as {"$bigint": "..."} (how values travel between contracts). */
 export function taggedJson(value: unknown): string {
+  checkJsonValue(value, 'value', 'the return value');
   return (
     JSON.stringify(value ?? null, (_k, v) =>
       typeof v === 'bigint' ? { $bigint: v.toString() } : v,
@@ -62,6 +63,8 @@ export function taggedJson(value: unknown): string {
 
 /** Parse tagged JSON for a native contract: bigint tags become decimal strings. */
 function parseForNative(text: string): unknown {
+  // The reviver makes V8 recurse: the depth check must come first.
+  checkJsonText(text, 'value', 'call args');
   return JSON.parse(text, (_k, v) =>
     v !== null &&
     typeof v === 'object' &&
@@ -117,6 +120,7 @@ function hostHandler(env: CallEnv, ctx: CallContext, frame: Frame): HostHandler 
             `a stored value is limited to ${LIMITS.valueBytes} bytes`,
           );
         }
+        checkJsonText(value, 'value', 'a stored value');
         ctx.set(k, utf8Bytes(value));
         return OK;
       }
@@ -153,6 +157,7 @@ function hostHandler(env: CallEnv, ctx: CallContext, frame: Frame): HostHandler 
             `a call may emit at most ${LIMITS.eventsPerCall} events`,
           );
         }
+        checkJsonText(data, 'value', 'event data');
         ctx.emit(name, JSON.parse(data));
         return OK;
       }
@@ -190,6 +195,7 @@ function nestedCall(
   if (bytesOver(argsText, LIMITS.valueBytes)) {
     throw new ArchiError('VALUE_TOO_LARGE', `call args are limited to ${LIMITS.valueBytes} bytes`);
   }
+  checkJsonText(argsText, 'value', 'call args');
   if (frame.stack.includes(target)) {
     throw new ArchiError(
       'REENTRANCY',
@@ -256,7 +262,10 @@ function runInSandbox(
       hostHandler(env, ctx, frame),
       () => code,
     );
-    if (done.ok) return done.v;
+    if (done.ok) {
+      checkJsonText(done.v, 'value', 'the return value');
+      return done.v;
+    }
     if (done.code === 'OUT_OF_MEMORY') chargeAll(ctx);
     throw doneError(done);
   } finally {
@@ -275,9 +284,10 @@ export function runUserMethod(
   method: string,
   args: unknown,
 ): unknown {
+  checkJsonValue(args, 'args', 'args');
   const argsText = JSON.stringify(args ?? null);
   if (bytesOver(argsText, LIMITS.argsBytes)) {
-    throw new ArchiError('INVALID_ARGS', `args are limited to ${LIMITS.argsBytes} bytes of JSON`);
+    throw new ArchiError('ARGS_TOO_LARGE', `args are limited to ${LIMITS.argsBytes} bytes of JSON`);
   }
   const frame: Frame = { stack: [], ticks: 0, events: 0 };
   return JSON.parse(runInSandbox(env, ctx, meta, method, argsText, frame, null));
