@@ -5,6 +5,7 @@ import { address, type CryptoProfile, getProfile, type Signer } from '../crypto/
 import { certFromPem, parseCertificate } from '../crypto/x509.ts';
 import { ArchiError } from '../types/errors.ts';
 import { bytesEqual, hex, unhex } from '../types/hex.ts';
+import { utf8Bytes } from '../types/json.ts';
 import { buildTx, type SenderId, type SignedTx } from '../types/tx.ts';
 
 /** How the chain identifies a sender: by X.509 certificate or by registered public key. */
@@ -15,6 +16,8 @@ export interface Call {
   contract: string;
   method: string;
   args?: unknown;
+  /** Args as JSON text, signed byte for byte as given instead of `args` (the node judges them). */
+  argsJson?: string;
   gasLimit?: bigint | number;
   /** Defaults to now; must fall within the chain's tx time window. */
   timestamp?: number;
@@ -182,6 +185,7 @@ export function buildAndSign(identity: Identity, chainId: string, call: Call): S
     contract: call.contract,
     method: call.method,
     args: call.args ?? null,
+    argsBytes: call.argsJson === undefined ? undefined : utf8Bytes(call.argsJson),
     gasLimit,
     timestamp: call.timestamp,
     nonce: call.nonce,
