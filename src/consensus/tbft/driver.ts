@@ -122,6 +122,8 @@ export class TbftDriver {
     this.o.chain.on('pending', this.onPendingTx);
     this.statusTimer = setInterval(() => this.broadcastStatus(), SYNC_STATUS_MS);
     this.statusTimer.unref();
+    const repaired = this.o.wal.recovery;
+    if (repaired) this.o.log.warn(repaired, 'WAL repaired on open (torn tail cut or old format)');
     this.startHeight();
     this.broadcastStatus();
   }
