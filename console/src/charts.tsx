@@ -1,5 +1,6 @@
 /** Hand-drawn SVG charts sized to their container (no chart library). */
 import { useEffect, useRef, useState } from 'react';
+import { noun, plural } from './lib.ts';
 
 export function useWidth<T extends HTMLElement>(): [React.RefObject<T | null>, number] {
   const ref = useRef<T>(null);
@@ -29,17 +30,19 @@ function fmt(v: number): string {
   return Number(v.toFixed(2)).toString();
 }
 
-/** Bars over time; `values[i]` at `times[i]` (ms). */
+/** Bars over time; `values[i]` at `times[i]` (ms); `unit` for 1, `units` for other values. */
 export function BarChart({
   values,
   times,
   unit,
+  units,
   color,
   label,
 }: {
   values: number[];
   times: number[];
   unit: string;
+  units?: string;
   color: string;
   label: string;
 }) {
@@ -77,7 +80,7 @@ export function BarChart({
               fill={color}
               rx={1.5}
             >
-              <title>{`${fmt(v)} ${unit} at ${new Date(times[i]).toLocaleTimeString()}`}</title>
+              <title>{`${fmt(v)} ${noun(v, unit, units)} at ${new Date(times[i]).toLocaleTimeString()}`}</title>
             </rect>
           ))}
           {times.map((t, i) =>
@@ -142,7 +145,7 @@ export function Topology({ nodes }: { nodes: TopoNode[] }) {
           width={size}
           height={size}
           role="img"
-          aria-label={`${nodes.length} nodes, ${edges.length} connections`}
+          aria-label={`${plural(nodes.length, 'node')}, ${plural(edges.length, 'connection')}`}
         >
           {edges.map(([a, b]) => (
             <line

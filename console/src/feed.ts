@@ -5,6 +5,7 @@
  */
 import type { HeaderJson } from './api.ts';
 import { Rpc } from './api.ts';
+import { scanForTxs } from './lib.ts';
 
 export interface BlockSummary {
   height: number;
@@ -162,4 +163,132 @@ export function rateSeries(
     out[i].txs += b.txCount;
   }
   return out;
+}
+
+export interface RecentTxsSnapshot<B> {
+  /** Blocks that hold txs, newest first: the fewest that hold `want` txs, or all found. */
+  blocks: B[];
+  /** The heights looked at so far: lowest..top (null before the first look). */
+  lowest: number | null;
+  top: number | null;
+  /** True once the genesis block has been looked at: nothing older exists. */
+  complete: boolean;
+  scanning: boolean;
+  error: string | null;
+}
+
+/**
+ * The newest transactions of one node. The node lists txs only per block, so this walks back
+ * from the head through `GET /v1/blocks/:height` until it holds `want` txs or has fetched
+ * `maxFetch` blocks (blocks the live feed already shows as empty cost no request), then keeps
+ * up with the feed: each new block that holds txs is fetched once.
+ */
+export class RecentTxs<B extends { height: number; txs: unknown[] }> {
+  private snap: RecentTxsSnapshot<B> = {
+    blocks: [],
+    lowest: null,
+    top: null,
+    complete: false,
+    scanning: false,
+    error: null,
+  };
+  private readonly listeners = new Set<() => void>();
+  private readonly asked = new Set<number>();
+  private closed = false;
+
+  constructor(
+    readonly fetchBlock: (height: number) => Promise<B>,
+    readonly want = 50,
+    readonly maxFetch = 500,
+  ) {}
+
+  subscribe = (fn: () => void): (() => void) => {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  };
+
+  getSnapshot = (): RecentTxsSnapshot<B> => this.snap;
+
+  close(): void {
+    this.closed = true;
+  }
+
+  private set(patch: Partial<RecentTxsSnapshot<B>>): void {
+    if (this.closed) return;
+    this.snap = { ...this.snap, ...patch };
+    for (const fn of this.listeners) fn();
+  }
+
+  /** Held blocks, newest first, trimmed to the fewest that hold `want` txs. */
+  private merge(more: B[]): B[] {
+    const byHeight = new Map(this.snap.blocks.map((b) => [b.height, b]));
+    for (const b of more) byHeight.set(b.height, b);
+    const all = [...byHeight.values()].sort((a, b) => b.height - a.height);
+    let txs = 0;
+    const keep: B[] = [];
+    for (const b of all) {
+      if (txs >= this.want) break;
+      keep.push(b);
+      txs += b.txs.length;
+    }
+    return keep;
+  }
+
+  /** The feed changed (call it with every snapshot once the feed has loaded). */
+  onFeed(blocks: BlockSummary[]): void {
+    if (this.closed || blocks.length === 0) return;
+    const head = blocks[0].height;
+    if (this.snap.top === null) {
+      const known = new Map(blocks.map((b) => [b.height, b.txCount]));
+      this.set({ top: head });
+      void this.scan(head, (h) => known.get(h));
+      return;
+    }
+    const top = this.snap.top;
+    if (head <= top) return;
+    for (const b of blocks) {
+      if (b.height <= top || b.txCount === 0 || this.asked.has(b.height)) continue;
+      this.asked.add(b.height);
+      this.fetchBlock(b.height).then(
+        (got) => this.set({ blocks: this.merge([got]) }),
+        () => this.asked.delete(b.height),
+      );
+    }
+    this.set({ top: head });
+  }
+
+  /** Look `maxFetch` blocks further back than the last look (when fewer than `want` txs). */
+  further(): void {
+    if (this.snap.scanning || this.snap.complete || this.snap.top === null) return;
+    // After a first look that failed at once, start again from the head.
+    void this.scan(this.snap.lowest === null ? this.snap.top : this.snap.lowest - 1);
+  }
+
+  private async scan(from: number, known?: (h: number) => number | undefined): Promise<void> {
+    if (from < 0) {
+      this.set({ complete: true, lowest: 0 });
+      return;
+    }
+    const held = this.snap.blocks.reduce((s, b) => s + b.txs.length, 0);
+    this.set({ scanning: true, error: null });
+    try {
+      const onProgress = (s: { blocks: B[]; lowest: number }) =>
+        this.set({ blocks: this.merge(s.blocks), lowest: s.lowest, complete: s.lowest === 0 });
+      const found = await scanForTxs({
+        top: from,
+        want: this.want - held,
+        maxFetch: this.maxFetch,
+        fetch: this.fetchBlock,
+        known,
+        // A browser opens at most six connections to one host.
+        parallel: 6,
+        stopped: () => this.closed,
+        progress: onProgress,
+      });
+      onProgress(found);
+      this.set({ scanning: false });
+    } catch (e) {
+      this.set({ scanning: false, error: (e as Error).message });
+    }
+  }
 }

@@ -1,7 +1,8 @@
 /**
  * Unit tests of the console's browser-side crypto and parsing, checked against the node's
- * own implementations (node:crypto, src/codec, src/state, src/crypto/x509). They run in
- * Node: nothing here touches the DOM. scripts/run-tests.mjs finds it under console/src so that
+ * own implementations (node:crypto, src/codec, src/state, src/crypto/x509), and of its small
+ * helpers (counts in words, the look back for recent txs). They run in Node: nothing here
+ * touches the DOM. scripts/run-tests.mjs finds it under console/src so that
  * `npm test` runs it.
  */
 import assert from 'node:assert/strict';
@@ -14,6 +15,8 @@ import { MemoryNodeStore } from '../../src/state/memory-nodes.ts';
 import { proofToJson } from '../../src/state/proof.ts';
 import { EMPTY_ROOT, SparseMerkleTree } from '../../src/state/smt.ts';
 import { addressOf, decodeHeader, fromHex, toHex, verifyReads } from './chain.ts';
+import { type BlockSummary, RecentTxs } from './feed.ts';
+import { noun, plural, scanForTxs } from './lib.ts';
 import { sha256 } from './sha256.ts';
 import { sm3 } from './sm3.ts';
 import { parseCert } from './x509.ts';
@@ -178,5 +181,156 @@ describe('console certificate parsing', () => {
       assert.equal(u.keyAlgorithm, name === 'gm' ? 'SM2' : 'P-256');
       assert.equal(u.signatureAlgorithm, name === 'gm' ? 'SM2 with SM3' : 'ECDSA with SHA-256');
     }
+  });
+});
+
+describe('console counts in words', () => {
+  it('puts the noun in the singular for one thing only', () => {
+    assert.equal(plural(1, 'method'), '1 method');
+    assert.equal(plural(0, 'method'), '0 methods');
+    assert.equal(plural(3, 'method'), '3 methods');
+    assert.equal(plural(20_000, 'tx'), '20,000 txs');
+    assert.equal(plural(1, 'sibling hash', 'sibling hashes'), '1 sibling hash');
+    assert.equal(plural(2, 'sibling hash', 'sibling hashes'), '2 sibling hashes');
+    assert.equal(plural(0.5, 'block'), '0.5 blocks');
+    assert.equal(noun(1, 'block'), 'block');
+    assert.equal(noun(2, 'tx/s', 'tx/s'), 'tx/s');
+  });
+});
+
+interface FakeBlock {
+  height: number;
+  txs: string[];
+}
+
+/** A chain of `height + 1` blocks where `txs` maps the heights that hold txs to their count. */
+function fakeChain(height: number, txs: Record<number, number>) {
+  const fetched: number[] = [];
+  /** Commit one more block holding `count` txs. */
+  const grow = (count: number): number => {
+    height++;
+    txs[height] = count;
+    return height;
+  };
+  const fetch = async (h: number): Promise<FakeBlock> => {
+    assert.ok(h >= 0 && h <= height, `no block ${h}`);
+    fetched.push(h);
+    return { height: h, txs: Array.from({ length: txs[h] ?? 0 }, (_, i) => `tx${h}.${i}`) };
+  };
+  const summary = (h: number): BlockSummary => ({
+    height: h,
+    hash: `h${h}`,
+    time: h,
+    txCount: txs[h] ?? 0,
+    proposer: '',
+    seenAt: 0,
+    live: false,
+  });
+  return { fetch, fetched, summary, grow };
+}
+
+describe('console look back for recent txs', () => {
+  it('walks back past empty blocks to the newest txs and stops once it has enough', async () => {
+    const chain = fakeChain(1000, { 100: 3, 400: 2, 900: 1 });
+    const scan = await scanForTxs({ top: 1000, want: 3, maxFetch: 10_000, fetch: chain.fetch });
+    assert.deepEqual(
+      scan.blocks.map((b) => b.height),
+      [900, 400],
+    );
+    assert.ok(scan.lowest <= 400 && scan.lowest > 100, `lowest ${scan.lowest}`);
+    assert.equal(scan.fetched, chain.fetched.length);
+    assert.ok(scan.fetched <= 1000 - 400 + 8, `fetched ${scan.fetched}`);
+  });
+
+  it('spends no request on heights it knows are empty, and stops at the fetch limit', async () => {
+    const chain = fakeChain(5000, { 10: 5 });
+    // The feed knows the top 200 heights: all empty.
+    const known = (h: number) => (h > 4800 ? 0 : undefined);
+    const scan = await scanForTxs({
+      top: 5000,
+      want: 50,
+      maxFetch: 300,
+      fetch: chain.fetch,
+      known,
+      parallel: 6,
+    });
+    assert.deepEqual(scan.blocks, []);
+    assert.equal(scan.fetched, 300);
+    assert.ok(
+      chain.fetched.every((h) => h <= 4800),
+      'fetched a height the feed knew was empty',
+    );
+    assert.equal(scan.lowest, 4800 - 300 + 1);
+  });
+
+  it('ends at genesis', async () => {
+    const chain = fakeChain(20, { 0: 0, 5: 1 });
+    const scan = await scanForTxs({ top: 20, want: 50, maxFetch: 1000, fetch: chain.fetch });
+    assert.equal(scan.lowest, 0);
+    assert.deepEqual(
+      scan.blocks.map((b) => b.height),
+      [5],
+    );
+    assert.equal(scan.fetched, 21);
+  });
+
+  it('says how far it looked, looks further on demand and keeps up with new blocks', async () => {
+    const chain = fakeChain(2000, { 300: 2 });
+    const recent = new RecentTxs(chain.fetch, 50, 500);
+    const settled = () =>
+      new Promise<void>((resolve) => {
+        const check = () => {
+          if (!recent.getSnapshot().scanning) {
+            off();
+            resolve();
+          }
+        };
+        const off = recent.subscribe(check);
+        setTimeout(check, 0);
+      });
+    // The feed holds the 30 newest blocks, all empty.
+    const feed = Array.from({ length: 30 }, (_, i) => chain.summary(2000 - i));
+    recent.onFeed(feed);
+    await settled();
+    let snap = recent.getSnapshot();
+    assert.deepEqual(snap.blocks, []);
+    assert.equal(snap.top, 2000);
+    assert.equal(snap.lowest, 2000 - 30 - 500 + 1);
+    assert.equal(snap.complete, false);
+    assert.ok(chain.fetched.every((h) => h <= 1970));
+
+    recent.further();
+    await settled();
+    snap = recent.getSnapshot();
+    assert.equal(snap.lowest, 2000 - 30 - 1000 + 1);
+    recent.further();
+    await settled();
+    assert.equal(recent.getSnapshot().lowest, 2000 - 30 - 1500 + 1);
+    recent.further();
+    await settled();
+    snap = recent.getSnapshot();
+    assert.deepEqual(
+      snap.blocks.map((b) => b.height),
+      [300],
+    );
+    assert.equal(snap.complete, true);
+    assert.equal(snap.lowest, 0);
+
+    // A new block with txs arrives on the feed: fetched once, listed first.
+    const fetchedBefore = chain.fetched.length;
+    const next = chain.summary(chain.grow(1));
+    const live = new Promise<void>((resolve) => {
+      const off = recent.subscribe(() => {
+        if (recent.getSnapshot().blocks[0]?.height === 2001) {
+          off();
+          resolve();
+        }
+      });
+    });
+    recent.onFeed([next, ...feed]);
+    recent.onFeed([next, ...feed]);
+    await live;
+    assert.deepEqual(chain.fetched.slice(fetchedBefore), [2001]);
+    assert.equal(recent.getSnapshot().top, 2001);
   });
 });

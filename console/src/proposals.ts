@@ -14,6 +14,7 @@ import {
 } from '../../src/types/governance.ts';
 import type { ChainConfigJson } from './api.ts';
 import { toHex } from './chain.ts';
+import { plural } from './lib.ts';
 import { parseCert } from './x509.ts';
 
 /** The kinds the propose form offers (the SDK's GOVERNANCE_KINDS but contract lifecycle). */
@@ -80,7 +81,7 @@ export function describeChange(kind: string, args: Record<string, unknown>): str
     case 'add_org': {
       const keys = Array.isArray(args.keys) ? args.keys.length : 0;
       return `admit organization ${args.id}${
-        keys > 0 ? ` with ${keys} registered key${keys === 1 ? '' : 's'}` : ''
+        keys > 0 ? ` with ${plural(keys, 'registered key')}` : ''
       }`;
     }
     case 'remove_org':

@@ -5,7 +5,9 @@
  * sends a tx from the browser, deploys a TypeScript contract and calls it, passes governance
  * proposals through the propose form (a config change, then a new non-validator member node
  * that the Organizations page lists), saves screenshots under test-artifacts/console/ and
- * fails on any error in the browser's console.
+ * fails on any error in the browser's console. On a two-node tbft network (which commits an
+ * empty block every interval) it checks the Network page shows every validator badge whole
+ * and the Transactions page still lists txs that the latest (empty) blocks pushed down.
  */
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
@@ -23,12 +25,21 @@ const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 const COUNTER = fileURLToPath(new URL('../../contracts/counter.ts', import.meta.url));
 const ARTIFACTS = fileURLToPath(new URL('../../test-artifacts/console/', import.meta.url));
 const missing = !existsSync(CHROMIUM);
+/** The contracts a new chain runs, in the order GET /v1/contracts lists them. */
+const NATIVE_CONTRACTS = [
+  'chain_config',
+  'kv',
+  'token',
+  'evidence',
+  'governance',
+  'contract_manage',
+];
 const skip =
   missing && process.env.CI !== 'true'
     ? `no chromium at ${CHROMIUM}: install it with "apt-get install -y chromium" (Debian) to run the browser test`
     : false;
 
-describe('web console in headless chromium', { skip, timeout: 240_000 }, () => {
+describe('web console in headless chromium', { skip, timeout: 420_000 }, () => {
   let dir: string;
   let profile: string;
   let consoleUrl: string;
@@ -45,6 +56,92 @@ describe('web console in headless chromium', { skip, timeout: 240_000 }, () => {
     await page.waitForTimeout(300);
     await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
   };
+
+  /** Text of the page that counts one thing with a plural noun ("1 methods", "1 blocks"). */
+  const oneWithPlural = (): Promise<string[]> =>
+    page.evaluate(() => {
+      // The rendered text, as a reader sees it: blocks apart, hidden columns left out.
+      // biome-ignore lint/performance/useDomNodeTextContent: textContent runs cells together
+      const text: string = (globalThis as any).document.body.innerText;
+      return [
+        ...text.matchAll(
+          /(?<![\d.,/])1 (methods|blocks|txs|transactions|events|proposals|validators|nodes|orgs|organizations|approvals|reads|keys|registered keys|sibling hashes|connections)\b/g,
+        ),
+      ].map((m) => m[0]);
+    });
+
+  /**
+   * The contract tabs: each name's text against its own tab (a cut name overflows it), and
+   * whether the tabs overlap each other or run past the list's visible width.
+   */
+  const contractTabs = () =>
+    page.evaluate(() => {
+      const d = (globalThis as any).document;
+      const list = d.querySelector('.contract-tabs');
+      const lb = list.getBoundingClientRect();
+      const tabs = [...list.querySelectorAll('a')].map((a: any) => {
+        const name = a.querySelector('strong');
+        const range = d.createRange();
+        range.selectNodeContents(name);
+        const t = range.getBoundingClientRect();
+        const r = a.getBoundingClientRect();
+        return {
+          name: name.textContent as string,
+          box: { left: r.left, right: r.right, top: r.top, bottom: r.bottom },
+          textInside: t.left >= r.left - 0.5 && t.right <= r.right + 0.5,
+          nameOverflow: name.scrollWidth - name.clientWidth,
+          inList: r.left >= lb.left - 0.5 && r.right <= lb.right + 0.5,
+        };
+      });
+      return { overflow: list.scrollWidth - list.clientWidth, tabs };
+    });
+
+  const assertTabsWhole = async (where: string, names: string[]): Promise<void> => {
+    const { overflow, tabs } = await contractTabs();
+    assert.deepEqual(
+      tabs.map((t) => t.name),
+      names,
+      `${where}: the tabs name every contract in full`,
+    );
+    assert.ok(overflow <= 0, `${where}: the tab list scrolls sideways by ${overflow}px`);
+    for (const t of tabs) {
+      assert.ok(
+        t.textInside && t.nameOverflow <= 0,
+        `${where}: ${t.name} is cut: ${JSON.stringify(t)}`,
+      );
+      assert.ok(t.inList, `${where}: ${t.name} runs past the tab list`);
+    }
+    for (const [i, a] of tabs.entries()) {
+      for (const b of tabs.slice(i + 1)) {
+        const apart =
+          a.box.right <= b.box.left + 0.5 ||
+          b.box.right <= a.box.left + 0.5 ||
+          a.box.bottom <= b.box.top + 0.5 ||
+          b.box.bottom <= a.box.top + 0.5;
+        assert.ok(apart, `${where}: tabs ${a.name} and ${b.name} overlap`);
+      }
+    }
+  };
+
+  /** The Nodes table's state badges against the box that would scroll (and so clip) them. */
+  const nodeBadges = () =>
+    page.evaluate(() => {
+      const d = (globalThis as any).document;
+      const wrap = d.querySelector('[data-testid="nodes-table"]').closest('.table-wrap');
+      const box = wrap.getBoundingClientRect();
+      return {
+        overflow: wrap.scrollWidth - wrap.clientWidth,
+        badges: [...wrap.querySelectorAll('tbody .badge')].map((b: any) => {
+          const r = b.getBoundingClientRect();
+          const cell = b.closest('td').getBoundingClientRect();
+          return {
+            text: b.textContent as string,
+            inBox: r.left >= box.left - 0.5 && r.right <= box.left + wrap.clientWidth + 0.5,
+            inCell: r.left >= cell.left - 0.5 && r.right <= cell.right + 0.5,
+          };
+        }),
+      };
+    });
 
   before(async () => {
     assert.ok(!missing, `CI must have chromium at ${CHROMIUM} (.ci/run installs it)`);
@@ -163,6 +260,13 @@ describe('web console in headless chromium', { skip, timeout: 240_000 }, () => {
     await getForm.getByRole('button', { name: 'Query' }).click();
     await getForm.getByTestId('call-result').getByText('hello from chromium').waitFor();
     await page.getByTestId('deploy').waitFor();
+    // One method is "1 method": the tab counts use the console's plural helper.
+    assert.match(
+      (await page.getByTestId('contract-chain_config').textContent()) ?? '',
+      /^chain_config1 method · native$/,
+    );
+    assert.match((await page.getByTestId('contract-kv').textContent()) ?? '', /3 methods/);
+    assert.deepEqual(await oneWithPlural(), []);
     await shot('contracts-1280');
   });
 
@@ -202,6 +306,8 @@ describe('web console in headless chromium', { skip, timeout: 240_000 }, () => {
 
     await deploy.getByTestId('deploy-open').click();
     await page.getByTestId('contract-card').getByText('TypeScript · v1 · active').waitFor();
+    // Seven contracts no longer fit one row at 1280 px: the tabs wrap, no name is cut.
+    await assertTabsWhole('1280 px', [...NATIVE_CONTRACTS, 'counter']);
     const inc = page.getByTestId('method-increment');
     await inc.getByTestId('identity').selectOption('org1/admin');
     await inc.locator('textarea').fill('{"by": 5}');
@@ -305,6 +411,10 @@ describe('web console in headless chromium', { skip, timeout: 240_000 }, () => {
           (globalThis as any).document.documentElement.clientWidth,
       );
       assert.ok(overflow <= 1, `${name} scrolls sideways by ${overflow}px at phone width`);
+      assert.deepEqual(await oneWithPlural(), [], `${name} counts one thing in the plural`);
+      if (name === 'contracts') {
+        await assertTabsWhole('390 px', [...NATIVE_CONTRACTS, 'counter']);
+      }
       await shot(`${name}-390`);
     }
     await page.setViewportSize({ width: 1280, height: 800 });
@@ -379,6 +489,120 @@ describe('web console in headless chromium', { skip, timeout: 240_000 }, () => {
     assert.equal(await page.getByTestId('pending-validators').getAttribute('data-count'), '0');
     assert.equal(await page.getByTestId('validators').locator('tbody tr').count(), 1);
     await shot('orgs-nodes-1280');
+  });
+
+  it('shows whole validator badges and txs behind empty blocks on a tbft network', {
+    timeout: 180_000,
+  }, async () => {
+    const tbDir = tempDir('archi-console-tbft-');
+    let tb: Awaited<ReturnType<typeof up>> | undefined;
+    try {
+      tb = await up(tbDir, ['--nodes', '2']);
+      assert.ok(tb.console);
+      const base = tb.console;
+      const rpc = tb.rpc;
+      const head = async (): Promise<number> =>
+        ((await (await fetch(`${rpc}/v1/status`)).json()) as any).height;
+
+      // Network at 1280 px: a tbft node reports its step under the round, which used to push
+      // the State column out of the Nodes card (the badge read "validato").
+      await page.setViewportSize({ width: 1280, height: 800 });
+      await page.goto(`${base}/#/network`);
+      const table = page.getByTestId('nodes-table');
+      await table.locator('tbody .badge', { hasText: 'validator' }).nth(1).waitFor();
+      await table
+        .getByText(/propose|prevote|precommit|commit/)
+        .first()
+        .waitFor();
+      for (const width of [1280, 1024, 390]) {
+        await page.setViewportSize({ width, height: width === 390 ? 844 : 800 });
+        await page.waitForTimeout(200);
+        const fit = await nodeBadges();
+        assert.equal(fit.badges.length, 2);
+        assert.ok(fit.overflow <= 0, `${width} px: the nodes table scrolls by ${fit.overflow}px`);
+        for (const b of fit.badges) {
+          assert.equal(b.text, 'validator');
+          assert.ok(
+            b.inBox && b.inCell,
+            `${width} px: a validator badge is cut ${JSON.stringify(b)}`,
+          );
+        }
+        if (width !== 1024) await shot(`network-tbft-${width}`);
+      }
+
+      // Txs, then more empty blocks than the block feed loads on start (30): the newest
+      // blocks hold none, and the page must look further back to list them.
+      // Signed by the console server (no CLI process per tx); each waits for its block.
+      const put = async (key: string): Promise<{ txId: string; height: number }> => {
+        const res = await fetch(`${base}/console-api/sign-and-send`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({
+            as: 'org1/admin',
+            contract: 'kv',
+            method: 'put',
+            args: { key, value: key },
+          }),
+        });
+        const answer = (await res.json()) as any;
+        assert.equal(res.status, 200, JSON.stringify(answer));
+        assert.equal(answer.receipt.status, 'ok');
+        return answer;
+      };
+      const sent = [];
+      for (const key of ['k1', 'k2', 'k3']) sent.push(await put(key));
+      const lastTx = Math.max(...sent.map((t) => t.height));
+      // The feed loads the newest 30 blocks; all of them must come after the txs.
+      const deadline = Date.now() + 90_000;
+      while ((await head()) < lastTx + 32) {
+        assert.ok(Date.now() < deadline, `the chain did not grow 32 blocks past ${lastTx}`);
+        await new Promise((r) => setTimeout(r, 500));
+      }
+      // A fresh load: the feed then holds only the latest (empty) blocks.
+      await page.setViewportSize({ width: 1280, height: 800 });
+      await page.goto('about:blank');
+      await page.goto(`${base}/#/txs`);
+      const recent = page.getByTestId('recent-txs');
+      for (const t of sent) await recent.locator(`tr[data-tx="${t.txId}"]`).waitFor();
+      const scope = page.getByTestId('recent-scope');
+      await scope.getByText(/Every transaction on this chain/).waitFor({ timeout: 30_000 });
+      assert.match(
+        (await scope.textContent()) ?? '',
+        /^Every transaction on this chain: all \d+ blocks looked through\.$/,
+      );
+      assert.deepEqual(
+        await recent
+          .locator('tbody tr')
+          .evaluateAll((rows) => rows.map((r: any) => r.getAttribute('data-tx'))),
+        sent.map((t) => t.txId).reverse(),
+        'newest first (each tx waited for its own block)',
+      );
+      assert.deepEqual(await oneWithPlural(), []);
+      await shot('txs-tbft-1280');
+
+      // Live: a new tx shows up on top without a reload.
+      const live = await put('k4');
+      await recent.locator(`tbody tr:first-child[data-tx="${live.txId}"]`).waitFor({
+        timeout: 15_000,
+      });
+      assert.equal(await recent.locator('tbody tr').count(), 4);
+      await page.setViewportSize({ width: 390, height: 844 });
+      await page.waitForTimeout(200);
+      const overflow = await page.evaluate(
+        () =>
+          (globalThis as any).document.documentElement.scrollWidth -
+          (globalThis as any).document.documentElement.clientWidth,
+      );
+      assert.ok(overflow <= 1, `txs scrolls sideways by ${overflow}px at phone width`);
+      await shot('txs-tbft-390');
+    } finally {
+      await page.setViewportSize({ width: 1280, height: 800 });
+      // Leave the page first: its WebSocket would otherwise hold the node's shutdown open
+      // (and, were this test to fail, log errors in the tests after it).
+      await page.goto('about:blank');
+      await tb?.proc.stop();
+      removeDir(tbDir);
+    }
   });
 
   it('verifies proofs of a gm (SM2/SM3) chain with the pure-TypeScript SM3', async () => {

@@ -10,6 +10,7 @@ import COUNTER_SOURCE from '../../../contracts/counter.ts?raw';
 import { ApiError, type CommittedAnswer, type ContractMetaJson, operator } from '../api.ts';
 import { type ProofCheck, verifyReads } from '../chain.ts';
 import { useCtx } from '../context.tsx';
+import { plural } from '../lib.ts';
 import {
   Badge,
   Card,
@@ -517,10 +518,10 @@ export function ContractsPage({ selected }: { selected?: string }) {
                     href={`#/contracts/${c.name}`}
                     data-testid={`contract-${c.name}`}
                   >
-                    <strong>{c.name}</strong>
+                    <strong className="tab-name">{c.name}</strong>
                     <span className="muted small">
                       {[
-                        `${c.methods.length} methods`,
+                        plural(c.methods.length, 'method'),
                         c.kind === 'contract' ? 'TypeScript' : c.kind,
                         c.version !== undefined && `v${c.version}`,
                         c.status,

@@ -13,6 +13,7 @@ import {
 import { type ReactNode, useEffect, useMemo, useState } from 'react';
 import { type ChainConfigJson, type CommittedAnswer, type ContractInfo, operator } from '../api.ts';
 import { useCtx, useFeed } from '../context.tsx';
+import { plural } from '../lib.ts';
 import { go } from '../router.ts';
 import {
   type AddNodeFields,
@@ -264,7 +265,7 @@ function Detail({
                   'Votable until block',
                   `${x.expiresAt}${
                     x.status === 'pending' && height !== null
-                      ? ` (${Math.max(0, x.expiresAt - height)} blocks left)`
+                      ? ` (${plural(Math.max(0, x.expiresAt - height), 'block')} left)`
                       : ''
                   }`,
                 ],
@@ -882,9 +883,8 @@ function Governance({ gov, selected }: { gov: ContractInfo; selected?: number })
                 <span key="g">
                   <strong>{govPolicy(c)}</strong>{' '}
                   <span className="muted">
-                    of {c.orgs.length} organization{c.orgs.length === 1 ? '' : 's'}: needs{' '}
-                    {approvalsNeeded(govPolicy(c), c.orgs.length)} approval
-                    {approvalsNeeded(govPolicy(c), c.orgs.length) === 1 ? '' : 's'}
+                    of {plural(c.orgs.length, 'organization')}: needs{' '}
+                    {plural(approvalsNeeded(govPolicy(c), c.orgs.length), 'approval')}
                   </span>
                 </span>,
               ],

@@ -4,6 +4,7 @@ import { Rpc, type StatusJson } from '../api.ts';
 import { BarChart, type TopoNode, Topology } from '../charts.tsx';
 import { useCtx, useFeed } from '../context.tsx';
 import { rateSeries } from '../feed.ts';
+import { plural } from '../lib.ts';
 import { ago, Badge, Card, Empty, ErrorBox, Hash, Loading, useNow } from '../ui.tsx';
 
 interface NodeView {
@@ -134,7 +135,7 @@ export function NetworkPage() {
           <BarChart
             values={series.map((b) => b.blocks)}
             times={series.map((b) => b.t)}
-            unit="blocks"
+            unit="block"
             color="var(--accent)"
             label="blocks per 10 seconds over the last 5 minutes"
           />
@@ -144,6 +145,7 @@ export function NetworkPage() {
             values={series.map((b) => b.txs / 10)}
             times={series.map((b) => b.t)}
             unit="tx/s"
+            units="tx/s"
             color="var(--accent-2)"
             label="transactions per second over the last 5 minutes"
           />
@@ -175,8 +177,8 @@ export function NetworkPage() {
                     return (
                       <tr key={n.name}>
                         <td>
-                          <strong>{n.name}</strong>
-                          <div className="muted small mono">{n.rpc}</div>
+                          <strong title={n.rpc}>{n.name}</strong>
+                          <div className="muted small mono wrap-any hide-narrow">{n.rpc}</div>
                         </td>
                         <td className="hide-narrow">{st?.org ?? n.org ?? '—'}</td>
                         <td className="num">{st?.height ?? '—'}</td>
@@ -219,7 +221,7 @@ export function NetworkPage() {
           <p className="muted small center">
             {network.nodes.length === 1
               ? 'A solo network: one node, no peers.'
-              : `${topo.filter((t) => t.up).length} of ${topo.length} nodes answer; lines are the peer links each node reports.`}
+              : `${topo.filter((t) => t.up).length} of ${plural(topo.length, 'node')} answer; lines are the peer links each node reports.`}
           </p>
         </Card>
       </div>

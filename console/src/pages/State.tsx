@@ -6,6 +6,7 @@ import { useState } from 'react';
 import type { ProvenRead } from '../api.ts';
 import { type ProofCheck, verifyReads } from '../chain.ts';
 import { useCtx } from '../context.tsx';
+import { plural } from '../lib.ts';
 import {
   Badge,
   Card,
@@ -42,8 +43,8 @@ export function Verdict({ check }: { check: ProofCheck }) {
             <Hash value={check.stateRoot} keep={10} label="state root" />
             <span className="muted">
               {' '}
-              · {check.reads.length} read{check.reads.length === 1 ? '' : 's'} checked in this
-              browser; block hash recomputed from its header bytes
+              · {plural(check.reads.length, 'read')} checked in this browser; block hash recomputed
+              from its header bytes
             </span>
           </div>
         </div>
@@ -134,7 +135,7 @@ function ProofView({ p }: { p: Proven }) {
                     ],
                     [
                       'Depth',
-                      `${proof.siblings?.length ?? 0} sibling hash${proof.siblings?.length === 1 ? '' : 'es'}`,
+                      plural(proof.siblings?.length ?? 0, 'sibling hash', 'sibling hashes'),
                     ],
                     proof.leaf
                       ? ['Leaf path', <Hash key="p" value={proof.leaf.path} label="leaf path" />]

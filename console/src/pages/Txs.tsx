@@ -1,21 +1,11 @@
 /** Transactions: search by tx id or height, recent txs, and one tx with receipt and events. */
-import { useState } from 'react';
-import type { BlockJson } from '../api.ts';
+import { type ReactNode, useEffect, useState, useSyncExternalStore } from 'react';
+import type { BlockJson, Rpc } from '../api.ts';
 import { useCtx, useFeed } from '../context.tsx';
+import { RecentTxs, type RecentTxsSnapshot } from '../feed.ts';
+import { plural } from '../lib.ts';
 import { go } from '../router.ts';
-import {
-  Badge,
-  Card,
-  Empty,
-  ErrorBox,
-  Fields,
-  Hash,
-  Json,
-  Loading,
-  Show,
-  Time,
-  useAsync,
-} from '../ui.tsx';
+import { Badge, Card, Empty, ErrorBox, Fields, Hash, Json, Show, Time, useAsync } from '../ui.tsx';
 
 /** Search box: a 64-hex tx id opens the tx, a number opens the block at that height. */
 export function SearchBox({ autoFocus }: { autoFocus?: boolean }) {
@@ -54,65 +44,159 @@ export function SearchBox({ autoFocus }: { autoFocus?: boolean }) {
   );
 }
 
-export function TxsPage() {
-  const { rpc } = useCtx();
+/** Transactions the Recent list shows at most (the look back stops once it holds them). */
+const RECENT_TXS = 50;
+/** Blocks one look back fetches at most before it says how far it looked. */
+const LOOK_BACK_BLOCKS = 500;
+
+const lookBack = (rpc: Rpc) => new RecentTxs((h) => rpc.block(h), RECENT_TXS, LOOK_BACK_BLOCKS);
+
+/** The node's newest txs: a look back from the head, then every new block with txs. */
+function useRecentTxs(): [RecentTxsSnapshot<BlockJson>, RecentTxs<BlockJson>] {
+  const { rpc, feed: feedSource } = useCtx();
   const feed = useFeed();
-  // The newest blocks that hold txs; their tx lists come from GET /v1/blocks/:height.
-  const withTxs = feed.blocks.filter((b) => b.txCount > 0).slice(0, 10);
-  const key = withTxs.map((b) => b.height).join(',');
-  const recent = useAsync(() => Promise.all(withTxs.map((b) => rpc.block(b.height))), [rpc, key]);
+  const [recent, setRecent] = useState(() => ({ url: rpc.url, txs: lookBack(rpc) }));
+  useEffect(() => {
+    if (recent.url === rpc.url) return;
+    recent.txs.close();
+    setRecent({ url: rpc.url, txs: lookBack(rpc) });
+  }, [rpc, recent]);
+  useEffect(() => () => recent.txs.close(), [recent]);
+  useEffect(() => {
+    // The feed of the node picked before may still be showing for one render.
+    if (feed.loaded && feedSource.url === recent.url) recent.txs.onFeed(feed.blocks);
+  }, [feed, feedSource, recent]);
+  const snap = useSyncExternalStore(recent.txs.subscribe, recent.txs.getSnapshot);
+  return [snap, recent.txs];
+}
+
+export function TxsPage() {
+  const [recent, source] = useRecentTxs();
+  const rows = recent.blocks
+    .flatMap((b) => [...b.txs].reverse().map((t) => ({ ...t, height: b.height })))
+    .slice(0, RECENT_TXS);
+  const looked =
+    recent.lowest !== null && recent.top !== null ? Math.max(0, recent.top - recent.lowest + 1) : 0;
+  const oldest = recent.blocks.at(-1);
+  const shownOfOldest = rows.filter((r) => r.height === oldest?.height).length;
+  const further = !recent.complete && !recent.scanning && rows.length < RECENT_TXS && (
+    <button type="button" className="small secondary" onClick={() => source.further()}>
+      Look {plural(LOOK_BACK_BLOCKS, 'block')} further back
+    </button>
+  );
+  let scope: ReactNode;
+  if (recent.scanning) {
+    scope = (
+      <>
+        Looking back through the blocks
+        {recent.lowest !== null && recent.lowest <= (recent.top ?? 0)
+          ? ` (down to height ${recent.lowest} so far)`
+          : ''}
+        …
+      </>
+    );
+  } else if (rows.length >= RECENT_TXS) {
+    scope = (
+      <>
+        The {RECENT_TXS} newest transactions, from{' '}
+        {oldest && recent.blocks[0].height !== oldest.height
+          ? `blocks ${oldest.height} to ${recent.blocks[0].height}`
+          : `block ${recent.blocks[0].height}`}
+        .
+        {oldest && shownOfOldest < oldest.txs.length && (
+          <>
+            {' '}
+            Block <a href={`#/blocks/${oldest.height}`}>{oldest.height}</a> holds{' '}
+            {plural(oldest.txs.length, 'transaction')}; {shownOfOldest} of them are listed.
+          </>
+        )}
+      </>
+    );
+  } else if (recent.complete) {
+    scope = <>Every transaction on this chain: all {plural(looked, 'block')} looked through.</>;
+  } else if (recent.lowest !== null) {
+    scope = (
+      <>
+        {plural(rows.length, 'transaction')} in the last {plural(looked, 'block')} (heights{' '}
+        {recent.lowest} to {recent.top}).
+      </>
+    );
+  }
   return (
     <div className="page" data-testid="txs-page">
       <h1>Transactions</h1>
       <Card>
         <SearchBox autoFocus />
       </Card>
-      <Card title="Recent transactions">
-        {!feed.loaded ? (
-          <Loading what="blocks" />
-        ) : withTxs.length === 0 ? (
-          <Empty title="No transactions in the recent blocks">
-            Send one from <a href="#/contracts">Contracts</a> or with <code>archi tx send</code>.
-          </Empty>
-        ) : (
-          <Show a={recent} what="transactions">
-            {(blocks: BlockJson[]) => (
-              <div className="table-wrap">
-                <table className="clickable" data-testid="recent-txs">
-                  <thead>
-                    <tr>
-                      <th>Tx id</th>
-                      <th className="num">Block</th>
-                      <th>Call</th>
-                      <th>Org</th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    {blocks.flatMap((b) =>
-                      b.txs.map((t) => (
-                        <tr key={t.txId} onClick={() => go(`/txs/${t.txId}`)}>
-                          <td>
-                            <Hash value={t.txId} href={`#/txs/${t.txId}`} label="tx id" />
-                          </td>
-                          <td className="num">
-                            <a href={`#/blocks/${b.height}`} onClick={(e) => e.stopPropagation()}>
-                              {b.height}
-                            </a>
-                          </td>
-                          <td>
-                            <code>
-                              {t.contract}.{t.method}
-                            </code>
-                          </td>
-                          <td>{t.org}</td>
-                        </tr>
-                      )),
-                    )}
-                  </tbody>
-                </table>
+      <Card title="Recent transactions" testId="recent">
+        {recent.error && (
+          <ErrorBox error={new Error(recent.error)} retry={() => source.further()} />
+        )}
+        {rows.length === 0 ? (
+          recent.scanning || recent.lowest === null ? (
+            !recent.error && (
+              <div className="state loading" role="status" data-testid="recent-scanning">
+                <span className="spinner" aria-hidden="true" />
+                {scope ?? 'Loading recent transactions…'}
               </div>
-            )}
-          </Show>
+            )
+          ) : (
+            <Empty
+              title={
+                recent.complete
+                  ? 'No transactions on this chain yet'
+                  : `No transactions in the last ${plural(looked, 'block')}`
+              }
+            >
+              <span data-testid="recent-empty">
+                {recent.complete
+                  ? 'Every block back to genesis is empty. '
+                  : `Heights ${recent.lowest} to ${recent.top} hold none. `}
+                Send one from <a href="#/contracts">Contracts</a> or with <code>archi tx send</code>
+                .
+              </span>
+              {further && <div className="row spaced">{further}</div>}
+            </Empty>
+          )
+        ) : (
+          <>
+            <div className="table-wrap">
+              <table className="clickable" data-testid="recent-txs">
+                <thead>
+                  <tr>
+                    <th>Tx id</th>
+                    <th className="num">Block</th>
+                    <th>Call</th>
+                    <th>Org</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {rows.map((t) => (
+                    <tr key={t.txId} data-tx={t.txId} onClick={() => go(`/txs/${t.txId}`)}>
+                      <td>
+                        <Hash value={t.txId} href={`#/txs/${t.txId}`} label="tx id" />
+                      </td>
+                      <td className="num">
+                        <a href={`#/blocks/${t.height}`} onClick={(e) => e.stopPropagation()}>
+                          {t.height}
+                        </a>
+                      </td>
+                      <td>
+                        <code>
+                          {t.contract}.{t.method}
+                        </code>
+                      </td>
+                      <td>{t.org}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
+            <div className="row spaced muted small" data-testid="recent-scope">
+              <span>{scope}</span>
+              {further}
+            </div>
+          </>
         )}
       </Card>
     </div>
