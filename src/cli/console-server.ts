@@ -24,9 +24,9 @@ import {
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, extname, join, resolve, sep } from 'node:path';
-import { answerErrors, sendError } from '../rpc/server.ts';
+import { createApiServer, sendError } from '../rpc/http-errors.ts';
 import { fileURLToPath } from 'node:url';
-import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { address, getProfile } from '../crypto/profile.ts';
 import { certFromPem, parseCertificate } from '../crypto/x509.ts';
 import { ArchiError } from '../types/errors.ts';
@@ -249,11 +249,22 @@ export interface ConsoleServer {
 export async function startConsoleServer(o: ConsoleServerOptions): Promise<ConsoleServer> {
   const dir = resolve(o.dir);
   const dist = resolve(o.distDir ?? DIST);
-  const app = Fastify({ logger: false, bodyLimit: 4 * 1024 * 1024 });
+  // A GET that no route serves gets the app (client-side routes included), except under
+  // /console-api/: there, and for other methods, it is NOT_FOUND.
+  const app = createApiServer({
+    fastify: { bodyLimit: 4 * 1024 * 1024 },
+    notFound: (req, reply) => {
+      if (req.method !== 'GET' || req.url.startsWith('/console-api/')) {
+        return sendError(
+          reply,
+          new ArchiError('NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`),
+        );
+      }
+      return serveStatic(dist, req.url, reply);
+    },
+  });
   let allowedHosts = new Set<string>();
   let allowedOrigins = new Set<string>();
-
-  answerErrors(app, 'BAD_REQUEST');
 
   const guard = (req: FastifyRequest): void => {
     if (!allowedHosts.has(String(req.headers.host ?? ''))) {
@@ -283,7 +294,7 @@ export async function startConsoleServer(o: ConsoleServerOptions): Promise<Conso
 
   const jsonOnly = (req: FastifyRequest): void => {
     if (!String(req.headers['content-type'] ?? '').startsWith('application/json')) {
-      throw new ArchiError('BAD_REQUEST', 'send the call as application/json');
+      throw new ArchiError('UNSUPPORTED_MEDIA_TYPE', 'send the call as application/json');
     }
   };
 
@@ -350,16 +361,6 @@ export async function startConsoleServer(o: ConsoleServerOptions): Promise<Conso
     });
   });
 
-  app.setNotFoundHandler((req, reply) => {
-    if (req.method !== 'GET' || req.url.startsWith('/console-api/')) {
-      return sendError(
-        reply,
-        new ArchiError('NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`),
-      );
-    }
-    return serveStatic(dist, req.url, reply);
-  });
-
   await app.listen({ host: '127.0.0.1', port: o.port ?? 0 });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : o.port;
@@ -398,7 +399,10 @@ async function serveStatic(dist: string, url: string, reply: FastifyReply): Prom
   try {
     path = decodeURIComponent(url.split('?')[0]);
   } catch {
-    return sendError(reply, new ArchiError('BAD_REQUEST', 'malformed path'));
+    return sendError(
+      reply,
+      new ArchiError('BAD_URL', 'the URL holds a malformed percent-encoding'),
+    );
   }
   let file = resolve(dist, `.${path}`);
   // Anything that is not a file inside dist (a client-side route, a `..` path) gets the app.
@@ -409,10 +413,10 @@ async function serveStatic(dist: string, url: string, reply: FastifyReply): Prom
   try {
     data = await readFile(file);
   } catch {
-    return reply
-      .code(503)
-      .header('content-type', 'text/plain; charset=utf-8')
-      .send('the console is not built: run "npm run build:console"');
+    return sendError(
+      reply,
+      new ArchiError('NOT_READY', 'the console is not built: run "npm run build:console"'),
+    );
   }
   // Vite names assets by content hash, so they never change; the page itself always may.
   const immutable = file.includes(`${sep}assets${sep}`);

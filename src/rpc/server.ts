@@ -1,13 +1,15 @@
 import cors from '@fastify/cors';
-import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import type { Chain } from '../chain/chain.ts';
 import { decode, TxBatchSchema } from '../codec/index.ts';
 import { maxTxBytes } from '../app/tx-check.ts';
-import { ArchiError, type ErrorCode } from '../types/errors.ts';
+import { ArchiError } from '../types/errors.ts';
 import { fromBase64, hex } from '../types/hex.ts';
 import type { ValidatorSetJson } from '../types/rpc-json.ts';
 import type { NodeMetrics } from '../node/metrics.ts';
 import { configToJson, validatorJson } from '../vm/native/chain-config.ts';
+import { type BodyErrors, createApiServer } from './http-errors.ts';
+import { intParam, txIdParam } from './params.ts';
 import { attachWebSocket } from './ws.ts';
 import { TxWaiters } from './tx-waiters.ts';
 
@@ -31,43 +33,16 @@ export interface RpcServerOptions {
 
 const MAX_BATCH_TXS = 1000;
 
-/** Answer with an error body {"error": {code, message}} and the code's HTTP status. */
-export function sendError(reply: FastifyReply, e: unknown): FastifyReply {
-  const err =
-    e instanceof ArchiError
-      ? e
-      : new ArchiError('INTERNAL', e instanceof Error ? e.message : String(e));
-  return reply.code(err.httpStatus).send({ error: err.toJSON() });
-}
-
-function intParam(v: unknown, what: string): number {
-  const s = String(v);
-  if (!/^[0-9]{1,15}$/.test(s))
-    throw new ArchiError('BAD_REQUEST', `${what} must be a non-negative integer`);
-  return Number(s);
-}
-
-/**
- * Error answers of a fastify app: an ArchiError as it is, a client error fastify raised
- * (bad JSON, wrong content type...) as BAD_REQUEST, a too-large body as `tooLarge`.
- */
-export function answerErrors(app: FastifyInstance, tooLarge: ErrorCode): void {
-  app.setErrorHandler((error: any, _req, reply) => {
-    if (error instanceof ArchiError) return sendError(reply, error);
-    const status = typeof error.statusCode === 'number' ? error.statusCode : 500;
-    if (status === 413)
-      return sendError(reply, new ArchiError(tooLarge, 'request body is too large'));
-    if (status >= 400 && status < 500)
-      return sendError(reply, new ArchiError('BAD_REQUEST', error.message));
-    return sendError(reply, error);
-  });
-}
+/** Body errors of the tx routes: a body too large or empty is about the tx. */
+const TX_BODY: { bodyErrors: BodyErrors } = {
+  bodyErrors: { tooLarge: 'TX_TOO_LARGE', empty: 'TX_MALFORMED' },
+};
 
 /** Build (not start) the RPC server of a chain. */
 export function createRpcServer(o: RpcServerOptions): FastifyInstance {
   const { chain, metrics } = o;
   const bodyLimit = Math.max(8 * 1024 * 1024, maxTxBytes(chain.config) * 2 + 1024);
-  const app = Fastify({ logger: false, bodyLimit, keepAliveTimeout: 60_000 });
+  const app = createApiServer({ fastify: { bodyLimit, keepAliveTimeout: 60_000 } });
   const waiters = new TxWaiters(chain);
   // The web console (served by `archi up` on its own port) and any other browser explorer
   // read each node directly, so the Network page sees every node's own view rather than one
@@ -82,13 +57,6 @@ export function createRpcServer(o: RpcServerOptions): FastifyInstance {
   app.addContentTypeParser('application/octet-stream', { parseAs: 'buffer' }, (_req, body, done) =>
     done(null, body),
   );
-  answerErrors(app, 'TX_TOO_LARGE');
-  app.setNotFoundHandler((req, reply) => {
-    return sendError(
-      reply,
-      new ArchiError('NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`),
-    );
-  });
 
   app.get('/v1/status', async () => {
     const c = o.info.consensus();
@@ -117,10 +85,27 @@ export function createRpcServer(o: RpcServerOptions): FastifyInstance {
     };
   });
 
-  app.post('/v1/txs', async (req, reply) => {
+  /** Admit one tx, counting refusals by code; empty bytes are TX_MALFORMED. */
+  const submit = async (bytes: Uint8Array): Promise<string> => {
+    try {
+      // Zero bytes would decode as a tx with every field empty and be refused for its chain.
+      if (bytes.length === 0) throw new ArchiError('TX_MALFORMED', 'the tx is empty');
+      return await chain.submitTx(bytes);
+    } catch (e) {
+      const err =
+        e instanceof ArchiError
+          ? e
+          : new ArchiError('INTERNAL', e instanceof Error ? e.message : String(e));
+      metrics.txsRejected.inc({ code: err.code });
+      throw err;
+    }
+  };
+
+  app.post('/v1/txs', { config: TX_BODY }, async (req, reply) => {
     let bytes: Uint8Array;
     const body = req.body as unknown;
-    if (Buffer.isBuffer(body)) bytes = body;
+    if (body === undefined) bytes = new Uint8Array(0);
+    else if (Buffer.isBuffer(body)) bytes = body;
     else if (typeof body === 'object' && body !== null && typeof (body as any).tx === 'string') {
       bytes = fromBase64((body as any).tx, 'tx');
     } else {
@@ -131,42 +116,36 @@ export function createRpcServer(o: RpcServerOptions): FastifyInstance {
     }
     const q = req.query as Record<string, string>;
     const wait = q.wait === 'true' || q.wait === '1';
-    let txId: string;
-    try {
-      txId = await chain.submitTx(bytes);
-    } catch (e) {
-      if (e instanceof ArchiError) metrics.txsRejected.inc({ code: e.code });
-      throw e;
-    }
+    const txId = await submit(bytes);
     if (!wait) return reply.code(202).send({ txId });
     const timeoutMs = q.timeoutMs ? Math.min(intParam(q.timeoutMs, 'timeoutMs'), 300_000) : 30_000;
     return waiters.wait(txId, timeoutMs);
   });
 
-  app.post('/v1/txs/batch', async (req) => {
-    if (!Buffer.isBuffer(req.body)) {
+  app.post('/v1/txs/batch', { config: TX_BODY }, async (req) => {
+    const body = req.body === undefined ? Buffer.alloc(0) : req.body;
+    if (!Buffer.isBuffer(body)) {
       throw new ArchiError('BAD_REQUEST', 'send an encoded TxBatch as application/octet-stream');
     }
-    const batch = decode(TxBatchSchema, req.body, 'BAD_REQUEST');
+    const batch = decode(TxBatchSchema, body, 'TX_MALFORMED');
+    if (batch.txs.length === 0) throw new ArchiError('TX_MALFORMED', 'the batch holds no txs');
     if (batch.txs.length > MAX_BATCH_TXS) {
       throw new ArchiError('BAD_REQUEST', `a batch holds at most ${MAX_BATCH_TXS} txs`);
     }
     const results = await Promise.all(
       batch.txs.map((tx) =>
-        chain.submitTx(tx).then(
+        submit(tx).then(
           (txId) => ({ txId }),
-          (e: unknown) => {
-            const err = e instanceof ArchiError ? e : new ArchiError('INTERNAL', String(e));
-            metrics.txsRejected.inc({ code: err.code });
-            return { error: err.toJSON() };
-          },
+          (e: ArchiError) => ({ error: e.toJSON() }),
         ),
       ),
     );
     return { results };
   });
 
-  app.get('/v1/txs/:txId', async (req) => chain.getTx((req.params as any).txId));
+  app.get('/v1/txs/:txId', async (req) =>
+    chain.getTx(txIdParam((req.params as any).txId, 'tx id')),
+  );
 
   app.get('/v1/blocks/latest', async () => chain.getBlock('latest'));
   app.get('/v1/blocks/:height', async (req) =>

@@ -1,15 +1,28 @@
 /**
  * WebSocket subscriptions at /v1/ws: new blocks, tx results and contract events pushed
  * as the chain commits. A client that cannot keep up is disconnected rather than
- * buffered without bound.
+ * buffered without bound. Limits (docs/RPC.md): MAX_SUBSCRIPTIONS per socket, messages of
+ * MAX_MESSAGE_BYTES, MAX_BUFFERED bytes not yet sent.
  */
+import { type IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { type WebSocket, WebSocketServer } from 'ws';
 import type { BlockEvent, Chain } from '../chain/chain.ts';
 import { ArchiError } from '../types/errors.ts';
+import { rawErrorResponse, writeRawError } from './http-errors.ts';
+import { txIdParam } from './params.ts';
 
-const MAX_BUFFERED = 16 * 1024 * 1024;
-const MAX_SUBSCRIPTIONS = 64;
+/** Bytes queued for a socket beyond which it is closed (1013) instead of sent more. */
+export const MAX_BUFFERED = 16 * 1024 * 1024;
+/** Subscriptions one socket may hold; more are refused with TOO_MANY_SUBSCRIPTIONS. */
+export const MAX_SUBSCRIPTIONS = 64;
+/** Largest message a client may send; a larger one closes the socket (1009). */
+export const MAX_MESSAGE_BYTES = 64 * 1024;
+
+/** The socket and first bytes of an upgrade request, kept for the /v1/ws route. */
+const kUpgrade = Symbol('upgrade');
+type UpgradeRequest = IncomingMessage & { [kUpgrade]?: { socket: Duplex; head: Buffer } };
 
 type Sub =
   | { topic: 'blocks' }
@@ -32,7 +45,10 @@ function parseSub(msg: any): Sub {
     case 'blocks':
       return { topic: 'blocks' };
     case 'txs':
-      return { topic: 'txs', txId: optStr(msg.txId, 'txId')?.toLowerCase() };
+      return {
+        topic: 'txs',
+        txId: msg.txId === undefined || msg.txId === null ? undefined : txIdParam(msg.txId),
+      };
     case 'events':
       return {
         topic: 'events',
@@ -73,9 +89,16 @@ function messagesFor(sub: Sub, b: BlockEvent): unknown[] {
   return out;
 }
 
-/** Serve /v1/ws on the fastify server's HTTP listener. */
+/**
+ * Serve /v1/ws on the fastify server's HTTP listener. Every upgrade request (a WebSocket
+ * one or another, such as curl's h2c) goes through fastify's routing like any request, as
+ * @fastify/websocket does it, so it gets the same hooks and error answers; only GET /v1/ws
+ * with `Upgrade: websocket` is handed to ws, and any other one is answered over HTTP/1.1
+ * and closed. A body-carrying upgrade request is refused: Node has already detached the
+ * socket from its parser, so the body could not be read.
+ */
 export function attachWebSocket(app: FastifyInstance, chain: Chain): void {
-  const wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
+  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE_BYTES });
   const clients = new Map<WebSocket, Sub[]>();
 
   const onBlock = (b: BlockEvent): void => {
@@ -102,8 +125,12 @@ export function attachWebSocket(app: FastifyInstance, chain: Chain): void {
         }
         const sub = parseSub(msg);
         const subs = clients.get(ws) ?? [];
-        if (subs.length >= MAX_SUBSCRIPTIONS)
-          throw new ArchiError('BAD_REQUEST', 'too many subscriptions');
+        if (subs.length >= MAX_SUBSCRIPTIONS) {
+          throw new ArchiError(
+            'TOO_MANY_SUBSCRIPTIONS',
+            `a socket holds at most ${MAX_SUBSCRIPTIONS} subscriptions`,
+          );
+        }
         subs.push(sub);
         clients.set(ws, subs);
         ws.send(JSON.stringify({ op: 'subscribed', ...sub }));
@@ -115,17 +142,57 @@ export function attachWebSocket(app: FastifyInstance, chain: Chain): void {
     ws.on('close', () => clients.delete(ws));
     ws.on('error', () => clients.delete(ws));
   });
+  // A handshake ws refuses (bad Sec-WebSocket-Key or version) is answered in our shape.
+  wss.on('wsClientError', (err: Error, socket: Duplex) => {
+    const headers: Record<string, string> = /version/i.test(err.message)
+      ? { 'Sec-WebSocket-Version': '13, 8' }
+      : {};
+    writeRawError(socket, new ArchiError('BAD_REQUEST', err.message), headers);
+  });
 
-  app.server.on('upgrade', (req, socket, head) => {
-    if ((req.url ?? '').split('?')[0] !== '/v1/ws') {
-      socket.destroy();
+  const onUpgrade = (req: UpgradeRequest, socket: Duplex, head: Buffer): void => {
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      writeRawError(
+        socket,
+        new ArchiError(
+          'BAD_REQUEST',
+          `an Upgrade is accepted only on GET /v1/ws; send ${req.method} without one`,
+        ),
+      );
       return;
     }
-    wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
+    req[kUpgrade] = { socket, head };
+    const res = new ServerResponse(req);
+    res.shouldKeepAlive = false;
+    res.assignSocket(socket as any);
+    // The socket left Node's HTTP parser: once answered it can carry nothing else.
+    res.on('finish', () => socket.destroy());
+    socket.on('error', () => socket.destroy());
+    try {
+      app.routing(req, res);
+    } catch (e) {
+      if (socket.writable)
+        socket.end(rawErrorResponse(new ArchiError('INTERNAL', (e as Error).message)));
+    }
+  };
+  app.server.on('upgrade', onUpgrade);
+
+  app.get('/v1/ws', async (req, reply) => {
+    const up = (req.raw as UpgradeRequest)[kUpgrade];
+    if (!up || String(req.headers.upgrade ?? '').toLowerCase() !== 'websocket') {
+      reply.header('upgrade', 'websocket');
+      throw new ArchiError(
+        'UPGRADE_REQUIRED',
+        'GET /v1/ws is a WebSocket: send Upgrade: websocket',
+      );
+    }
+    reply.hijack();
+    wss.handleUpgrade(req.raw, up.socket, up.head, (ws) => wss.emit('connection', ws, req.raw));
   });
 
   // preClose: open sockets would otherwise keep the HTTP server from closing at all.
   app.addHook('preClose', async () => {
+    app.server.off('upgrade', onUpgrade);
     chain.off('block', onBlock);
     for (const ws of clients.keys()) ws.terminate();
     clients.clear();

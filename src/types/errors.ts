@@ -6,6 +6,20 @@ export const ERROR_STATUS = {
   // client input
   BAD_REQUEST: 400,
   INVALID_ARGS: 400,
+  // HTTP framing, routing and bodies of the RPC and console server (docs/RPC.md, "Errors")
+  HTTP_MALFORMED: 400,
+  BAD_URL: 400,
+  URL_TOO_LONG: 414,
+  HEADERS_TOO_LARGE: 431,
+  HTTP_METHOD_NOT_ALLOWED: 405,
+  REQUEST_TIMEOUT: 408,
+  EXPECTATION_FAILED: 417,
+  UPGRADE_REQUIRED: 426,
+  INVALID_JSON: 400,
+  BODY_TOO_LARGE: 413,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  UNSUPPORTED_CHARSET: 415,
+  TOO_MANY_SUBSCRIPTIONS: 429,
   // JSON nesting and element limits of execution (docs/CONTRACTS.md, "Limits of JSON values")
   ARGS_TOO_DEEP: 400,
   ARGS_TOO_LARGE: 413,

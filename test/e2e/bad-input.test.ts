@@ -108,7 +108,14 @@ describe('bad input is refused and changes nothing', () => {
   test('malformed tx bytes', async () =>
     expectRefused(Uint8Array.of(0xff, 0xff, 0xff, 0x01), 'TX_MALFORMED'));
   test('random bytes as a JSON body', async () =>
-    expectRefused(randomBytes(512), 'BAD_REQUEST', 'application/json'));
+    expectRefused(randomBytes(512), 'INVALID_JSON', 'application/json'));
+  test('an empty tx body', async () => {
+    await expectRefused(new Uint8Array(0), 'TX_MALFORMED');
+    await expectRefused('', 'TX_MALFORMED', 'application/json');
+    await expectRefused('{"tx":""}', 'TX_MALFORMED', 'application/json');
+  });
+  test('a JSON body in a charset other than utf-8', async () =>
+    expectRefused('{"tx":"AAAA"}', 'UNSUPPORTED_CHARSET', 'application/json; charset=latin1'));
   test('random bytes as a tx', async () => {
     const r = await postTx(randomBytes(2048));
     assert.ok(r.status >= 400 && r.status < 500);
