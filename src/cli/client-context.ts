@@ -4,7 +4,7 @@
  * under DIR/orgs/<org>/users/<user>.
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { isAbsolute, join, relative, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { ArchiClient } from '../sdk/client.ts';
 import { isUnreachable } from '../sdk/errors.ts';
@@ -46,14 +46,52 @@ export interface ChainInfo {
   identityMode: IdentityMode;
 }
 
-/** Where the client commands print their results; tests swap `write` to capture output. */
+/** Where the client commands print their results; tests swap these to capture output. */
 export const cliOutput = {
   write(text: string): void {
     process.stdout.write(text);
   },
+  /** Words for a person that must not mix into piped output (stderr). */
+  note(text: string): void {
+    process.stderr.write(text.endsWith('\n') ? text : `${text}\n`);
+  },
+  /** Whether stdout is a terminal (a person reads it, no script parses it). */
+  interactive(): boolean {
+    return process.stdout.isTTY === true;
+  },
 };
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+
+/** A shell word for `s` (single-quoted unless it is plainly safe). */
+export function shellWord(s: string): string {
+  return /^[A-Za-z0-9_./:@%+=,-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+/**
+ * The command that runs archi the way it was run now, for the commands the CLI suggests:
+ * "npx archi" under npx (archi is not on the PATH after `npm install`), "node bin/archi.js"
+ * when started by path, else "archi" (installed or linked onto the PATH).
+ */
+export function archiCommand(
+  env: NodeJS.ProcessEnv = process.env,
+  script: string | undefined = process.argv[1],
+  cwd = process.cwd(),
+): string {
+  if (env.npm_command === 'exec') return 'npx archi';
+  if (script && /(^|[\\/])bin[\\/]archi\.js$/.test(script)) {
+    const rel = relative(cwd, script);
+    const path = rel.startsWith('..') || isAbsolute(rel) ? script : rel;
+    return `node ${shellWord(path)}`;
+  }
+  return 'archi';
+}
+
+/** " --dir DIR" when DIR is not the default, for suggested commands. */
+export function dirFlag(dir: string | undefined): string {
+  if (dir === undefined || dir === DEFAULT_DIR || resolve(dir) === resolve(DEFAULT_DIR)) return '';
+  return ` --dir ${shellWord(dir)}`;
+}
 
 /** Adds --dir, --rpc, --node and --json to a command. */
 export function addTargetOptions(cmd: Command): Command {
@@ -155,7 +193,7 @@ export class ClientContext {
     if (!network) {
       throw new ArchiError(
         'BAD_REQUEST',
-        `no network at ${dir} (no network.json): run "archi up --dir ${flags.dir ?? DEFAULT_DIR}" or pass --rpc URL`,
+        `no network at ${dir} (no network.json): run "${archiCommand()} up${dirFlag(flags.dir) || ` --dir ${flags.dir ?? DEFAULT_DIR}`}" or pass --rpc URL`,
       );
     }
     let nodes = network.nodes;

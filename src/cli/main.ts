@@ -6,6 +6,7 @@ import { register as registerClient } from './commands/client.ts';
 import { register as registerContract } from './commands/contract.ts';
 import { register as registerEvidence } from './commands/evidence.ts';
 import { register as registerGov } from './commands/gov.ts';
+import { register as registerId } from './commands/id.ts';
 import { register as registerInit } from './commands/init.ts';
 import { register as registerNode } from './commands/node.ts';
 import { register as registerOrg } from './commands/org.ts';
@@ -28,6 +29,7 @@ export function buildProgram(): Command {
   registerEvidence(program);
   registerGov(program);
   registerOrg(program);
+  registerId(program);
   return program;
 }
 

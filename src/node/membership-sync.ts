@@ -2,7 +2,8 @@
  * Keeps the p2p layer in step with the chain's membership: which TLS CAs to trust, which
  * nodes may connect, and which to dial. The chain config is the authority; node.json only
  * bootstraps what the chain cannot say yet (its own org before governance admitted it, or
- * orgs of a genesis written without TLS CAs).
+ * orgs of a genesis written without TLS CAs). A node the chain does not list yet (made by
+ * `archi org new`, before the governance vote) says so in its log until it is admitted.
  */
 import type { ChainConfig } from '../codec/index.ts';
 import { certsFromPem, certToPem, parseCertificate } from '../crypto/x509.ts';
@@ -83,4 +84,73 @@ export function syncMembership(
     .filter((n) => n !== self.name && members(before, n) && !members(after, n));
   for (const name of new Set(left)) net.removePeer(name);
   net.recheck();
+}
+
+/** Whether the node `self` is a member of the chain under `config` (listed by its own org). */
+export function isMember(config: ChainConfig, self: { name: string; org: string }): boolean {
+  return memberOrg(config, self.name) === self.org;
+}
+
+/** What a node that the chain does not list yet logs, and `archi` prints about it. */
+export function admissionMessage(chainId: string, self: { name: string; org: string }): string {
+  return `waiting for admission: this node is not yet a member of chain ${chainId}; a governance vote must admit ${self.org}/${self.name} (see docs/GOVERNANCE.md)`;
+}
+
+/** The part of the chain an AdmissionWatch follows. */
+export interface AdmissionChain {
+  readonly chainId: string;
+  readonly height: number;
+  readonly config: ChainConfig;
+  on(event: 'config', fn: (config: ChainConfig) => void): unknown;
+  off(event: 'config', fn: (config: ChainConfig) => void): unknown;
+}
+
+/** How often a node waiting for admission repeats that it waits. */
+export const ADMISSION_REMINDER_MS = 60_000;
+
+/**
+ * Logs, once at start and then every `intervalMs`, that the node waits for a governance vote
+ * to admit it, until the chain it follows lists it (then logs that once). A node is only
+ * told of its admission by the blocks it syncs once the members accept it, so it reports
+ * "waiting" until it has synced the block that admitted it.
+ */
+export class AdmissionWatch {
+  private timer?: ReturnType<typeof setInterval>;
+  private readonly onConfig = (config: ChainConfig): void => {
+    if (!isMember(config, this.self)) return;
+    this.log.info(
+      { height: this.chain.height },
+      `admitted: ${this.self.org}/${this.self.name} is a member of chain ${this.chain.chainId}`,
+    );
+    this.stop();
+  };
+
+  constructor(
+    private readonly chain: AdmissionChain,
+    private readonly self: { name: string; org: string },
+    private readonly log: {
+      warn(obj: object, msg: string): void;
+      info(obj: object, msg: string): void;
+    },
+    intervalMs = ADMISSION_REMINDER_MS,
+  ) {
+    if (isMember(chain.config, self)) return;
+    const remind = (): void =>
+      log.warn({ height: chain.height }, admissionMessage(chain.chainId, self));
+    remind();
+    this.timer = setInterval(remind, intervalMs);
+    this.timer.unref?.();
+    chain.on('config', this.onConfig);
+  }
+
+  /** True while the chain does not list this node. */
+  get waiting(): boolean {
+    return !isMember(this.chain.config, this.self);
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    this.chain.off('config', this.onConfig);
+  }
 }

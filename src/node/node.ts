@@ -20,13 +20,21 @@ import { ChainStore } from '../storage/chain-store.ts';
 import { ArchiError } from '../types/errors.ts';
 import { bytesEqual } from '../types/hex.ts';
 import { loadGenesis, loadNodeConfig, type NodeConfig } from './config.ts';
-import { initialPeers, peerAllowed, syncMembership, trustedCas } from './membership-sync.ts';
+import {
+  AdmissionWatch,
+  initialPeers,
+  peerAllowed,
+  syncMembership,
+  trustedCas,
+} from './membership-sync.ts';
 import { NodeMetrics } from './metrics.ts';
 
 export interface StartedNode {
   config: NodeConfig;
   chain: Chain;
   rpcUrl: string;
+  /** True while the chain does not list this node (it waits for a governance vote). */
+  waitingForAdmission(): boolean;
   stop(): Promise<void>;
 }
 
@@ -105,13 +113,18 @@ export async function startNode(configPath: string, log?: Logger): Promise<Start
   const port = typeof addr === 'object' && addr ? addr.port : config.rpc.port;
   const rpcUrl = `http://${config.rpc.host}:${port}`;
   logger.info({ height: chain.height, rpc: rpcUrl, chain: chain.chainId }, 'node started');
+  // A node made by `archi org new` starts before governance admits it: say so, and keep
+  // saying so now and then, instead of sitting at height 0 in silence.
+  const admission = new AdmissionWatch(chain, config, logger);
   let stopping: Promise<void> | undefined;
   return {
     config,
     chain,
     rpcUrl,
+    waitingForAdmission: () => admission.waiting,
     stop() {
       stopping ??= (async () => {
+        admission.stop();
         await rpc.close();
         await engine.stop();
         await chain.close();

@@ -168,6 +168,132 @@ describe('client commands: offline checks', () => {
   });
 });
 
+describe('archi status: peers connected of total, admission, no answer', () => {
+  const dir = join(root, 'status');
+  const statuses = new Map<string, Record<string, unknown>>();
+  const servers: Array<{ url: string; close(): Promise<void> }> = [];
+  const peers = (self: string, up: string[]) =>
+    ['node1', 'node2', 'node3', 'node4']
+      .filter((n) => n !== self)
+      .map((name) => ({ name, connected: up.includes(name) }));
+  const statusOf = (node: string, extra: Record<string, unknown>) => ({
+    chainId: 'chain-s',
+    node,
+    org: node.replace('node', 'org'),
+    height: 7,
+    hash: 'aa'.repeat(32),
+    stateRoot: 'bb'.repeat(32),
+    crypto: 'standard',
+    identityMode: 'cert',
+    validator: true,
+    round: 0,
+    admission: 'member',
+    ...extra,
+  });
+
+  before(async () => {
+    const rpcs: Record<string, string> = { node3: 'http://127.0.0.1:1' };
+    for (const name of ['node1', 'node2', 'node4']) {
+      const server = await fakeNode(
+        new Map([['GET /v1/status', () => ({ status: 200, body: statuses.get(name) })]]),
+      );
+      servers.push(server);
+      rpcs[name] = server.url;
+    }
+    writeUser(getProfile('standard'), dir, 'org1', 'admin');
+    writeFileSync(
+      join(dir, 'network.json'),
+      JSON.stringify({
+        chain: 'chain-s',
+        crypto: 'standard',
+        identityMode: 'cert',
+        nodes: ['node1', 'node2', 'node3', 'node4'].map((name) => ({
+          name,
+          org: name.replace('node', 'org'),
+          rpc: rpcs[name],
+        })),
+        console: null,
+      }),
+    );
+  });
+  after(() => Promise.all(servers.map((x) => x.close())));
+
+  it('counts connected peers of all, names the node that does not answer and the one waiting for admission', async () => {
+    statuses.set('node1', statusOf('node1', { peers: peers('node1', ['node2']) }));
+    statuses.set('node2', statusOf('node2', { peers: peers('node2', ['node1']) }));
+    statuses.set(
+      'node4',
+      statusOf('node4', {
+        height: 0,
+        validator: false,
+        admission: 'waiting',
+        peers: peers('node4', []),
+      }),
+    );
+    const r = await run(['status', '--dir', dir]);
+    assert.equal(r.error, undefined);
+    const line = (name: string) => r.out.split('\n').find((l) => l.startsWith(`${name} `)) ?? '';
+    assert.match(line('node1'), / up +7 .* 1\/3 +yes$/);
+    assert.match(line('node2'), / up +7 .* 1\/3 +yes$/);
+    assert.match(line('node3'), / DOWN /);
+    assert.match(line('node4'), / waiting for admission +0 .* 0\/3 +no$/);
+    assert.match(r.out, /^node3 does not answer: /m);
+    assert.match(
+      r.out,
+      /^node4 is waiting for admission: not yet a member of chain chain-s; a governance vote must admit org4\/node4 \(see docs\/GOVERNANCE\.md\)$/m,
+    );
+    // Links to node3 and node4 are explained by the lines above; no other link is down.
+    assert.doesNotMatch(r.out, /has no link/);
+    assert.match(r.out, /^3 of 4 nodes answer$/m);
+
+    const j = await run(['status', '--dir', dir, '--json']);
+    const out = JSON.parse(j.out);
+    assert.equal(out.answering, 3);
+    assert.equal(out.total, 4);
+    assert.deepEqual(
+      out.nodes.map((n: any) => [n.name, n.up, n.peersConnected, n.admission]),
+      [
+        ['node1', true, 1, 'member'],
+        ['node2', true, 1, 'member'],
+        ['node3', false, null, null],
+        ['node4', true, 0, 'waiting'],
+      ],
+    );
+  });
+
+  it('names a link that is down between two nodes that answer, and an admitted node still syncing', async () => {
+    statuses.set('node1', statusOf('node1', { peers: peers('node1', ['node4']) }));
+    statuses.set('node2', statusOf('node2', { peers: peers('node2', ['node4']) }));
+    statuses.set(
+      'node4',
+      statusOf('node4', {
+        height: 3,
+        admission: 'waiting',
+        peers: peers('node4', ['node1', 'node2']),
+      }),
+    );
+    const r = await run(['status', '--dir', dir]);
+    assert.equal(r.error, undefined);
+    assert.match(r.out, /^node1 has no link to node2$/m);
+    assert.match(r.out, /^node2 has no link to node1$/m);
+    assert.match(r.out, /^node4 .* admitted, syncing +3 /m);
+    assert.match(
+      r.out,
+      /^node4 is admitted \(members accept its links\) and syncing: at height 3/m,
+    );
+  });
+
+  it('fails with NOT_READY when no node answers, after printing the table', async () => {
+    const down = join(root, 'offline');
+    const r = await run(['status', '--dir', down]);
+    assertCode(r, 'NOT_READY', /no node of .* answers; is the network up\?/);
+    assert.match(r.out, /^node1 .*DOWN/m);
+    const j = await run(['status', '--dir', down, '--json']);
+    assertCode(j, 'NOT_READY');
+    assert.equal(JSON.parse(j.out).answering, 0);
+  });
+});
+
 for (const crypto of PROFILES) {
   describe(`client commands against a fake node (${crypto})`, () => {
     const dir = join(root, `net-${crypto}`);
@@ -228,14 +354,19 @@ for (const crypto of PROFILES) {
           stateRoot: 'bb'.repeat(32),
           round: 0,
           peers: [],
+          peersConnected: 0,
           validator: true,
+          admission: 'member',
+          chainId: 'chain-t',
         },
       );
       assert.equal(nodes[1].up, false);
       assert.equal(nodes[1].height, null);
       const human = await run(['status', '--dir', dir]);
-      assert.match(human.out, /node1.*yes.*12/);
-      assert.match(human.out, /node2.*DOWN/);
+      assert.match(human.out, /node1 .* up +12 /);
+      assert.match(human.out, /node2 .*DOWN/);
+      assert.match(human.out, /^node2 does not answer: .*127\.0\.0\.1:1/m);
+      assert.match(human.out, /^1 of 2 nodes answer$/m);
     });
 
     it('status --rpc queries just that node', async () => {

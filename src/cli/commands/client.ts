@@ -10,8 +10,11 @@ import { ArchiError } from '../../types/errors.ts';
 import { parseJsonText } from '../../types/json.ts';
 import {
   addTargetOptions,
+  archiCommand,
   ClientContext,
   cliOutput,
+  dirFlag,
+  intOption,
   type TargetFlags,
   addSigningOptions,
 } from '../client-context.ts';
@@ -30,7 +33,13 @@ export interface NodeStatusRow {
   stateRoot: string | null;
   round: number | null;
   peers: unknown[] | null;
+  /** Peers this node has a live link to, of `peers`. */
+  peersConnected: number | null;
   validator: boolean | null;
+  /** 'waiting' while the chain does not list the node yet (a governance vote must admit it). */
+  admission: 'member' | 'waiting' | null;
+  /** Chain id the node reports. */
+  chainId: string | null;
   error?: string;
 }
 
@@ -94,7 +103,11 @@ export async function collectStatus(ctx: ClientContext): Promise<NodeStatusRow[]
           stateRoot: s.stateRoot,
           round: s.round,
           peers: s.peers,
+          peersConnected: Array.isArray(s.peers) ? s.peers.filter(isConnected).length : null,
           validator: s.validator,
+          // Nodes older than the field are members as far as anyone can tell.
+          admission: s.admission ?? 'member',
+          chainId: s.chainId ?? null,
         };
       } catch (e) {
         return {
@@ -105,7 +118,10 @@ export async function collectStatus(ctx: ClientContext): Promise<NodeStatusRow[]
           stateRoot: null,
           round: null,
           peers: null,
+          peersConnected: null,
           validator: null,
+          admission: null,
+          chainId: null,
           error: e instanceof Error ? e.message : String(e),
         };
       }
@@ -113,22 +129,81 @@ export async function collectStatus(ctx: ClientContext): Promise<NodeStatusRow[]
   );
 }
 
-/** Human table of `archi status`. */
+function isConnected(p: unknown): boolean {
+  return typeof p === 'object' && p !== null && (p as { connected?: unknown }).connected === true;
+}
+
+function peerName(p: unknown): string | undefined {
+  const name = typeof p === 'object' && p !== null ? (p as { name?: unknown }).name : undefined;
+  return typeof name === 'string' ? name : undefined;
+}
+
+/** "connected/total" of a node's peer links, "-" when it has none (solo) or did not answer. */
+function formatPeers(r: NodeStatusRow): string {
+  if (r.peers === null || r.peers.length === 0) return '-';
+  return `${r.peersConnected ?? 0}/${r.peers.length}`;
+}
+
+/**
+ * A node the chain (as far as it synced) does not list yet but that members already talk
+ * to: they only accept member nodes, so a vote admitted it and it is still catching up.
+ */
+function admittedSyncing(r: NodeStatusRow): boolean {
+  return r.admission === 'waiting' && (r.peersConnected ?? 0) > 0;
+}
+
+function stateOf(r: NodeStatusRow): string {
+  if (!r.up) return 'DOWN';
+  if (admittedSyncing(r)) return 'admitted, syncing';
+  return r.admission === 'waiting' ? 'waiting for admission' : 'up';
+}
+
+/** Human table of `archi status`, then a line for every node that needs a look. */
 export function formatStatus(rows: NodeStatusRow[]): string {
-  return formatTable(
-    ['NODE', 'RPC', 'UP', 'HEIGHT', 'HASH', 'STATE ROOT', 'ROUND', 'PEERS', 'VALIDATOR'],
+  const table = formatTable(
+    ['NODE', 'RPC', 'STATE', 'HEIGHT', 'HASH', 'STATE ROOT', 'ROUND', 'PEERS', 'VALIDATOR'],
     rows.map((r) => [
       r.name,
       r.rpc,
-      r.up ? 'yes' : 'DOWN',
+      stateOf(r),
       r.height === null ? '-' : String(r.height),
       short(r.hash),
       short(r.stateRoot),
       r.round === null ? '-' : String(r.round),
-      r.peers === null ? '-' : String(Array.isArray(r.peers) ? r.peers.length : r.peers),
+      formatPeers(r),
       r.validator === null ? '-' : r.validator ? 'yes' : 'no',
     ]),
   );
+  const notes: string[] = [];
+  const explained = new Set<string>();
+  for (const r of rows) {
+    if (!r.up) {
+      notes.push(`${r.name} does not answer: ${r.error ?? `no answer at ${r.rpc}`}`);
+      explained.add(r.name);
+    } else if (admittedSyncing(r)) {
+      notes.push(
+        `${r.name} is admitted (members accept its links) and syncing: at height ${r.height}, it reports "member" once it has synced the block that admitted it`,
+      );
+    } else if (r.admission === 'waiting') {
+      const who = r.org ? `${r.org}/${r.name}` : r.name;
+      notes.push(
+        `${r.name} is waiting for admission: not yet a member of chain ${r.chainId ?? '?'}; a governance vote must admit ${who} (see docs/GOVERNANCE.md)`,
+      );
+      explained.add(r.name);
+    }
+  }
+  // Links that are down between nodes that both answer have no other explanation here.
+  for (const r of rows) {
+    if (!r.up || r.admission === 'waiting' || !r.peers) continue;
+    const missing = r.peers
+      .filter((p) => !isConnected(p))
+      .map(peerName)
+      .filter((n): n is string => n !== undefined && !explained.has(n));
+    if (missing.length) notes.push(`${r.name} has no link to ${missing.join(', ')}`);
+  }
+  const answering = rows.filter((r) => r.up).length;
+  if (rows.length > 1) notes.push(`${answering} of ${rows.length} nodes answer`);
+  return [table, ...(notes.length ? ['', ...notes] : [])].join('\n');
 }
 
 function receiptOutput(txId: string, height: number, r: ReceiptJson): ReceiptOutput {
@@ -271,9 +346,19 @@ export function register(program: Command): void {
   addTargetOptions(
     program.command('status').description('height, hash and health of every node of the network'),
   ).action(async (flags: TargetFlags) => {
-    const rows = await collectStatus(ClientContext.resolve(flags));
-    if (flags.json) printJson({ nodes: rows });
+    const ctx = ClientContext.resolve(flags);
+    const rows = await collectStatus(ctx);
+    const answering = rows.filter((r) => r.up).length;
+    if (flags.json) printJson({ nodes: rows, answering, total: rows.length });
     else print(formatStatus(rows));
+    if (answering === 0) {
+      throw new ArchiError(
+        'NOT_READY',
+        ctx.viaRpc
+          ? `${rows[0].rpc} does not answer; is the node up?`
+          : `no node of ${ctx.dir} answers; is the network up? (start it with "${archiCommand()} up${dirFlag(flags.dir)}")`,
+      );
+    }
   });
 
   const tx = program.command('tx').description('send and look up transactions');
@@ -292,12 +377,21 @@ export function register(program: Command): void {
     tx
       .command('get')
       .description('a committed transaction and its receipt')
-      .argument('<txId>', 'tx id (hex)'),
-  ).action(async (txId: string, flags: TargetFlags) => {
+      .argument('<txId>', 'tx id (hex)')
+      .option('--wait', 'wait until it is committed (at most --timeout ms)')
+      .option(
+        '--timeout <ms>',
+        'how long --wait waits',
+        intOption('--timeout', 1, 300_000),
+        30_000,
+      ),
+  ).action(async (txId: string, flags: TargetFlags & { wait?: boolean; timeout: number }) => {
     if (!TX_ID.test(txId))
       throw new ArchiError('INVALID_ARGS', `tx id must be 64 hex characters, got "${txId}"`);
     const id = txId.replace(/^0x/, '').toLowerCase();
-    const t = await ClientContext.resolve(flags).withNode((c) => c.getTx(id));
+    const t = await ClientContext.resolve(flags).withNode((c) =>
+      flags.wait ? c.waitForTx(id, flags.timeout) : c.getTx(id),
+    );
     if (flags.json) printJson(t);
     else print(formatTx(t));
   });

@@ -14,13 +14,19 @@ import {
   type ProposalJson,
   type ProposalStatusJson,
 } from '../../sdk/governance.ts';
+import type { ArchiClient } from '../../sdk/client.ts';
+import type { ChainConfigJson } from '../../sdk/types.ts';
 import { ArchiError } from '../../types/errors.ts';
+import { LIFECYCLE_KINDS, policyMet } from '../../types/governance.ts';
 import { parseJsonText } from '../../types/json.ts';
 import {
   addTargetOptions,
+  archiCommand,
   ClientContext,
   cliOutput,
+  dirFlag,
   intOption,
+  shellWord,
   type TargetFlags,
   addSigningOptions,
 } from '../client-context.ts';
@@ -96,6 +102,97 @@ function formatProposal(p: ProposalJson): string {
   ].join('\n');
 }
 
+/** The policy a proposal is settled by and how far its approvals are from it. */
+export interface PolicyCount {
+  policy: string;
+  /** Member organizations. */
+  orgs: number;
+  /** Approvals of current members. */
+  approved: number;
+  /** Approvals the policy needs (null when no number of members meets it). */
+  needed: number | null;
+}
+
+/** Count a proposal's approvals against the policy of its kind in `config`. */
+export function policyCount(p: ProposalJson, config: ChainConfigJson): PolicyCount {
+  const lifecycle = (LIFECYCLE_KINDS as readonly string[]).includes(p.kind);
+  const policy = lifecycle ? config.lifecyclePolicy : config.governancePolicy;
+  const members = new Set(config.orgs.map((o) => o.id));
+  const orgs = members.size;
+  const approved = p.approvals.filter((o) => members.has(o)).length;
+  let needed: number | null = null;
+  for (let k = 1; k <= orgs; k++) {
+    if (policyMet(policy, k, orgs)) {
+      needed = k;
+      break;
+    }
+  }
+  return { policy, orgs, approved, needed };
+}
+
+function formatCount(c: PolicyCount): string {
+  const need = c.needed === null ? 'cannot be met' : `${c.needed} needed`;
+  return `policy ${c.policy}: ${c.approved} of ${c.orgs} orgs approved, ${need}`;
+}
+
+/** Args for one line: long strings (PEMs, keys, code) cut to their start, the whole capped. */
+function shortJson(value: unknown, max = 160): string {
+  const text = JSON.stringify(value, (_k, v) =>
+    typeof v === 'string' && v.length > 40 ? `${v.slice(0, 24)}…` : v,
+  );
+  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+}
+
+/** When an executed change takes effect (docs/GOVERNANCE.md). */
+function takesEffect(p: ProposalJson): string {
+  if ((LIFECYCLE_KINDS as readonly string[]).includes(p.kind)) return 'it took effect at once';
+  if (p.kind === 'set_validator_power') return 'the new power counts from 2 blocks after this one';
+  if (p.kind === 'add_node' && Number(p.args.power) > 0) {
+    return 'the node is a member from the next block and votes from 2 blocks after this one';
+  }
+  return 'it applies from the next block';
+}
+
+/** Flags that name the same target again in a suggested command. */
+function targetFlags(flags: TargetFlags): string {
+  return flags.rpc ? ` --rpc ${shellWord(flags.rpc)}` : dirFlag(flags.dir);
+}
+
+/**
+ * What `gov propose` says: the proposal, its policy count and what happens next (the
+ * command the other organizations run, or that it executed at once).
+ */
+export function formatProposed(
+  r: GovernanceResult,
+  count: PolicyCount | undefined,
+  config: ChainConfigJson | undefined,
+  next: { archi: string; target: string },
+): string {
+  const p = r.proposal;
+  const head = `proposal ${p.id}: ${p.kind} ${shortJson(p.args)} proposed by ${p.proposer.org} in block ${r.height}`;
+  if (p.status === 'executed') {
+    return `${head} and executed at once (${count ? `policy ${count.policy}` : 'policy met'}); ${takesEffect(p)}.`;
+  }
+  if (p.status !== 'pending') return `${head}: ${p.status}.`;
+  const tally = count ? ` (${formatCount(count)})` : '';
+  const voted = new Set([...p.approvals, ...p.rejections]);
+  const others = (config?.orgs ?? []).map((o) => o.id).filter((o) => !voted.has(o));
+  const who = others.length ? `Others (${others.join(', ')})` : 'Others';
+  return [
+    `${head}${tally}; open for votes until block ${p.expiresAt}.`,
+    `${who} approve with: ${next.archi} gov approve ${p.id} --as ORG/admin${next.target}`,
+  ].join('\n');
+}
+
+/** The chain config, or undefined when the node does not give it (the vote itself worked). */
+async function configOf(client: ArchiClient): Promise<ChainConfigJson | undefined> {
+  try {
+    return await client.config();
+  } catch {
+    return undefined;
+  }
+}
+
 interface VoteFlags extends TargetFlags {
   as: string;
   gas?: number;
@@ -120,33 +217,48 @@ async function propose(kindText: string, flags: ProposeFlags): Promise<void> {
   const kind = parseKind(kindText);
   const args = parseChange(flags.args);
   const ctx = ClientContext.resolve(flags);
-  const r = await ctx.withNode(async (client) => {
+  const { r, config } = await ctx.withNode(async (client) => {
     const identity = ctx.identity(flags.as, await ctx.chainInfo(client));
-    return new Governance(client).propose(identity, kind, args, {
+    const r = await new Governance(client).propose(identity, kind, args, {
       expiresInBlocks: flags.expires,
       gasLimit: flags.gas,
       timeoutMs: flags.timeout,
     });
+    return { r, config: flags.json ? undefined : await configOf(client) };
   });
-  printResult(r, flags, String(r.proposal.id));
+  if (flags.json) return printResult(r, flags, '');
+  const text = formatProposed(r, config && policyCount(r.proposal, config), config, {
+    archi: archiCommand(),
+    target: targetFlags(flags),
+  });
+  // On a terminal the whole story; piped, stdout holds just the id (so `id=$(archi gov
+  // propose ...)` works) and the story goes to stderr.
+  if (cliOutput.interactive()) print(text);
+  else {
+    cliOutput.note(text);
+    print(String(r.proposal.id));
+  }
 }
 
 async function vote(action: 'approve' | 'reject', idText: string, flags: VoteFlags) {
   const id = parseId(idText);
   const ctx = ClientContext.resolve(flags);
-  const r = await ctx.withNode(async (client) => {
+  const { r, config } = await ctx.withNode(async (client) => {
     const identity = ctx.identity(flags.as, await ctx.chainInfo(client));
-    return new Governance(client)[action](identity, id, {
+    const r = await new Governance(client)[action](identity, id, {
       gasLimit: flags.gas,
       timeoutMs: flags.timeout,
     });
+    return { r, config: flags.json ? undefined : await configOf(client) };
   });
   const p = r.proposal;
+  // Once closed the count is history (an executed add_org already counts the new org).
+  const tally = config && p.status === 'pending' ? ` (${formatCount(policyCount(p, config))})` : '';
   printResult(
     r,
     flags,
     [
-      `${action === 'approve' ? 'approved' : 'rejected'} proposal ${p.id} in block ${r.height}: ${p.status}`,
+      `${action === 'approve' ? 'approved' : 'rejected'} proposal ${p.id} in block ${r.height}: ${p.status}${tally}`,
       `approvals: ${p.approvals.join(', ') || '-'}`,
       `rejections: ${p.rejections.join(', ') || '-'}`,
       `txId: ${r.txId}`,
@@ -163,7 +275,9 @@ export function register(program: Command): void {
   addSigningOptions(
     gov
       .command('propose')
-      .description('propose a change (your organization approves it) and print its id')
+      .description(
+        'propose a change (your organization approves it); says how others approve (piped: prints just its id)',
+      )
       .argument('<kind>', `what to change: ${GOVERNANCE_KINDS.join(', ')}`)
       .requiredOption(
         '--args <json>',

@@ -8,7 +8,7 @@ import {
   MAX_ORGS,
   type NetworkInfo,
 } from '../init-network.ts';
-import { intOption } from '../client-context.ts';
+import { archiCommand, intOption, shellWord } from '../client-context.ts';
 
 interface InitFlags {
   dir: string;
@@ -33,7 +33,7 @@ export function formatSummary(dir: string, info: NetworkInfo): string {
   const first = info.nodes[0];
   if (first) {
     lines.push(
-      `Start a node: archi node start --config ${join(dir, 'nodes', first.name, 'node.json')}`,
+      `Start a node: ${archiCommand()} node start --config ${shellWord(join(dir, 'nodes', first.name, 'node.json'))}`,
     );
   }
   return `${lines.join('\n')}\n`;

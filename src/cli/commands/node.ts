@@ -1,5 +1,6 @@
 /** `archi node start`: run one node in the foreground until SIGINT/SIGTERM. */
 import type { Command } from 'commander';
+import { admissionMessage } from '../../node/membership-sync.ts';
 import { startNode } from '../../node/node.ts';
 
 /** Register `archi node ...`. */
@@ -14,6 +15,9 @@ export function register(program: Command): void {
       process.stdout.write(
         `${started.config.name} rpc ${started.rpcUrl} height ${started.chain.height}\n`,
       );
+      if (started.waitingForAdmission()) {
+        process.stdout.write(`${admissionMessage(started.chain.chainId, started.config)}\n`);
+      }
       await new Promise<void>((resolve) => {
         const stop = (): void => {
           process.off('SIGINT', stop);

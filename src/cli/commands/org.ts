@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { VALIDATOR_POWER } from '../init-network.ts';
 import { MAX_POWER } from '../../types/governance.ts';
 import { type NewOrgResult, newOrg } from '../org-new.ts';
-import { DEFAULT_DIR, intOption } from '../client-context.ts';
+import { archiCommand, DEFAULT_DIR, intOption, shellWord } from '../client-context.ts';
 
 interface OrgNewFlags {
   dir: string;
@@ -17,30 +17,35 @@ interface OrgNewFlags {
   json?: boolean;
 }
 
-/** A shell word for `s` (single-quoted unless it is plainly safe). */
-function shellWord(s: string): string {
-  return /^[A-Za-z0-9_./:@%+=,-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
-}
-
 /** The printed summary: what was created and the governance commands that admit the org. */
-export function formatNewOrg(dir: string, r: NewOrgResult, proposer: string): string {
+export function formatNewOrg(
+  dir: string,
+  r: NewOrgResult,
+  proposer: string,
+  archi = archiCommand(),
+): string {
   const [addOrg, addNode] = r.proposals;
   const d = shellWord(dir);
   const role = addNode.args.power > 0 ? `validator, power ${addNode.args.power}` : 'non-validator';
+  const propose = (p: (typeof r.proposals)[number]) =>
+    `  ${archi} gov propose ${p.kind} --args ${shellWord(`@${join(dir, 'orgs', r.org, `${p.kind}.json`)}`)} --as ${proposer} --dir ${d}`;
+  const approve = (note: string) =>
+    `  ${archi} gov approve <id> --as <org>/admin --dir ${d}    # ${note}`;
   return `${[
     `Created org ${r.org} and node ${r.node} (${role}) in ${dir}`,
     `  ${join(dir, 'orgs', r.org)}/  CA, TLS CA, users admin and client, add_org.json, add_node.json`,
     `  ${join(dir, 'nodes', r.node)}/  node.json, node and TLS keys  rpc ${r.rpc}  p2p ${r.p2p}`,
     `  network.json and the other nodes' node.json now list ${r.node}; genesis.json is unchanged`,
     '',
-    `Make ${r.org} a member on chain (an admin of a member org proposes, others approve):`,
-    ...[addOrg, addNode].map(
-      (p) =>
-        `  archi gov propose ${p.kind} --args ${shellWord(`@${join(dir, 'orgs', r.org, `${p.kind}.json`)}`)} --as ${proposer} --dir ${d}`,
-    ),
-    `  archi gov approve <id> --as <org>/admin --dir ${d}    # until the policy is met`,
-    `Then start the node (it syncs the chain from height 0):`,
-    `  archi node start --config ${shellWord(join(dir, 'nodes', r.node, 'node.json'))}`,
+    `Make ${r.org} a member on chain (an admin of a member org proposes, the others approve):`,
+    propose(addOrg),
+    approve(`until the policy is met: ${r.org} is a member`),
+    propose(addNode),
+    approve(`until the policy is met (${r.org}/admin may vote now)`),
+    `Start the node: until the votes pass it logs "waiting for admission" (\`status\` shows it so),`,
+    `then it syncs the chain from height 0. \`${archi} up\` starts it with the other nodes from`,
+    'its next start (a running one keeps the nodes it started with); or start it on its own:',
+    `  ${archi} node start --config ${shellWord(join(dir, 'nodes', r.node, 'node.json'))}`,
   ].join('\n')}\n`;
 }
 

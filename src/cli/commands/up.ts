@@ -1,13 +1,15 @@
 /**
  * `archi up`: a local network in one command. Inits DIR when it holds no network yet,
  * starts every node as its own process, waits until each answers, prints the endpoints
- * and stops them all cleanly on Ctrl-C / SIGTERM.
+ * (marking nodes that wait for a governance vote to admit them) and stops them all cleanly
+ * on Ctrl-C / SIGTERM. The console keeps its port from one start to the next (DIR/console.json).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createWriteStream, existsSync, readFileSync } from 'node:fs';
+import { createWriteStream, existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Command, Option } from 'commander';
+import { admissionMessage } from '../../node/membership-sync.ts';
 import { ArchiError } from '../../types/errors.ts';
 import { intOption } from '../client-context.ts';
 import {
@@ -32,23 +34,108 @@ interface UpOptions {
 
 interface NetworkFile {
   chain: string;
-  nodes: Array<{ name: string; rpc: string }>;
+  nodes: Array<{ name: string; org?: string; rpc: string }>;
   console: string | null;
 }
 
-async function waitReady(rpc: string, child: ChildProcess, timeoutMs: number): Promise<void> {
+/** Waits until the node answers; resolves with its status (admission, chain id). */
+async function waitReady(
+  rpc: string,
+  child: ChildProcess,
+  timeoutMs: number,
+): Promise<{ chainId?: string; admission?: string }> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`exited with code ${child.exitCode}`);
     try {
       const r = await fetch(`${rpc}/v1/status`);
-      if (r.ok) return;
+      if (r.ok) return (await r.json()) as { chainId?: string; admission?: string };
     } catch {
       // not listening yet
     }
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`no answer on ${rpc} within ${timeoutMs} ms`);
+}
+
+/**
+ * How long a node may take to answer after its process started. A node that fails exits
+ * and is reported at once; this only bounds a slow start (all nodes load at the same time,
+ * so on a busy machine a minute is not always enough).
+ */
+const NODE_START_TIMEOUT_MS = 180_000;
+
+/** Where `archi up` keeps the console's port, so the console URL stays the same per network. */
+export const CONSOLE_FILE = 'console.json';
+
+/** The console port stored for the network in `dir`, if any. */
+export function storedConsolePort(dir: string): number | undefined {
+  const path = join(dir, CONSOLE_FILE);
+  if (!existsSync(path)) return undefined;
+  try {
+    const port = JSON.parse(readFileSync(path, 'utf8'))?.port;
+    return Number.isSafeInteger(port) && port >= 1024 && port <= 65535 ? port : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function storeConsolePort(dir: string, port: number): void {
+  const path = join(dir, CONSOLE_FILE);
+  const tmp = `${path}.${process.pid}.tmp`;
+  writeFileSync(tmp, `${JSON.stringify({ port }, null, 2)}\n`);
+  renameSync(tmp, path);
+}
+
+function portOfUrl(url: string): number {
+  return Number(new URL(url).port);
+}
+
+function isAddressInUse(e: unknown): boolean {
+  const err = e as { code?: string; message?: string };
+  return err?.code === 'EADDRINUSE' || /EADDRINUSE/.test(err?.message ?? '');
+}
+
+/**
+ * Serve the console on --console-port, else on the port stored in DIR/console.json, else on
+ * a free port; the port used is stored, so the URL stays the same from one start to the next.
+ * A stored port that another program took is replaced by a free one, and said so.
+ */
+export async function serveConsole(
+  dir: string,
+  requested: number | undefined,
+  say: (line: string) => void,
+): Promise<ConsoleServer> {
+  const stored = storedConsolePort(dir);
+  let server: ConsoleServer;
+  if (requested !== undefined || stored === undefined) {
+    try {
+      server = await startConsoleServer({ dir, port: requested ?? 0 });
+    } catch (e) {
+      throw new ArchiError(
+        'BAD_REQUEST',
+        `cannot serve the console on 127.0.0.1:${requested ?? 0}: ${(e as Error).message}`,
+      );
+    }
+  } else {
+    try {
+      server = await startConsoleServer({ dir, port: stored });
+    } catch (e) {
+      if (!isAddressInUse(e)) {
+        throw new ArchiError(
+          'BAD_REQUEST',
+          `cannot serve the console on 127.0.0.1:${stored}: ${(e as Error).message}`,
+        );
+      }
+      server = await startConsoleServer({ dir, port: 0 });
+      say(
+        `console port ${stored} (kept in ${join(dir, CONSOLE_FILE)}) is taken by another program; the console moves to port ${portOfUrl(server.url)} and keeps that one (or pass --console-port)`,
+      );
+    }
+  }
+  const port = portOfUrl(server.url);
+  if (port !== stored) storeConsolePort(dir, port);
+  return server;
 }
 
 function stopAll(children: ChildProcess[]): Promise<void> {
@@ -95,7 +182,7 @@ export function register(program: Command): void {
     )
     .option(
       '--console-port <port>',
-      'port of the web console on 127.0.0.1 (default: a free port)',
+      `port of the web console on 127.0.0.1 (default: the one kept in DIR/${CONSOLE_FILE}, else a free port; the port used is kept there)`,
       intOption('--console-port', 1024, 65535),
     )
     .option('--no-console', 'do not build or serve the web console')
@@ -119,6 +206,8 @@ export function register(program: Command): void {
       }
       const network = JSON.parse(readFileSync(networkPath, 'utf8')) as NetworkFile;
       const children: ChildProcess[] = [];
+      /** Nodes the chain does not list yet (made by `archi org new`), with what they wait for. */
+      const waiting = new Map<string, string>();
       let consoleServer: ConsoleServer | undefined;
       // Built while the nodes start; a console that cannot be built never stops the network.
       const consoleBuilt = opts.console
@@ -179,7 +268,16 @@ export function register(program: Command): void {
         }
         for (const [i, n] of network.nodes.entries()) {
           try {
-            await waitReady(n.rpc, children[i], 60_000);
+            const status = await waitReady(n.rpc, children[i], NODE_START_TIMEOUT_MS);
+            if (status.admission === 'waiting') {
+              waiting.set(
+                n.name,
+                admissionMessage(status.chainId ?? network.chain, {
+                  name: n.name,
+                  org: n.org ?? '?',
+                }),
+              );
+            }
           } catch (e) {
             throw new ArchiError(
               'NOT_READY',
@@ -192,14 +290,9 @@ export function register(program: Command): void {
           if (buildError) {
             process.stderr.write(`console not available: ${buildError.message.split('\n')[0]}\n`);
           } else {
-            try {
-              consoleServer = await startConsoleServer({ dir, port: opts.consolePort });
-            } catch (e) {
-              throw new ArchiError(
-                'BAD_REQUEST',
-                `cannot serve the console on 127.0.0.1:${opts.consolePort ?? 0}: ${(e as Error).message}`,
-              );
-            }
+            consoleServer = await serveConsole(dir, opts.consolePort, (line) =>
+              process.stderr.write(`${line}\n`),
+            );
             recordConsoleUrl(dir, consoleServer.url);
           }
         }
@@ -213,9 +306,11 @@ export function register(program: Command): void {
         `network ${network.chain} is up (${network.nodes.length} node${network.nodes.length > 1 ? 's' : ''})\n`,
       );
       for (const [i, n] of network.nodes.entries()) {
-        process.stdout.write(`  ${n.name}  rpc ${n.rpc}  pid ${children[i].pid}\n`);
+        const note = waiting.has(n.name) ? '  waiting for admission' : '';
+        process.stdout.write(`  ${n.name}  rpc ${n.rpc}  pid ${children[i].pid}${note}\n`);
       }
       process.stdout.write(`  console ${consoleServer?.url ?? '(not started)'}\n`);
+      for (const message of waiting.values()) process.stdout.write(`${message}\n`);
       process.stdout.write('press Ctrl-C to stop\n');
       await new Promise(() => {});
     });
