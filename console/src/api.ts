@@ -6,6 +6,8 @@
 
 import type {
   BlockJson,
+  BlockPageJson,
+  BlockSummaryJson,
   ChainConfigJson,
   CommitJson,
   ContractMetaJson,
@@ -19,6 +21,8 @@ import type {
 // The node's answer shapes are the ones the node itself declares (types only, nothing bundled).
 export type {
   BlockJson,
+  BlockPageJson,
+  BlockSummaryJson,
   ChainConfigJson,
   CommitJson,
   ContractMetaJson,
@@ -145,6 +149,14 @@ export class Rpc {
   }
   block(height: number | 'latest'): Promise<BlockJson> {
     return call(`${this.url}/v1/blocks/${height}`);
+  }
+  /** A page of block summaries, newest first (GET /v1/blocks: at most 10,000 heights a page). */
+  blocks(q: { before?: number; limit?: number; nonEmpty?: boolean }): Promise<BlockPageJson> {
+    const params = new URLSearchParams();
+    if (q.before !== undefined) params.set('before', String(q.before));
+    if (q.limit !== undefined) params.set('limit', String(q.limit));
+    if (q.nonEmpty !== undefined) params.set('nonEmpty', String(q.nonEmpty));
+    return call(`${this.url}/v1/blocks?${params}`);
   }
   tx(txId: string): Promise<TxJson> {
     return call(`${this.url}/v1/txs/${encodeURIComponent(txId)}`);

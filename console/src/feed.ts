@@ -5,7 +5,7 @@
  */
 import type { HeaderJson } from './api.ts';
 import { Rpc } from './api.ts';
-import { scanForTxs } from './lib.ts';
+import { newestHolding } from './lib.ts';
 
 export interface BlockSummary {
   height: number;
@@ -177,11 +177,26 @@ export interface RecentTxsSnapshot<B> {
   error: string | null;
 }
 
+/** What RecentTxs needs of a `GET /v1/blocks?nonEmpty=true` page (docs/RPC.md). */
+export interface TxBlocksPage {
+  /** Blocks that hold txs, newest first. */
+  blocks: Array<{ height: number; txCount: number }>;
+  /** The lowest height the node looked at; every block with txs down to it is listed. */
+  scannedFrom: number;
+  /** Where the next page starts (its `before`), null once genesis was looked at. */
+  next: number | null;
+}
+
+/** Most blocks a page of GET /v1/blocks holds. */
+const PAGE_MAX = 100;
+
 /**
- * The newest transactions of one node. The node lists txs only per block, so this walks back
- * from the head through `GET /v1/blocks/:height` until it holds `want` txs or has fetched
- * `maxFetch` blocks (blocks the live feed already shows as empty cost no request), then keeps
- * up with the feed: each new block that holds txs is fetched once.
+ * The newest transactions of one node. A look back is one request for the blocks that hold
+ * txs below a height (`fetchPage`: GET /v1/blocks?nonEmpty=true, which looks at a bounded
+ * number of heights and says which), then one request per block it lists, for only as many
+ * blocks as hold `want` txs. After the first look it keeps up with the feed: each new block
+ * that holds txs is fetched once; heights the feed skipped (a reconnect after a long gap)
+ * are asked for as one page.
  */
 export class RecentTxs<B extends { height: number; txs: unknown[] }> {
   private snap: RecentTxsSnapshot<B> = {
@@ -197,9 +212,9 @@ export class RecentTxs<B extends { height: number; txs: unknown[] }> {
   private closed = false;
 
   constructor(
+    readonly fetchPage: (before: number, limit: number) => Promise<TxBlocksPage>,
     readonly fetchBlock: (height: number) => Promise<B>,
     readonly want = 50,
-    readonly maxFetch = 500,
   ) {}
 
   subscribe = (fn: () => void): (() => void) => {
@@ -234,59 +249,70 @@ export class RecentTxs<B extends { height: number; txs: unknown[] }> {
     return keep;
   }
 
+  /** Fetch a block that holds txs (once) and list it. */
+  private fetchLive(height: number): void {
+    if (this.asked.has(height)) return;
+    this.asked.add(height);
+    this.fetchBlock(height).then(
+      (got) => this.set({ blocks: this.merge([got]) }),
+      () => this.asked.delete(height),
+    );
+  }
+
   /** The feed changed (call it with every snapshot once the feed has loaded). */
   onFeed(blocks: BlockSummary[]): void {
     if (this.closed || blocks.length === 0) return;
     const head = blocks[0].height;
     if (this.snap.top === null) {
-      const known = new Map(blocks.map((b) => [b.height, b.txCount]));
       this.set({ top: head });
-      void this.scan(head, (h) => known.get(h));
+      void this.look(head + 1);
       return;
     }
     const top = this.snap.top;
     if (head <= top) return;
-    for (const b of blocks) {
-      if (b.height <= top || b.txCount === 0 || this.asked.has(b.height)) continue;
-      this.asked.add(b.height);
-      this.fetchBlock(b.height).then(
-        (got) => this.set({ blocks: this.merge([got]) }),
-        () => this.asked.delete(b.height),
+    const fresh = blocks.filter((b) => b.height > top);
+    for (const b of fresh) if (b.txCount > 0) this.fetchLive(b.height);
+    this.set({ top: head });
+    // The feed holds every height above the last top, or the node lists what it lacks.
+    if (fresh.length < head - top) {
+      this.fetchPage(head + 1, PAGE_MAX).then(
+        (page) => {
+          for (const b of page.blocks) if (b.height > top) this.fetchLive(b.height);
+        },
+        () => {},
       );
     }
-    this.set({ top: head });
   }
 
-  /** Look `maxFetch` blocks further back than the last look (when fewer than `want` txs). */
+  /** Look back once more below the last look (when it found fewer than `want` txs). */
   further(): void {
     if (this.snap.scanning || this.snap.complete || this.snap.top === null) return;
     // After a first look that failed at once, start again from the head.
-    void this.scan(this.snap.lowest === null ? this.snap.top : this.snap.lowest - 1);
+    void this.look(this.snap.lowest === null ? this.snap.top + 1 : this.snap.lowest);
   }
 
-  private async scan(from: number, known?: (h: number) => number | undefined): Promise<void> {
-    if (from < 0) {
+  /** One page of the blocks with txs below `before`, and the blocks of it that are needed. */
+  private async look(before: number): Promise<void> {
+    if (before <= 0) {
       this.set({ complete: true, lowest: 0 });
       return;
     }
     const held = this.snap.blocks.reduce((s, b) => s + b.txs.length, 0);
+    const need = Math.max(1, this.want - held);
     this.set({ scanning: true, error: null });
     try {
-      const onProgress = (s: { blocks: B[]; lowest: number }) =>
-        this.set({ blocks: this.merge(s.blocks), lowest: s.lowest, complete: s.lowest === 0 });
-      const found = await scanForTxs({
-        top: from,
-        want: this.want - held,
-        maxFetch: this.maxFetch,
-        fetch: this.fetchBlock,
-        known,
-        // A browser opens at most six connections to one host.
-        parallel: 6,
-        stopped: () => this.closed,
-        progress: onProgress,
+      // Every block listed holds a tx, so `need` blocks are always enough.
+      const page = await this.fetchPage(before, Math.min(need, PAGE_MAX));
+      const take = newestHolding(page.blocks, need);
+      const got = await Promise.all(take.map((b) => this.fetchBlock(b.height)));
+      // Blocks past the ones needed are not listed: the look ends at the last one taken.
+      const cut = take.length < page.blocks.length;
+      this.set({
+        blocks: this.merge(got),
+        lowest: cut ? take[take.length - 1].height : page.scannedFrom,
+        complete: !cut && page.next === null,
+        scanning: false,
       });
-      onProgress(found);
-      this.set({ scanning: false });
     } catch (e) {
       this.set({ scanning: false, error: (e as Error).message });
     }

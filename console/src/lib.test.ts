@@ -15,8 +15,8 @@ import { MemoryNodeStore } from '../../src/state/memory-nodes.ts';
 import { proofToJson } from '../../src/state/proof.ts';
 import { EMPTY_ROOT, SparseMerkleTree } from '../../src/state/smt.ts';
 import { addressOf, decodeHeader, fromHex, toHex, verifyReads } from './chain.ts';
-import { type BlockSummary, RecentTxs } from './feed.ts';
-import { noun, plural, scanForTxs } from './lib.ts';
+import { type BlockSummary, RecentTxs, type TxBlocksPage } from './feed.ts';
+import { newestHolding, noun, plural } from './lib.ts';
 import { sha256 } from './sha256.ts';
 import { sm3 } from './sm3.ts';
 import { parseCert } from './x509.ts';
@@ -203,9 +203,15 @@ interface FakeBlock {
   txs: string[];
 }
 
-/** A chain of `height + 1` blocks where `txs` maps the heights that hold txs to their count. */
-function fakeChain(height: number, txs: Record<number, number>) {
+/**
+ * A node whose chain has `height + 1` blocks, `txs` mapping the heights that hold txs to
+ * their count: GET /v1/blocks/:height and GET /v1/blocks?nonEmpty=true as docs/RPC.md says,
+ * a page looking at `scanMax` heights at most.
+ */
+function fakeChain(height: number, txs: Record<number, number>, scanMax = 10_000) {
   const fetched: number[] = [];
+  const pages: Array<[before: number, limit: number]> = [];
+  let failPages = 0;
   /** Commit one more block holding `count` txs. */
   const grow = (count: number): number => {
     height++;
@@ -217,6 +223,28 @@ function fakeChain(height: number, txs: Record<number, number>) {
     fetched.push(h);
     return { height: h, txs: Array.from({ length: txs[h] ?? 0 }, (_, i) => `tx${h}.${i}`) };
   };
+  const page = async (before: number, limit: number): Promise<TxBlocksPage> => {
+    assert.ok(Number.isSafeInteger(before) && before >= 1, `before ${before}`);
+    assert.ok(Number.isSafeInteger(limit) && limit >= 1 && limit <= 100, `limit ${limit}`);
+    pages.push([before, limit]);
+    if (failPages > 0) {
+      failPages--;
+      throw new Error('cannot reach the node');
+    }
+    const top = Math.min(before - 1, height);
+    const floor = Math.max(0, top - scanMax + 1);
+    const blocks: TxBlocksPage['blocks'] = [];
+    let lowest = floor;
+    for (let h = top; h >= floor; h--) {
+      if (!txs[h]) continue;
+      blocks.push({ height: h, txCount: txs[h] });
+      if (blocks.length === limit) {
+        lowest = h;
+        break;
+      }
+    }
+    return { blocks, scannedFrom: lowest, next: lowest > 0 ? lowest : null };
+  };
   const summary = (h: number): BlockSummary => ({
     height: h,
     hash: `h${h}`,
@@ -226,111 +254,168 @@ function fakeChain(height: number, txs: Record<number, number>) {
     seenAt: 0,
     live: false,
   });
-  return { fetch, fetched, summary, grow };
+  return {
+    fetch,
+    page,
+    fetched,
+    pages,
+    summary,
+    grow,
+    failNextPages: (n: number) => {
+      failPages = n;
+    },
+  };
+}
+
+/** Resolves once the look back is not scanning. */
+function settled(recent: RecentTxs<FakeBlock>): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const check = () => {
+      if (!recent.getSnapshot().scanning) {
+        off();
+        resolve();
+      }
+    };
+    const off = recent.subscribe(check);
+    setTimeout(check, 0);
+  });
+}
+
+/** Resolves once `ok` holds of the look back's snapshot. */
+function until(recent: RecentTxs<FakeBlock>, ok: () => boolean): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const check = () => {
+      if (ok()) {
+        off();
+        resolve();
+      }
+    };
+    const off = recent.subscribe(check);
+    check();
+  });
 }
 
 describe('console look back for recent txs', () => {
-  it('walks back past empty blocks to the newest txs and stops once it has enough', async () => {
-    const chain = fakeChain(1000, { 100: 3, 400: 2, 900: 1 });
-    const scan = await scanForTxs({ top: 1000, want: 3, maxFetch: 10_000, fetch: chain.fetch });
-    assert.deepEqual(
-      scan.blocks.map((b) => b.height),
-      [900, 400],
-    );
-    assert.ok(scan.lowest <= 400 && scan.lowest > 100, `lowest ${scan.lowest}`);
-    assert.equal(scan.fetched, chain.fetched.length);
-    assert.ok(scan.fetched <= 1000 - 400 + 8, `fetched ${scan.fetched}`);
+  it('takes the fewest newest blocks that hold enough txs', () => {
+    const b = (height: number, txCount: number) => ({ height, txCount });
+    assert.deepEqual(newestHolding([b(9, 2), b(7, 3), b(5, 1)], 4), [b(9, 2), b(7, 3)]);
+    assert.deepEqual(newestHolding([b(9, 2), b(7, 3)], 2), [b(9, 2)]);
+    assert.deepEqual(newestHolding([b(9, 2), b(7, 3)], 50), [b(9, 2), b(7, 3)]);
+    assert.deepEqual(newestHolding([], 5), []);
   });
 
-  it('spends no request on heights it knows are empty, and stops at the fetch limit', async () => {
-    const chain = fakeChain(5000, { 10: 5 });
-    // The feed knows the top 200 heights: all empty.
-    const known = (h: number) => (h > 4800 ? 0 : undefined);
-    const scan = await scanForTxs({
-      top: 5000,
-      want: 50,
-      maxFetch: 300,
-      fetch: chain.fetch,
-      known,
-      parallel: 6,
-    });
-    assert.deepEqual(scan.blocks, []);
-    assert.equal(scan.fetched, 300);
-    assert.ok(
-      chain.fetched.every((h) => h <= 4800),
-      'fetched a height the feed knew was empty',
-    );
-    assert.equal(scan.lowest, 4800 - 300 + 1);
-  });
-
-  it('ends at genesis', async () => {
-    const chain = fakeChain(20, { 0: 0, 5: 1 });
-    const scan = await scanForTxs({ top: 20, want: 50, maxFetch: 1000, fetch: chain.fetch });
-    assert.equal(scan.lowest, 0);
-    assert.deepEqual(
-      scan.blocks.map((b) => b.height),
-      [5],
-    );
-    assert.equal(scan.fetched, 21);
-  });
-
-  it('says how far it looked, looks further on demand and keeps up with new blocks', async () => {
-    const chain = fakeChain(2000, { 300: 2 });
-    const recent = new RecentTxs(chain.fetch, 50, 500);
-    const settled = () =>
-      new Promise<void>((resolve) => {
-        const check = () => {
-          if (!recent.getSnapshot().scanning) {
-            off();
-            resolve();
-          }
-        };
-        const off = recent.subscribe(check);
-        setTimeout(check, 0);
-      });
+  it('asks the node once for the blocks with txs and fetches only those it lists', async () => {
+    const chain = fakeChain(20_000, { 100: 3, 15000: 30, 19500: 40, 19990: 20 });
+    const recent = new RecentTxs(chain.page, chain.fetch, 50);
     // The feed holds the 30 newest blocks, all empty.
-    const feed = Array.from({ length: 30 }, (_, i) => chain.summary(2000 - i));
+    recent.onFeed(Array.from({ length: 30 }, (_, i) => chain.summary(20_000 - i)));
+    await settled(recent);
+    const snap = recent.getSnapshot();
+    assert.deepEqual(chain.pages, [[20_001, 50]]);
+    // 20 + 40 txs hold the 50 wanted: block 15000 is not fetched, and the look ends at 19500.
+    assert.deepEqual(chain.fetched, [19_990, 19_500]);
+    assert.deepEqual(
+      snap.blocks.map((b) => b.height),
+      [19_990, 19_500],
+    );
+    assert.equal(snap.top, 20_000);
+    assert.equal(snap.lowest, 19_500);
+    assert.equal(snap.complete, false);
+    assert.equal(snap.error, null);
+  });
+
+  it('says how far it looked, looks further on demand and ends at genesis', async () => {
+    const chain = fakeChain(2500, { 300: 2 }, 1000);
+    const recent = new RecentTxs(chain.page, chain.fetch, 50);
+    const feed = Array.from({ length: 30 }, (_, i) => chain.summary(2500 - i));
     recent.onFeed(feed);
-    await settled();
+    await settled(recent);
     let snap = recent.getSnapshot();
     assert.deepEqual(snap.blocks, []);
-    assert.equal(snap.top, 2000);
-    assert.equal(snap.lowest, 2000 - 30 - 500 + 1);
+    assert.equal(snap.top, 2500);
+    assert.equal(snap.lowest, 2500 - 1000 + 1);
     assert.equal(snap.complete, false);
-    assert.ok(chain.fetched.every((h) => h <= 1970));
+    assert.deepEqual(chain.fetched, [], 'no block fetched for a page without txs');
 
     recent.further();
-    await settled();
-    snap = recent.getSnapshot();
-    assert.equal(snap.lowest, 2000 - 30 - 1000 + 1);
+    await settled(recent);
+    assert.equal(recent.getSnapshot().lowest, 501);
     recent.further();
-    await settled();
-    assert.equal(recent.getSnapshot().lowest, 2000 - 30 - 1500 + 1);
-    recent.further();
-    await settled();
+    await settled(recent);
     snap = recent.getSnapshot();
     assert.deepEqual(
       snap.blocks.map((b) => b.height),
       [300],
     );
-    assert.equal(snap.complete, true);
     assert.equal(snap.lowest, 0);
+    assert.equal(snap.complete, true);
+    // Each look continued where the last one ended.
+    assert.deepEqual(chain.pages, [
+      [2501, 50],
+      [1501, 50],
+      [501, 50],
+    ]);
+    recent.further();
+    await settled(recent);
+    assert.equal(chain.pages.length, 3, 'nothing is older than genesis');
+    assert.deepEqual(chain.fetched, [300]);
+  });
+
+  it('keeps up with the feed: new blocks with txs once each, and heights it skipped', async () => {
+    const chain = fakeChain(2000, { 1990: 1 });
+    const recent = new RecentTxs(chain.page, chain.fetch, 50);
+    const feed = Array.from({ length: 30 }, (_, i) => chain.summary(2000 - i));
+    recent.onFeed(feed);
+    await settled(recent);
+    assert.equal(recent.getSnapshot().complete, true);
+    assert.deepEqual(chain.fetched, [1990]);
 
     // A new block with txs arrives on the feed: fetched once, listed first.
-    const fetchedBefore = chain.fetched.length;
-    const next = chain.summary(chain.grow(1));
-    const live = new Promise<void>((resolve) => {
-      const off = recent.subscribe(() => {
-        if (recent.getSnapshot().blocks[0]?.height === 2001) {
-          off();
-          resolve();
-        }
-      });
-    });
+    const next = chain.summary(chain.grow(2));
     recent.onFeed([next, ...feed]);
     recent.onFeed([next, ...feed]);
-    await live;
-    assert.deepEqual(chain.fetched.slice(fetchedBefore), [2001]);
+    await until(recent, () => recent.getSnapshot().blocks[0]?.height === 2001);
+    assert.deepEqual(chain.fetched, [1990, 2001]);
     assert.equal(recent.getSnapshot().top, 2001);
+    assert.equal(chain.pages.length, 1, 'the feed held every new height');
+
+    // The socket was down for 100 blocks: the feed holds only the newest 30 of them.
+    for (let i = 0; i < 40; i++) chain.grow(0);
+    const missed = chain.grow(3);
+    for (let i = 0; i < 59; i++) chain.grow(0);
+    const later = Array.from({ length: 30 }, (_, i) => chain.summary(2101 - i));
+    recent.onFeed(later);
+    await until(recent, () => recent.getSnapshot().blocks[0]?.height === missed);
+    assert.deepEqual(chain.pages.at(-1), [2102, 100]);
+    assert.deepEqual(chain.fetched, [1990, 2001, missed]);
+    assert.deepEqual(
+      recent.getSnapshot().blocks.map((b) => b.height),
+      [missed, 2001, 1990],
+    );
+    assert.equal(recent.getSnapshot().top, 2101);
+  });
+
+  it('shows a failed look and tries again from the head', async () => {
+    const chain = fakeChain(100, { 50: 1 });
+    chain.failNextPages(1);
+    const recent = new RecentTxs(chain.page, chain.fetch, 50);
+    recent.onFeed([chain.summary(100)]);
+    await settled(recent);
+    let snap = recent.getSnapshot();
+    assert.equal(snap.error, 'cannot reach the node');
+    assert.equal(snap.lowest, null);
+    recent.further();
+    await settled(recent);
+    snap = recent.getSnapshot();
+    assert.equal(snap.error, null);
+    assert.deepEqual(
+      snap.blocks.map((b) => b.height),
+      [50],
+    );
+    assert.equal(snap.complete, true);
+    assert.deepEqual(chain.pages, [
+      [101, 50],
+      [101, 50],
+    ]);
   });
 });

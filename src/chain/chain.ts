@@ -4,6 +4,7 @@
  * proposeBlock / commitBlock; everything else only reads it or submits txs.
  */
 import { EventEmitter } from 'node:events';
+import { BinaryReader, WireType } from '@bufbuild/protobuf/wire';
 import {
   type Block,
   BlockSchema,
@@ -45,7 +46,7 @@ import {
   commitToJson,
 } from '../types/block.ts';
 import { ArchiError } from '../types/errors.ts';
-import type { BlockJson, TxJson } from '../types/rpc-json.ts';
+import type { BlockJson, BlockPageJson, BlockSummaryJson, TxJson } from '../types/rpc-json.ts';
 import { type Genesis, genesisToConfig } from '../types/genesis.ts';
 import { bytesEqual, hex, unhex } from '../types/hex.ts';
 import { utf8Bytes, utf8Text } from '../types/json.ts';
@@ -63,6 +64,28 @@ import { nextValidators } from '../vm/native/membership.ts';
 import { ContractRegistry } from '../vm/registry.ts';
 
 const MAX_BLOCK_EVIDENCE = 16;
+
+/** Blocks in a GET /v1/blocks page when the request names no limit. */
+export const BLOCK_PAGE_DEFAULT = 20;
+/** Most blocks one listBlocks page holds. */
+export const BLOCK_PAGE_MAX = 100;
+/** Most heights one listBlocks call looks at, so a page over any run of empty blocks is bounded. */
+export const BLOCK_SCAN_MAX = 10_000;
+
+/** The header bytes of an encoded Block (its field 1), read without decoding the txs. */
+function blockHeaderBytes(block: Uint8Array): Uint8Array {
+  try {
+    const r = new BinaryReader(block);
+    while (r.pos < r.len) {
+      const [field, wire] = r.tag();
+      if (field === 1 && wire === WireType.LengthDelimited) return r.bytes().slice();
+      r.skip(wire, field);
+    }
+  } catch (e) {
+    throw new ArchiError('INTERNAL', `cannot decode Block: ${(e as Error).message}`);
+  }
+  throw new ArchiError('INTERNAL', 'a stored block has no header');
+}
 
 export type { BlockJson, TxJson } from '../types/rpc-json.ts';
 
@@ -542,6 +565,64 @@ export class Chain extends EventEmitter {
         ? commitToJson(decode(CommitSchema, block.lastCommit, 'INTERNAL'))
         : null,
       commit: seen ? commitToJson(decode(CommitSchema, seen, 'INTERNAL')) : null,
+    };
+  }
+
+  /**
+   * A page of block summaries below `before` (default: from the latest block down), newest
+   * first: at most `limit` (1 to BLOCK_PAGE_MAX) blocks, only those holding txs when
+   * `nonEmpty`, looking at the BLOCK_SCAN_MAX heights below `before` at most. With `nonEmpty`,
+   * empty heights are skipped by seeks in the receipts index and never read; each listed block
+   * costs one read of its header (a view of the stored block, its txs not decoded).
+   * `before` past the next height means the same as none. Throws BAD_REQUEST for a `before`
+   * of 0 or a `limit` out of range.
+   */
+  listBlocks(opts: { before?: number; limit: number; nonEmpty: boolean }): BlockPageJson {
+    const { before, limit, nonEmpty } = opts;
+    if (!Number.isSafeInteger(limit) || limit < 1 || limit > BLOCK_PAGE_MAX) {
+      throw new ArchiError('BAD_REQUEST', `limit must be 1 to ${BLOCK_PAGE_MAX}, got ${limit}`);
+    }
+    if (before !== undefined && !(Number.isSafeInteger(before) && before >= 1)) {
+      throw new ArchiError(
+        'BAD_REQUEST',
+        `before must be a height of at least 1 (nothing is below 0), got ${before}`,
+      );
+    }
+    const top = before === undefined ? this._height : Math.min(before - 1, this._height);
+    const floor = Math.max(0, top - BLOCK_SCAN_MAX + 1);
+    const blocks: BlockSummaryJson[] = [];
+    // The lowest height looked at: the floor, unless the page filled up before it.
+    let lowest = floor;
+    if (nonEmpty) {
+      let below = top + 1;
+      while (blocks.length < limit) {
+        const found = this.store.lastTxBlockBelow(below, floor);
+        if (!found) break;
+        blocks.push(this.blockSummary(found.height));
+        below = found.height;
+      }
+      if (blocks.length === limit) lowest = below;
+    } else {
+      for (let h = top; h >= floor && blocks.length < limit; h--) {
+        blocks.push(this.blockSummary(h));
+        lowest = h;
+      }
+    }
+    return { blocks, scannedFrom: lowest, scannedTo: top, next: lowest > 0 ? lowest : null };
+  }
+
+  /** Height, hash, time and tx count of a stored block, from its header alone. */
+  private blockSummary(height: number): BlockSummaryJson {
+    const stored = this.store.peekBlock(height);
+    if (!stored) throw new ArchiError('INTERNAL', `block ${height} is missing from the store`);
+    // Copied out of the transient view before anything else reads the store.
+    const headerBytes = blockHeaderBytes(stored);
+    const header = decode(HeaderSchema, headerBytes, 'INTERNAL');
+    return {
+      height,
+      hash: hex(this.profile.hash(headerBytes)),
+      time: Number(header.time),
+      txCount: header.txCount,
     };
   }
 

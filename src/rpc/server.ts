@@ -1,6 +1,6 @@
 import cors from '@fastify/cors';
 import type { FastifyInstance } from 'fastify';
-import type { Chain } from '../chain/chain.ts';
+import { BLOCK_PAGE_DEFAULT, type Chain } from '../chain/chain.ts';
 import { decode, TxBatchSchema } from '../codec/index.ts';
 import { maxTxBytes } from '../app/tx-check.ts';
 import { ArchiError } from '../types/errors.ts';
@@ -147,6 +147,19 @@ export function createRpcServer(o: RpcServerOptions): FastifyInstance {
     chain.getTx(txIdParam((req.params as any).txId, 'tx id')),
   );
 
+  // A page of block summaries, newest first, bounded however many blocks are empty.
+  app.get('/v1/blocks', async (req) => {
+    const q = req.query as Record<string, unknown>;
+    const nonEmpty = q.nonEmpty ?? 'false';
+    if (nonEmpty !== 'true' && nonEmpty !== 'false' && nonEmpty !== '1' && nonEmpty !== '0') {
+      throw new ArchiError('BAD_REQUEST', 'nonEmpty must be true or false');
+    }
+    return chain.listBlocks({
+      before: q.before === undefined ? undefined : intParam(q.before, 'before'),
+      limit: q.limit === undefined ? BLOCK_PAGE_DEFAULT : intParam(q.limit, 'limit'),
+      nonEmpty: nonEmpty === 'true' || nonEmpty === '1',
+    });
+  });
   app.get('/v1/blocks/latest', async () => chain.getBlock('latest'));
   app.get('/v1/blocks/:height', async (req) =>
     chain.getBlock(intParam((req.params as any).height, 'height')),

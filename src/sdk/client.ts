@@ -20,6 +20,9 @@ import type {
   ValidatorSetJson,
 } from './types.ts';
 import { type ValidatorInput, verifyQueryProof, verifyStateProof } from './verify.ts';
+import type { BlockPageJson } from '../types/rpc-json.ts';
+
+export type { BlockPageJson, BlockSummaryJson } from '../types/rpc-json.ts';
 
 export interface ClientOptions {
   /** Per-request timeout in ms (default 30000); waiting submits get their own wait time on top. */
@@ -40,6 +43,16 @@ export interface SubscribeOptions {
   onClose?: () => void;
   /** How long to wait for the node to confirm the subscription (default 10000 ms). */
   timeoutMs?: number;
+}
+
+/** Which blocks `ArchiClient.blocks` lists (docs/RPC.md, GET /v1/blocks). */
+export interface BlocksOptions {
+  /** List heights below this one (default: from the latest block down); a page's `next`. */
+  before?: number;
+  /** Most blocks in the page, 1 to 100 (default 20). */
+  limit?: number;
+  /** Only blocks that hold txs. */
+  nonEmpty?: boolean;
 }
 
 export interface VerifyOptions {
@@ -147,6 +160,21 @@ export class ArchiClient {
       );
     }
     return this.request('GET', `/v1/blocks/${height}`);
+  }
+
+  /**
+   * A page of block summaries `{height, hash, time, txCount}`, newest first. One request
+   * looks at no more than 10,000 heights: `scannedFrom`..`scannedTo` says which it looked at
+   * (every match among them is listed), and `next`, when not null, is the `before` that
+   * continues below them.
+   */
+  blocks(opts: BlocksOptions = {}): Promise<BlockPageJson> {
+    const q = new URLSearchParams();
+    if (opts.before !== undefined) q.set('before', String(opts.before));
+    if (opts.limit !== undefined) q.set('limit', String(opts.limit));
+    if (opts.nonEmpty !== undefined) q.set('nonEmpty', String(opts.nonEmpty));
+    const query = q.toString();
+    return this.request('GET', query ? `/v1/blocks?${query}` : '/v1/blocks');
   }
 
   /** Run a read-only contract method; with `prove` the answer carries proofs of every key read. */

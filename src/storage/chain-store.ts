@@ -87,6 +87,30 @@ export class ChainStore {
     return this.blocks.get(heightKey(height));
   }
 
+  /**
+   * The encoded block at `height` as a transient view: lmdb's getBinaryFast, which maps a
+   * large value without copying it and puts a small one in a reused buffer. It is valid only
+   * until the next read of this store, so copy what you keep (the header, say) at once.
+   */
+  peekBlock(height: number): Uint8Array | undefined {
+    return this.blocks.getBinaryFast(heightKey(height));
+  }
+
+  /**
+   * The highest height in [floor, below) whose block holds txs, with its tx count: one
+   * reverse seek in the receipts, keyed (height, index) with every index 0..n-1 written, so
+   * the first key found is the last tx of that block. Empty blocks cost nothing.
+   */
+  lastTxBlockBelow(below: number, floor = 0): { height: number; txCount: number } | undefined {
+    if (below <= floor) return undefined;
+    const start = receiptKey(below - 1, 0xffffffff);
+    for (const key of this.receipts.getKeys({ start, reverse: true, limit: 1 })) {
+      const height = Number(key.readBigUInt64BE(0));
+      return height >= floor ? { height, txCount: key.readUInt32BE(8) + 1 } : undefined;
+    }
+    return undefined;
+  }
+
   heightOfHash(hash: Uint8Array): number | undefined {
     const v = this.hashes.get(buf(hash));
     return v ? Number(v.readBigUInt64BE(0)) : undefined;

@@ -58,6 +58,27 @@ export interface BlockJson {
   commit: CommitJson | null;
 }
 
+/** One block in a GET /v1/blocks page. */
+export interface BlockSummaryJson {
+  height: number;
+  hash: string;
+  time: number;
+  txCount: number;
+}
+
+/**
+ * GET /v1/blocks?before&limit&nonEmpty: the blocks below `before` that match, newest first.
+ * Every height from `scannedFrom` to `scannedTo` (inclusive) was looked at, and `blocks` holds
+ * every match among them; `next` is the `before` of the following page (`scannedFrom`), or
+ * null once the genesis block has been looked at.
+ */
+export interface BlockPageJson {
+  blocks: BlockSummaryJson[];
+  scannedFrom: number;
+  scannedTo: number;
+  next: number | null;
+}
+
 /** GET /v1/txs/:txId */
 export interface TxJson {
   txId: string;

@@ -46,10 +46,17 @@ export function SearchBox({ autoFocus }: { autoFocus?: boolean }) {
 
 /** Transactions the Recent list shows at most (the look back stops once it holds them). */
 const RECENT_TXS = 50;
-/** Blocks one look back fetches at most before it says how far it looked. */
-const LOOK_BACK_BLOCKS = 500;
 
-const lookBack = (rpc: Rpc) => new RecentTxs((h) => rpc.block(h), RECENT_TXS, LOOK_BACK_BLOCKS);
+/**
+ * One look back is one GET /v1/blocks?nonEmpty=true (the node looks at up to 10,000 heights
+ * and says which), then the blocks it lists that hold the newest txs.
+ */
+const lookBack = (rpc: Rpc) =>
+  new RecentTxs(
+    (before, limit) => rpc.blocks({ before, limit, nonEmpty: true }),
+    (h) => rpc.block(h),
+    RECENT_TXS,
+  );
 
 /** The node's newest txs: a look back from the head, then every new block with txs. */
 function useRecentTxs(): [RecentTxsSnapshot<BlockJson>, RecentTxs<BlockJson>] {
@@ -81,7 +88,7 @@ export function TxsPage() {
   const shownOfOldest = rows.filter((r) => r.height === oldest?.height).length;
   const further = !recent.complete && !recent.scanning && rows.length < RECENT_TXS && (
     <button type="button" className="small secondary" onClick={() => source.further()}>
-      Look {plural(LOOK_BACK_BLOCKS, 'block')} further back
+      Look further back
     </button>
   );
   let scope: ReactNode;
