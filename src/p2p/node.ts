@@ -356,8 +356,11 @@ export class P2PNode extends EventEmitter<P2PEvents> {
     });
     server.on('secureConnection', (s: tls.TLSSocket) => this.onInbound(s));
     server.on('tlsClientError', (err: Error, s: tls.TLSSocket) => {
-      this.log.debug(
-        { err: err.message, remote: s.remoteAddress },
+      // Info, not debug: this is the only trace of a peer refused for its certificate (then
+      // `reason` names the verification error; `err` is just the hang-up that follows).
+      const reason = s.authorizationError ? String(s.authorizationError) : undefined;
+      this.log.info(
+        { err: err.message, ...(reason ? { reason } : {}), remote: s.remoteAddress },
         'p2p: inbound handshake failed',
       );
       s.destroy();

@@ -93,3 +93,74 @@ export async function sameChain(nodes: NetNode[], h: number): Promise<void> {
     }
   }
 }
+
+/** Polls `pred` (sync or async; a throw counts as false) until it returns a truthy value. */
+export async function waitUntil<T>(
+  pred: () => T | Promise<T>,
+  what: string,
+  timeoutMs = 60_000,
+  everyMs = 100,
+): Promise<NonNullable<T>> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await pred();
+      if (v) return v as NonNullable<T>;
+      last = v;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(
+        `timed out after ${timeoutMs} ms waiting for ${what} (last: ${String(last)})`,
+      );
+    }
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+/**
+ * The node's JSON log lines (pino, on stdout) whose `msg` is `msg`, parsed; only those
+ * written after `since` characters of its output (see logMark) when given.
+ */
+export function logLines(n: NetNode, msg: string, since = 0): Array<Record<string, any>> {
+  const out: Array<Record<string, any>> = [];
+  for (const line of (n.proc?.out ?? '').slice(since).split('\n')) {
+    if (!line.includes(msg)) continue;
+    try {
+      const j = JSON.parse(line);
+      if (j.msg === msg) out.push(j);
+    } catch {
+      // a partial last line or not JSON
+    }
+  }
+  return out;
+}
+
+/** Where the node's output ends now, for logLines(n, msg, since). */
+export function logMark(n: NetNode): number {
+  return n.proc?.out.length ?? 0;
+}
+
+/**
+ * Resolves with how long `socket` stayed open until it closed (the client side of a
+ * connection the node is expected to close); rejects if it is still open after `timeoutMs`.
+ */
+export function closedWithin(
+  socket: { once(e: 'close', f: () => void): unknown; destroyed: boolean },
+  timeoutMs: number,
+): Promise<number> {
+  const start = Date.now();
+  return new Promise((ok, fail) => {
+    if (socket.destroyed) return ok(0);
+    const t = setTimeout(
+      () => fail(new Error(`socket still open after ${timeoutMs} ms`)),
+      timeoutMs,
+    );
+    socket.once('close', () => {
+      clearTimeout(t);
+      ok(Date.now() - start);
+    });
+  });
+}

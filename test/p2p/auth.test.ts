@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createHash, X509Certificate } from 'node:crypto';
 import type { Socket } from 'node:net';
 import * as tls from 'node:tls';
 import { after, before, describe, it } from 'node:test';
@@ -16,6 +17,11 @@ import {
   type TestNode,
   waitFor,
 } from './helpers.ts';
+
+/** SHA-256 of a PEM certificate's DER, as PeerCertInfo.fingerprint. */
+function peerFingerprint(pem: string): string {
+  return createHash('sha256').update(new X509Certificate(pem).raw).digest('hex');
+}
 
 describe('p2p: who may connect', () => {
   const pki = new Pki([
@@ -68,9 +74,15 @@ describe('p2p: who may connect', () => {
 
   it('refuses a client whose certificate comes from a foreign CA', async () => {
     const id = foreign.ids.get('node3')!;
+    const mark = n1.logs.length;
     // The client trusts our CAs, so only our side can be the one refusing.
     const peer = new RawPeer(n1.port, id, pki.caPems());
     await refusedClient(peer, 'node3');
+    // node1's TLS server refused the certificate (and says so), before allowed() was asked.
+    const failed = n1.logs.slice(mark).filter((l) => l.msg === 'p2p: inbound handshake failed');
+    assert.equal(failed.length, 1);
+    assert.equal(typeof (failed[0].obj as { reason?: unknown }).reason, 'string');
+    assert.ok(!n1.allowedCalls.some((c) => c.info.fingerprint === peerFingerprint(id.certPem)));
     await stillTalking('after-foreign-client');
   });
 
@@ -115,11 +127,27 @@ describe('p2p: who may connect', () => {
     const n3 = makeNode(pki, 'node3', p3, []);
     await n3.node.start();
     cleanup.push(() => n3.node.stop());
+    const refusals = () =>
+      n1.logs.filter(
+        (l) =>
+          l.msg === 'p2p: socket error' &&
+          (l.obj as { err?: string }).err === 'server certificate CN node3 is not node4',
+      ).length;
     n1.node.addPeer({ name: 'node4', address: `${HOST}:${p3}` });
-    await sleep(400);
+    // The dial happened and was refused for the name: node1's TLS client read node3's
+    // certificate and failed the handshake, twice (a dial and a redial after backoff) ...
+    await waitFor(() => refusals() >= 2, 'two refused dials');
+    // ... and node3's server saw them: each ends there as a failed handshake, or (when node3
+    // got node1's Finished before the close) as a handshake that asked allowed() about node1.
+    const seen = () =>
+      n3.logs.filter((l) => l.msg === 'p2p: inbound handshake failed').length +
+      n3.allowedCalls.filter((c) => c.name === 'node1').length;
+    await waitFor(() => seen() >= 2, 'node3 to see both handshakes');
     n1.node.removePeer('node4');
+    // Neither side ever took the other in: node1 never sent its hello.
     assert.ok(!n1.rec.ups.includes('node4') && !n1.rec.ups.includes('node3'));
     assert.ok(!n3.rec.ups.includes('node1'));
+    assert.ok(!n3.node.peers().some((p) => p.connected));
   });
 
   it('refuses a certificate whose org is not the org of the issuing CA', async () => {

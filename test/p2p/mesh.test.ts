@@ -34,8 +34,15 @@ describe('p2p: three nodes in a full mesh', () => {
   });
 
   it('connects every pair once, over the connection the smaller name opened', async () => {
-    // Give a losing duplicate time to be closed before judging.
-    await new Promise((ok) => setTimeout(ok, 300));
+    // Both ends of a pair apply the same rule, so once every connection in use is the one the
+    // smaller name opened, the losing duplicates are closed.
+    const settled = () =>
+      nodes.every((n) =>
+        n.node
+          .peers()
+          .every((p) => p.connected && p.direction === (n.name < p.name ? 'outbound' : 'inbound')),
+      );
+    await waitFor(settled, 'every pair on the connection the smaller name opened');
     for (const n of nodes) {
       const peers = n.node.peers();
       assert.deepEqual(

@@ -16,7 +16,7 @@ import {
 } from './helpers.ts';
 
 describe('p2p: hostile and broken peers', () => {
-  // node3..node8 are the misbehaving ones, one name per test so bans do not carry over.
+  // node3..node10 are the misbehaving ones, one name per test so bans do not carry over.
   const pki = new Pki([
     ['node1', 'org1'],
     ['node2', 'org2'],
@@ -26,6 +26,8 @@ describe('p2p: hostile and broken peers', () => {
     ['node6', 'org3'],
     ['node7', 'org3'],
     ['node8', 'org3'],
+    ['node9', 'org3'],
+    ['node10', 'org3'],
   ]);
   let n1: TestNode;
   let n2: TestNode;
@@ -81,35 +83,73 @@ describe('p2p: hostile and broken peers', () => {
     });
   }
 
+  /** node1's log lines about failed inbound TLS handshakes, from `since` on. */
+  const tlsFailures = (since: number) =>
+    n1.logs.slice(since).filter((l) => l.msg === 'p2p: inbound handshake failed');
+
   it('closes a connection that sends random bytes', async () => {
+    const mark = n1.logs.length;
     const s = await tcp();
     s.write(randomBytes(4096));
-    await Promise.all([closedWithin(s, 5000), stillTalking()]);
+    // Closed by node1 (this side never ends it) for what it sent, not at the handshake timeout.
+    await closedWithin(s, 5000);
+    const failed = tlsFailures(mark).map((l) => (l.obj as { err?: string }).err);
+    assert.equal(failed.length, 1, 'node1 logged the failed handshake');
+    assert.notEqual(failed[0], 'TLS handshake timeout');
+    await stillTalking();
   });
 
   it('closes a TCP connection that never starts TLS within the handshake timeout', async () => {
+    const mark = n1.logs.length;
     const s = await tcp();
     const closed = closedWithin(s, 6000);
     await stillTalking();
     assert.equal(s.destroyed, false, 'closed before the timeout');
     const ms = await closed;
     assert.ok(ms >= 1000, `closed after ${ms} ms (handshakeTimeoutMs 1500)`);
+    assert.deepEqual(
+      tlsFailures(mark).map((l) => (l.obj as { err?: string }).err),
+      ['TLS handshake timeout'],
+    );
   });
 
-  it('closes a plain connection that sends a huge length prefix', async () => {
-    const s = await tcp();
-    s.write(Buffer.from([0xff, 0xff, 0xff, 0xff, 0, 0, 0]));
-    await Promise.all([closedWithin(s, 5000), stillTalking()]);
+  // A length prefix is only read inside an authenticated TLS session (a plain connection is
+  // refused by TLS first, as above): these peers finish the handshake and the hello, so the
+  // frame limit is what refuses them, at the limit's exact boundary.
+  async function authenticated(name: string): Promise<RawPeer> {
+    const peer = raw(name);
+    await peer.connected();
+    peer.hello(name);
+    await waitFor(() => peer.gotHello() && n1.rec.ups.includes(name), `${name} up`);
+    return peer;
+  }
+
+  it('closes an authenticated peer that announces a frame one byte over the limit', async () => {
+    const max = n1.node.limits.maxFrameBytes;
+    const peer = await authenticated('node9');
+    const prefix = Buffer.alloc(4);
+    prefix.writeUInt32BE(max + 1, 0);
+    peer.socket.write(prefix);
+    await Promise.all([closedWithin(peer.socket, 5000), stillTalking()]);
+    assert.equal(
+      n1.drops.at(-1),
+      `protocol violation: frame of ${max + 1} bytes exceeds the limit of ${max}`,
+    );
+    await waitFor(() => n1.rec.downs.includes('node9'), 'node9 down');
+    // A frame of exactly the limit gets past the size check (and is refused for its content).
+    const atLimit = await authenticated('node10');
+    const frame = Buffer.alloc(4 + max, 0xff);
+    frame.writeUInt32BE(max, 0);
+    atLimit.socket.write(frame);
+    await Promise.all([closedWithin(atLimit.socket, 10_000), stillTalking()]);
+    assert.match(n1.drops.at(-1) ?? '', /malformed frame/);
   });
 
   it('closes an authenticated peer that announces an oversized frame', async () => {
-    const peer = raw('node3');
-    await peer.connected();
-    peer.hello('node3');
-    await waitFor(() => n1.rec.ups.includes('node3'), 'node3 up');
+    const peer = await authenticated('node3');
     peer.socket.write(Buffer.from([0xff, 0xff, 0xff, 0xf0]));
     await Promise.all([closedWithin(peer.socket, 5000), stillTalking()]);
-    assert.match(n1.drops.at(-1) ?? '', /exceeds the limit/);
+    assert.match(n1.drops.at(-1) ?? '', /frame of 4294967280 bytes exceeds the limit/);
     await waitFor(() => n1.rec.downs.includes('node3'), 'node3 down');
   });
 
@@ -204,7 +244,10 @@ describe('p2p: hostile and broken peers', () => {
       };
       fill(TXS);
       fill(CONSENSUS);
-      await sleep(400); // time for a reader to drain, if there were one
+      // Two round trips between the good nodes: node1 has run its socket I/O meanwhile, so a
+      // peer that read would have drained some of its queue by now.
+      await stillTalking();
+      await stillTalking();
       assert.ok(fill(TXS) > 300, 'sends to a stuck peer keep failing');
       assert.ok(fill(CONSENSUS) > 200, 'consensus sends to a stuck peer keep failing');
       const q = n1.node.queued('node7')!;

@@ -10,6 +10,7 @@ import {
   CommitSchema,
   ConsensusMessageSchema,
   create,
+  type DuplicateVoteEvidence,
   DuplicateVoteEvidenceSchema,
   decode,
   EvidenceMessageSchema,
@@ -68,9 +69,34 @@ const MAX_VOTES_PER_SLOT = 4;
 const SYNC_STATUS_MS = 1000;
 const SYNC_REQUEST_TIMEOUT_MS = 5000;
 const TX_GOSSIP_MS = 20;
+/** Gossiped evidence held until this node reaches its height (bounded; see onEvidence). */
+const MAX_EARLY_EVIDENCE = 64;
+/** Pooled evidence remembered for peers that connect later, until a block carries it. */
+const MAX_SHARED_EVIDENCE = 256;
+/** Evidence items handled per evidence message. */
+const MAX_EVIDENCE_PER_MESSAGE = 64;
 
 const voteKind = (t: VoteType): 'prevote' | 'precommit' | undefined =>
   t === VoteType.PREVOTE ? 'prevote' : t === VoteType.PRECOMMIT ? 'precommit' : undefined;
+
+/**
+ * Identity of a piece of evidence (validator, height, round, vote type) read from its first
+ * vote, as the evidence pool keys it; undefined when the vote does not decode. Only for
+ * bookkeeping: validity is the chain's to judge (Chain.addEvidence).
+ */
+function evidenceId(
+  ev: DuplicateVoteEvidence,
+): { key: string; height: number; validator: string } | undefined {
+  if (!ev.voteA) return undefined;
+  try {
+    const b = decode(VoteBodySchema, ev.voteA.body, 'BAD_REQUEST');
+    const height = Number(b.height);
+    const validator = hex(b.validator);
+    return { key: `${height}/${b.round}/${b.type}/${validator}`, height, validator };
+  } catch {
+    return undefined;
+  }
+}
 
 export class TbftDriver {
   readonly self: string;
@@ -101,6 +127,15 @@ export class TbftDriver {
   private txOut: Uint8Array[] = [];
   private txTimer: NodeJS.Timeout | undefined;
   private nextHeightTimer: NodeJS.Timeout | undefined;
+  /** Evidence from peers for a height this node has not reached yet (no validator set to judge it). */
+  private earlyEvidence: Array<{
+    height: number;
+    key: string;
+    ev: DuplicateVoteEvidence;
+    from: string;
+  }> = [];
+  /** Evidence this node pooled and no committed block carries yet, by evidence key. */
+  private sharedEvidence = new Map<string, DuplicateVoteEvidence>();
 
   constructor(private readonly o: DriverOptions) {
     this.self = address(o.chain.profile, o.signer.publicKey);
@@ -194,6 +229,7 @@ export class TbftDriver {
     const buffered = this.future.filter((f) => f.height === this.height);
     this.future = this.future.filter((f) => f.height > this.height);
     for (const f of buffered) this.onConsensusBytes(f.bytes);
+    this.takeEarlyEvidence();
   }
 
   private replayRecord(rec: WalRecord): void {
@@ -430,6 +466,7 @@ export class TbftDriver {
 
   private commit(block: ProposedBlock, commit: Commit): void {
     this.o.chain.commitBlock(block, commit);
+    this.evidenceCommitted(block);
     this.o.wal.reset();
     this.broadcastStatus();
     for (const t of this.timers) clearTimeout(t);
@@ -452,7 +489,7 @@ export class TbftDriver {
       if (channel === CHANNEL.CONSENSUS) this.onConsensusBytes(bytes, peer);
       else if (channel === CHANNEL.TXS) this.onTxs(bytes);
       else if (channel === CHANNEL.BLOCKSYNC) this.onSync(peer, bytes);
-      else if (channel === CHANNEL.EVIDENCE) this.onEvidence(bytes);
+      else if (channel === CHANNEL.EVIDENCE) this.onEvidence(peer, bytes);
     } catch (e) {
       this.o.log.debug({ peer, channel, err: (e as Error).message }, 'dropped a bad message');
     }
@@ -518,14 +555,39 @@ export class TbftDriver {
     const body = decode(VoteBodySchema, v.body, 'BAD_REQUEST');
     const height = Number(body.height);
     if (body.chainId !== chain.chainId) return;
-    if (height !== this.height || this.nextHeightTimer) {
-      this.bufferFuture(height, raw);
+    // The decided height keeps its votes until the next one starts: a conflicting vote that
+    // arrives in the block interval is still evidence, though the machine is done with it.
+    const decided = height === this.height && this.nextHeightTimer !== undefined;
+    if (height !== this.height || decided) {
+      if (decided) this.fileVote(v, body);
+      else this.bufferFuture(height, raw);
       return;
     }
+    const kind = this.fileVote(v, body);
+    if (!kind) return;
+    const vote: Vote = {
+      kind,
+      height,
+      round: body.round,
+      blockHash: body.blockHash.length ? hex(body.blockHash) : null,
+      validator: hex(body.validator),
+    };
+    this.enqueue({ type: 'vote', vote }, log ? { height, kind: 'msg', data: raw } : undefined);
+  }
+
+  /**
+   * Verifies a vote of this height and files it in its slot; a second vote of the slot for
+   * another block is a double sign. Returns the vote's kind, or undefined if it is not valid.
+   */
+  private fileVote(
+    v: VoteProto,
+    body: ReturnType<typeof decode<typeof VoteBodySchema>>,
+  ): 'prevote' | 'precommit' | undefined {
     const kind = voteKind(body.type);
     const validator = hex(body.validator);
     const entry = this.validators.get(validator);
-    if (!kind || !entry || !chain.profile.verify(entry.publicKey, v.body, v.signature)) return;
+    if (!kind || !entry || !this.o.chain.profile.verify(entry.publicKey, v.body, v.signature))
+      return undefined;
     const key = `${body.round}/${kind}/${validator}`;
     const slot = this.votes.get(key);
     if (!slot) this.votes.set(key, [v]);
@@ -537,27 +599,79 @@ export class TbftDriver {
       this.reportDoubleSign(slot[0], v);
       if (slot.length < MAX_VOTES_PER_SLOT) slot.push(v);
     }
-    const vote: Vote = {
-      kind,
-      height,
-      round: body.round,
-      blockHash: body.blockHash.length ? hex(body.blockHash) : null,
-      validator,
-    };
-    this.enqueue({ type: 'vote', vote }, log ? { height, kind: 'msg', data: raw } : undefined);
+    return kind;
   }
+
+  // --- evidence --------------------------------------------------------------
 
   private reportDoubleSign(a: VoteProto, b: VoteProto): void {
     const ev = create(DuplicateVoteEvidenceSchema, { voteA: a, voteB: b });
     if (!this.o.chain.addEvidence(ev)) return;
     this.o.log.warn({ height: this.height }, 'double sign detected: evidence pooled and gossiped');
+    this.shareEvidence(ev);
+  }
+
+  private onEvidence(peer: string, bytes: Uint8Array): void {
+    const m = decode(EvidenceMessageSchema, bytes, 'BAD_REQUEST');
+    for (const ev of m.evidence.slice(0, MAX_EVIDENCE_PER_MESSAGE)) this.takeEvidence(ev, peer);
+  }
+
+  /** Evidence from a peer: pooled and passed on when new and valid, held when it is early. */
+  private takeEvidence(ev: DuplicateVoteEvidence, from: string): void {
+    const id = evidenceId(ev);
+    if (!id) return;
+    const chain = this.o.chain;
+    if (id.height > chain.height + 1) {
+      // A peer ahead of us saw the double sign. Evidence is judged by the validator set of
+      // its own height, which this node learns only when it gets there: hold it until then.
+      const early = this.earlyEvidence;
+      if (
+        id.height <= chain.height + 1 + 10 &&
+        early.length < MAX_EARLY_EVIDENCE &&
+        !early.some((e) => e.key === id.key && e.from === from)
+      ) {
+        early.push({ height: id.height, key: id.key, ev, from });
+      }
+      return;
+    }
+    if (!chain.addEvidence(ev)) return;
+    this.o.log.info(
+      { from, height: id.height, validator: id.validator },
+      'evidence received by gossip: pooled and passed on',
+    );
+    this.shareEvidence(ev);
+  }
+
+  /**
+   * Sends pooled evidence to every connected peer and keeps it for peers that connect later
+   * (onPeerUp) until a committed block carries it. A peer that already holds it drops it
+   * quietly, so the flood ends after one round.
+   */
+  private shareEvidence(ev: DuplicateVoteEvidence): void {
+    const id = evidenceId(ev);
+    if (id) {
+      this.sharedEvidence.set(id.key, ev);
+      if (this.sharedEvidence.size > MAX_SHARED_EVIDENCE) {
+        this.sharedEvidence.delete(this.sharedEvidence.keys().next().value as string);
+      }
+    }
     const msg = create(EvidenceMessageSchema, { evidence: [ev] });
     this.o.net.broadcast(CHANNEL.EVIDENCE, encode(EvidenceMessageSchema, msg));
   }
 
-  private onEvidence(bytes: Uint8Array): void {
-    const m = decode(EvidenceMessageSchema, bytes, 'BAD_REQUEST');
-    for (const ev of m.evidence.slice(0, 64)) this.o.chain.addEvidence(ev);
+  /** A block committed: the evidence it carries need not travel any more. */
+  private evidenceCommitted(block: ProposedBlock): void {
+    for (const ev of block.block.evidence) {
+      const id = evidenceId(ev);
+      if (id) this.sharedEvidence.delete(id.key);
+    }
+  }
+
+  private takeEarlyEvidence(): void {
+    const due = this.earlyEvidence.filter((e) => e.height <= this.height);
+    if (due.length === 0) return;
+    this.earlyEvidence = this.earlyEvidence.filter((e) => e.height > this.height);
+    for (const e of due) this.takeEvidence(e.ev, e.from);
   }
 
   // --- tx gossip -------------------------------------------------------------
@@ -601,6 +715,13 @@ export class TbftDriver {
     });
     this.o.net.send(peer, CHANNEL.BLOCKSYNC, encode(SyncMessageSchema, msg));
     for (const m of this.ownMessages) this.o.net.send(peer, CHANNEL.CONSENSUS, m);
+    // Evidence it may have missed while it was away (or not yet a peer).
+    const pending = [...this.sharedEvidence.values()];
+    for (let i = 0; i < pending.length; i += MAX_EVIDENCE_PER_MESSAGE) {
+      const evidence = pending.slice(i, i + MAX_EVIDENCE_PER_MESSAGE);
+      const m = create(EvidenceMessageSchema, { evidence });
+      this.o.net.send(peer, CHANNEL.EVIDENCE, encode(EvidenceMessageSchema, m));
+    }
   }
 
   private onSync(peer: string, bytes: Uint8Array): void {
@@ -677,6 +798,7 @@ export class TbftDriver {
         this.nextHeightTimer = undefined;
       }
       chain.commitBlock(executed, commit);
+      this.evidenceCommitted(executed);
       this.o.wal.reset();
       this.o.log.info({ height, from: peer }, 'synced block');
       this.startHeight();
