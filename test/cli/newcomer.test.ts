@@ -131,8 +131,10 @@ describe('the command the CLI suggests', () => {
   it('is "npx archi" under npx, "node PATH" when started by path, else "archi"', () => {
     assert.equal(archiCommand({ npm_command: 'exec' }, ARCHI, ROOT), 'npx archi');
     assert.equal(archiCommand({}, join(ROOT, 'bin', 'archi.js'), ROOT), 'node bin/archi.js');
-    assert.equal(archiCommand({}, ARCHI, '/tmp'), `node ${ARCHI}`);
-    assert.equal(archiCommand({}, '/usr/local/bin/archi', '/tmp'), 'archi');
+    // A directory outside the repository (a sibling: the clone itself may live under /tmp).
+    const elsewhere = join(ROOT, '..', 'elsewhere');
+    assert.equal(archiCommand({}, ARCHI, elsewhere), `node ${ARCHI}`);
+    assert.equal(archiCommand({}, '/usr/local/bin/archi', elsewhere), 'archi');
     assert.equal(dirFlag(undefined), '');
     assert.equal(dirFlag('./.archipelago'), '');
     assert.equal(dirFlag('net 2'), " --dir 'net 2'");
