@@ -49,7 +49,8 @@ const signalGroup = (signal) => {
 };
 // Ctrl-C reaches only the foreground group: pass it on.
 for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, () => signalGroup(signal));
-child.on('exit', async (code) => {
+child.on('exit', async (code, signal) => {
+  if (signal) console.error(`run-tests: the test runner was ended by ${signal}`);
   if (signalGroup('SIGTERM')) {
     console.error('run-tests: ending processes that the tests left running');
     const deadline = Date.now() + 3000;
