@@ -36,7 +36,7 @@ console.log(`# ${files.length} test files under node ${process.version} (${proce
 // when the runner exits, so that nothing outlives `npm test` (or slows CI's next run).
 const child = spawn(
   process.execPath,
-  ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=300000', ...files],
+  ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=600000', ...files],
   { cwd: root, stdio: 'inherit', detached: true },
 );
 const signalGroup = (signal) => {
