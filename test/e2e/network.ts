@@ -143,24 +143,5 @@ export function logMark(n: NetNode): number {
   return n.proc?.out.length ?? 0;
 }
 
-/**
- * Resolves with how long `socket` stayed open until it closed (the client side of a
- * connection the node is expected to close); rejects if it is still open after `timeoutMs`.
- */
-export function closedWithin(
-  socket: { once(e: 'close', f: () => void): unknown; destroyed: boolean },
-  timeoutMs: number,
-): Promise<number> {
-  const start = Date.now();
-  return new Promise((ok, fail) => {
-    if (socket.destroyed) return ok(0);
-    const t = setTimeout(
-      () => fail(new Error(`socket still open after ${timeoutMs} ms`)),
-      timeoutMs,
-    );
-    socket.once('close', () => {
-      clearTimeout(t);
-      ok(Date.now() - start);
-    });
-  });
-}
+/** The client side of a connection the node is expected to close (shared with the p2p tests). */
+export { closedWithin } from '../p2p/helpers.ts';

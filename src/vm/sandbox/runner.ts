@@ -284,7 +284,7 @@ export function runUserMethod(
   method: string,
   args: unknown,
 ): unknown {
-  checkJsonValue(args, 'args', 'args');
+  // Args reach here within JSON_LIMITS: checkTxRules parsed a tx's, Executor.query checked a query's.
   const argsText = JSON.stringify(args ?? null);
   if (bytesOver(argsText, LIMITS.argsBytes)) {
     throw new ArchiError('ARGS_TOO_LARGE', `args are limited to ${LIMITS.argsBytes} bytes of JSON`);
