@@ -534,6 +534,17 @@ export class Chain extends EventEmitter {
     if (configChanged) this.emit('config', this._config);
   }
 
+  /** The encoded block at `height` as committed, for block sync; undefined when not held. */
+  blockBytesAt(height: number): Uint8Array | undefined {
+    return height >= 1 && height <= this._height ? this.store.getBlock(height) : undefined;
+  }
+
+  /** The +2/3 precommits this node saw for the block at `height`; undefined when not held. */
+  seenCommitAt(height: number): Commit | undefined {
+    const seen = height >= 1 && height <= this._height ? this.store.getSeenCommit(height) : undefined;
+    return seen ? decode(CommitSchema, seen, 'INTERNAL') : undefined;
+  }
+
   private blockAt(height: number): Block | undefined {
     const bytes = this.store.getBlock(height);
     return bytes ? decode(BlockSchema, bytes, 'INTERNAL') : undefined;
