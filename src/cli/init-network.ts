@@ -7,7 +7,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { createServer, isIPv4, type Server } from 'node:net';
+import { createServer, isIPv4, isIPv6, type Server } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { type CryptoProfile, getProfile } from '../crypto/profile.ts';
 import { certToPem, issueCertificate, issueSelfSignedCa } from '../crypto/x509.ts';
@@ -28,6 +28,11 @@ export const DEFAULT_CHAIN = 'archipelago-local';
 export const DEFAULT_VALIDITY_DAYS = 3650;
 export const VALIDATOR_POWER = 10;
 export const USERS = ['admin', 'client'] as const;
+/**
+ * First port of a network spread over hosts (`--hosts`) without --base-port: every node
+ * serves RPC on it and p2p on the next, so one firewall rule fits every host.
+ */
+export const DEFAULT_HOSTS_BASE_PORT = 26700;
 
 export interface InitOptions {
   dir: string;
@@ -38,6 +43,11 @@ export interface InitOptions {
   identity?: 'cert' | 'key';
   basePort?: number;
   host?: string;
+  /**
+   * One host (IPv4, IPv6 or DNS name) per org: node i listens on hosts[i] and its peers dial
+   * it there. Excludes `host`; `orgs` defaults to the number of hosts.
+   */
+  hosts?: string[];
   validityDays?: number;
 }
 
@@ -84,6 +94,8 @@ interface Resolved {
   identity: 'cert' | 'key';
   basePort: number | undefined;
   host: string;
+  /** Per node, when the network spans hosts. */
+  hosts: string[] | undefined;
   validityDays: number;
 }
 
@@ -104,10 +116,75 @@ function isInt(v: unknown): v is number {
   return typeof v === 'number' && Number.isSafeInteger(v);
 }
 
+function badArg(message: string): never {
+  throw new ArchiError('INVALID_ARGS', `init: ${message}`);
+}
+
+// RFC 1123 labels; a last label of digits only is refused, so a mistyped IPv4 address
+// ("10.0.0.256", "10.0.0") is not taken for a name.
+const DNS_LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+
+/**
+ * Checks one --hosts entry and returns it as node.json spells it: an IPv4 address, an IPv6
+ * address without brackets, or a lower-case DNS name. Throws ArchiError(INVALID_ARGS).
+ */
+export function checkHost(entry: string): string {
+  const given = String(entry);
+  const h = given.startsWith('[') && given.endsWith(']') ? given.slice(1, -1) : given;
+  if (isIPv4(h) || isIPv6(h)) {
+    // Peers must be able to dial the address, and a zone id means nothing on another host.
+    if (h === '0.0.0.0' || /^[0:]+$/.test(h)) {
+      badArg(`host "${given}" is the unspecified address, which peers cannot dial`);
+    }
+    if (h.includes('%')) badArg(`host "${given}" carries an IPv6 zone id; give a plain address`);
+    return h.toLowerCase();
+  }
+  const name = h.toLowerCase().replace(/\.$/, '');
+  const labels = name.split('.');
+  if (
+    name.length === 0 ||
+    name.length > 253 ||
+    !labels.every((l) => DNS_LABEL.test(l)) ||
+    /^[0-9]+$/.test(labels[labels.length - 1])
+  ) {
+    badArg(`host "${given}" is not an IPv4 or IPv6 address or a DNS name`);
+  }
+  return name;
+}
+
+/** Splits a --hosts value ("h1,h2,...") into its entries; empty entries are refused. */
+export function parseHostList(value: string): string[] {
+  const hosts = String(value)
+    .split(',')
+    .map((h) => h.trim());
+  const empty = hosts.indexOf('');
+  if (empty >= 0) badArg(`--hosts entry ${empty + 1} is empty in "${value}"`);
+  return hosts;
+}
+
+/** "host:port" as peers dial it; IPv6 addresses in brackets. */
+export function hostPort(host: string, port: number): string {
+  return `${isIPv6(host) ? `[${host}]` : host}:${port}`;
+}
+
+/**
+ * Port pair index of each node: 0 for the first node on its host, 1 for the second...
+ * Nodes on different hosts share ports; two orgs sharing a host need distinct ones.
+ */
+function slotsByHost(hosts: string[]): number[] {
+  const seen = new Map<string, number>();
+  return hosts.map((h) => {
+    const k = seen.get(h) ?? 0;
+    seen.set(h, k + 1);
+    return k;
+  });
+}
+
 /** Checks options and fills defaults; throws ArchiError(CONFIG_INVALID) on bad input. */
 export function resolveInitOptions(opts: InitOptions): Resolved {
   if (typeof opts?.dir !== 'string' || opts.dir.trim() === '') invalid('--dir is required');
-  const orgs = opts.orgs ?? DEFAULT_ORGS;
+  if (opts.hosts !== undefined && !Array.isArray(opts.hosts)) badArg('--hosts must be a list');
+  const orgs = opts.orgs ?? (opts.hosts?.length || DEFAULT_ORGS);
   if (!isInt(orgs) || orgs < 1 || orgs > MAX_ORGS) {
     invalid(`orgs must be an integer from 1 to ${MAX_ORGS}, got ${String(opts.orgs)}`);
   }
@@ -133,12 +210,24 @@ export function resolveInitOptions(opts: InitOptions): Resolved {
   const host = opts.host ?? '127.0.0.1';
   if (typeof host !== 'string' || !isIPv4(host))
     invalid(`host must be an IPv4 address, got ${String(host)}`);
+  let hosts: string[] | undefined;
+  if (opts.hosts !== undefined) {
+    if (opts.host !== undefined) badArg('give either a host or --hosts, not both');
+    hosts = opts.hosts.map(checkHost);
+    if (hosts.length !== orgs) {
+      badArg(
+        `--hosts names ${hosts.length} host${hosts.length === 1 ? '' : 's'} for ${orgs} org${orgs === 1 ? '' : 's'}; give one host per org`,
+      );
+    }
+  }
   const basePort = opts.basePort;
+  // Across hosts only the nodes sharing one host need ports of their own.
+  const pairs = hosts ? Math.max(...slotsByHost(hosts)) + 1 : orgs;
   if (basePort !== undefined) {
-    const last = isInt(basePort) ? basePort + 2 * orgs - 1 : Number.NaN;
+    const last = isInt(basePort) ? basePort + 2 * pairs - 1 : Number.NaN;
     if (!isInt(basePort) || basePort < 1024 || !(last <= 65535)) {
       invalid(
-        `base port must be an integer from 1024 with room for ${2 * orgs} ports below 65536, got ${String(basePort)}`,
+        `base port must be an integer from 1024 with room for ${2 * pairs} ports below 65536, got ${String(basePort)}`,
       );
     }
   }
@@ -155,6 +244,7 @@ export function resolveInitOptions(opts: InitOptions): Resolved {
     identity,
     basePort,
     host,
+    hosts,
     validityDays,
   };
 }
@@ -413,9 +503,14 @@ export async function initNetwork(opts: InitOptions): Promise<NetworkInfo> {
   await refuseExisting(o.dir);
   const profile = getProfile(o.crypto);
 
-  const ports = o.basePort === undefined ? await freePorts(2 * o.orgs, o.host) : undefined;
+  // Free ports can only be probed here, so a network across hosts gets fixed ones.
+  const ports =
+    o.basePort === undefined && !o.hosts ? await freePorts(2 * o.orgs, o.host) : undefined;
+  const slots = o.hosts ? slotsByHost(o.hosts) : undefined;
+  const base = o.basePort ?? DEFAULT_HOSTS_BASE_PORT;
   const portOf = (i: number, which: 0 | 1): number =>
-    ports ? ports[2 * i + which] : (o.basePort as number) + 2 * i + which;
+    ports ? ports[2 * i + which] : base + 2 * (slots ? slots[i] : i) + which;
+  const hostOf = (i: number): string => o.hosts?.[i] ?? o.host;
 
   const now = Date.now();
   const validity = validityWindow(o.validityDays, now);
@@ -423,7 +518,7 @@ export async function initNetwork(opts: InitOptions): Promise<NetworkInfo> {
   const files: FilePlan = [];
   const genesisOrgs: GenesisOrg[] = [];
   const validators: Genesis['validators'] = [];
-  const nodes: Array<NetworkNode & { rpcPort: number; p2pPort: number }> = [];
+  const nodes: Array<NetworkNode & { host: string; rpcPort: number; p2pPort: number }> = [];
 
   for (let i = 0; i < o.orgs; i++) {
     const org = `org${i + 1}`;
@@ -439,11 +534,13 @@ export async function initNetwork(opts: InitOptions): Promise<NetworkInfo> {
     });
     const rpcPort = portOf(i, 0);
     const p2pPort = portOf(i, 1);
+    const host = hostOf(i);
     nodes.push({
       name: nodeName,
       org,
-      rpc: `http://${o.host}:${rpcPort}`,
-      p2p: `${o.host}:${p2pPort}`,
+      rpc: `http://${hostPort(host, rpcPort)}`,
+      p2p: hostPort(host, p2pPort),
+      host,
       rpcPort,
       p2pPort,
     });
@@ -469,7 +566,7 @@ export async function initNetwork(opts: InitOptions): Promise<NetworkInfo> {
       name: n.name,
       org: n.org,
       chainId: o.chain,
-      host: o.host,
+      host: n.host,
       rpcPort: n.rpcPort,
       p2pPort: n.p2pPort,
       tlsCaOrgs: nodes.map((p) => p.org),

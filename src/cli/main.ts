@@ -10,6 +10,7 @@ import { register as registerId } from './commands/id.ts';
 import { register as registerInit } from './commands/init.ts';
 import { register as registerNode } from './commands/node.ts';
 import { register as registerOrg } from './commands/org.ts';
+import { register as registerPack } from './commands/pack.ts';
 import { register as registerUp } from './commands/up.ts';
 
 /** Build the program with every command registered. */
@@ -29,6 +30,7 @@ export function buildProgram(): Command {
   registerEvidence(program);
   registerGov(program);
   registerOrg(program);
+  registerPack(program);
   registerId(program);
   return program;
 }
