@@ -22,7 +22,8 @@ import { hex, unhex } from '../types/hex.ts';
 export const SIGN_STEP = { propose: 1, prevote: 2, precommit: 3 } as const;
 export type SignStep = keyof typeof SIGN_STEP;
 
-interface LastSigned {
+/** The guard's durable record of the last signature it gave out. */
+export interface LastSigned {
   height: number;
   round: number;
   step: number;
@@ -73,28 +74,56 @@ function writeDurably(path: string, data: string): void {
   }
 }
 
-export class GuardedSigner {
-  private last: LastSigned | undefined;
+/** Where the guard keeps its last signature; save() returns only once it is durable. */
+export interface SignerStateStore {
+  load(): LastSigned | undefined;
+  save(state: LastSigned): void;
+}
 
-  private constructor(
-    private readonly path: string,
-    private readonly signer: Signer,
-  ) {
-    if (existsSync(path)) {
+/** The guard's state in a JSON file, replaced atomically and fsynced on every save. */
+export function fileSignerState(path: string): SignerStateStore {
+  return {
+    load() {
+      if (!existsSync(path)) return undefined;
       try {
-        this.last = JSON.parse(readFileSync(path, 'utf8')) as LastSigned;
+        return JSON.parse(readFileSync(path, 'utf8')) as LastSigned;
       } catch (e) {
         throw new ArchiError(
           'CONFIG_INVALID',
           `${path}: unreadable signer state: ${(e as Error).message}`,
         );
       }
-    }
+    },
+    save: (state) => writeDurably(path, JSON.stringify(state)),
+  };
+}
+
+/** State held in memory: for the simulator, whose "disk" is an object that outlives a crash. */
+export class MemorySignerState implements SignerStateStore {
+  last: LastSigned | undefined;
+
+  load(): LastSigned | undefined {
+    return this.last;
+  }
+
+  save(state: LastSigned): void {
+    this.last = state;
+  }
+}
+
+export class GuardedSigner {
+  private last: LastSigned | undefined;
+
+  constructor(
+    private readonly state: SignerStateStore,
+    private readonly signer: Signer,
+  ) {
+    this.last = state.load();
   }
 
   /** Open the guard whose state lives in `dir`/signer-state.json. */
   static open(dir: string, signer: Signer): GuardedSigner {
-    return new GuardedSigner(join(dir, 'signer-state.json'), signer);
+    return new GuardedSigner(fileSignerState(join(dir, 'signer-state.json')), signer);
   }
 
   get publicKey(): Uint8Array {
@@ -138,7 +167,7 @@ export class GuardedSigner {
       signature: hex(signature),
       timestamp: req.timestamp,
     };
-    writeDurably(this.path, JSON.stringify(next));
+    this.state.save(next);
     this.last = next;
     return { bytes, signature, timestamp: req.timestamp };
   }

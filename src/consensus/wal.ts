@@ -293,7 +293,21 @@ function prepare(path: string): { size: number; recovery?: WalRecovery } {
   };
 }
 
-export class Wal {
+/** The WAL as the driver uses it (the file log below, or the simulator's in-memory one). */
+export interface ConsensusWal {
+  /** What opening had to repair or convert, if anything. */
+  readonly recovery: WalRecovery | undefined;
+  /** Records for `height` in the order written. */
+  replay(height: number): WalRecord[];
+  /** Append a record; durable only after sync(). */
+  append(rec: WalRecord): void;
+  /** Make everything appended so far durable. */
+  sync(): void;
+  /** Start an empty log for a new height. */
+  reset(): void;
+}
+
+export class Wal implements ConsensusWal {
   private fd: number;
   private size: number;
   private dirty = false;

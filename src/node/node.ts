@@ -9,7 +9,8 @@ import pino, { type Logger } from 'pino';
 import { type BlockEvent, Chain } from '../chain/chain.ts';
 import { GuardedSigner } from '../consensus/signer.ts';
 import { SoloEngine } from '../consensus/solo/solo.ts';
-import { TbftDriver } from '../consensus/tbft/driver.ts';
+import { systemClock } from '../consensus/clock.ts';
+import { createTbftServices } from '../consensus/tbft/services.ts';
 import { Wal } from '../consensus/wal.ts';
 import { initSandbox } from '../vm/sandbox/index.ts';
 import { P2PNode } from '../p2p/node.ts';
@@ -211,25 +212,27 @@ async function tbftEngine(
   };
   chain.on('config', onConfig);
   const wal = Wal.open(config.dataDir);
-  const driver = new TbftDriver({
+  const { driver, router } = createTbftServices({
     chain,
+    pool: chain,
     signer: GuardedSigner.open(config.dataDir, signer),
     net,
     wal,
+    clock: systemClock,
     log,
   });
   net.on('message', (peer: string, channel: number, bytes: Uint8Array) =>
-    driver.onMessage(peer, channel, bytes),
+    router.receive(peer, channel, bytes),
   );
-  net.on('peer:up', (peer: string) => driver.onPeerUp(peer));
+  net.on('peer:up', (peer: string) => router.peerUp(peer));
   return {
     async start() {
       await net.start();
-      driver.start();
+      router.start();
     },
     async stop() {
       chain.off('config', onConfig);
-      driver.stop();
+      router.stop();
       await net.stop();
       wal.close();
     },

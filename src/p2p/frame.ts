@@ -9,21 +9,24 @@
  */
 import { fromBinary, type MessageInitShape, toBinary } from '@bufbuild/protobuf';
 import { create, type PeerFrame, PeerFrameSchema } from '../codec/index.ts';
+import { CHANNELS } from './channels.ts';
 
-/** Consensus messages (proposals, votes): highest priority. */
-export const CONSENSUS = 1;
-/** Transaction gossip: lowest priority. */
-export const TXS = 2;
+/** Consensus messages (proposals, votes). */
+export const CONSENSUS = CHANNELS.consensus.id;
+/** Transaction gossip. */
+export const TXS = CHANNELS.txs.id;
 /** Block sync requests and responses. */
-export const BLOCKSYNC = 3;
+export const BLOCKSYNC = CHANNELS.blocksync.id;
 /** Misbehaviour evidence gossip. */
-export const EVIDENCE = 4;
+export const EVIDENCE = CHANNELS.evidence.id;
 
 /** An application channel. */
-export type Channel = typeof CONSENSUS | typeof TXS | typeof BLOCKSYNC | typeof EVIDENCE;
+export type Channel = (typeof CHANNELS)[keyof typeof CHANNELS]['id'];
 
 /** Channels from highest to lowest send priority. */
-export const CHANNEL_PRIORITY: readonly Channel[] = [CONSENSUS, BLOCKSYNC, EVIDENCE, TXS];
+export const CHANNEL_PRIORITY: readonly Channel[] = Object.values(CHANNELS)
+  .sort((a, b) => a.priority - b.priority)
+  .map((c) => c.id);
 
 /** Version sent in the hello; a peer with another version is refused. */
 export const PROTOCOL_VERSION = 1;
@@ -33,7 +36,7 @@ export const LENGTH_PREFIX_BYTES = 4;
 
 /** True when `c` is one of the application channels. */
 export function isChannel(c: unknown): c is Channel {
-  return c === CONSENSUS || c === TXS || c === BLOCKSYNC || c === EVIDENCE;
+  return CHANNEL_PRIORITY.includes(c as Channel);
 }
 
 /** A framing or decoding failure caused by the peer; the connection must be closed. */

@@ -25,7 +25,9 @@ import {
   VoteType,
 } from '../../src/codec/index.ts';
 import { GuardedSigner } from '../../src/consensus/signer.ts';
-import { CHANNEL, TbftDriver } from '../../src/consensus/tbft/driver.ts';
+import { systemClock } from '../../src/consensus/clock.ts';
+import { TbftDriver } from '../../src/consensus/tbft/driver.ts';
+import { CHANNELS } from '../../src/p2p/channels.ts';
 import { proposer } from '../../src/consensus/tbft/proposer.ts';
 import { Wal } from '../../src/consensus/wal.ts';
 import { address, getProfile, type Signer } from '../../src/crypto/profile.ts';
@@ -141,16 +143,20 @@ async function life(
     signer: GuardedSigner.open(dir, self.signer),
     net: {
       broadcast: (channel, bytes) => {
-        if (channel === CHANNEL.CONSENSUS) sent.push(bytes);
+        if (channel === CHANNELS.consensus.id) sent.push(bytes);
       },
       send: () => true,
     },
     wal,
     log: { info: () => {}, debug: () => {}, warn: (_o, msg) => warnings.push(msg) },
+    clock: systemClock,
+    reportEvidence: () => {},
+    onCommitted: () => {},
+    onMissingBlock: () => {},
   });
   driver.start();
   try {
-    feed((from, bytes) => driver.onMessage(from, CHANNEL.CONSENSUS, bytes));
+    feed((from, bytes) => driver.receive(from, CHANNELS.consensus.id, bytes));
   } finally {
     driver.stop();
     wal.close();

@@ -1,8 +1,10 @@
 /**
  * Connects the pure Tendermint state machine to the world: signs its proposals and votes
  * (through the double-sign guard), logs every input to the WAL before handling it, runs its
- * timers, verifies what peers send, re-executes proposed blocks, commits decided ones, and
- * catches up by block sync when peers are ahead. One driver runs one chain on one node.
+ * timers on the injected clock, verifies what peers send, re-executes proposed blocks and
+ * commits decided ones. It is the consensus reactor of one chain on one node: tx gossip,
+ * block sync and evidence gossip are reactors of their own (../reactors), wired to it by
+ * services.ts.
  */
 import {
   BlockSchema,
@@ -10,52 +12,43 @@ import {
   CommitSchema,
   ConsensusMessageSchema,
   create,
-  type DuplicateVoteEvidence,
   DuplicateVoteEvidenceSchema,
+  type DuplicateVoteEvidence,
   decode,
-  EvidenceMessageSchema,
   encode,
   ProposalBodySchema,
   type SignedProposal,
   SignedProposalSchema,
-  SyncMessageSchema,
-  TxBatchSchema,
   type Vote as VoteProto,
   VoteBodySchema,
   VoteSchema,
   VoteType,
 } from '../../codec/index.ts';
-import type { Chain, ProposedBlock } from '../../chain/chain.ts';
 import { address } from '../../crypto/profile.ts';
-import { ArchiError } from '../../types/errors.ts';
+import { CHANNELS } from '../../p2p/channels.ts';
 import { bytesEqual, hex, unhex } from '../../types/hex.ts';
-import { verifyCommit, voteBodyBytes } from '../../types/vote.ts';
+import { voteBodyBytes } from '../../types/vote.ts';
+import type { CandidateBlock, ConsensusChain } from '../chain-api.ts';
+import type { Clock, Timer } from '../clock.ts';
+import type { ConsensusNet, Reactor, ReactorLogger } from '../reactor.ts';
 import type { GuardedSigner } from '../signer.ts';
-import type { Wal, WalRecord } from '../wal.ts';
+import type { ConsensusWal, WalRecord } from '../wal.ts';
 import { TendermintMachine } from './state-machine.ts';
 import type { Action, Input, Proposal, TimeoutConfig, ValidatorSet, Vote } from './types.ts';
 
-/** Channel numbers of the p2p layer this driver speaks on. */
-export const CHANNEL = { CONSENSUS: 1, TXS: 2, BLOCKSYNC: 3, EVIDENCE: 4 } as const;
-
-/** What the driver needs of the network. */
-export interface ConsensusNet {
-  broadcast(channel: number, bytes: Uint8Array): void;
-  send(peer: string, channel: number, bytes: Uint8Array): boolean;
-}
-
-export interface DriverLogger {
-  info(obj: object, msg: string): void;
-  warn(obj: object, msg: string): void;
-  debug(obj: object, msg: string): void;
-}
-
-export interface DriverOptions {
-  chain: Chain;
+export interface DriverOptions<B extends CandidateBlock> {
+  chain: ConsensusChain<B>;
   signer: GuardedSigner;
   net: ConsensusNet;
-  wal: Wal;
-  log: DriverLogger;
+  wal: ConsensusWal;
+  log: ReactorLogger;
+  clock: Clock;
+  /** Where double signs this driver sees go (the evidence reactor). */
+  reportEvidence(ev: DuplicateVoteEvidence): void;
+  /** A block this driver decided was committed. */
+  onCommitted(block: B): void;
+  /** +2/3 decided a block this node does not hold: block sync should fetch it. */
+  onMissingBlock(): void;
 }
 
 interface ValidatorEntry {
@@ -66,46 +59,20 @@ interface ValidatorEntry {
 
 const MAX_FUTURE = 10_000;
 const MAX_VOTES_PER_SLOT = 4;
-const SYNC_STATUS_MS = 1000;
-const SYNC_REQUEST_TIMEOUT_MS = 5000;
-const TX_GOSSIP_MS = 20;
-/** Gossiped evidence held until this node reaches its height (bounded; see onEvidence). */
-const MAX_EARLY_EVIDENCE = 64;
-/** Pooled evidence remembered for peers that connect later, until a block carries it. */
-const MAX_SHARED_EVIDENCE = 256;
-/** Evidence items handled per evidence message. */
-const MAX_EVIDENCE_PER_MESSAGE = 64;
 
 const voteKind = (t: VoteType): 'prevote' | 'precommit' | undefined =>
   t === VoteType.PREVOTE ? 'prevote' : t === VoteType.PRECOMMIT ? 'precommit' : undefined;
 
-/**
- * Identity of a piece of evidence (validator, height, round, vote type) read from its first
- * vote, as the evidence pool keys it; undefined when the vote does not decode. Only for
- * bookkeeping: validity is the chain's to judge (Chain.addEvidence).
- */
-function evidenceId(
-  ev: DuplicateVoteEvidence,
-): { key: string; height: number; validator: string } | undefined {
-  if (!ev.voteA) return undefined;
-  try {
-    const b = decode(VoteBodySchema, ev.voteA.body, 'BAD_REQUEST');
-    const height = Number(b.height);
-    const validator = hex(b.validator);
-    return { key: `${height}/${b.round}/${b.type}/${validator}`, height, validator };
-  } catch {
-    return undefined;
-  }
-}
-
-export class TbftDriver {
+export class TbftDriver<B extends CandidateBlock = CandidateBlock> implements Reactor {
+  readonly name = 'consensus';
+  readonly channels = [CHANNELS.consensus.id] as const;
   readonly self: string;
   private machine!: TendermintMachine;
   private height = 0;
   private validators = new Map<string, ValidatorEntry>();
   private set: ValidatorSet = { validators: [] };
   /** Executed candidate blocks of this height by hash; 'invalid' when re-execution refused it. */
-  private blocks = new Map<string, ProposedBlock | 'invalid'>();
+  private blocks = new Map<string, B | 'invalid'>();
   /**
    * Signed votes of this height by round/kind/validator. A slot holds more than one vote
    * only for an equivocating validator, whose vote for the decided block must still be
@@ -118,26 +85,12 @@ export class TbftDriver {
   private draining = false;
   private replaying = false;
   private walBlocks = new Set<number>();
-  private timers = new Set<NodeJS.Timeout>();
+  private timers = new Set<Timer>();
   private stopped = true;
   private awaitingBlock: { hash: string; round: number } | undefined;
-  private peerHeights = new Map<string, number>();
-  private syncRequest: { peer: string; height: number; timer: NodeJS.Timeout } | undefined;
-  private statusTimer: NodeJS.Timeout | undefined;
-  private txOut: Uint8Array[] = [];
-  private txTimer: NodeJS.Timeout | undefined;
-  private nextHeightTimer: NodeJS.Timeout | undefined;
-  /** Evidence from peers for a height this node has not reached yet (no validator set to judge it). */
-  private earlyEvidence: Array<{
-    height: number;
-    key: string;
-    ev: DuplicateVoteEvidence;
-    from: string;
-  }> = [];
-  /** Evidence this node pooled and no committed block carries yet, by evidence key. */
-  private sharedEvidence = new Map<string, DuplicateVoteEvidence>();
+  private nextHeightTimer: Timer | undefined;
 
-  constructor(private readonly o: DriverOptions) {
+  constructor(private readonly o: DriverOptions<B>) {
     this.self = address(o.chain.profile, o.signer.publicKey);
   }
 
@@ -154,25 +107,22 @@ export class TbftDriver {
   /** Start (or resume after a crash, replaying the WAL) at the height after the last commit. */
   start(): void {
     this.stopped = false;
-    this.o.chain.on('pending', this.onPendingTx);
-    this.statusTimer = setInterval(() => this.broadcastStatus(), SYNC_STATUS_MS);
-    this.statusTimer.unref();
     const repaired = this.o.wal.recovery;
     if (repaired) this.o.log.warn(repaired, 'WAL repaired on open (torn tail cut or old format)');
     this.startHeight();
-    this.broadcastStatus();
   }
 
   /** Stop timers; state on disk stays as it is. */
   stop(): void {
     this.stopped = true;
-    this.o.chain.off('pending', this.onPendingTx);
-    for (const t of this.timers) clearTimeout(t);
+    this.clearTimers();
+    this.nextHeightTimer?.cancel();
+    this.nextHeightTimer = undefined;
+  }
+
+  private clearTimers(): void {
+    for (const t of this.timers) t.cancel();
     this.timers.clear();
-    if (this.statusTimer) clearInterval(this.statusTimer);
-    if (this.txTimer) clearTimeout(this.txTimer);
-    if (this.nextHeightTimer) clearTimeout(this.nextHeightTimer);
-    if (this.syncRequest) clearTimeout(this.syncRequest.timer);
   }
 
   private timeouts(): TimeoutConfig {
@@ -185,8 +135,7 @@ export class TbftDriver {
   }
 
   private startHeight(): void {
-    for (const t of this.timers) clearTimeout(t);
-    this.timers.clear();
+    this.clearTimers();
     const chain = this.o.chain;
     this.height = chain.height + 1;
     this.blocks = new Map();
@@ -229,7 +178,6 @@ export class TbftDriver {
     const buffered = this.future.filter((f) => f.height === this.height);
     this.future = this.future.filter((f) => f.height > this.height);
     for (const f of buffered) this.onConsensusBytes(f.bytes);
-    this.takeEarlyEvidence();
   }
 
   private replayRecord(rec: WalRecord): void {
@@ -284,11 +232,12 @@ export class TbftDriver {
         this.signVote(a.vote);
         return;
       case 'scheduleTimeout': {
-        const t = setTimeout(() => {
+        const t = this.o.clock.setTimeout(() => {
           this.timers.delete(t);
           if (this.stopped || a.height !== this.height) return;
           // Messages may have been lost: show peers what we said in this height again.
-          for (const m of this.ownMessages.slice(-6)) this.o.net.broadcast(CHANNEL.CONSENSUS, m);
+          for (const m of this.ownMessages.slice(-6))
+            this.o.net.broadcast(CHANNELS.consensus.id, m);
           this.enqueue(
             { type: 'timeout', step: a.step, height: a.height, round: a.round },
             { height: a.height, kind: 'timeout', step: a.step, round: a.round },
@@ -306,17 +255,10 @@ export class TbftDriver {
     }
   }
 
-  private lastCommit(): Commit | undefined {
-    const chain = this.o.chain;
-    if (chain.height < 1) return undefined;
-    const seen = chain.store.getSeenCommit(chain.height);
-    return seen ? decode(CommitSchema, seen, 'INTERNAL') : undefined;
-  }
-
   private buildBlock(height: number, round: number): void {
     const chain = this.o.chain;
-    const time = Math.max(Date.now(), chain.latestHeader.time + 1);
-    const p = chain.proposeBlock(time, unhex(this.self), this.lastCommit());
+    const time = Math.max(this.o.clock.now(), chain.latestHeader.time + 1);
+    const p = chain.proposeBlock(time, unhex(this.self), chain.seenCommitAt(chain.height));
     this.o.wal.append({ height, kind: 'block', round, data: p.blockBytes });
     const blockHash = hex(p.blockHash);
     this.blocks.set(blockHash, p);
@@ -346,7 +288,7 @@ export class TbftDriver {
         round: proposal.round,
         step: 'propose',
         content: `${proposal.blockHash}/${proposal.polRound}`,
-        timestamp: Date.now(),
+        timestamp: this.o.clock.now(),
         bytes: (timestamp) =>
           encode(
             ProposalBodySchema,
@@ -391,7 +333,7 @@ export class TbftDriver {
         round: vote.round,
         step: vote.kind,
         content: vote.blockHash ?? 'nil',
-        timestamp: Date.now(),
+        timestamp: this.o.clock.now(),
         bytes: (timestamp) =>
           voteBodyBytes(
             chain.chainId,
@@ -428,7 +370,7 @@ export class TbftDriver {
       this.o.wal.sync();
     }
     this.ownMessages.push(bytes);
-    this.o.net.broadcast(CHANNEL.CONSENSUS, bytes);
+    this.o.net.broadcast(CHANNELS.consensus.id, bytes);
     this.onConsensusBytes(bytes, undefined, false);
   }
 
@@ -438,7 +380,7 @@ export class TbftDriver {
       // +2/3 committed a block we never received (or could not run): fetch it by block sync.
       this.awaitingBlock = { hash: blockHash, round };
       this.o.log.warn({ height, blockHash }, 'decided block not held: syncing it');
-      this.broadcastStatus();
+      this.o.onMissingBlock();
       return;
     }
     const signatures = [];
@@ -464,35 +406,40 @@ export class TbftDriver {
     this.commit(block, commit);
   }
 
-  private commit(block: ProposedBlock, commit: Commit): void {
+  private commit(block: B, commit: Commit): void {
     this.o.chain.commitBlock(block, commit);
-    this.evidenceCommitted(block);
     this.o.wal.reset();
-    this.broadcastStatus();
-    for (const t of this.timers) clearTimeout(t);
-    this.timers.clear();
+    this.clearTimers();
+    this.o.onCommitted(block);
     // Pace blocks: the commit timeout gives late precommits and new txs time to arrive.
     const wait = this.o.chain.config.params?.blockIntervalMs ?? 200;
-    if (this.nextHeightTimer) clearTimeout(this.nextHeightTimer);
+    this.nextHeightTimer?.cancel();
     // this.height stays at the decided height until the next one starts, so messages for
     // the next height are buffered meanwhile instead of dropped.
-    this.nextHeightTimer = setTimeout(() => {
+    this.nextHeightTimer = this.o.clock.setTimeout(() => {
       this.nextHeightTimer = undefined;
       if (!this.stopped) this.startHeight();
     }, wait);
   }
 
-  /** Handle bytes from the network (or our own messages); never throws. */
-  onMessage(peer: string, channel: number, bytes: Uint8Array): void {
+  /** Block sync committed the next block: leave this height and start the one after it. */
+  synced(_block: B): void {
     if (this.stopped) return;
-    try {
-      if (channel === CHANNEL.CONSENSUS) this.onConsensusBytes(bytes, peer);
-      else if (channel === CHANNEL.TXS) this.onTxs(bytes);
-      else if (channel === CHANNEL.BLOCKSYNC) this.onSync(peer, bytes);
-      else if (channel === CHANNEL.EVIDENCE) this.onEvidence(peer, bytes);
-    } catch (e) {
-      this.o.log.debug({ peer, channel, err: (e as Error).message }, 'dropped a bad message');
-    }
+    this.nextHeightTimer?.cancel();
+    this.nextHeightTimer = undefined;
+    this.o.wal.reset();
+    this.startHeight();
+  }
+
+  /** A consensus message from a peer; throws on bad input (the router drops it). */
+  receive(peer: string, _channel: number, bytes: Uint8Array): void {
+    if (!this.stopped) this.onConsensusBytes(bytes, peer);
+  }
+
+  /** A peer just connected: show it what we said in this height. */
+  peerUp(peer: string): void {
+    if (this.stopped) return;
+    for (const m of this.ownMessages) this.o.net.send(peer, CHANNELS.consensus.id, m);
   }
 
   private onConsensusBytes(bytes: Uint8Array, _peer?: string, log = true): void {
@@ -602,210 +549,7 @@ export class TbftDriver {
     return kind;
   }
 
-  // --- evidence --------------------------------------------------------------
-
   private reportDoubleSign(a: VoteProto, b: VoteProto): void {
-    const ev = create(DuplicateVoteEvidenceSchema, { voteA: a, voteB: b });
-    if (!this.o.chain.addEvidence(ev)) return;
-    this.o.log.warn({ height: this.height }, 'double sign detected: evidence pooled and gossiped');
-    this.shareEvidence(ev);
-  }
-
-  private onEvidence(peer: string, bytes: Uint8Array): void {
-    const m = decode(EvidenceMessageSchema, bytes, 'BAD_REQUEST');
-    for (const ev of m.evidence.slice(0, MAX_EVIDENCE_PER_MESSAGE)) this.takeEvidence(ev, peer);
-  }
-
-  /** Evidence from a peer: pooled and passed on when new and valid, held when it is early. */
-  private takeEvidence(ev: DuplicateVoteEvidence, from: string): void {
-    const id = evidenceId(ev);
-    if (!id) return;
-    const chain = this.o.chain;
-    if (id.height > chain.height + 1) {
-      // A peer ahead of us saw the double sign. Evidence is judged by the validator set of
-      // its own height, which this node learns only when it gets there: hold it until then.
-      const early = this.earlyEvidence;
-      if (
-        id.height <= chain.height + 1 + 10 &&
-        early.length < MAX_EARLY_EVIDENCE &&
-        !early.some((e) => e.key === id.key && e.from === from)
-      ) {
-        early.push({ height: id.height, key: id.key, ev, from });
-      }
-      return;
-    }
-    if (!chain.addEvidence(ev)) return;
-    this.o.log.info(
-      { from, height: id.height, validator: id.validator },
-      'evidence received by gossip: pooled and passed on',
-    );
-    this.shareEvidence(ev);
-  }
-
-  /**
-   * Sends pooled evidence to every connected peer and keeps it for peers that connect later
-   * (onPeerUp) until a committed block carries it. A peer that already holds it drops it
-   * quietly, so the flood ends after one round.
-   */
-  private shareEvidence(ev: DuplicateVoteEvidence): void {
-    const id = evidenceId(ev);
-    if (id) {
-      this.sharedEvidence.set(id.key, ev);
-      if (this.sharedEvidence.size > MAX_SHARED_EVIDENCE) {
-        this.sharedEvidence.delete(this.sharedEvidence.keys().next().value as string);
-      }
-    }
-    const msg = create(EvidenceMessageSchema, { evidence: [ev] });
-    this.o.net.broadcast(CHANNEL.EVIDENCE, encode(EvidenceMessageSchema, msg));
-  }
-
-  /** A block committed: the evidence it carries need not travel any more. */
-  private evidenceCommitted(block: ProposedBlock): void {
-    for (const ev of block.block.evidence) {
-      const id = evidenceId(ev);
-      if (id) this.sharedEvidence.delete(id.key);
-    }
-  }
-
-  private takeEarlyEvidence(): void {
-    const due = this.earlyEvidence.filter((e) => e.height <= this.height);
-    if (due.length === 0) return;
-    this.earlyEvidence = this.earlyEvidence.filter((e) => e.height > this.height);
-    for (const e of due) this.takeEvidence(e.ev, e.from);
-  }
-
-  // --- tx gossip -------------------------------------------------------------
-
-  private readonly onPendingTx = (_txId: string, bytes?: Uint8Array): void => {
-    if (!bytes) return;
-    this.txOut.push(bytes);
-    if (!this.txTimer) {
-      this.txTimer = setTimeout(() => {
-        this.txTimer = undefined;
-        const txs = this.txOut;
-        this.txOut = [];
-        this.o.net.broadcast(CHANNEL.TXS, encode(TxBatchSchema, create(TxBatchSchema, { txs })));
-      }, TX_GOSSIP_MS);
-    }
-  };
-
-  private onTxs(bytes: Uint8Array): void {
-    const batch = decode(TxBatchSchema, bytes, 'BAD_REQUEST');
-    for (const tx of batch.txs) {
-      // Gossiped txs are not re-gossiped: every validator is connected to every other.
-      this.o.chain.submitTx(tx, { gossip: false }).catch(() => undefined);
-    }
-  }
-
-  // --- block sync ------------------------------------------------------------
-
-  private broadcastStatus(): void {
-    if (this.stopped) return;
-    const msg = create(SyncMessageSchema, {
-      msg: { case: 'status', value: { height: BigInt(this.o.chain.height) } },
-    });
-    this.o.net.broadcast(CHANNEL.BLOCKSYNC, encode(SyncMessageSchema, msg));
-  }
-
-  /** A peer just connected: tell it where we are and what we said in this height. */
-  onPeerUp(peer: string): void {
-    if (this.stopped) return;
-    const msg = create(SyncMessageSchema, {
-      msg: { case: 'status', value: { height: BigInt(this.o.chain.height) } },
-    });
-    this.o.net.send(peer, CHANNEL.BLOCKSYNC, encode(SyncMessageSchema, msg));
-    for (const m of this.ownMessages) this.o.net.send(peer, CHANNEL.CONSENSUS, m);
-    // Evidence it may have missed while it was away (or not yet a peer).
-    const pending = [...this.sharedEvidence.values()];
-    for (let i = 0; i < pending.length; i += MAX_EVIDENCE_PER_MESSAGE) {
-      const evidence = pending.slice(i, i + MAX_EVIDENCE_PER_MESSAGE);
-      const m = create(EvidenceMessageSchema, { evidence });
-      this.o.net.send(peer, CHANNEL.EVIDENCE, encode(EvidenceMessageSchema, m));
-    }
-  }
-
-  private onSync(peer: string, bytes: Uint8Array): void {
-    const m = decode(SyncMessageSchema, bytes, 'BAD_REQUEST');
-    const chain = this.o.chain;
-    if (m.msg.case === 'status') {
-      this.peerHeights.set(peer, Number(m.msg.value.height));
-      this.maybeRequest();
-    } else if (m.msg.case === 'request') {
-      const h = Number(m.msg.value.height);
-      const block = h >= 1 && h <= chain.height ? chain.store.getBlock(h) : undefined;
-      const seen = block ? chain.store.getSeenCommit(h) : undefined;
-      if (!block || !seen) return;
-      const reply = create(SyncMessageSchema, {
-        msg: {
-          case: 'response',
-          value: { height: BigInt(h), block, commit: decode(CommitSchema, seen, 'INTERNAL') },
-        },
-      });
-      this.o.net.send(peer, CHANNEL.BLOCKSYNC, encode(SyncMessageSchema, reply));
-    } else if (m.msg.case === 'response') {
-      this.onBlockResponse(peer, m.msg.value.height, m.msg.value.block, m.msg.value.commit);
-    }
-  }
-
-  private maybeRequest(): void {
-    if (this.syncRequest || this.stopped) return;
-    const want = this.o.chain.height + 1;
-    const candidates = [...this.peerHeights.entries()].filter(([, h]) => h >= want).map(([p]) => p);
-    if (candidates.length === 0) return;
-    // Spread requests over the peers that have the block.
-    const peer = candidates[want % candidates.length];
-    const req = create(SyncMessageSchema, {
-      msg: { case: 'request', value: { height: BigInt(want) } },
-    });
-    if (!this.o.net.send(peer, CHANNEL.BLOCKSYNC, encode(SyncMessageSchema, req))) return;
-    const timer = setTimeout(() => {
-      this.syncRequest = undefined;
-      this.peerHeights.delete(peer);
-      this.maybeRequest();
-    }, SYNC_REQUEST_TIMEOUT_MS);
-    this.syncRequest = { peer, height: want, timer };
-  }
-
-  private onBlockResponse(
-    peer: string,
-    h: bigint,
-    blockBytes: Uint8Array,
-    commit: Commit | undefined,
-  ): void {
-    const chain = this.o.chain;
-    const height = Number(h);
-    if (!this.syncRequest || this.syncRequest.height !== height || this.syncRequest.peer !== peer)
-      return;
-    clearTimeout(this.syncRequest.timer);
-    this.syncRequest = undefined;
-    if (height !== chain.height + 1 || !commit) return;
-    try {
-      const block = decode(BlockSchema, blockBytes, 'BAD_REQUEST');
-      const blockHash = chain.profile.hash(block.header);
-      // The next block's commit proves this one: +2/3 of the validators signed its hash.
-      const check = verifyCommit(
-        chain.profile,
-        chain.chainId,
-        chain.config.validators,
-        commit,
-        height,
-        blockHash,
-      );
-      if (!check.ok) throw new ArchiError('BLOCK_INVALID', `commit: ${check.reason}`);
-      const executed = chain.validateBlock(blockBytes);
-      if (this.nextHeightTimer) {
-        clearTimeout(this.nextHeightTimer);
-        this.nextHeightTimer = undefined;
-      }
-      chain.commitBlock(executed, commit);
-      this.evidenceCommitted(executed);
-      this.o.wal.reset();
-      this.o.log.info({ height, from: peer }, 'synced block');
-      this.startHeight();
-    } catch (e) {
-      this.o.log.warn({ height, peer, err: (e as Error).message }, 'synced block refused');
-      this.peerHeights.delete(peer);
-    }
-    this.maybeRequest();
+    this.o.reportEvidence(create(DuplicateVoteEvidenceSchema, { voteA: a, voteB: b }));
   }
 }
