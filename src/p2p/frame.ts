@@ -60,9 +60,10 @@ export function encodeFrame(body: FrameBody): Buffer {
 }
 
 /** Encoded size of an application message frame, prefix included (for limit checks). */
-export function messageFrameSize(payloadBytes: number): number {
-  // Field tags and varint lengths of PeerFrame.message{channel, payload}: at most 16 bytes.
-  return LENGTH_PREFIX_BYTES + payloadBytes + 16;
+export function messageFrameSize(payloadBytes: number, chainIdBytes = 0): number {
+  // Field tags and varint lengths of PeerFrame.message{channel, payload, chain_id}: at most
+  // 16 bytes, and 3 more for a chain id (chain ids are short).
+  return LENGTH_PREFIX_BYTES + payloadBytes + 16 + (chainIdBytes > 0 ? chainIdBytes + 3 : 0);
 }
 
 /** Decodes a frame body (without prefix); throws FrameError on anything malformed. */

@@ -141,7 +141,8 @@ export interface PeerQueueStats extends QueueStats {
 
 /** Events: message(peer, channel, bytes), peer:up(name), peer:down(name). */
 export interface P2PEvents {
-  message: [peer: string, channel: Channel, bytes: Uint8Array];
+  /** `chain`: the chain id the sender named ('' for this node's first chain). */
+  message: [peer: string, channel: Channel, bytes: Uint8Array, chain: string];
   'peer:up': [peer: string];
   'peer:down': [peer: string];
 }
@@ -432,27 +433,29 @@ export class P2PNode extends EventEmitter<P2PEvents> {
   /**
    * Queues `bytes` for `peer` on `channel`; false when the peer is not connected, its
    * queue for that channel is full, or the message exceeds maxFrameBytes. Dropped messages
-   * are the sender's to retry. `bytes` must not be modified afterwards.
+   * are the sender's to retry. `bytes` must not be modified afterwards. `chain` names the
+   * chain the message belongs to ('' for the peer's first chain).
    */
-  send(peer: string, channel: Channel, bytes: Uint8Array): boolean {
+  send(peer: string, channel: Channel, bytes: Uint8Array, chain = ''): boolean {
     if (!isChannel(channel))
       throw new ArchiError('INVALID_ARGS', `p2p: unknown channel ${channel}`);
     if (!(bytes instanceof Uint8Array)) throw new ArchiError('INVALID_ARGS', 'p2p: bytes required');
     const p = this.peerMap.get(peer);
     if (!this.running || !p?.up) return false;
-    if (messageFrameSize(bytes.length) > this.limits.maxFrameBytes) {
+    if (messageFrameSize(bytes.length, Buffer.byteLength(chain)) > this.limits.maxFrameBytes) {
       this.log.warn({ peer, channel, bytes: bytes.length }, 'p2p: message exceeds maxFrameBytes');
       return false;
     }
-    if (!p.queue.push(channel, bytes)) return false;
+    if (!p.queue.push(channel, bytes, chain)) return false;
     this.flush(p);
     return true;
   }
 
   /** Sends to every connected peer; returns how many accepted the message. */
-  broadcast(channel: Channel, bytes: Uint8Array): number {
+  broadcast(channel: Channel, bytes: Uint8Array, chain = ''): number {
     let n = 0;
-    for (const p of this.peerMap.values()) if (p.up && this.send(p.name, channel, bytes)) n++;
+    for (const p of this.peerMap.values())
+      if (p.up && this.send(p.name, channel, bytes, chain)) n++;
     return n;
   }
 
@@ -843,7 +846,7 @@ export class P2PNode extends EventEmitter<P2PEvents> {
     const b = f.body;
     if (c.draining) {
       if (b.case === 'message' && isChannel(b.value.channel)) {
-        this.emitSafe('message', c.name!, b.value.channel, b.value.payload);
+        this.emitSafe('message', c.name!, b.value.channel, b.value.payload, b.value.chainId);
       }
       return;
     }
@@ -870,7 +873,7 @@ export class P2PNode extends EventEmitter<P2PEvents> {
           this.log.debug({ peer: c.name, channel: ch }, 'p2p: message on unknown channel');
           return;
         }
-        this.emitSafe('message', c.name!, ch, b.value.payload);
+        this.emitSafe('message', c.name!, ch, b.value.payload, b.value.chainId);
         return;
       }
       case 'ping':
@@ -1045,7 +1048,11 @@ export class P2PNode extends EventEmitter<P2PEvents> {
       for (;;) {
         const m = p.queue.shift();
         if (!m) break;
-        const msg = create(PeerMessageSchema, { channel: m.channel, payload: m.payload });
+        const msg = create(PeerMessageSchema, {
+          channel: m.channel,
+          payload: m.payload,
+          chainId: m.chain,
+        });
         if (!this.writeFrame(c, { case: 'message', value: msg })) break;
       }
     } finally {

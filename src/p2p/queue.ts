@@ -19,8 +19,14 @@ export interface QueueStats {
   channels: Record<Channel, { bytes: number; count: number }>;
 }
 
+/** A queued payload and the chain it belongs to ('' for the receiver's first chain). */
+interface Item {
+  payload: Uint8Array;
+  chain: string;
+}
+
 class Fifo {
-  items: Uint8Array[] = [];
+  items: Item[] = [];
   head = 0;
   bytes = 0;
 
@@ -28,16 +34,16 @@ class Fifo {
     return this.items.length - this.head;
   }
 
-  push(b: Uint8Array): void {
-    this.items.push(b);
-    this.bytes += b.length;
+  push(item: Item): void {
+    this.items.push(item);
+    this.bytes += item.payload.length;
   }
 
-  shift(): Uint8Array | undefined {
+  shift(): Item | undefined {
     if (this.head >= this.items.length) return undefined;
     const b = this.items[this.head];
     this.items[this.head++] = EMPTY;
-    this.bytes -= b.length;
+    this.bytes -= b.payload.length;
     // Compact now and then so a long-lived queue does not keep a growing dead prefix.
     if (this.head === this.items.length) {
       this.items = [];
@@ -56,7 +62,7 @@ class Fifo {
   }
 }
 
-const EMPTY = new Uint8Array(0);
+const EMPTY: Item = { payload: new Uint8Array(0), chain: '' };
 
 /** Bounded multi-channel priority queue of payloads waiting for the socket. */
 export class SendQueue {
@@ -67,7 +73,7 @@ export class SendQueue {
   }
 
   /** Appends a payload; false (and nothing queued) when the channel's caps would be exceeded. */
-  push(channel: Channel, payload: Uint8Array): boolean {
+  push(channel: Channel, payload: Uint8Array, chain = ''): boolean {
     const f = this.fifos.get(channel);
     if (!f) return false;
     const lim = this.limits[channel];
@@ -75,15 +81,15 @@ export class SendQueue {
     // An empty queue takes one message of any size so a cap below the largest message
     // (a full block) cannot block that message forever; the bound becomes max(cap, size).
     if (f.count > 0 && f.bytes + payload.length > lim.maxBytes) return false;
-    f.push(payload);
+    f.push({ payload, chain });
     return true;
   }
 
   /** Removes and returns the oldest message of the highest-priority non-empty channel. */
-  shift(): { channel: Channel; payload: Uint8Array } | undefined {
+  shift(): { channel: Channel; payload: Uint8Array; chain: string } | undefined {
     for (const channel of CHANNEL_PRIORITY) {
-      const payload = this.fifos.get(channel)!.shift();
-      if (payload !== undefined) return { channel, payload };
+      const item = this.fifos.get(channel)!.shift();
+      if (item !== undefined) return { channel, payload: item.payload, chain: item.chain };
     }
     return undefined;
   }

@@ -13,7 +13,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file archipelago/v1/p2p.proto.
  */
 export const file_archipelago_v1_p2p: GenFile = /*@__PURE__*/
-  fileDesc("ChhhcmNoaXBlbGFnby92MS9wMnAucHJvdG8SDmFyY2hpcGVsYWdvLnYxIioKCVBlZXJIZWxsbxIPCgd2ZXJzaW9uGAEgASgNEgwKBG5vZGUYAiABKAkiLwoLUGVlck1lc3NhZ2USDwoHY2hhbm5lbBgBIAEoDRIPCgdwYXlsb2FkGAIgASgMIjgKB1BlZXJCeWUSLQoGcmVhc29uGAEgASgOMh0uYXJjaGlwZWxhZ28udjEuUGVlckJ5ZVJlYXNvbiK3AQoJUGVlckZyYW1lEioKBWhlbGxvGAEgASgLMhkuYXJjaGlwZWxhZ28udjEuUGVlckhlbGxvSAASLgoHbWVzc2FnZRgCIAEoCzIbLmFyY2hpcGVsYWdvLnYxLlBlZXJNZXNzYWdlSAASDgoEcGluZxgDIAEoBEgAEg4KBHBvbmcYBCABKARIABImCgNieWUYBSABKAsyFy5hcmNoaXBlbGFnby52MS5QZWVyQnllSABCBgoEYm9keSptCg1QZWVyQnllUmVhc29uEh8KG1BFRVJfQllFX1JFQVNPTl9VTlNQRUNJRklFRBAAEh0KGVBFRVJfQllFX1JFQVNPTl9EVVBMSUNBVEUQARIcChhQRUVSX0JZRV9SRUFTT05fU0hVVERPV04QAmIGcHJvdG8z");
+  fileDesc("ChhhcmNoaXBlbGFnby92MS9wMnAucHJvdG8SDmFyY2hpcGVsYWdvLnYxIioKCVBlZXJIZWxsbxIPCgd2ZXJzaW9uGAEgASgNEgwKBG5vZGUYAiABKAkiQQoLUGVlck1lc3NhZ2USDwoHY2hhbm5lbBgBIAEoDRIPCgdwYXlsb2FkGAIgASgMEhAKCGNoYWluX2lkGAMgASgJIjgKB1BlZXJCeWUSLQoGcmVhc29uGAEgASgOMh0uYXJjaGlwZWxhZ28udjEuUGVlckJ5ZVJlYXNvbiK3AQoJUGVlckZyYW1lEioKBWhlbGxvGAEgASgLMhkuYXJjaGlwZWxhZ28udjEuUGVlckhlbGxvSAASLgoHbWVzc2FnZRgCIAEoCzIbLmFyY2hpcGVsYWdvLnYxLlBlZXJNZXNzYWdlSAASDgoEcGluZxgDIAEoBEgAEg4KBHBvbmcYBCABKARIABImCgNieWUYBSABKAsyFy5hcmNoaXBlbGFnby52MS5QZWVyQnllSABCBgoEYm9keSptCg1QZWVyQnllUmVhc29uEh8KG1BFRVJfQllFX1JFQVNPTl9VTlNQRUNJRklFRBAAEh0KGVBFRVJfQllFX1JFQVNPTl9EVVBMSUNBVEUQARIcChhQRUVSX0JZRV9SRUFTT05fU0hVVERPV04QAmIGcHJvdG8z");
 
 /**
  * First frame on every connection, in both directions. A side treats the connection as
@@ -47,7 +47,9 @@ export const PeerHelloSchema: GenMessage<PeerHello> = /*@__PURE__*/
   messageDesc(file_archipelago_v1_p2p, 0);
 
 /**
- * Application payload for one subsystem channel (consensus, txs, block sync, evidence).
+ * Application payload for one subsystem channel (consensus, txs, block sync, evidence) of
+ * one chain: a node hosts many chains over one connection per peer. An empty chain id means
+ * the receiver's first chain (what a node that hosts one chain sends).
  *
  * @generated from message archipelago.v1.PeerMessage
  */
@@ -61,6 +63,11 @@ export type PeerMessage = Message<"archipelago.v1.PeerMessage"> & {
    * @generated from field: bytes payload = 2;
    */
   payload: Uint8Array;
+
+  /**
+   * @generated from field: string chain_id = 3;
+   */
+  chainId: string;
 };
 
 /**
