@@ -80,6 +80,15 @@ export class TbftDriver<B extends CandidateBlock = CandidateBlock> implements Re
    */
   private votes = new Map<string, VoteProto[]>();
   private ownMessages: Uint8Array[] = [];
+  /**
+   * The prevotes of the polka behind this node's last re-proposal (polRound >= 0), sent with
+   * it. A node that missed them cannot accept the re-proposal (line 28 needs the polka), and
+   * a byzantine validator can show its prevote to one node only: that node then stays locked
+   * while the others, lacking its vote or the lock's polka, never form another one. Own
+   * messages alone do not carry the polka, so it travels with the proposal (CometBFT gossips a
+   * peer the prevotes of its proposal's POL round for the same reason).
+   */
+  private polka: Uint8Array[] = [];
   private future: Array<{ height: number; bytes: Uint8Array }> = [];
   private queue: Array<{ input: Input; rec?: WalRecord }> = [];
   private draining = false;
@@ -141,6 +150,7 @@ export class TbftDriver<B extends CandidateBlock = CandidateBlock> implements Re
     this.blocks = new Map();
     this.votes = new Map();
     this.ownMessages = [];
+    this.polka = [];
     this.awaitingBlock = undefined;
     this.queue = [];
     this.validators = new Map();
@@ -236,7 +246,7 @@ export class TbftDriver<B extends CandidateBlock = CandidateBlock> implements Re
           this.timers.delete(t);
           if (this.stopped || a.height !== this.height) return;
           // Messages may have been lost: show peers what we said in this height again.
-          for (const m of this.ownMessages.slice(-6))
+          for (const m of [...this.polka, ...this.ownMessages.slice(-6)])
             this.o.net.broadcast(CHANNELS.consensus.id, m);
           this.enqueue(
             { type: 'timeout', step: a.step, height: a.height, round: a.round },
@@ -307,6 +317,10 @@ export class TbftDriver<B extends CandidateBlock = CandidateBlock> implements Re
       this.o.log.warn({ err: (e as Error).message }, 'proposal not signed');
       return;
     }
+    if (proposal.polRound >= 0) {
+      this.polka = this.prevotesFor(proposal.polRound, block.blockHash);
+      for (const m of this.polka) this.o.net.broadcast(CHANNELS.consensus.id, m);
+    }
     const msg = create(SignedProposalSchema, {
       body: signed.bytes,
       signature: signed.signature,
@@ -319,6 +333,20 @@ export class TbftDriver<B extends CandidateBlock = CandidateBlock> implements Re
       ),
       true,
     );
+  }
+
+  /** The signed prevotes of `round` for `blockHash` this node holds, as consensus messages. */
+  private prevotesFor(round: number, blockHash: Uint8Array): Uint8Array[] {
+    const out: Uint8Array[] = [];
+    for (const [key, slot] of this.votes) {
+      if (!key.startsWith(`${round}/prevote/`)) continue;
+      for (const v of slot) {
+        if (!bytesEqual(decode(VoteBodySchema, v.body, 'INTERNAL').blockHash, blockHash)) continue;
+        const m = create(ConsensusMessageSchema, { msg: { case: 'vote', value: v } });
+        out.push(encode(ConsensusMessageSchema, m));
+      }
+    }
+    return out;
   }
 
   private signVote(vote: Vote): void {
@@ -439,7 +467,8 @@ export class TbftDriver<B extends CandidateBlock = CandidateBlock> implements Re
   /** A peer just connected: show it what we said in this height. */
   peerUp(peer: string): void {
     if (this.stopped) return;
-    for (const m of this.ownMessages) this.o.net.send(peer, CHANNELS.consensus.id, m);
+    for (const m of [...this.polka, ...this.ownMessages])
+      this.o.net.send(peer, CHANNELS.consensus.id, m);
   }
 
   private onConsensusBytes(bytes: Uint8Array, _peer?: string, log = true): void {
