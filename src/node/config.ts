@@ -4,6 +4,21 @@ import { dirname, resolve } from 'node:path';
 import { ArchiError } from '../types/errors.ts';
 import { type Genesis, validateGenesis } from '../types/genesis.ts';
 
+/** One chain the node hosts: its genesis, its data and the keys it signs that chain's blocks with. */
+export interface ChainEntry {
+  chainId: string;
+  /** Absolute paths, resolved against the node.json's directory. */
+  genesisPath: string;
+  dataDir: string;
+  keyPath: string;
+  certPath: string;
+}
+
+/**
+ * A node.json. The top-level chainId, genesis, dataDir, key and cert describe the node's first
+ * chain (what `/v1/...` and every client command without `--chain` mean); `chains` lists the
+ * others, each with fields of the same names.
+ */
 export interface NodeConfig {
   name: string;
   org: string;
@@ -19,6 +34,13 @@ export interface NodeConfig {
   logLevel: string;
   /** P-256 transport identity and the member orgs' TLS CAs (absolute paths); BFT networks only. */
   tls?: { keyPath: string; certPath: string; caPaths: string[] };
+  /** Every chain the node hosts, the first chain first. */
+  chains: ChainEntry[];
+  /**
+   * Added to this node's clock readings in consensus (block and vote times, not timers): for
+   * tests of clock skew between hosts, since network namespaces share one wall clock.
+   */
+  clockOffsetMs: number;
 }
 
 function fail(path: string, message: string): never {
@@ -63,6 +85,35 @@ export function loadNodeConfig(path: string): NodeConfig {
       fail(path, `${field} must be a string`);
     return raw[field];
   };
+  const entry = (v: any, where: string): ChainEntry => {
+    const field = (f: string): string => {
+      if (typeof v?.[f] !== 'string' || v[f].length === 0)
+        fail(path, `${where}.${f} must be a string`);
+      return v[f];
+    };
+    return {
+      chainId: field('chainId'),
+      genesisPath: resolve(base, field('genesis')),
+      dataDir: resolve(base, field('dataDir')),
+      keyPath: resolve(base, field('key')),
+      certPath: resolve(base, field('cert')),
+    };
+  };
+  const first = entry(raw, 'node');
+  const more = raw.chains ?? [];
+  if (!Array.isArray(more))
+    fail(path, 'chains must be a list of {chainId, genesis, dataDir, key, cert}');
+  const chains = [first, ...more.map((c: unknown, i: number) => entry(c, `chains[${i}]`))];
+  const ids = new Set<string>();
+  const dirs = new Set<string>();
+  for (const c of chains) {
+    if (ids.has(c.chainId)) fail(path, `chain ${c.chainId} is listed twice`);
+    if (dirs.has(c.dataDir)) fail(path, `two chains share the data directory ${c.dataDir}`);
+    ids.add(c.chainId);
+    dirs.add(c.dataDir);
+  }
+  const offset = raw.clockOffsetMs ?? 0;
+  if (!Number.isSafeInteger(offset)) fail(path, 'clockOffsetMs must be an integer');
   const peers = raw.peers ?? [];
   if (
     !Array.isArray(peers) ||
@@ -73,16 +124,14 @@ export function loadNodeConfig(path: string): NodeConfig {
   return {
     name: str('name'),
     org: str('org'),
-    chainId: str('chainId'),
-    genesisPath: resolve(base, str('genesis')),
-    dataDir: resolve(base, str('dataDir')),
-    keyPath: resolve(base, str('key')),
-    certPath: resolve(base, str('cert')),
+    ...first,
     rpc: endpoint(path, raw.rpc, 'rpc'),
     p2p: endpoint(path, raw.p2p, 'p2p'),
     peers,
     logLevel: typeof raw.logLevel === 'string' ? raw.logLevel : 'info',
     tls: tlsConfig(path, base, raw.tls),
+    chains,
+    clockOffsetMs: offset,
   };
 }
 

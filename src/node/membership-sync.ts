@@ -44,44 +44,59 @@ export function trustedCas(config: ChainConfig, selfOrg: string, filePems: strin
   return [...onChain.map((o) => certToPem(o.tlsCaCert)), ...fromFile];
 }
 
-/** Member nodes the chain gives a dial address for (other than `self`). */
-function dialable(config: ChainConfig, self: string): Map<string, string> {
-  return new Map(
-    config.nodes.filter((n) => n.address && n.name !== self).map((n) => [n.name, n.address]),
-  );
+/** The TLS CAs to trust for a node that hosts the chains under `configs`. */
+export function trustedCasOf(
+  configs: ChainConfig[],
+  selfOrg: string,
+  filePems: string[],
+): string[] {
+  return [...new Set(configs.flatMap((c) => trustedCas(c, selfOrg, filePems)))];
 }
 
-/** Peers to dial at start: node.json's, plus member nodes only the chain knows an address for. */
+/** Member nodes the chains give a dial address for (other than `self`); the first chain's address wins. */
+function dialable(configs: ChainConfig[], self: string): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const c of configs) {
+    for (const n of c.nodes) {
+      if (n.address && n.name !== self && !out.has(n.name)) out.set(n.name, n.address);
+    }
+  }
+  return out;
+}
+
+/** Peers to dial at start: node.json's, plus member nodes only the chains know an address for. */
 export function initialPeers(
-  config: ChainConfig,
+  configs: ChainConfig[],
   self: string,
   filePeers: Array<{ name: string; address: string }>,
 ): Array<{ name: string; address: string }> {
   const names = new Set(filePeers.map((p) => p.name));
-  const extra = [...dialable(config, self)].filter(([name]) => !names.has(name));
+  const extra = [...dialable(configs, self)].filter(([name]) => !names.has(name));
   return [...filePeers, ...extra.map(([name, address]) => ({ name, address }))];
 }
 
 /**
- * Apply a config change to the transport: new trust list, dial newly addressed nodes, stop
- * dialing nodes that left, and drop connections no longer allowed.
+ * Apply a change of the hosted chains' configs (a governance change, or a chain joined or
+ * left) to the transport: new trust list, dial newly addressed nodes, stop dialing nodes that
+ * are a member of none of the chains any more, and drop connections no longer allowed.
  */
 export function syncMembership(
   net: MembershipNet,
-  before: ChainConfig,
-  after: ChainConfig,
+  before: ChainConfig[],
+  after: ChainConfig[],
   self: { name: string; org: string },
   filePems: string[],
 ): void {
-  net.setTrustedCas(trustedCas(after, self.org, filePems));
+  net.setTrustedCas(trustedCasOf(after, self.org, filePems));
   const was = dialable(before, self.name);
   for (const [name, address] of dialable(after, self.name)) {
     if (was.get(name) !== address) net.addPeer({ name, address });
   }
-  const members = (c: ChainConfig, n: string) => memberOrg(c, n) !== undefined;
-  const left = [...before.nodes, ...before.validators]
+  const member = (cs: ChainConfig[], n: string) => cs.some((c) => memberOrg(c, n) !== undefined);
+  const left = before
+    .flatMap((c) => [...c.nodes, ...c.validators])
     .map((n) => n.name)
-    .filter((n) => n !== self.name && members(before, n) && !members(after, n));
+    .filter((n) => n !== self.name && member(before, n) && !member(after, n));
   for (const name of new Set(left)) net.removePeer(name);
   net.recheck();
 }

@@ -1,92 +1,132 @@
 /**
- * A node process: the one place that wires config, keys, storage, chain, consensus and
- * RPC together. Everything below it is I/O-free or takes its I/O as parameters.
+ * A node process: the one place that wires config, keys, storage, chains, consensus and RPC
+ * together. A node hosts one or more chains (node.json's first chain and its `chains` list):
+ * each has its own store, state, mempool and consensus, and they share one p2p transport
+ * (messages carry their chain id; a peer hears only about chains it is a member of) and one
+ * RPC port. Chains can be joined and left while the node runs (node.json is re-read when it
+ * changes or on SIGHUP). Everything below it is I/O-free or takes its I/O as parameters.
  */
-import { readFileSync } from 'node:fs';
-import { mkdirSync } from 'node:fs';
+import { readFileSync, unwatchFile, watchFile } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
-import { type BlockEvent, Chain } from '../chain/chain.ts';
-import { GuardedSigner } from '../consensus/signer.ts';
-import { SoloEngine } from '../consensus/solo/solo.ts';
-import { systemClock } from '../consensus/clock.ts';
-import { createTbftServices } from '../consensus/tbft/services.ts';
-import { Wal } from '../consensus/wal.ts';
-import { initSandbox } from '../vm/sandbox/index.ts';
-import { P2PNode } from '../p2p/node.ts';
-import type { PeerJson } from '../rpc/server.ts';
-import { getProfile, type Signer } from '../crypto/profile.ts';
+import type { BlockEvent, Chain } from '../chain/chain.ts';
+import type { ChainConfig } from '../codec/index.ts';
+import { offsetClock, systemClock } from '../consensus/clock.ts';
+import type { ConsensusNet } from '../consensus/reactor.ts';
+import { P2PNode, type PeerCertInfo } from '../p2p/node.ts';
 import { createRpcServer } from '../rpc/server.ts';
-import { ChainStore } from '../storage/chain-store.ts';
 import { ArchiError } from '../types/errors.ts';
-import { bytesEqual } from '../types/hex.ts';
-import { loadGenesis, loadNodeConfig, type NodeConfig } from './config.ts';
+import { initSandbox } from '../vm/sandbox/index.ts';
+import { type ChainEntry, loadNodeConfig, type NodeConfig } from './config.ts';
+import { type HostedChain, openHostedChain } from './hosted-chain.ts';
 import {
   AdmissionWatch,
   initialPeers,
   peerAllowed,
   syncMembership,
-  trustedCas,
+  trustedCasOf,
 } from './membership-sync.ts';
 import { NodeMetrics } from './metrics.ts';
 
 export interface StartedNode {
   config: NodeConfig;
+  /** The node's first chain. */
   chain: Chain;
+  /** Every chain the node hosts now, the first chain first. */
+  chains(): Chain[];
   rpcUrl: string;
-  /** True while the chain does not list this node (it waits for a governance vote). */
+  /** True while the first chain does not list this node (it waits for a governance vote). */
   waitingForAdmission(): boolean;
+  /** Re-reads node.json and starts or stops chains to match its list. */
+  reload(): Promise<void>;
   stop(): Promise<void>;
 }
+
+/** How often node.json is checked for a changed chain list. */
+const CONFIG_POLL_MS = 1000;
 
 /** Start the node described by a node.json; resolves once the RPC is listening. */
 export async function startNode(configPath: string, log?: Logger): Promise<StartedNode> {
   const config = loadNodeConfig(configPath);
   const logger = log ?? pino({ level: config.logLevel, base: { node: config.name } });
-  const genesis = loadGenesis(config.genesisPath);
-  if (genesis.chainId !== config.chainId) {
-    throw new ArchiError(
-      'CONFIG_INVALID',
-      `node.json is for chain ${config.chainId}, genesis is ${genesis.chainId}`,
-    );
+  const clock = offsetClock(systemClock, config.clockOffsetMs);
+  if (config.clockOffsetMs !== 0) {
+    logger.warn({ offsetMs: config.clockOffsetMs }, 'consensus clock offset from the wall clock');
   }
-  const profile = getProfile(genesis.crypto);
-  let signer: ReturnType<typeof profile.signerFromPem>;
-  try {
-    signer = profile.signerFromPem(readFileSync(config.keyPath, 'utf8'));
-  } catch (e) {
-    throw new ArchiError(
-      'CONFIG_INVALID',
-      `${config.keyPath}: cannot load node key: ${(e as Error).message}`,
-    );
-  }
-  mkdirSync(config.dataDir, { recursive: true });
   // The contract sandbox thread must be ready before the first block runs a contract.
   await initSandbox();
-  const store = ChainStore.open(config.dataDir);
-  let chain: Chain;
+  const hosted = new Map<string, HostedChain>();
+  /** The org each connected peer's certificate names (recorded when the transport admits it). */
+  const peerOrgs = new Map<string, string>();
+  const configs = (): ChainConfig[] => [...hosted.values()].map((h) => h.chain.config);
+  let net: P2PNode | undefined;
+  const filePems = config.tls ? config.tls.caPaths.map(readPem) : [];
+  const chainNet = (chainId: string, isMember: (peer: string) => boolean): ConsensusNet => ({
+    broadcast: (channel, bytes) => net!.broadcast(channel, bytes, chainId, isMember),
+    send: (peer, channel, bytes) => isMember(peer) && net!.send(peer, channel, bytes, chainId),
+  });
+  const deps = {
+    node: { name: config.name, org: config.org },
+    clock,
+    log: logger,
+    net: config.tls ? chainNet : undefined,
+    peerOrg: (peer: string) => peerOrgs.get(peer),
+  };
+  // Membership as the transport last saw it, to diff against after a change.
+  let membership: ChainConfig[] = [];
+  const resync = (): void => {
+    const next = configs();
+    if (net) {
+      try {
+        syncMembership(net, membership, next, config, filePems);
+      } catch (e) {
+        logger.warn({ err: (e as Error).message }, 'p2p: membership update failed');
+      }
+    }
+    membership = next;
+  };
+  const onConfig = (): void => resync();
+
+  const open = (entry: ChainEntry): HostedChain => {
+    const h = openHostedChain(entry, deps);
+    hosted.set(h.id, h);
+    h.chain.on('config', onConfig);
+    return h;
+  };
+  const close = async (h: HostedChain): Promise<void> => {
+    h.chain.off('config', onConfig);
+    hosted.delete(h.id);
+    await h.stop();
+  };
   try {
-    chain = new Chain({ profile, store, genesis });
+    for (const entry of config.chains) open(entry);
   } catch (e) {
-    await store.close();
+    for (const h of [...hosted.values()]) await close(h);
     throw e;
   }
-  const isValidator = chain.config.validators.some((v) =>
-    bytesEqual(v.publicKey, signer.publicKey),
-  );
-  let engine: Engine;
-  try {
-    engine =
-      genesis.consensus === 'solo'
-        ? soloEngine(chain, signer, isValidator, config, logger)
-        : await tbftEngine(chain, signer, config, logger);
-  } catch (e) {
-    await chain.close();
-    throw e;
+  const first = hosted.get(config.chainId)!;
+  membership = configs();
+  if ([...hosted.values()].some((h) => h.router)) {
+    net = createTransport(config, filePems, membership, logger, (peer, cert) => {
+      // Allowed when some hosted chain lists the peer under its certificate's org.
+      const ok = configs().some((c) => peerAllowed(c, peer, cert));
+      if (ok) peerOrgs.set(peer, cert.org);
+      return ok;
+    });
+    net.on('message', (peer, channel, bytes, chainId) => {
+      const h = chainId === '' ? first : hosted.get(chainId);
+      // A chain this node does not host, or a peer that is not its member: nothing to say.
+      if (!h?.router || !h.isMember(peer)) return;
+      h.router.receive(peer, channel, bytes);
+    });
+    net.on('peer:up', (peer) => {
+      for (const h of hosted.values()) if (h.router && h.isMember(peer)) h.router.peerUp(peer);
+    });
   }
+
   const metrics = new NodeMetrics();
-  metrics.height.set(chain.height);
-  chain.on('block', (b: BlockEvent) => {
+  metrics.height.set(first.chain.height);
+  first.chain.on('block', (b: BlockEvent) => {
     metrics.height.set(b.height);
     metrics.blockTxs.observe(b.txs.length);
     let ok = 0;
@@ -96,154 +136,133 @@ export async function startNode(configPath: string, log?: Logger): Promise<Start
     logger.debug({ height: b.height, txs: b.txs.length }, 'committed block');
   });
   const rpc: FastifyInstance = createRpcServer({
-    chain,
-    info: { node: config.name, org: config.org, consensus: () => engine.status() },
+    chain: first.chain,
+    info: {
+      node: config.name,
+      org: config.org,
+      consensus: () => ({
+        ...first.status(),
+        peers: net ? net.peers().map((p) => ({ name: p.name, connected: p.connected })) : [],
+      }),
+    },
     metrics,
   });
   try {
     await rpc.listen({ host: config.rpc.host, port: config.rpc.port });
   } catch (e) {
-    await chain.close();
+    for (const h of [...hosted.values()]) await close(h);
     throw new ArchiError(
       'CONFIG_INVALID',
       `cannot listen on ${config.rpc.host}:${config.rpc.port}: ${(e as Error).message}`,
     );
   }
-  await engine.start();
+  if (net) await net.start();
+  for (const h of hosted.values()) h.start();
   const addr = rpc.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : config.rpc.port;
   const rpcUrl = `http://${config.rpc.host}:${port}`;
-  logger.info({ height: chain.height, rpc: rpcUrl, chain: chain.chainId }, 'node started');
+  logger.info(
+    { height: first.chain.height, rpc: rpcUrl, chain: first.id, chains: [...hosted.keys()] },
+    'node started',
+  );
   // A node made by `archi org new` starts before governance admits it: say so, and keep
   // saying so now and then, instead of sitting at height 0 in silence.
-  const admission = new AdmissionWatch(chain, config, logger);
+  const admission = new AdmissionWatch(first.chain, config, logger);
+
+  // Joining and leaving chains at run time: node.json is the record of what the node hosts.
+  let reloading: Promise<void> = Promise.resolve();
+  const reload = (): Promise<void> => {
+    reloading = reloading.then(async () => {
+      let next: NodeConfig;
+      try {
+        next = loadNodeConfig(configPath);
+      } catch (e) {
+        logger.warn({ err: (e as Error).message }, 'node.json changed but does not load; ignored');
+        return;
+      }
+      const wanted = new Map(next.chains.map((c) => [c.chainId, c]));
+      for (const h of [...hosted.values()]) {
+        if (h.id === first.id || wanted.has(h.id)) continue;
+        await close(h);
+        logger.info({ chain: h.id }, 'left chain');
+      }
+      for (const entry of next.chains) {
+        if (hosted.has(entry.chainId)) continue;
+        try {
+          const h = open(entry);
+          if (h.router && !net) {
+            await close(h);
+            throw new ArchiError('CONFIG_INVALID', 'a BFT chain needs a node started with "tls"');
+          }
+          h.start();
+          logger.info({ chain: h.id, height: h.chain.height }, 'joined chain');
+        } catch (e) {
+          logger.error({ chain: entry.chainId, err: (e as Error).message }, 'cannot host chain');
+        }
+      }
+      resync();
+    });
+    return reloading;
+  };
+  watchFile(configPath, { interval: CONFIG_POLL_MS, persistent: false }, (cur, prev) => {
+    if (cur.mtimeMs !== prev.mtimeMs) void reload();
+  });
+  const onHup = (): void => void reload();
+  process.on('SIGHUP', onHup);
+
   let stopping: Promise<void> | undefined;
   return {
     config,
-    chain,
+    chain: first.chain,
+    chains: () => [...hosted.values()].map((h) => h.chain),
     rpcUrl,
     waitingForAdmission: () => admission.waiting,
+    reload,
     stop() {
       stopping ??= (async () => {
+        unwatchFile(configPath);
+        process.off('SIGHUP', onHup);
+        await reloading;
         admission.stop();
         await rpc.close();
-        await engine.stop();
-        await chain.close();
-        logger.info({ height: chain.height }, 'node stopped');
+        for (const h of [...hosted.values()].reverse()) h.router?.stop();
+        if (net) await net.stop();
+        for (const h of [...hosted.values()].reverse()) await close(h);
+        logger.info({ height: first.chain.height }, 'node stopped');
       })();
       return stopping;
     },
   };
 }
 
-/** A running consensus engine as the node sees it. */
-interface Engine {
-  start(): Promise<void>;
-  stop(): Promise<void>;
-  status(): { validator: boolean; round: number; step: string; peers: PeerJson[] };
-}
-
-function soloEngine(
-  chain: Chain,
-  signer: Signer,
-  isValidator: boolean,
-  config: NodeConfig,
-  log: Logger,
-): Engine {
-  if (!isValidator) {
-    throw new ArchiError(
-      'CONFIG_INVALID',
-      `node ${config.name} is not the solo validator of ${chain.chainId}`,
-    );
+function readPem(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new ArchiError('CONFIG_INVALID', `cannot read ${path}: ${(e as Error).message}`);
   }
-  const solo = new SoloEngine(chain, signer, log);
-  return {
-    async start() {
-      solo.start();
-    },
-    async stop() {
-      solo.stop();
-    },
-    status: () => ({ validator: true, round: 0, step: 'solo', peers: [] }),
-  };
 }
 
-async function tbftEngine(
-  chain: Chain,
-  signer: Signer,
+/** The node's one p2p transport, trusting and dialing what the hosted chains name. */
+function createTransport(
   config: NodeConfig,
+  filePems: string[],
+  configs: ChainConfig[],
   log: Logger,
-): Promise<Engine> {
-  if (!config.tls)
-    throw new ArchiError(
-      'CONFIG_INVALID',
-      `${config.name}: node.json lacks "tls" (needed by tbft)`,
-    );
-  const read = (path: string): string => {
-    try {
-      return readFileSync(path, 'utf8');
-    } catch (e) {
-      throw new ArchiError('CONFIG_INVALID', `cannot read ${path}: ${(e as Error).message}`);
-    }
-  };
-  const filePems = config.tls.caPaths.map(read);
-  const tls = {
-    key: read(config.tls.keyPath),
-    cert: read(config.tls.certPath),
-    cas: trustedCas(chain.config, config.org, filePems),
-  };
-  const net = new P2PNode({
+  allowed: (peer: string, cert: PeerCertInfo) => boolean,
+): P2PNode {
+  const tls = config.tls!;
+  return new P2PNode({
     self: config.name,
     listen: config.p2p,
-    peers: initialPeers(chain.config, config.name, config.peers),
-    tls,
-    // Only member nodes of the chain config, with a certificate from their own org.
-    allowed: (peer, cert) => peerAllowed(chain.config, peer, cert),
+    peers: initialPeers(configs, config.name, config.peers),
+    tls: {
+      key: readPem(tls.keyPath),
+      cert: readPem(tls.certPath),
+      cas: trustedCasOf(configs, config.org, filePems),
+    },
+    // Only member nodes of a hosted chain, each with a certificate from its own org.
+    allowed,
     logger: log,
   });
-  let membership = chain.config;
-  const onConfig = (next: typeof membership): void => {
-    try {
-      syncMembership(net, membership, next, config, filePems);
-    } catch (e) {
-      log.warn({ err: (e as Error).message }, 'p2p: membership update failed');
-    }
-    membership = next;
-  };
-  chain.on('config', onConfig);
-  const wal = Wal.open(config.dataDir);
-  const { driver, router } = createTbftServices({
-    chain,
-    pool: chain,
-    signer: GuardedSigner.open(config.dataDir, signer),
-    net,
-    wal,
-    clock: systemClock,
-    log,
-  });
-  net.on('message', (peer: string, channel: number, bytes: Uint8Array) =>
-    router.receive(peer, channel, bytes),
-  );
-  net.on('peer:up', (peer: string) => router.peerUp(peer));
-  return {
-    async start() {
-      await net.start();
-      router.start();
-    },
-    async stop() {
-      chain.off('config', onConfig);
-      router.stop();
-      await net.stop();
-      wal.close();
-    },
-    status: () => {
-      const s = driver.status;
-      return {
-        validator: s.validator,
-        round: s.round,
-        step: s.step,
-        peers: net.peers().map((p) => ({ name: p.name, connected: p.connected })),
-      };
-    },
-  };
 }

@@ -451,11 +451,20 @@ export class P2PNode extends EventEmitter<P2PEvents> {
     return true;
   }
 
-  /** Sends to every connected peer; returns how many accepted the message. */
-  broadcast(channel: Channel, bytes: Uint8Array, chain = ''): number {
+  /**
+   * Sends to every connected peer (of those `to` accepts, when given); returns how many
+   * accepted the message.
+   */
+  broadcast(
+    channel: Channel,
+    bytes: Uint8Array,
+    chain = '',
+    to?: (peer: string) => boolean,
+  ): number {
     let n = 0;
-    for (const p of this.peerMap.values())
-      if (p.up && this.send(p.name, channel, bytes, chain)) n++;
+    for (const p of this.peerMap.values()) {
+      if (p.up && (!to || to(p.name)) && this.send(p.name, channel, bytes, chain)) n++;
+    }
     return n;
   }
 

@@ -99,10 +99,10 @@ test('a config change dials new addresses, drops nodes that left, and rechecks',
     ],
     ['node1'],
   );
-  syncMembership(net, before, after, { name: 'node1', org: 'org1' }, []);
+  syncMembership(net, [before], [after], { name: 'node1', org: 'org1' }, []);
   assert.deepEqual(calls, ['cas 2', 'add node3 127.0.0.1:3', 'remove node2', 'recheck']);
-  assert.deepEqual(initialPeers(after, 'node1', [{ name: 'node3', address: 'h:1' }]), [
+  assert.deepEqual(initialPeers([after], 'node1', [{ name: 'node3', address: 'h:1' }]), [
     { name: 'node3', address: 'h:1' },
   ]);
-  assert.deepEqual(initialPeers(after, 'node1', []), [{ name: 'node3', address: '127.0.0.1:3' }]);
+  assert.deepEqual(initialPeers([after], 'node1', []), [{ name: 'node3', address: '127.0.0.1:3' }]);
 });
