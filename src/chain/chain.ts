@@ -541,7 +541,8 @@ export class Chain extends EventEmitter {
 
   /** The +2/3 precommits this node saw for the block at `height`; undefined when not held. */
   seenCommitAt(height: number): Commit | undefined {
-    const seen = height >= 1 && height <= this._height ? this.store.getSeenCommit(height) : undefined;
+    const seen =
+      height >= 1 && height <= this._height ? this.store.getSeenCommit(height) : undefined;
     return seen ? decode(CommitSchema, seen, 'INTERNAL') : undefined;
   }
 
