@@ -6,7 +6,6 @@ import { maxTxBytes } from '../app/tx-check.ts';
 import { ArchiError } from '../types/errors.ts';
 import { fromBase64, hex } from '../types/hex.ts';
 import type { ValidatorSetJson } from '../types/rpc-json.ts';
-import type { NodeMetrics } from '../node/metrics.ts';
 import { configToJson, validatorJson } from '../vm/native/chain-config.ts';
 import { type BodyErrors, createApiServer } from './http-errors.ts';
 import { intParam, txIdParam } from './params.ts';
@@ -25,10 +24,20 @@ export interface PeerJson {
   connected: boolean;
 }
 
+/**
+ * The metrics the RPC feeds and serves. The node's prom-client metrics (src/node/metrics.ts)
+ * fit it as they are; the RPC names only this shape, since node/ sits above it.
+ */
+export interface RpcMetrics {
+  txsRejected: { inc(labels: { code: string }): void };
+  mempoolSize: { set(value: number): void };
+  registry: { readonly contentType: string; metrics(): Promise<string> };
+}
+
 export interface RpcServerOptions {
   chain: Chain;
   info: RpcInfo;
-  metrics: NodeMetrics;
+  metrics: RpcMetrics;
 }
 
 const MAX_BATCH_TXS = 1000;
