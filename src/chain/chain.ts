@@ -36,7 +36,7 @@ import { type AsyncVerifier, asyncVerifier } from '../crypto/async-verify.ts';
 import { DEFAULT_MEMPOOL_LIMITS, Mempool, type MempoolLimits } from '../mempool/mempool.ts';
 import { stateKey } from '../state/overlay.ts';
 import { proofToJson, type StateProofJson } from '../state/proof.ts';
-import { EMPTY_ROOT, SparseMerkleTree } from '../state/smt.ts';
+import { SparseMerkleTree } from '../state/smt.ts';
 import type { ChainStore } from '../storage/chain-store.ts';
 import {
   type HeaderJson,
@@ -53,14 +53,6 @@ import { utf8Bytes, utf8Text } from '../types/json.ts';
 import { type DecodedTx, decodeTx } from '../types/tx.ts';
 import { checkEvidence, type EvidenceJson, evidenceKey } from '../types/evidence.ts';
 import { validatorsRoot, verifyCommit } from '../types/vote.ts';
-import { EVIDENCE_CONTRACT } from '../vm/native/evidence.ts';
-import {
-  CONFIG_CONTRACT,
-  CONFIG_KEY,
-  decodeConfig,
-  encodeConfig,
-} from '../vm/native/chain-config.ts';
-import { nextValidators } from '../vm/native/membership.ts';
 import { ContractRegistry } from '../vm/registry.ts';
 
 const MAX_BLOCK_EVIDENCE = 16;
@@ -241,10 +233,7 @@ export class Chain extends EventEmitter {
   private writeGenesis(): void {
     const g = this.opts.genesis;
     const config = genesisToConfig(g);
-    const key = utf8Bytes(stateKey(CONFIG_CONTRACT, CONFIG_KEY));
-    const value = encodeConfig(config);
-    const tree = new SparseMerkleTree((d) => this.profile.hash(d), this.reader);
-    const { root, newNodes } = tree.update(EMPTY_ROOT, [{ key, value }]);
+    const state = this.executor.genesisState(config);
     const empty = merkleRoot((d) => this.profile.hash(d), []);
     const genesisSet = this.hashValidators(config.validators);
     const headerBytes = encode(
@@ -254,7 +243,7 @@ export class Chain extends EventEmitter {
         height: 0n,
         time: BigInt(g.genesisTime),
         txRoot: empty,
-        stateRoot: root,
+        stateRoot: state.stateRoot,
         resultsRoot: empty,
         validatorsHash: genesisSet,
         // Height 1 is decided by the genesis set too.
@@ -268,8 +257,8 @@ export class Chain extends EventEmitter {
       block,
       txIds: [],
       receipts: [],
-      stateChanges: [[key, value]],
-      treeNodes: newNodes,
+      stateChanges: state.stateChanges,
+      treeNodes: state.treeNodes,
     });
     this.recordValidators(config.validators);
     this.store.putMeta('genesis', this.profile.hash(utf8Bytes(JSON.stringify(g))));
@@ -286,13 +275,7 @@ export class Chain extends EventEmitter {
     const header = decode(HeaderSchema, block.header, 'INTERNAL');
     this._header = headerToJson(header);
     this._hash = this.profile.hash(block.header);
-    this.reloadConfig();
-  }
-
-  private reloadConfig(): void {
-    const bytes = this.store.getState(utf8Bytes(stateKey(CONFIG_CONTRACT, CONFIG_KEY)));
-    if (!bytes) throw new ArchiError('INTERNAL', 'chain config missing from state');
-    this._config = decodeConfig(bytes);
+    this._config = this.executor.storedConfig();
     this.recordValidators(this._config.validators);
   }
 
@@ -354,7 +337,7 @@ export class Chain extends EventEmitter {
         stateRoot: result.stateRoot,
         resultsRoot: result.resultsRoot,
         validatorsHash: this.hashValidators(this._config.validators),
-        nextValidatorsHash: this.hashValidators(nextValidators(this._config, height)),
+        nextValidatorsHash: this.hashValidators(this.executor.nextValidators(this._config, height)),
         proposer,
         lastCommitHash: this.profile.hash(lastCommitBytes),
         evidenceHash: this.evidenceHash(evidence.map((e) => e.ev)),
@@ -404,8 +387,7 @@ export class Chain extends EventEmitter {
     const c = this.checkEvidence(ev);
     if (!c.ok) return false;
     const key = evidenceKey(c.json);
-    if (this.evidencePool.has(key) || this.reader.get(stateKey(EVIDENCE_CONTRACT, key)))
-      return false;
+    if (this.evidencePool.has(key) || this.executor.evidenceCommitted(key)) return false;
     this.evidencePool.set(key, { ev, json: c.json });
     return true;
   }
@@ -430,7 +412,7 @@ export class Chain extends EventEmitter {
     if (Number(header.time) <= this._header.time) bad('block time does not increase');
     if (!bytesEqual(header.validatorsHash, this.hashValidators(this._config.validators)))
       bad('validators hash mismatch');
-    const next = nextValidators(this._config, height);
+    const next = this.executor.nextValidators(this._config, height);
     if (!bytesEqual(header.nextValidatorsHash, this.hashValidators(next)))
       bad('next validators hash mismatch');
     if (header.txCount !== block.txs.length) bad('tx count mismatch');
@@ -464,7 +446,7 @@ export class Chain extends EventEmitter {
       const c = this.checkEvidence(ev);
       if (!c.ok) return bad(`evidence: ${c.reason}`);
       const key = evidenceKey(c.json);
-      if (seenEvidence.has(key) || this.reader.get(stateKey(EVIDENCE_CONTRACT, key))) {
+      if (seenEvidence.has(key) || this.executor.evidenceCommitted(key)) {
         bad('evidence is already committed');
       }
       seenEvidence.add(key);
@@ -520,9 +502,9 @@ export class Chain extends EventEmitter {
       const c = this.checkEvidence(ev);
       if (c.ok) this.evidencePool.delete(evidenceKey(c.json));
     }
-    const configKey = stateKey(CONFIG_CONTRACT, CONFIG_KEY);
-    const configChanged = p.result.stateChanges.some(([k]) => utf8Text(k) === configKey);
-    if (configChanged) this.reloadConfig();
+    const configChanged = p.result.configChanged;
+    if (configChanged) this._config = configChanged;
+    if (p.result.validatorsChanged) this.recordValidators(p.result.validatorsChanged);
     const event: BlockEvent = {
       height: p.height,
       hash: hex(p.blockHash),
