@@ -1,7 +1,8 @@
 /**
  * One chain instance on a node: its store, state, mempool and executor, the genesis
  * bootstrap, and the read side used by the RPC. Consensus engines drive it through
- * proposeBlock / commitBlock; everything else only reads it or submits txs.
+ * proposeBlock / commitBlock; everything else only reads it or submits txs. It builds none
+ * of its parts: `src/node/build-chain.ts` does, so what runs inside is chosen in one place.
  */
 import { EventEmitter } from 'node:events';
 import { BinaryReader, WireType } from '@bufbuild/protobuf/wire';
@@ -23,17 +24,15 @@ import {
 } from '../codec/index.ts';
 import { merkleRoot } from '../codec/merkle.ts';
 import type { CryptoProfile } from '../crypto/profile.ts';
-import { type BlockResult, Executor, type ExecutorStore } from '../app/executor.ts';
-import { IdentityResolver } from '../app/identity.ts';
+import type { BlockResult, Executor, ExecutorStore } from '../app/executor.ts';
 import {
   checkTxRules,
   decodeChecked,
-  SignatureCache,
   type TxCheckEnv,
   verifyTxSignatureAsync,
 } from '../app/tx-check.ts';
-import { type AsyncVerifier, asyncVerifier } from '../crypto/async-verify.ts';
-import { DEFAULT_MEMPOOL_LIMITS, Mempool, type MempoolLimits } from '../mempool/mempool.ts';
+import type { AsyncVerifier } from '../crypto/async-verify.ts';
+import type { Mempool } from '../mempool/mempool.ts';
 import { stateKey } from '../state/overlay.ts';
 import { proofToJson, type StateProofJson } from '../state/proof.ts';
 import { SparseMerkleTree } from '../state/smt.ts';
@@ -53,7 +52,6 @@ import { utf8Bytes, utf8Text } from '../types/json.ts';
 import { type DecodedTx, decodeTx } from '../types/tx.ts';
 import { checkEvidence, type EvidenceJson, evidenceKey } from '../types/evidence.ts';
 import { validatorsRoot, verifyCommit } from '../types/vote.ts';
-import { ContractRegistry } from '../vm/registry.ts';
 
 const MAX_BLOCK_EVIDENCE = 16;
 
@@ -111,15 +109,22 @@ export interface QueryAnswer {
   proof?: { height: number; stateRoot: string; reads: ProvenRead[] };
 }
 
+/** The parts a chain runs on, built by its node (`buildChain`); the chain closes the verifier and store. */
 export interface ChainOptions {
   profile: CryptoProfile;
   store: ChainStore;
   genesis: Genesis;
-  mempool?: MempoolLimits;
+  mempool: Mempool;
+  /** What admission checks against; the executor must hold this same one (one registry, one signature cache). */
+  env: TxCheckEnv;
+  /** Runs blocks and queries on `store`'s committed state. */
+  executor: Executor;
+  /** Checks tx signatures off the main thread at admission. */
+  verifier: AsyncVerifier;
 }
 
-/** Wraps the store for the executor and tree: committed state reads by string key. */
-function storeReader(store: ChainStore): ExecutorStore {
+/** The store as the executor and state tree read it: committed state by string key. */
+export function storeReader(store: ChainStore): ExecutorStore {
   return {
     get: (key) => store.getState(utf8Bytes(key)),
     range: (prefix, limit) =>
@@ -136,7 +141,6 @@ export class Chain extends EventEmitter {
   readonly store: ChainStore;
   readonly mempool: Mempool;
   readonly executor: Executor;
-  readonly registry = new ContractRegistry();
   private readonly env: TxCheckEnv;
   private readonly reader: ExecutorStore;
   private readonly verifier: AsyncVerifier;
@@ -156,18 +160,18 @@ export class Chain extends EventEmitter {
     this.setMaxListeners(0);
     this.profile = opts.profile;
     this.store = opts.store;
-    this.mempool = new Mempool(opts.mempool ?? DEFAULT_MEMPOOL_LIMITS);
+    this.mempool = opts.mempool;
     this.reader = storeReader(this.store);
-    this.env = {
-      profile: this.profile,
-      identities: new IdentityResolver(this.profile),
-      registry: this.registry,
-      sigCache: new SignatureCache(),
-    };
-    this.executor = new Executor(this.env, this.reader);
-    this.verifier = asyncVerifier(this.profile);
+    this.env = opts.env;
+    this.executor = opts.executor;
+    this.verifier = opts.verifier;
     if (this.store.latestHeight() < 0) this.writeGenesis();
     this.loadHead();
+  }
+
+  /** The contracts this chain resolves (native and user), shared with admission and execution. */
+  get registry(): TxCheckEnv['registry'] {
+    return this.env.registry;
   }
 
   get chainId(): string {
@@ -694,6 +698,7 @@ export class Chain extends EventEmitter {
     };
   }
 
+  /** Close the signature verifier and the store. */
   async close(): Promise<void> {
     await this.verifier.close();
     await this.store.close();

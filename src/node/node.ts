@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { mkdirSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
-import { type BlockEvent, Chain } from '../chain/chain.ts';
+import type { BlockEvent, Chain } from '../chain/chain.ts';
 import { GuardedSigner } from '../consensus/signer.ts';
 import { SoloEngine } from '../consensus/solo/solo.ts';
 import { TbftDriver } from '../consensus/tbft/driver.ts';
@@ -19,6 +19,7 @@ import { createRpcServer } from '../rpc/server.ts';
 import { ChainStore } from '../storage/chain-store.ts';
 import { ArchiError } from '../types/errors.ts';
 import { bytesEqual } from '../types/hex.ts';
+import { buildChain } from './build-chain.ts';
 import { loadGenesis, loadNodeConfig, type NodeConfig } from './config.ts';
 import {
   AdmissionWatch,
@@ -65,7 +66,7 @@ export async function startNode(configPath: string, log?: Logger): Promise<Start
   const store = ChainStore.open(config.dataDir);
   let chain: Chain;
   try {
-    chain = new Chain({ profile, store, genesis });
+    chain = buildChain({ profile, store, genesis });
   } catch (e) {
     await store.close();
     throw e;

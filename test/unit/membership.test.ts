@@ -7,11 +7,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { Chain } from '../../src/chain/chain.ts';
+import type { Chain } from '../../src/chain/chain.ts';
 import { CommitSchema, create } from '../../src/codec/index.ts';
 import { getProfile } from '../../src/crypto/profile.ts';
 import { createTlsCa } from '../../src/p2p/tls-certs.ts';
 import { GOVERNANCE_KINDS } from '../../src/sdk/governance.ts';
+import { buildChain } from '../../src/node/build-chain.ts';
 import { ChainStore } from '../../src/storage/chain-store.ts';
 import { validateGenesis } from '../../src/types/genesis.ts';
 import { hex } from '../../src/types/hex.ts';
@@ -261,7 +262,7 @@ test('key mode: add_org registers the new org keys; its admin can vote from the 
     validators: [{ name: 'node1', org: 'org1', publicKey: hex(node.publicKey), power: 1 }],
     governancePolicy: 'ANY',
   });
-  const chain = new Chain({ profile: gm, store: ChainStore.open(dir), genesis });
+  const chain = buildChain({ profile: gm, store: ChainStore.open(dir), genesis });
   const send = (k: ReturnType<typeof key>, org: string, method: string, args: unknown) =>
     chain.submitTx(
       buildTx(gm, k.signer, {
