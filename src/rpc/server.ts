@@ -1,12 +1,13 @@
 import cors from '@fastify/cors';
 import type { FastifyInstance } from 'fastify';
-import { BLOCK_PAGE_DEFAULT, type Chain } from '../chain/chain.ts';
+import { BLOCK_PAGE_DEFAULT } from '../chain/chain.ts';
 import { decode, TxBatchSchema } from '../codec/index.ts';
 import { maxTxBytes } from '../app/tx-check.ts';
 import { ArchiError } from '../types/errors.ts';
 import { fromBase64, hex } from '../types/hex.ts';
 import type { ValidatorSetJson } from '../types/rpc-json.ts';
 import { configToJson, validatorJson } from '../vm/native/chain-config.ts';
+import type { RpcChain } from './chain-api.ts';
 import { type BodyErrors, createApiServer } from './http-errors.ts';
 import { intParam, txIdParam } from './params.ts';
 import { attachWebSocket } from './ws.ts';
@@ -35,7 +36,7 @@ export interface RpcMetrics {
 }
 
 export interface RpcServerOptions {
-  chain: Chain;
+  chain: RpcChain;
   info: RpcInfo;
   metrics: RpcMetrics;
 }
