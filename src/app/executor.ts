@@ -11,6 +11,8 @@ import {
   type Event,
   type Receipt,
   ReceiptSchema,
+  type Validator,
+  ValidatorSetSchema,
 } from '../codec/index.ts';
 import { merkleRoot } from '../codec/merkle.ts';
 import type { CryptoProfile } from '../crypto/profile.ts';
@@ -20,8 +22,9 @@ import {
   type StateReader,
   stateKey,
 } from '../state/overlay.ts';
-import { type NodeReader, SparseMerkleTree } from '../state/smt.ts';
+import { EMPTY_ROOT, type NodeReader, SparseMerkleTree } from '../state/smt.ts';
 import { ArchiError } from '../types/errors.ts';
+import { bytesEqual } from '../types/hex.ts';
 import { checkJsonValue, jsonBytes, utf8Bytes } from '../types/json.ts';
 import { type EvidenceJson, evidenceKey } from '../types/evidence.ts';
 import type { DecodedTx } from '../types/tx.ts';
@@ -32,7 +35,7 @@ import {
   encodeConfig,
 } from '../vm/native/chain-config.ts';
 import { EVIDENCE_CONTRACT } from '../vm/native/evidence.ts';
-import { promoteValidators } from '../vm/native/membership.ts';
+import { nextValidators, promoteValidators } from '../vm/native/membership.ts';
 import { type BlockInfo, type CallContext, GAS, type SenderInfo } from '../vm/context.ts';
 import { type CheckedTx, checkDecodedTx, type TxCheckEnv } from './tx-check.ts';
 
@@ -59,6 +62,17 @@ export interface BlockResult {
   stateRoot: Uint8Array;
   stateChanges: Array<[Uint8Array, Uint8Array | null]>;
   treeNodes: Array<[Uint8Array, Uint8Array]>;
+  /** The chain config stored by this block, when it wrote one; it rules from the next block. */
+  configChanged?: ChainConfig;
+  /** The validator set stored by this block, when it differs from the one the block started with. */
+  validatorsChanged?: Validator[];
+}
+
+/** The state of height 0: the genesis config, stored where the `chain_config` contract keeps it. */
+export interface GenesisState {
+  stateRoot: Uint8Array;
+  stateChanges: Array<[Uint8Array, Uint8Array]>;
+  treeNodes: Array<[Uint8Array, Uint8Array]>;
 }
 
 export interface QueryResult {
@@ -67,6 +81,8 @@ export interface QueryResult {
   reads: string[];
   gasUsed: number;
 }
+
+const CONFIG_STATE_KEY = stateKey(CONFIG_CONTRACT, CONFIG_KEY);
 
 const QUERY_SENDER: SenderInfo = { org: '', role: 'common', id: '', name: 'query' };
 const QUERY_GAS_LIMIT = 50_000_000;
@@ -146,6 +162,12 @@ function makeContext(
   };
 }
 
+function sameValidators(a: Validator[], b: Validator[]): boolean {
+  const bytes = (validators: Validator[]) =>
+    encode(ValidatorSetSchema, create(ValidatorSetSchema, { validators }));
+  return a.length === b.length && bytesEqual(bytes(a), bytes(b));
+}
+
 export class Executor {
   constructor(
     private readonly env: TxCheckEnv,
@@ -159,6 +181,35 @@ export class Executor {
     return this.env.profile;
   }
 
+  /** The genesis state of a chain whose genesis gives `config`. */
+  genesisState(config: ChainConfig): GenesisState {
+    const key = utf8Bytes(CONFIG_STATE_KEY);
+    const value = encodeConfig(config);
+    const tree = new SparseMerkleTree((d) => this.env.profile.hash(d), this.store);
+    const { root, newNodes } = tree.update(EMPTY_ROOT, [{ key, value }]);
+    return { stateRoot: root, stateChanges: [[key, value]], treeNodes: newNodes };
+  }
+
+  /** The chain config in committed state; throws INTERNAL when there is none. */
+  storedConfig(): ChainConfig {
+    const bytes = this.store.get(CONFIG_STATE_KEY);
+    if (!bytes) throw new ArchiError('INTERNAL', 'chain config missing from state');
+    return decodeConfig(bytes);
+  }
+
+  /**
+   * The validator set of height `height + 1` given the config at the start of block
+   * `height`; known before the block runs, since changes apply two heights on.
+   */
+  nextValidators(config: ChainConfig, height: number): Validator[] {
+    return nextValidators(config, height);
+  }
+
+  /** Whether double-sign evidence with this key (`evidenceKey`) is in committed state. */
+  evidenceCommitted(key: string): boolean {
+    return this.store.get(stateKey(EVIDENCE_CONTRACT, key)) !== undefined;
+  }
+
   /**
    * The end of every block: a validator set due at the next height becomes the stored set
    * (see vm/native/membership.ts). Such a set was decided at least a block ago, so the
@@ -167,12 +218,11 @@ export class Executor {
   private endBlock(input: BlockInput, state: Overlay): void {
     const next = BigInt(input.height + 1);
     if (!input.config.pendingValidators.some((u) => u.height === next)) return;
-    const key = stateKey(CONFIG_CONTRACT, CONFIG_KEY);
-    const stored = state.get(key);
+    const stored = state.get(CONFIG_STATE_KEY);
     if (!stored) throw new ArchiError('INTERNAL', 'chain config missing from state');
     const promoted = promoteValidators(decodeConfig(stored), input.height);
     if (!promoted) return;
-    state.set(key, encodeConfig(promoted));
+    state.set(CONFIG_STATE_KEY, encodeConfig(promoted));
     state.commitTx();
   }
 
@@ -216,7 +266,7 @@ export class Executor {
     );
     const receiptBytes = receipts.map((r) => encode(ReceiptSchema, r));
     const txIds = input.txs.map((t) => t.txId);
-    return {
+    const result: BlockResult = {
       receipts,
       receiptBytes,
       txIds,
@@ -226,6 +276,16 @@ export class Executor {
       stateChanges,
       treeNodes: updated.newNodes,
     };
+    const config = changes.find(([k]) => k === CONFIG_STATE_KEY);
+    if (config) {
+      if (!config[1]) throw new ArchiError('INTERNAL', 'a block deleted the chain config');
+      result.configChanged = decodeConfig(config[1]);
+      const validators = result.configChanged.validators;
+      if (!sameValidators(validators, input.config.validators)) {
+        result.validatorsChanged = validators;
+      }
+    }
+    return result;
   }
 
   private executeTx(

@@ -1,7 +1,8 @@
 /**
  * One chain instance on a node: its store, state, mempool and executor, the genesis
  * bootstrap, and the read side used by the RPC. Consensus engines drive it through
- * proposeBlock / commitBlock; everything else only reads it or submits txs.
+ * proposeBlock / commitBlock; everything else only reads it or submits txs. It builds none
+ * of its parts: `src/node/build-chain.ts` does, so what runs inside is chosen in one place.
  */
 import { EventEmitter } from 'node:events';
 import { BinaryReader, WireType } from '@bufbuild/protobuf/wire';
@@ -23,20 +24,18 @@ import {
 } from '../codec/index.ts';
 import { merkleRoot } from '../codec/merkle.ts';
 import type { CryptoProfile } from '../crypto/profile.ts';
-import { type BlockResult, Executor, type ExecutorStore } from '../app/executor.ts';
-import { IdentityResolver } from '../app/identity.ts';
+import type { BlockResult, Executor, ExecutorStore } from '../app/executor.ts';
 import {
   checkTxRules,
   decodeChecked,
-  SignatureCache,
   type TxCheckEnv,
   verifyTxSignatureAsync,
 } from '../app/tx-check.ts';
-import { type AsyncVerifier, asyncVerifier } from '../crypto/async-verify.ts';
-import { DEFAULT_MEMPOOL_LIMITS, Mempool, type MempoolLimits } from '../mempool/mempool.ts';
+import type { AsyncVerifier } from '../crypto/async-verify.ts';
+import type { Mempool } from '../mempool/mempool.ts';
 import { stateKey } from '../state/overlay.ts';
 import { proofToJson, type StateProofJson } from '../state/proof.ts';
-import { EMPTY_ROOT, SparseMerkleTree } from '../state/smt.ts';
+import { SparseMerkleTree } from '../state/smt.ts';
 import type { ChainStore } from '../storage/chain-store.ts';
 import {
   type HeaderJson,
@@ -53,15 +52,6 @@ import { utf8Bytes, utf8Text } from '../types/json.ts';
 import { type DecodedTx, decodeTx } from '../types/tx.ts';
 import { checkEvidence, type EvidenceJson, evidenceKey } from '../types/evidence.ts';
 import { validatorsRoot, verifyCommit } from '../types/vote.ts';
-import { EVIDENCE_CONTRACT } from '../vm/native/evidence.ts';
-import {
-  CONFIG_CONTRACT,
-  CONFIG_KEY,
-  decodeConfig,
-  encodeConfig,
-} from '../vm/native/chain-config.ts';
-import { nextValidators } from '../vm/native/membership.ts';
-import { ContractRegistry } from '../vm/registry.ts';
 
 const MAX_BLOCK_EVIDENCE = 16;
 
@@ -119,15 +109,22 @@ export interface QueryAnswer {
   proof?: { height: number; stateRoot: string; reads: ProvenRead[] };
 }
 
+/** The parts a chain runs on, built by its node (`buildChain`); the chain closes the verifier and store. */
 export interface ChainOptions {
   profile: CryptoProfile;
   store: ChainStore;
   genesis: Genesis;
-  mempool?: MempoolLimits;
+  mempool: Mempool;
+  /** What admission checks against; the executor must hold this same one (one registry, one signature cache). */
+  env: TxCheckEnv;
+  /** Runs blocks and queries on `store`'s committed state. */
+  executor: Executor;
+  /** Checks tx signatures off the main thread at admission. */
+  verifier: AsyncVerifier;
 }
 
-/** Wraps the store for the executor and tree: committed state reads by string key. */
-function storeReader(store: ChainStore): ExecutorStore {
+/** The store as the executor and state tree read it: committed state by string key. */
+export function storeReader(store: ChainStore): ExecutorStore {
   return {
     get: (key) => store.getState(utf8Bytes(key)),
     range: (prefix, limit) =>
@@ -144,7 +141,6 @@ export class Chain extends EventEmitter {
   readonly store: ChainStore;
   readonly mempool: Mempool;
   readonly executor: Executor;
-  readonly registry = new ContractRegistry();
   private readonly env: TxCheckEnv;
   private readonly reader: ExecutorStore;
   private readonly verifier: AsyncVerifier;
@@ -164,18 +160,18 @@ export class Chain extends EventEmitter {
     this.setMaxListeners(0);
     this.profile = opts.profile;
     this.store = opts.store;
-    this.mempool = new Mempool(opts.mempool ?? DEFAULT_MEMPOOL_LIMITS);
+    this.mempool = opts.mempool;
     this.reader = storeReader(this.store);
-    this.env = {
-      profile: this.profile,
-      identities: new IdentityResolver(this.profile),
-      registry: this.registry,
-      sigCache: new SignatureCache(),
-    };
-    this.executor = new Executor(this.env, this.reader);
-    this.verifier = asyncVerifier(this.profile);
+    this.env = opts.env;
+    this.executor = opts.executor;
+    this.verifier = opts.verifier;
     if (this.store.latestHeight() < 0) this.writeGenesis();
     this.loadHead();
+  }
+
+  /** The contracts this chain resolves (native and user), shared with admission and execution. */
+  get registry(): TxCheckEnv['registry'] {
+    return this.env.registry;
   }
 
   get chainId(): string {
@@ -241,10 +237,7 @@ export class Chain extends EventEmitter {
   private writeGenesis(): void {
     const g = this.opts.genesis;
     const config = genesisToConfig(g);
-    const key = utf8Bytes(stateKey(CONFIG_CONTRACT, CONFIG_KEY));
-    const value = encodeConfig(config);
-    const tree = new SparseMerkleTree((d) => this.profile.hash(d), this.reader);
-    const { root, newNodes } = tree.update(EMPTY_ROOT, [{ key, value }]);
+    const state = this.executor.genesisState(config);
     const empty = merkleRoot((d) => this.profile.hash(d), []);
     const genesisSet = this.hashValidators(config.validators);
     const headerBytes = encode(
@@ -254,7 +247,7 @@ export class Chain extends EventEmitter {
         height: 0n,
         time: BigInt(g.genesisTime),
         txRoot: empty,
-        stateRoot: root,
+        stateRoot: state.stateRoot,
         resultsRoot: empty,
         validatorsHash: genesisSet,
         // Height 1 is decided by the genesis set too.
@@ -268,8 +261,8 @@ export class Chain extends EventEmitter {
       block,
       txIds: [],
       receipts: [],
-      stateChanges: [[key, value]],
-      treeNodes: newNodes,
+      stateChanges: state.stateChanges,
+      treeNodes: state.treeNodes,
     });
     this.recordValidators(config.validators);
     this.store.putMeta('genesis', this.profile.hash(utf8Bytes(JSON.stringify(g))));
@@ -286,13 +279,7 @@ export class Chain extends EventEmitter {
     const header = decode(HeaderSchema, block.header, 'INTERNAL');
     this._header = headerToJson(header);
     this._hash = this.profile.hash(block.header);
-    this.reloadConfig();
-  }
-
-  private reloadConfig(): void {
-    const bytes = this.store.getState(utf8Bytes(stateKey(CONFIG_CONTRACT, CONFIG_KEY)));
-    if (!bytes) throw new ArchiError('INTERNAL', 'chain config missing from state');
-    this._config = decodeConfig(bytes);
+    this._config = this.executor.storedConfig();
     this.recordValidators(this._config.validators);
   }
 
@@ -354,7 +341,7 @@ export class Chain extends EventEmitter {
         stateRoot: result.stateRoot,
         resultsRoot: result.resultsRoot,
         validatorsHash: this.hashValidators(this._config.validators),
-        nextValidatorsHash: this.hashValidators(nextValidators(this._config, height)),
+        nextValidatorsHash: this.hashValidators(this.executor.nextValidators(this._config, height)),
         proposer,
         lastCommitHash: this.profile.hash(lastCommitBytes),
         evidenceHash: this.evidenceHash(evidence.map((e) => e.ev)),
@@ -404,8 +391,7 @@ export class Chain extends EventEmitter {
     const c = this.checkEvidence(ev);
     if (!c.ok) return false;
     const key = evidenceKey(c.json);
-    if (this.evidencePool.has(key) || this.reader.get(stateKey(EVIDENCE_CONTRACT, key)))
-      return false;
+    if (this.evidencePool.has(key) || this.executor.evidenceCommitted(key)) return false;
     this.evidencePool.set(key, { ev, json: c.json });
     return true;
   }
@@ -430,7 +416,7 @@ export class Chain extends EventEmitter {
     if (Number(header.time) <= this._header.time) bad('block time does not increase');
     if (!bytesEqual(header.validatorsHash, this.hashValidators(this._config.validators)))
       bad('validators hash mismatch');
-    const next = nextValidators(this._config, height);
+    const next = this.executor.nextValidators(this._config, height);
     if (!bytesEqual(header.nextValidatorsHash, this.hashValidators(next)))
       bad('next validators hash mismatch');
     if (header.txCount !== block.txs.length) bad('tx count mismatch');
@@ -464,7 +450,7 @@ export class Chain extends EventEmitter {
       const c = this.checkEvidence(ev);
       if (!c.ok) return bad(`evidence: ${c.reason}`);
       const key = evidenceKey(c.json);
-      if (seenEvidence.has(key) || this.reader.get(stateKey(EVIDENCE_CONTRACT, key))) {
+      if (seenEvidence.has(key) || this.executor.evidenceCommitted(key)) {
         bad('evidence is already committed');
       }
       seenEvidence.add(key);
@@ -520,9 +506,9 @@ export class Chain extends EventEmitter {
       const c = this.checkEvidence(ev);
       if (c.ok) this.evidencePool.delete(evidenceKey(c.json));
     }
-    const configKey = stateKey(CONFIG_CONTRACT, CONFIG_KEY);
-    const configChanged = p.result.stateChanges.some(([k]) => utf8Text(k) === configKey);
-    if (configChanged) this.reloadConfig();
+    const configChanged = p.result.configChanged;
+    if (configChanged) this._config = configChanged;
+    if (p.result.validatorsChanged) this.recordValidators(p.result.validatorsChanged);
     const event: BlockEvent = {
       height: p.height,
       hash: hex(p.blockHash),
@@ -712,6 +698,7 @@ export class Chain extends EventEmitter {
     };
   }
 
+  /** Close the signature verifier and the store. */
   async close(): Promise<void> {
     await this.verifier.close();
     await this.store.close();

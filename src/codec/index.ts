@@ -3,7 +3,7 @@
  * decoding failures into a typed error, so callers never see a raw protobuf exception.
  */
 import { type DescMessage, fromBinary, type MessageShape, toBinary } from '@bufbuild/protobuf';
-import { ArchiError } from '../types/errors.ts';
+import { ArchiError } from '../errors/index.ts';
 
 export * from './gen/archipelago/v1/chain_pb.ts';
 export * from './gen/archipelago/v1/consensus_pb.ts';

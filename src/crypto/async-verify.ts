@@ -7,7 +7,7 @@
 import { verify as nodeVerify } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import type { CryptoProfile } from './profile.ts';
+import type { CryptoProfile } from './interfaces.ts';
 import { p256PublicKeyObject } from './standard.ts';
 
 export interface AsyncVerifier {

@@ -12,7 +12,7 @@ import {
   pemDecode,
   pemEncode,
 } from './keys.ts';
-import type { CryptoProfile, KeyPair, Signer } from './profile.ts';
+import type { CryptoProfile, KeyPair, Signer } from './interfaces.ts';
 import { sm2 } from './sm2.ts';
 import { sm4Decrypt, sm4Encrypt } from './symmetric.ts';
 

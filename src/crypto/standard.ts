@@ -20,7 +20,7 @@ import {
   pemDecode,
   pemEncode,
 } from './keys.ts';
-import type { CryptoProfile, KeyPair, Signer } from './profile.ts';
+import type { CryptoProfile, KeyPair, Signer } from './interfaces.ts';
 import { aesGcmDecrypt, aesGcmEncrypt } from './symmetric.ts';
 
 // SPKI header for an uncompressed P-256 point: lets us hand OpenSSL a raw key

@@ -60,7 +60,7 @@ import {
   pemDecode,
   pemEncode,
 } from './keys.ts';
-import type { CryptoProfile, Signer } from './profile.ts';
+import type { CryptoProfile, Signer } from './interfaces.ts';
 import { sm2 } from './sm2.ts';
 
 const OID_O = '2.5.4.10';

@@ -5,7 +5,7 @@
  */
 import { mkdirSync, readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
-import { Chain } from '../chain/chain.ts';
+import type { Chain } from '../chain/chain.ts';
 import type { Clock } from '../consensus/clock.ts';
 import type { ConsensusNet } from '../consensus/reactor.ts';
 import type { ReactorRouter } from '../consensus/reactor.ts';
@@ -19,6 +19,7 @@ import { ArchiError } from '../types/errors.ts';
 import type { Genesis } from '../types/genesis.ts';
 import { bytesEqual } from '../types/hex.ts';
 import { memberOrg } from '../vm/native/membership.ts';
+import { buildChain } from './build-chain.ts';
 import { type ChainEntry, loadGenesis } from './config.ts';
 
 /** Consensus state of one chain, for status and RPC. */
@@ -81,7 +82,7 @@ export function openHostedChain(entry: ChainEntry, deps: ChainHostDeps): HostedC
   const store = ChainStore.open(entry.dataDir);
   let chain: Chain;
   try {
-    chain = new Chain({ profile, store, genesis });
+    chain = buildChain({ profile, store, genesis });
   } catch (e) {
     void store.close();
     throw e;

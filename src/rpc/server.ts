@@ -1,13 +1,13 @@
 import cors from '@fastify/cors';
 import type { FastifyInstance } from 'fastify';
-import { BLOCK_PAGE_DEFAULT, type Chain } from '../chain/chain.ts';
+import { BLOCK_PAGE_DEFAULT } from '../chain/chain.ts';
 import { decode, TxBatchSchema } from '../codec/index.ts';
 import { maxTxBytes } from '../app/tx-check.ts';
 import { ArchiError } from '../types/errors.ts';
 import { fromBase64, hex } from '../types/hex.ts';
 import type { ValidatorSetJson } from '../types/rpc-json.ts';
-import type { NodeMetrics } from '../node/metrics.ts';
 import { configToJson, validatorJson } from '../vm/native/chain-config.ts';
+import type { RpcChain } from './chain-api.ts';
 import { type BodyErrors, createApiServer } from './http-errors.ts';
 import { intParam, txIdParam } from './params.ts';
 import { attachWebSocket } from './ws.ts';
@@ -25,10 +25,20 @@ export interface PeerJson {
   connected: boolean;
 }
 
+/**
+ * The metrics the RPC feeds and serves. The node's prom-client metrics (src/node/metrics.ts)
+ * fit it as they are; the RPC names only this shape, since node/ sits above it.
+ */
+export interface RpcMetrics {
+  txsRejected: { inc(labels: { code: string }): void };
+  mempoolSize: { set(value: number): void };
+  registry: { readonly contentType: string; metrics(): Promise<string> };
+}
+
 export interface RpcServerOptions {
-  chain: Chain;
+  chain: RpcChain;
   info: RpcInfo;
-  metrics: NodeMetrics;
+  metrics: RpcMetrics;
 }
 
 const MAX_BATCH_TXS = 1000;

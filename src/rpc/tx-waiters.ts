@@ -1,5 +1,5 @@
 /** Requests waiting for their tx to commit, answered from the chain's block events. */
-import type { BlockEvent, Chain } from '../chain/chain.ts';
+import type { BlockEvent, RpcChain } from './chain-api.ts';
 import { ArchiError } from '../types/errors.ts';
 import type { ReceiptJson } from '../types/block.ts';
 
@@ -18,7 +18,7 @@ interface Waiter {
 export class TxWaiters {
   private readonly waiting = new Map<string, Waiter[]>();
 
-  constructor(private readonly chain: Chain) {
+  constructor(private readonly chain: Pick<RpcChain, 'on' | 'off' | 'txStatus' | 'getTx'>) {
     chain.on('block', this.onBlock);
   }
 

@@ -8,7 +8,7 @@ import { type IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { type WebSocket, WebSocketServer } from 'ws';
-import type { BlockEvent, Chain } from '../chain/chain.ts';
+import type { BlockEvent, RpcChain } from './chain-api.ts';
 import { ArchiError } from '../types/errors.ts';
 import { rawErrorResponse, writeRawError } from './http-errors.ts';
 import { txIdParam } from './params.ts';
@@ -97,7 +97,7 @@ function messagesFor(sub: Sub, b: BlockEvent): unknown[] {
  * and closed. A body-carrying upgrade request is refused: Node has already detached the
  * socket from its parser, so the body could not be read.
  */
-export function attachWebSocket(app: FastifyInstance, chain: Chain): void {
+export function attachWebSocket(app: FastifyInstance, chain: Pick<RpcChain, 'on' | 'off'>): void {
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE_BYTES });
   const clients = new Map<WebSocket, Sub[]>();
 

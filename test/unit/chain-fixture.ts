@@ -2,10 +2,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Chain } from '../../src/chain/chain.ts';
+import type { Chain } from '../../src/chain/chain.ts';
 import { create, CommitSchema } from '../../src/codec/index.ts';
 import { address, type CryptoProfile, getProfile, type Signer } from '../../src/crypto/profile.ts';
 import { certToPem, issueCertificate } from '../../src/crypto/x509.ts';
+import { buildChain } from '../../src/node/build-chain.ts';
 import { ChainStore } from '../../src/storage/chain-store.ts';
 import { type Genesis, validateGenesis } from '../../src/types/genesis.ts';
 import { hex } from '../../src/types/hex.ts';
@@ -125,7 +126,7 @@ export function makeFixture(
     open(dir) {
       const d = dir ?? mkdtempSync(join(tmpdir(), 'archi-unit-'));
       if (!dirs.includes(d)) dirs.push(d);
-      const chain = new Chain({ profile, store: ChainStore.open(d), genesis });
+      const chain = buildChain({ profile, store: ChainStore.open(d), genesis });
       chains.push(chain);
       return chain;
     },

@@ -6,9 +6,9 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Chain } from '../../src/chain/chain.ts';
 import { CommitSchema, create } from '../../src/codec/index.ts';
 import { getProfile } from '../../src/crypto/profile.ts';
+import { buildChain } from '../../src/node/build-chain.ts';
 import { ChainStore } from '../../src/storage/chain-store.ts';
 import type { Genesis } from '../../src/types/genesis.ts';
 import { hex, unhex } from '../../src/types/hex.ts';
@@ -24,7 +24,7 @@ const input = JSON.parse(readFileSync(process.argv[2], 'utf8')) as Input;
 const profile = getProfile(input.genesis.crypto as 'standard' | 'gm');
 const dir = mkdtempSync(join(tmpdir(), 'archi-child-'));
 await initSandbox();
-const chain = new Chain({ profile, store: ChainStore.open(dir), genesis: input.genesis });
+const chain = buildChain({ profile, store: ChainStore.open(dir), genesis: input.genesis });
 const out = [];
 for (const b of input.blocks) {
   for (const t of b.txs) chain.mempool.add(decodeTx(profile, unhex(t)));

@@ -7,11 +7,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { Chain } from '../../src/chain/chain.ts';
+import type { Chain } from '../../src/chain/chain.ts';
 import { CommitSchema, create } from '../../src/codec/index.ts';
 import { getProfile } from '../../src/crypto/profile.ts';
 import { createTlsCa } from '../../src/p2p/tls-certs.ts';
 import { GOVERNANCE_KINDS } from '../../src/sdk/governance.ts';
+import { buildChain } from '../../src/node/build-chain.ts';
 import { ChainStore } from '../../src/storage/chain-store.ts';
 import { validateGenesis } from '../../src/types/genesis.ts';
 import { hex } from '../../src/types/hex.ts';
@@ -39,7 +40,12 @@ async function pass(chain: Chain, kind: string, args: unknown): Promise<number> 
   const id = before + 1;
   ids.push(await send(admins[1], chain, 'approve', { id }));
   ids.push(await send(admins[2], chain, 'approve', { id }));
-  fx.commit(chain, Date.now());
+  const block = fx.commit(chain, Date.now());
+  assert.equal(
+    block.result.configChanged,
+    chain.config,
+    'the chain takes the config the block stored',
+  );
   for (const t of ids) {
     const r = chain.getTx(t).receipt;
     assert.equal(r.status, 'ok', `${kind}: ${r.code} ${r.message}`);
@@ -136,7 +142,11 @@ describe('membership governance (four orgs, tbft, MAJORITY)', () => {
     );
     assert.deepEqual(names(chain, h + 1), ['node1', 'node2', 'node3', 'node4']);
     const hashBefore = chain.getBlock(h).header.validatorsHash;
-    fx.commit(chain, Date.now()); // h + 1: still the old set; the new one is stored at its end
+    const promoting = fx.commit(chain, Date.now()); // h + 1: still the old set; the new one is stored at its end
+    assert.deepEqual(
+      promoting.result.validatorsChanged?.map((v) => v.name),
+      ['node1', 'node2', 'node3', 'node4', 'node5'],
+    );
     assert.equal(chain.getBlock(h + 1).header.validatorsHash, hashBefore);
     assert.deepEqual(names(chain, h + 2), ['node1', 'node2', 'node3', 'node4', 'node5']);
     // Each header names the next height's set: h's the old one, h + 1's the new one.
@@ -145,7 +155,9 @@ describe('membership governance (four orgs, tbft, MAJORITY)', () => {
     assert.equal(chain.getBlock(h + 1).header.nextValidatorsHash, setHash(h + 2));
     assert.notEqual(setHash(h + 1), setHash(h + 2));
     assert.equal(chain.config.pendingValidators.length, 0);
-    fx.commit(chain, Date.now()); // h + 2: the first block of the new set
+    const first = fx.commit(chain, Date.now()); // h + 2: the first block of the new set
+    assert.equal(first.result.configChanged, undefined);
+    assert.equal(first.result.validatorsChanged, undefined);
     assert.notEqual(chain.getBlock(h + 2).header.validatorsHash, hashBefore);
     assert.equal(
       chain.getBlock(h + 2).header.validatorsHash,
@@ -250,7 +262,7 @@ test('key mode: add_org registers the new org keys; its admin can vote from the 
     validators: [{ name: 'node1', org: 'org1', publicKey: hex(node.publicKey), power: 1 }],
     governancePolicy: 'ANY',
   });
-  const chain = new Chain({ profile: gm, store: ChainStore.open(dir), genesis });
+  const chain = buildChain({ profile: gm, store: ChainStore.open(dir), genesis });
   const send = (k: ReturnType<typeof key>, org: string, method: string, args: unknown) =>
     chain.submitTx(
       buildTx(gm, k.signer, {
