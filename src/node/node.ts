@@ -136,14 +136,11 @@ export async function startNode(configPath: string, log?: Logger): Promise<Start
     logger.debug({ height: b.height, txs: b.txs.length }, 'committed block');
   });
   const rpc: FastifyInstance = createRpcServer({
-    chain: first.chain,
-    info: {
+    node: {
       node: config.name,
       org: config.org,
-      consensus: () => ({
-        ...first.status(),
-        peers: net ? net.peers().map((p) => ({ name: p.name, connected: p.connected })) : [],
-      }),
+      peers: () => (net ? net.peers().map((p) => ({ name: p.name, connected: p.connected })) : []),
+      chains: () => [...hosted.values()].map((h) => ({ chain: h.chain, consensus: h.status })),
     },
     metrics,
   });

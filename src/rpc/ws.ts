@@ -1,12 +1,12 @@
 /**
- * WebSocket subscriptions at /v1/ws: new blocks, tx results and contract events pushed
- * as the chain commits. A client that cannot keep up is disconnected rather than
+ * WebSocket subscriptions at /v1/ws (and /v1/chains/:chainId/ws): new blocks, tx results and
+ * contract events pushed as the chain commits. A client that cannot keep up is disconnected rather than
  * buffered without bound. Limits (docs/RPC.md): MAX_SUBSCRIPTIONS per socket, messages of
  * MAX_MESSAGE_BYTES, MAX_BUFFERED bytes not yet sent.
  */
 import { type IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { type WebSocket, WebSocketServer } from 'ws';
 import type { BlockEvent, RpcChain } from './chain-api.ts';
 import { ArchiError } from '../types/errors.ts';
@@ -90,31 +90,29 @@ function messagesFor(sub: Sub, b: BlockEvent): unknown[] {
 }
 
 /**
- * Serve /v1/ws on the fastify server's HTTP listener. Every upgrade request (a WebSocket
- * one or another, such as curl's h2c) goes through fastify's routing like any request, as
- * @fastify/websocket does it, so it gets the same hooks and error answers; only GET /v1/ws
- * with `Upgrade: websocket` is handed to ws, and any other one is answered over HTTP/1.1
- * and closed. A body-carrying upgrade request is refused: Node has already detached the
- * socket from its parser, so the body could not be read.
+ * The subscriptions of one chain: its sockets and what each subscribed to, fed by the
+ * chain's block events. A node keeps one per hosted chain.
  */
-export function attachWebSocket(app: FastifyInstance, chain: Pick<RpcChain, 'on' | 'off'>): void {
-  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE_BYTES });
-  const clients = new Map<WebSocket, Sub[]>();
-
-  const onBlock = (b: BlockEvent): void => {
-    for (const [ws, subs] of clients) {
+export class ChainFeed {
+  private readonly clients = new Map<WebSocket, Sub[]>();
+  private readonly onBlock = (b: BlockEvent): void => {
+    for (const [ws, subs] of this.clients) {
       if (ws.bufferedAmount > MAX_BUFFERED) {
         ws.close(1013, 'too slow: subscription buffer full');
-        clients.delete(ws);
+        this.clients.delete(ws);
         continue;
       }
       for (const sub of subs) for (const m of messagesFor(sub, b)) ws.send(JSON.stringify(m));
     }
   };
-  chain.on('block', onBlock);
 
-  wss.on('connection', (ws) => {
-    clients.set(ws, []);
+  constructor(private readonly chain: Pick<RpcChain, 'on' | 'off'>) {
+    chain.on('block', this.onBlock);
+  }
+
+  /** Serve a connected socket: subscribe requests in, matching messages out. */
+  add(ws: WebSocket): void {
+    this.clients.set(ws, []);
     ws.on('message', (data) => {
       try {
         let msg: unknown;
@@ -124,7 +122,7 @@ export function attachWebSocket(app: FastifyInstance, chain: Pick<RpcChain, 'on'
           throw new ArchiError('BAD_REQUEST', 'message is not JSON');
         }
         const sub = parseSub(msg);
-        const subs = clients.get(ws) ?? [];
+        const subs = this.clients.get(ws) ?? [];
         if (subs.length >= MAX_SUBSCRIPTIONS) {
           throw new ArchiError(
             'TOO_MANY_SUBSCRIPTIONS',
@@ -132,16 +130,42 @@ export function attachWebSocket(app: FastifyInstance, chain: Pick<RpcChain, 'on'
           );
         }
         subs.push(sub);
-        clients.set(ws, subs);
+        this.clients.set(ws, subs);
         ws.send(JSON.stringify({ op: 'subscribed', ...sub }));
       } catch (e) {
         const err = e instanceof ArchiError ? e : new ArchiError('BAD_REQUEST', String(e));
         ws.send(JSON.stringify({ op: 'error', error: err.toJSON() }));
       }
     });
-    ws.on('close', () => clients.delete(ws));
-    ws.on('error', () => clients.delete(ws));
-  });
+    ws.on('close', () => this.clients.delete(ws));
+    ws.on('error', () => this.clients.delete(ws));
+  }
+
+  /** Stop listening to the chain and drop every socket. */
+  close(): void {
+    this.chain.off('block', this.onBlock);
+    for (const ws of this.clients.keys()) ws.terminate();
+    this.clients.clear();
+  }
+}
+
+/** Hands upgraded sockets to the feed a route resolved. */
+export interface WebSocketRouting {
+  /** Registers GET `path` on `scope` as a WebSocket endpoint of the feed `feedFor` resolves. */
+  route(scope: FastifyInstance, path: string, feedFor: (req: FastifyRequest) => ChainFeed): void;
+}
+
+/**
+ * Serve WebSockets on the fastify server's HTTP listener. Every upgrade request (a WebSocket
+ * one or another, such as curl's h2c) goes through fastify's routing like any request, as
+ * @fastify/websocket does it, so it gets the same hooks and error answers; only a WebSocket
+ * route with `Upgrade: websocket` is handed to ws, and any other one is answered over
+ * HTTP/1.1 and closed. A body-carrying upgrade request is refused: Node has already detached
+ * the socket from its parser, so the body could not be read.
+ */
+export function attachWebSocket(app: FastifyInstance): WebSocketRouting {
+  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE_BYTES });
+  const sockets = new Set<WebSocket>();
   // A handshake ws refuses (bad Sec-WebSocket-Key or version) is answered in our shape.
   wss.on('wsClientError', (err: Error, socket: Duplex) => {
     const headers: Record<string, string> = /version/i.test(err.message)
@@ -177,25 +201,34 @@ export function attachWebSocket(app: FastifyInstance, chain: Pick<RpcChain, 'on'
   };
   app.server.on('upgrade', onUpgrade);
 
-  app.get('/v1/ws', async (req, reply) => {
-    const up = (req.raw as UpgradeRequest)[kUpgrade];
-    if (!up || String(req.headers.upgrade ?? '').toLowerCase() !== 'websocket') {
-      reply.header('upgrade', 'websocket');
-      throw new ArchiError(
-        'UPGRADE_REQUIRED',
-        'GET /v1/ws is a WebSocket: send Upgrade: websocket',
-      );
-    }
-    reply.hijack();
-    wss.handleUpgrade(req.raw, up.socket, up.head, (ws) => wss.emit('connection', ws, req.raw));
-  });
-
   // preClose: open sockets would otherwise keep the HTTP server from closing at all.
   app.addHook('preClose', async () => {
     app.server.off('upgrade', onUpgrade);
-    chain.off('block', onBlock);
-    for (const ws of clients.keys()) ws.terminate();
-    clients.clear();
+    for (const ws of sockets) ws.terminate();
+    sockets.clear();
     wss.close();
   });
+
+  return {
+    route(scope, path, feedFor) {
+      scope.get(path, async (req, reply) => {
+        const up = (req.raw as UpgradeRequest)[kUpgrade];
+        if (!up || String(req.headers.upgrade ?? '').toLowerCase() !== 'websocket') {
+          reply.header('upgrade', 'websocket');
+          throw new ArchiError(
+            'UPGRADE_REQUIRED',
+            `GET ${req.url.split('?')[0]} is a WebSocket: send Upgrade: websocket`,
+          );
+        }
+        // Resolved before the upgrade, so an unknown chain is an HTTP error in our shape.
+        const feed = feedFor(req);
+        reply.hijack();
+        wss.handleUpgrade(req.raw, up.socket, up.head, (ws) => {
+          sockets.add(ws);
+          ws.on('close', () => sockets.delete(ws));
+          feed.add(ws);
+        });
+      });
+    },
+  };
 }

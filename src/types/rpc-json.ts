@@ -160,6 +160,21 @@ export interface StatusJson {
    */
   admission?: 'member' | 'waiting';
   mempool: { size: number; bytes: number };
+  /** Every chain the node hosts, the first chain (the one `/v1/...` means) first. */
+  chains?: ChainSummaryJson[];
+}
+
+/** One chain a node hosts: GET /v1/chains and status's `chains`. */
+export interface ChainSummaryJson {
+  id: string;
+  height: number;
+  hash: string;
+  stateRoot: string;
+  round: number;
+  /** Whether this node votes on the chain. */
+  validator: boolean;
+  crypto: 'standard' | 'gm';
+  consensus: string;
 }
 
 /** contract_manage list/info: metadata of a deployed TypeScript contract. */

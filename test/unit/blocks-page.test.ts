@@ -115,11 +115,11 @@ describe('GET /v1/blocks', () => {
     for (let i = 0; i < 5; i++) await block(chain, 0);
     assert.equal(chain.height, 3 + GAP + 8);
     app = createRpcServer({
-      chain,
-      info: {
+      node: {
         node: 'node1',
         org: 'org1',
-        consensus: () => ({ validator: true, round: 0, step: 'solo', peers: [] }),
+        peers: () => [],
+        chains: () => [{ chain, consensus: () => ({ validator: true, round: 0, step: 'solo' }) }],
       },
       metrics: new NodeMetrics(),
     });
