@@ -29,7 +29,7 @@ import { CHANNELS } from '../../p2p/channels.ts';
 import { bytesEqual, hex, unhex } from '../../types/hex.ts';
 import { voteBodyBytes } from '../../types/vote.ts';
 import type { CandidateBlock, ConsensusChain } from '../chain-api.ts';
-import type { Clock, Timer } from '../clock.ts';
+import { type Clock, every, type Timer } from '../clock.ts';
 import type { ConsensusNet, Reactor, ReactorLogger } from '../reactor.ts';
 import type { GuardedSigner } from '../signer.ts';
 import type { ConsensusWal, WalRecord } from '../wal.ts';
@@ -185,9 +185,28 @@ export class TbftDriver<B extends CandidateBlock = CandidateBlock> implements Re
     } finally {
       this.replaying = false;
     }
+    // Waiting for +2/3 prevotes or precommits of any kind has no timeout, so a lost vote could
+    // leave every node waiting for one it will never see: while our round and step stand
+    // still, repeat what we said.
+    const t = this.timeouts();
+    let last = '';
+    this.timers.add(
+      every(this.o.clock, t.proposeMs + t.voteMs, () => {
+        const now = `${this.machine.round}/${this.machine.step}`;
+        if (now === last) this.resend();
+        last = now;
+      }),
+    );
     const buffered = this.future.filter((f) => f.height === this.height);
     this.future = this.future.filter((f) => f.height > this.height);
     for (const f of buffered) this.onConsensusBytes(f.bytes);
+  }
+
+  /** Messages may have been lost: show peers what we said in this height again. */
+  private resend(): void {
+    if (this.stopped) return;
+    for (const m of [...this.polka, ...this.ownMessages.slice(-6)])
+      this.o.net.broadcast(CHANNELS.consensus.id, m);
   }
 
   private replayRecord(rec: WalRecord): void {
@@ -245,9 +264,7 @@ export class TbftDriver<B extends CandidateBlock = CandidateBlock> implements Re
         const t = this.o.clock.setTimeout(() => {
           this.timers.delete(t);
           if (this.stopped || a.height !== this.height) return;
-          // Messages may have been lost: show peers what we said in this height again.
-          for (const m of [...this.polka, ...this.ownMessages.slice(-6)])
-            this.o.net.broadcast(CHANNELS.consensus.id, m);
+          this.resend();
           this.enqueue(
             { type: 'timeout', step: a.step, height: a.height, round: a.round },
             { height: a.height, kind: 'timeout', step: a.step, round: a.round },
