@@ -102,14 +102,23 @@ export class BlockSyncReactor<B extends CandidateBlock = CandidateBlock> impleme
   private maybeRequest(): void {
     if (this.request || this.stopped) return;
     const want = this.o.chain.height + 1;
-    const candidates = [...this.peerHeights.entries()].filter(([, h]) => h >= want).map(([p]) => p);
-    if (candidates.length === 0) return;
-    // Spread requests over the peers that have the block.
-    const peer = candidates[want % candidates.length];
-    const req = create(SyncMessageSchema, {
-      msg: { case: 'request', value: { height: BigInt(want) } },
-    });
-    if (!this.o.net.send(peer, CHANNELS.blocksync.id, encode(SyncMessageSchema, req))) return;
+    const req = encode(
+      SyncMessageSchema,
+      create(SyncMessageSchema, { msg: { case: 'request', value: { height: BigInt(want) } } }),
+    );
+    let peer: string;
+    for (;;) {
+      const candidates = [...this.peerHeights.entries()]
+        .filter(([, h]) => h >= want)
+        .map(([p]) => p);
+      if (candidates.length === 0) return;
+      // Spread requests over the peers that have the block.
+      peer = candidates[want % candidates.length];
+      if (this.o.net.send(peer, CHANNELS.blocksync.id, req)) break;
+      // Gone (or its queue is full): the same pick would fail again at every status, so
+      // forget its height until it reports again and ask another peer.
+      this.peerHeights.delete(peer);
+    }
     const timer = this.o.clock.setTimeout(() => {
       this.request = undefined;
       this.peerHeights.delete(peer);
