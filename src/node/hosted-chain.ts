@@ -101,7 +101,7 @@ export function openHostedChain(entry: ChainEntry, deps: ChainHostDeps): HostedC
           `node ${deps.node.name} is not the solo validator of ${chain.chainId}`,
         );
       }
-      const solo = new SoloEngine(chain, signer, log);
+      const solo = new SoloEngine(chain, signer, log, deps.clock);
       return {
         ...base,
         status: () => ({ validator: true, round: 0, step: 'solo' }),

@@ -2,12 +2,16 @@
  * Solo consensus for development: the single validator cuts a block whenever txs are
  * pending and the block interval has passed, signs its own precommit and commits.
  */
-import { type Commit, CommitSchema, create, decode, VoteType } from '../../codec/index.ts';
+import { type Commit, CommitSchema, create, VoteType } from '../../codec/index.ts';
 import type { Signer } from '../../crypto/profile.ts';
 import { address } from '../../crypto/profile.ts';
-import type { Chain } from '../../chain/chain.ts';
 import { unhex } from '../../types/hex.ts';
 import { voteBodyBytes } from '../../types/vote.ts';
+import type { ConsensusChain, TxPool } from '../chain-api.ts';
+import type { Clock, Timer } from '../clock.ts';
+
+/** What the solo engine needs of its chain: the consensus view and the pending pool. */
+export type SoloChain = ConsensusChain & TxPool & { readonly mempool: { readonly size: number } };
 
 export interface SoloLogger {
   info(obj: object, msg: string): void;
@@ -15,20 +19,20 @@ export interface SoloLogger {
 }
 
 export class SoloEngine {
-  private timer: NodeJS.Timeout | undefined;
+  private timer: Timer | undefined;
   private stopped = false;
   private lastBlockAt = 0;
   private lastCommit: Commit | undefined;
   private readonly validator: Uint8Array;
 
   constructor(
-    private readonly chain: Chain,
+    private readonly chain: SoloChain,
     private readonly signer: Signer,
     private readonly log: SoloLogger,
+    private readonly clock: Clock,
   ) {
     this.validator = unhex(address(chain.profile, signer.publicKey));
-    const seen = chain.store.getSeenCommit(chain.height);
-    if (seen && chain.height > 0) this.lastCommit = decode(CommitSchema, seen, 'INTERNAL');
+    this.lastCommit = chain.seenCommitAt(chain.height);
   }
 
   /** Start producing blocks. */
@@ -41,15 +45,15 @@ export class SoloEngine {
   stop(): void {
     this.stopped = true;
     this.chain.off('pending', this.onPending);
-    if (this.timer) clearTimeout(this.timer);
+    this.timer?.cancel();
     this.timer = undefined;
   }
 
   private readonly onPending = (): void => {
     if (this.timer || this.stopped) return;
     const interval = this.chain.config.params?.blockIntervalMs ?? 200;
-    const wait = Math.max(0, this.lastBlockAt + interval - Date.now());
-    this.timer = setTimeout(this.produce, wait);
+    const wait = Math.max(0, this.lastBlockAt + interval - this.clock.now());
+    this.timer = this.clock.setTimeout(this.produce, wait);
   };
 
   private readonly produce = (): void => {
@@ -57,7 +61,7 @@ export class SoloEngine {
     if (this.stopped || this.chain.mempool.size === 0) return;
     try {
       // Block time must grow strictly even if the clock steps back.
-      const time = Math.max(Date.now(), this.chain.latestHeader.time + 1);
+      const time = Math.max(this.clock.now(), this.chain.latestHeader.time + 1);
       const proposed = this.chain.proposeBlock(time, this.validator, this.lastCommit);
       const signature = this.signer.sign(
         voteBodyBytes(
@@ -78,10 +82,10 @@ export class SoloEngine {
       });
       this.chain.commitBlock(proposed, commit);
       this.lastCommit = commit;
-      this.lastBlockAt = Date.now();
+      this.lastBlockAt = this.clock.now();
     } catch (e) {
       this.log.error({ err: e }, 'block production failed');
-      this.lastBlockAt = Date.now();
+      this.lastBlockAt = this.clock.now();
     }
     if (this.chain.mempool.size > 0) this.onPending();
   };
