@@ -57,13 +57,13 @@ export class Pki {
 
 /** Records what a node emits. */
 export class Recorder {
-  readonly messages: Array<{ peer: string; channel: number; text: string }> = [];
+  readonly messages: Array<{ peer: string; channel: number; text: string; chain: string }> = [];
   readonly ups: string[] = [];
   readonly downs: string[] = [];
 
   constructor(node: P2PNode) {
-    node.on('message', (peer, channel, bytes) => {
-      this.messages.push({ peer, channel, text: Buffer.from(bytes).toString() });
+    node.on('message', (peer, channel, bytes, chain) => {
+      this.messages.push({ peer, channel, text: Buffer.from(bytes).toString(), chain });
     });
     node.on('peer:up', (p) => this.ups.push(p));
     node.on('peer:down', (p) => this.downs.push(p));
