@@ -134,15 +134,25 @@ export class ReadmeWorkspace {
     removeDir(this.dir);
   }
 
-  /** Run shell text here with bash -e; stdout and stderr in one stream. */
-  sh(script: string, timeoutMs = 240_000): Promise<CmdResult> {
+  /**
+   * Run shell text here with bash -e; stdout and stderr in one stream. The README's whole
+   * first block (a few dozen commands that each wait for a commit) took over 4 minutes on a
+   * 2-core machine under heavy load, so the bound is generous; a timeout says so in `out`.
+   */
+  sh(script: string, timeoutMs = 480_000): Promise<CmdResult> {
     return new Promise((resolve) => {
       execFile(
         'bash',
         ['-c', `set -eo pipefail\nexec 2>&1\n${script}`],
         { cwd: this.dir, env: this.env, timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 },
-        (err, stdout) =>
-          resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, out: stdout }),
+        (err, stdout) => {
+          const killed = (err as { killed?: boolean } | null)?.killed;
+          const note = killed ? `\n(killed: not done within ${timeoutMs} ms)\n` : '';
+          resolve({
+            code: err ? Number((err as { code?: number }).code ?? 1) : 0,
+            out: stdout + note,
+          });
+        },
       );
     });
   }
