@@ -1,74 +1,99 @@
 /**
- * Deterministic many-node simulator for the Tendermint state machine.
+ * Deterministic many-node simulator for BFT consensus: every node runs the real driver and
+ * reactors (src/consensus/tbft/services.ts, as the node builds them) on an in-memory chain
+ * (chain.ts), an in-memory WAL (memory-wal.ts), the real double-sign guard over an in-memory
+ * signer state, a cheap keyed-digest crypto profile (crypto.ts) and a clock on simulated time
+ * (clock.ts). Every node's ConsensusNet goes through one seeded hostile network into the
+ * receivers' ReactorRouters, on all channels (consensus, block sync, evidence).
  *
- * Everything runs in one process on a simulated clock (a queue of timed events) and draws every
- * random choice from one seeded PRNG, so a seed replays exactly. Agreement, validity and "honest
- * nodes never equivocate" are checked at the moment anything that could break them happens
- * (every decision, commit, signature and evidence report); after the network heals, every
- * correct node must commit a few more heights within a deadline.
+ * Everything runs in one process on one event queue and draws every random choice from one
+ * seeded PRNG, so a seed replays exactly. Agreement, validity and "honest nodes never
+ * equivocate" are checked the moment anything could break them (every commit, every signature
+ * the guards give out, every piece of evidence pooled); after the network heals, every correct
+ * node must commit a few more heights within a deadline. A violation, or an exception out of
+ * the driver, throws SimFailure with the seed, the replay command and the last events.
  *
  * Until `healAt` the network is hostile: random delays (reordering), drops, duplicates, links
  * that turn slow for a while, precommits and block-sync answers held back for seconds, and
- * partitions that start and heal; honest nodes crash (at random, and right after deciding) and
- * restart. One validator (less than 1/3 of the power) may be byzantine; it signs only as itself
- * (messages carry a signature registry the receivers check) and plays one of three strategies:
- * - random: per peer the honest vote, nil, another block or nothing; split proposals;
- * - split: as proposer, two fresh blocks for two halves of the network, backed by matching votes
- *   towards each half; otherwise precommits a block towards one peer only;
- * - amnesia: sets up "one node decides, the others move on locked" (a prevote hidden from one
- *   peer, a precommit shown to one peer only) and, once a correct node has decided a height, it
- *   offers every correct node still at that height votes (and, as proposer, a block, possibly
- *   with an older polka) for anything else. It may peek at all nodes: only locks stand between
- *   it and a fork. Ignoring the lock at line 22 or line 28 of the paper forks within 200 seeds.
- *
- * What a node persists across a crash (what a real node keeps on disk):
- * - its committed blocks (height -> block hash, round, precommits);
- * - its signer state: the last signed (height, round, step) and what was signed there; the signer
- *   re-signs the identical message and refuses anything lower or different (CometBFT privval);
- * - its WAL: the machine's inputs of the current height and the messages it signed (as
- *   CometBFT's WAL does). Inputs are written before they are handled and the WAL is synced
- *   before any signature is released, so a crash may lose only the tail after the last
- *   signature (walLoss picks a random cut in that tail). On restart the machine is rebuilt by
- *   replaying the WAL; this restores its lock, and its own signed messages are gossiped again:
- *   the signer refuses to re-sign an earlier step, so a vote that was signed but lost in flight
- *   before the crash would otherwise be gone for good and could stall the height (the simulator
- *   found this; seed 338 of an earlier version). (Without a WAL a restarted
- *   node forgets its lock and, with a byzantine peer, that can fork the chain: the signer's
- *   height/round/step guard alone does not prevent it.)
- * Everything else (the machine, gossip logs, buffered messages, timers) is lost.
- *
- * Block sync is modelled by gossip: every node periodically sends its height and the keys of
- * the messages it holds for it; a peer at the same height answers with what is missing, a peer
- * that has committed that height answers with the block and its precommits (checked, then
- * committed without the machine, as a real node's block sync does).
+ * partitions that start and heal (send() to a peer on the other side fails, as an unconnected
+ * transport's does; the routers hear peerUp when links come back). Honest nodes crash (at
+ * random, and right after deciding) and restart: a crash keeps the node's disk (committed
+ * blocks, the WAL up to its last sync plus a random part of the unsynced tail, the guard's
+ * state) and loses everything else (driver, reactors, buffered messages, timers, the evidence
+ * pool); the restart builds new services with createTbftServices, so the driver's real WAL
+ * replay runs. One validator (less than 1/3 of the power) may be byzantine (byzantine.ts).
+ * Scenarios may skew a node's clock, change the validator set by height, and filter or hold
+ * back single messages (hooks) to stage races the random network rarely hits.
  */
-import { isTwoThirds, MAX_VALUES_PER_VOTER } from '../../src/consensus/tbft/vote-set.ts';
-import { proposer as proposerOf } from '../../src/consensus/tbft/proposer.ts';
-import { TendermintMachine } from '../../src/consensus/tbft/state-machine.ts';
-import type {
-  Action,
-  Hash,
-  Input,
-  Proposal,
-  TimeoutConfig,
-  ValidatorSet,
-  Vote,
-} from '../../src/consensus/tbft/types.ts';
+import type { CandidateBlock } from '../../src/consensus/chain-api.ts';
+import type { ReactorLogger } from '../../src/consensus/reactor.ts';
+import {
+  GuardedSigner,
+  MemorySignerState,
+  SIGN_STEP,
+  type SignRequest,
+  type Signed,
+  type SignerStateStore,
+} from '../../src/consensus/signer.ts';
+import { createTbftServices, type TbftServices } from '../../src/consensus/tbft/services.ts';
+import type { TendermintMachine } from '../../src/consensus/tbft/state-machine.ts';
+import type { TimeoutConfig, ValidatorSet } from '../../src/consensus/tbft/types.ts';
+import {
+  type Commit,
+  ConsensusParamsSchema,
+  create,
+  decode,
+  HeaderSchema,
+  ProposalBodySchema,
+  type Validator,
+  ValidatorSchema,
+  VoteBodySchema,
+  VoteType,
+} from '../../src/codec/index.ts';
+import { address, type Signer } from '../../src/crypto/profile.ts';
+import { CHANNELS } from '../../src/p2p/channels.ts';
+import type { EvidenceJson } from '../../src/types/evidence.ts';
+import { bytesEqual, hex } from '../../src/types/hex.ts';
+import { verifyCommit } from '../../src/types/vote.ts';
+import { Byzantine, type ByzHost, type ByzStrategy } from './byzantine.ts';
+import { ChainSpec, INVALID_TX, SimChain, shortHash } from './chain.ts';
+import { EPOCH_MS, SimClock, type TimerEvent, type TimerHost } from './clock.ts';
+import { SimKeys } from './crypto.ts';
 import { EventQueue } from './event-queue.ts';
+import { MemoryWal } from './memory-wal.ts';
 import { Prng } from './prng.ts';
+import { peek, type WireInfo } from './wire.ts';
 
-/** A planned crash of node `node` at `at`, restarted at `restartAt` (null: stays down). */
+/** A planned crash of node `node` at `at`, restarted at `restartAt` (null: at healAt). */
 export interface CrashPlan {
   node: number;
   at: number;
   restartAt: number | null;
 }
 
-/** A planned partition: messages between different groups are dropped in [at, until). */
+/** A planned partition: links between different groups are down in [at, until). */
 export interface PartitionPlan {
   at: number;
   until: number;
   groups: number[][];
+}
+
+/** One message on its way. */
+export interface Transit {
+  from: number;
+  to: number;
+  channel: number;
+  bytes: Uint8Array;
+  info: WireInfo;
+}
+
+/** A scenario's rule for one message: drop, hold (until the scenario releases it), deliver after ms, or leave it to the network. */
+export type Verdict = 'drop' | 'hold' | number | undefined;
+
+export interface ScenarioHooks {
+  filter?(t: Transit, sim: Simulation): Verdict;
+  /** After every event (to release held messages at the right moment, or to watch). */
+  afterEvent?(sim: Simulation): void;
 }
 
 /** One simulation run: network, faults and expectations. */
@@ -77,40 +102,34 @@ export interface Scenario {
   seed: number;
   /** Voting power of validator i (nodes 0..n-1 are validators). */
   powers: number[];
-  /** If set, the validator set changes: even heights use these powers (same nodes). */
+  /** If set, even heights use these powers (same nodes). */
   powersEven?: number[];
+  /** From height `from` on, the power of every node, observers included (0: not a validator). */
+  changes?: { from: number; powers: number[] }[];
   /** Index of the byzantine validator, or null. */
   byzantine: number | null;
-  /** Non-validator nodes that follow consensus (machine constructed with self = ''). */
+  /** Nodes after the validators that follow consensus without voting (unless `changes` adds them). */
   observers: number;
   timeouts: TimeoutConfig;
+  blockIntervalMs: number;
+  /** Clock offsets (ms) of some nodes. */
+  skew?: { node: number; ms: number }[];
   /** Message delay range once the network is stable. */
   minDelay: number;
   maxDelay: number;
-  /** Before healAt: the largest delay and the drop probability. */
+  /** Before healAt: the largest delay. */
   unstableMaxDelay: number;
-  /**
-   * Before healAt: share of directed links that are slow (200..1500 ms) for a while; which
-   * ones are re-drawn every 0.5-2 s. Uneven links give nodes different views of a round.
-   */
+  /** Before healAt: share of directed links that are slow (200..1500 ms), re-drawn every 0.5-2 s. */
   slowLinks: number;
-  /**
-   * Before healAt: probability that a precommit or a block-sync answer is held back 0.5-3 s
-   * (queues behind other traffic). Nodes then leave rounds without seeing a decision that
-   * others made.
-   */
+  /** Before healAt: probability that a precommit or a block-sync answer is held back 0.5-3 s. */
   lateRate: number;
+  /** Before healAt: probability that a message is lost. */
   dropRate: number;
   /** Probability that a message is delivered twice (always, also after healing). */
   dupRate: number;
-  gossipMs: number;
   crashes: CrashPlan[];
   partitions: PartitionPlan[];
-  /**
-   * Before healAt: probability that an honest node crashes right after it decides (restarting
-   * 200-2000 ms later). The others then cannot learn the decision from it for a while, which
-   * is when their locks must hold.
-   */
+  /** Before healAt: probability that an honest node crashes right after it decides. */
   crashOnDecide: number;
   /** Crashes lose a random part of the unsynced WAL tail. */
   walLoss: boolean;
@@ -118,20 +137,17 @@ export interface Scenario {
   healAt: number;
   /** After healAt every correct node must commit this many heights (0: no liveness check). */
   targetHeights: number;
+  /** Nodes down for good: left out of the liveness check. */
+  excused?: number[];
   /** Simulated deadline. */
   endAt: number;
-  /** Probability that a byzantine proposal carries an invalid block. */
+  /** Probability that a byzantine proposal's other block is invalid. */
   byzInvalid: number;
-  /**
-   * random: each peer gets the honest vote, nil, another block or nothing; proposals are split
-   * between its block and another one. split: prevotes like a correct node, a precommit for a
-   * block goes to one peer only (nil to the rest), proposals are two fresh blocks for two halves
-   * of the network (never its validValue), all aimed at locks that should hold a decision.
-   */
-  byzStrategy: 'random' | 'split' | 'amnesia';
+  byzStrategy: ByzStrategy;
+  hooks?: ScenarioHooks;
 }
 
-/** A decision or a block-sync commit of one node. */
+/** A commit of one correct node. */
 export interface DecisionRecord {
   node: number;
   height: number;
@@ -149,246 +165,333 @@ export interface SimResult {
   /** Committed heights per node. */
   heights: number[];
   decisions: DecisionRecord[];
-  /** Evidence actions emitted by correct nodes: who reported whom. */
+  /** Evidence correct nodes pooled: who, against whom. */
   evidence: { node: number; validator: string; at: number }[];
-  /** Highest round any correct machine reached. */
+  /** Evidence carried by committed blocks of the longest correct chain. */
+  committedEvidence: number;
+  /** Highest round a correct node signed in. */
   maxRound: number;
   addresses: string[];
   /** Highest height any correct node had committed when the network healed. */
   heightAtHeal: number;
+  /** A digest of every event handled: equal digests, equal runs. */
+  digest: number;
+  /** Restarts that replayed WAL records. */
+  walReplays: number;
+  /** How often each driver and reactor log message was written. */
+  logs: Record<string, number>;
 }
 
 /** A violated property; the message carries the seed, the replay command and a trace tail. */
 export class SimFailure extends Error {}
 
-type Msg =
-  | { t: 'proposal'; proposal: Proposal }
-  | { t: 'vote'; vote: Vote }
-  | { t: 'status'; height: number; have: Set<string> }
-  | { t: 'batch'; msgs: ConsensusMsg[] }
-  | { t: 'commit'; height: number; blockHash: Hash; round: number; precommits: Vote[] };
-
-type ConsensusMsg = Extract<Msg, { t: 'proposal' | 'vote' }>;
-
 type SimEvent =
-  | { k: 'deliver'; to: number; from: number; msg: Msg }
-  | { k: 'input'; node: number; epoch: number; input: Input }
-  | { k: 'committed'; node: number; epoch: number; height: number }
-  | { k: 'gossip'; node: number; epoch: number }
-  | { k: 'noise'; node: number }
-  | { k: 'attack'; again: boolean }
+  | TimerEvent
+  | {
+      k: 'deliver';
+      from: number;
+      to: number;
+      epoch: number;
+      channel: number;
+      bytes: Uint8Array;
+      info: WireInfo;
+    }
+  | { k: 'peerUp'; node: number; epoch: number; peer: number }
   | { k: 'crash'; node: number }
   | { k: 'restart'; node: number }
   | { k: 'partition'; groups: number[][] }
   | { k: 'unpartition' }
   | { k: 'links' }
-  | { k: 'heal' };
-
-type WalEntry = { input: Input } | { own: ConsensusMsg };
-
-interface Signed {
-  h: number;
-  r: number;
-  s: number;
-  key: string;
-}
-
-interface Commit {
-  blockHash: Hash;
-  round: number;
-  precommits: Vote[];
-}
+  | { k: 'heal' }
+  | { k: 'noise' }
+  | { k: 'attack'; again: boolean };
 
 interface SimNode {
   idx: number;
   name: string;
-  /** '' for observers. */
   address: string;
   role: 'honest' | 'byzantine' | 'observer';
   up: boolean;
+  /** Bumped at every boot and crash: events of an older run of the node are void. */
   epoch: number;
-  machine: TendermintMachine | null;
-  /** Persisted: committed blocks by height. */
-  committed: Map<number, Commit>;
-  /** Persisted: the signer's last signature. */
-  signed: Signed | null;
-  /** Persisted: this height's inputs and own signed messages, and how many are synced. */
-  wal: WalEntry[];
-  walSynced: number;
-  /** Volatile: consensus messages of the current height, by key (for gossip). */
-  log: Map<string, ConsensusMsg>;
-  /** Volatile: messages of the next height, handled once we get there. */
-  buffer: ConsensusMsg[];
-  /** Volatile: decided, waiting for the commit to finish. */
-  committing: boolean;
-  /** Volatile (byzantine): block hashes seen at the current height. */
-  seen: Set<Hash>;
-  /** Volatile (byzantine): the blocks it votes for, per height/round/kind. */
-  menus: Map<string, (Hash | null)[]>;
-  /** Volatile (byzantine, split): which block it proposed to which peer, per height/round. */
-  plans: Map<string, Map<number, Hash>>;
-  /** Volatile (byzantine): the first proposal it got or made, per height/round. */
-  proposalOf: Map<string, Hash>;
+  skew: number;
+  signer: Signer;
+  /** The disk: committed blocks, WAL, the guard's state. */
+  chain: SimChain;
+  wal: MemoryWal;
+  signerState: MemorySignerState;
+  services: TbftServices<CandidateBlock> | undefined;
+  /** Inside the delivery of a block sync message (its commits are "via sync"). */
+  syncing: boolean;
+  /** Everything this node's guard gave out, by height/round/step (honest nodes). */
+  signed: Map<string, string>;
 }
 
-const STEP_ORDER = { propose: 1, prevote: 2, precommit: 3 } as const;
-const MAX_BUFFER = 2000;
-const MAX_EVENTS = 3_000_000;
+const CONSENSUS = CHANNELS.consensus.id;
+const BLOCKSYNC = CHANNELS.blocksync.id;
+const MAX_EVENTS = 2_000_000;
 const TRACE_SIZE = 40;
+const CHAIN_ID = 'sim';
 
-/** Hex block hash of a value (invertible, so the checker can read the value back). */
-export function hashOf(value: string): Hash {
-  return Buffer.from(value, 'utf8').toString('hex');
-}
-
-/** The value behind a block hash, or '' if it is not one of ours. */
-export function blockValue(hash: Hash): string {
-  return /^(?:[0-9a-f]{2})+$/.test(hash) ? Buffer.from(hash, 'hex').toString('utf8') : '';
-}
-
-/** The application's validity predicate: built for this height and not marked bad. */
-export function isValidValue(value: string, height: number): boolean {
-  return value.startsWith(`h${height}.`) && !value.includes('BAD');
-}
-
-function msgKey(m: ConsensusMsg): string {
-  if (m.t === 'vote') {
-    const v = m.vote;
-    return `v|${v.height}|${v.round}|${v.kind}|${v.validator}|${v.blockHash ?? 'nil'}`;
+/** A guard that reports every signature it gives out and every double sign it refuses. */
+class WatchedSigner extends GuardedSigner {
+  constructor(
+    state: SignerStateStore,
+    signer: Signer,
+    private readonly watch: (
+      req: SignRequest,
+      out: Signed | undefined,
+      guard: GuardedSigner,
+    ) => void,
+  ) {
+    super(state, signer);
   }
-  const p = m.proposal;
-  return `p|${p.height}|${p.round}|${p.proposer}|${p.blockHash}|${p.polRound}`;
+
+  override sign(req: SignRequest): Signed {
+    let out: Signed;
+    try {
+      out = super.sign(req);
+    } catch (e) {
+      this.watch(req, undefined, this);
+      throw e;
+    }
+    this.watch(req, out, this);
+    return out;
+  }
 }
 
-function msgHeight(m: ConsensusMsg): number {
-  return m.t === 'vote' ? m.vote.height : m.proposal.height;
+/** The state machine inside a driver (the simulator peeks; nothing else may). */
+export function machineOf(
+  s: TbftServices<CandidateBlock> | undefined,
+): TendermintMachine | undefined {
+  return (s?.driver as unknown as { machine?: TendermintMachine } | undefined)?.machine;
 }
+
+function mix(h: number, x: number): number {
+  return Math.imul(h ^ (x | 0), 16777619) >>> 0;
+}
+
+const KIND_CODE: Record<string, number> = {
+  timer: 1,
+  deliver: 2,
+  peerUp: 3,
+  crash: 4,
+  restart: 5,
+  partition: 6,
+  unpartition: 7,
+  links: 8,
+  heal: 9,
+  noise: 10,
+  attack: 11,
+};
 
 /** Runs one scenario; throws SimFailure on any violated property. */
-export class Simulation {
+export class Simulation implements TimerHost {
   readonly nodes: SimNode[] = [];
-  private readonly prng: Prng;
+  readonly prng: Prng;
+  readonly spec: ChainSpec;
+  readonly keys = new SimKeys();
+  /** Simulated ms since the start. */
+  time = 0;
+  healed = false;
+  /** Messages a scenario's filter held back. */
+  readonly held: Transit[] = [];
   private readonly queue = new EventQueue<SimEvent>();
-  private now = 0;
+  private readonly index = new Map<string, number>();
+  private readonly byz: Byzantine | undefined;
   private events = 0;
-  private healed = false;
   private groupOf: number[] | null = null;
   private slow: boolean[][] = [];
-  private readonly signatures = new Set<string>();
-  private readonly proposed = new Set<Hash>();
-  /** Every signed proposal's block, by "height/round" (for the amnesia attacker). */
-  private readonly proposalsAt = new Map<string, Hash[]>();
-  private readonly agreed = new Map<number, Hash>();
+  private readonly proposalsAt = new Map<string, string[]>();
+  private readonly proposed = new Set<string>();
+  private readonly blocks = new Map<string, Uint8Array>();
+  private readonly agreed = new Map<number, string>();
   private readonly decisions: DecisionRecord[] = [];
   private readonly evidence: SimResult['evidence'] = [];
-  private readonly trace: { at: number; ev: SimEvent }[] = [];
+  private readonly trace: { at: number; text: () => string }[] = [];
   private traceNext = 0;
-  private blockCounter = 0;
   private maxRound = 0;
   private heightAtHeal = 0;
   private done = false;
-  private readonly validatorCount: number;
-  private readonly addresses: string[];
-  private readonly setOdd: ValidatorSet;
-  private readonly setEven: ValidatorSet;
+  private digest = 2166136261;
+  private readonly logs: Record<string, number> = {};
+  private failure: SimFailure | undefined;
+  private readonly setCache = new Map<string, Validator[]>();
+  private readonly machineSets = new Map<Validator[], ValidatorSet>();
+  private readonly allPowers: number[];
+  private readonly evenPowers: number[];
 
   constructor(readonly scenario: Scenario) {
-    this.prng = new Prng(scenario.seed);
-    this.validatorCount = scenario.powers.length;
-    const used = new Set<string>();
-    this.addresses = [];
-    while (this.addresses.length < this.validatorCount) {
-      const a = this.prng.int(0, 0xffffffff).toString(16).padStart(8, '0');
-      if (!used.has(a)) {
-        used.add(a);
-        this.addresses.push(a);
-      }
-    }
-    const set = (powers: number[]): ValidatorSet => ({
-      validators: powers.map((power, i) => ({ address: this.addresses[i], power })),
-    });
-    this.setOdd = set(scenario.powers);
-    this.setEven = set(scenario.powersEven ?? scenario.powers);
-    const total = this.validatorCount + scenario.observers;
+    const s = scenario;
+    this.prng = new Prng(s.seed);
+    const total = s.powers.length + s.observers;
+    const pad = (p: number[]) => Array.from({ length: total }, (_, i) => p[i] ?? 0);
+    this.allPowers = pad(s.powers);
+    this.evenPowers = pad(s.powersEven ?? s.powers);
+    const salt = this.prng.int(0, 0xffffffff).toString(16);
+    const signers = Array.from({ length: total }, (_, i) => this.keys.signer(`${salt}/${i}`));
+    this.spec = new ChainSpec(
+      CHAIN_ID,
+      this.keys.profile,
+      create(ConsensusParamsSchema, {
+        blockIntervalMs: s.blockIntervalMs,
+        timeoutProposeMs: s.timeouts.proposeMs,
+        timeoutVoteMs: s.timeouts.voteMs,
+        timeoutDeltaMs: s.timeouts.deltaMs,
+      }),
+      EPOCH_MS - 10_000,
+      (h) => this.validatorsAt(h, signers),
+    );
     for (let i = 0; i < total; i++) {
-      const validator = i < this.validatorCount;
-      this.nodes.push({
+      const validator = i < s.powers.length;
+      const node: SimNode = {
         idx: i,
         name: validator ? `n${i}` : `o${i}`,
-        address: validator ? this.addresses[i] : '',
-        role: !validator ? 'observer' : i === scenario.byzantine ? 'byzantine' : 'honest',
-        up: true,
+        address: address(this.keys.profile, signers[i].publicKey),
+        role: i === s.byzantine ? 'byzantine' : validator ? 'honest' : 'observer',
+        up: false,
         epoch: 0,
-        machine: null,
-        committed: new Map(),
-        signed: null,
-        wal: [],
-        walSynced: 0,
-        log: new Map(),
-        buffer: [],
-        committing: false,
-        seen: new Set(),
-        menus: new Map(),
-        plans: new Map(),
-        proposalOf: new Map(),
+        skew: s.skew?.find((k) => k.node === i)?.ms ?? 0,
+        signer: signers[i],
+        chain: undefined as unknown as SimChain,
+        wal: new MemoryWal(),
+        signerState: new MemorySignerState(),
+        services: undefined,
+        syncing: false,
+        signed: new Map(),
+      };
+      node.chain = new SimChain(this.spec, i, {
+        committed: (_chain, block, commit) => this.onCommitted(node, block, commit),
+        pooled: (_chain, ev) => this.onPooled(node, ev),
+        built: (block) => this.blocks.set(hex(block.blockHash), block.blockBytes),
       });
+      this.nodes.push(node);
+      this.index.set(node.name, i);
+    }
+    if (s.byzantine !== null) {
+      const b = this.nodes[s.byzantine];
+      this.byz = new Byzantine(
+        this.byzHost(b),
+        b.idx,
+        b.address,
+        b.signer,
+        b.chain,
+        s.byzStrategy,
+        s.byzInvalid,
+      );
     }
   }
 
-  /** The validator set of a height. */
-  validatorSet(height: number): ValidatorSet {
-    return height % 2 === 0 ? this.setEven : this.setOdd;
+  // ---- validator sets ----
+
+  private powersAt(height: number): number[] {
+    let p = height % 2 === 0 ? this.evenPowers : this.allPowers;
+    for (const c of this.scenario.changes ?? []) if (height >= c.from) p = c.powers;
+    return p;
   }
+
+  private validatorsAt(height: number, signers: Signer[]): Validator[] {
+    const powers = this.powersAt(height);
+    const key = powers.join(',');
+    let set = this.setCache.get(key);
+    if (!set) {
+      set = [];
+      powers.forEach((power, i) => {
+        if (power > 0) {
+          set?.push(
+            create(ValidatorSchema, {
+              name: `v${i}`,
+              org: 'sim',
+              publicKey: signers[i].publicKey,
+              power: BigInt(power),
+            }),
+          );
+        }
+      });
+      this.setCache.set(key, set);
+    }
+    return set;
+  }
+
+  /** The validator set of `height` as the state machine sees it. */
+  machineSet(height: number): ValidatorSet {
+    const set = this.spec.validatorsAt(height);
+    let m = this.machineSets.get(set);
+    if (!m) {
+      m = {
+        validators: set.map((v) => ({
+          address: address(this.keys.profile, v.publicKey),
+          power: Number(v.power),
+        })),
+      };
+      this.machineSets.set(set, m);
+    }
+    return m;
+  }
+
+  // ---- running ----
 
   /** Run to the end (liveness reached, or the deadline) and return what happened. */
   run(): SimResult {
     const s = this.scenario;
-    for (const node of this.nodes) {
-      this.boot(node);
-      this.at(this.prng.int(0, s.gossipMs), { k: 'gossip', node: node.idx, epoch: node.epoch });
-      if (node.role === 'byzantine')
-        this.at(this.prng.int(100, 600), { k: 'noise', node: node.idx });
-      if (node.role === 'byzantine' && s.byzStrategy === 'amnesia') {
-        this.at(0, { k: 'attack', again: true });
+    try {
+      for (const node of this.nodes) this.boot(node);
+      if (this.byz) {
+        this.at(this.prng.int(100, 600), { k: 'noise' });
+        if (s.byzStrategy === 'amnesia') this.at(0, { k: 'attack', again: true });
       }
-    }
-    for (const c of s.crashes) {
-      this.at(c.at, { k: 'crash', node: c.node });
-      if (c.restartAt !== null) this.at(c.restartAt, { k: 'restart', node: c.node });
-    }
-    for (const p of s.partitions) {
-      this.at(p.at, { k: 'partition', groups: p.groups });
-      this.at(p.until, { k: 'unpartition' });
-    }
-    this.at(s.healAt, { k: 'heal' });
-    if (s.slowLinks > 0) this.at(0, { k: 'links' });
-    for (;;) {
-      const next = this.queue.pop();
-      if (!next || next.at > s.endAt) break;
-      this.now = next.at;
-      if (++this.events > MAX_EVENTS) this.fail('too many events');
-      this.record(next.item);
-      this.dispatch(next.item);
-      if (this.done) break;
+      for (const c of s.crashes) {
+        this.at(c.at, { k: 'crash', node: c.node });
+        if (c.restartAt !== null) this.at(c.restartAt, { k: 'restart', node: c.node });
+      }
+      for (const p of s.partitions) {
+        this.at(p.at, { k: 'partition', groups: p.groups });
+        this.at(p.until, { k: 'unpartition' });
+      }
+      this.at(s.healAt, { k: 'heal' });
+      if (s.slowLinks > 0) this.at(0, { k: 'links' });
+      for (;;) {
+        const next = this.queue.pop();
+        if (!next || next.at > s.endAt) break;
+        const ev = next.item;
+        if (ev.k === 'timer' && (ev.cancelled || this.nodes[ev.node].epoch !== ev.epoch)) continue;
+        this.time = next.at;
+        if (++this.events > MAX_EVENTS) this.fail('too many events');
+        this.dispatch(ev);
+        if (this.failure) throw this.failure;
+        s.hooks?.afterEvent?.(this);
+        if (this.done) break;
+      }
+    } catch (e) {
+      if (e instanceof SimFailure) throw e;
+      this.fail(`exception: ${(e as Error).stack ?? e}`);
     }
     if (s.targetHeights > 0 && !this.done) {
       this.fail(
         `no liveness: after healing at ${s.healAt}ms (height ${this.heightAtHeal}) the correct ` +
-          `nodes did not all commit ${s.targetHeights} more heights by ${s.endAt}ms ` +
-          `(heights ${this.heightsSummary()})`,
+          `nodes did not all commit ${s.targetHeights} more heights by ${s.endAt}ms`,
       );
     }
+    const longest = this.correct().reduce((a, n) => (n.chain.height > a.chain.height ? n : a));
     return {
       scenario: s,
       events: this.events,
-      endTime: this.now,
-      heights: this.nodes.map((n) => n.committed.size),
+      endTime: this.time,
+      heights: this.nodes.map((n) => n.chain.height),
       decisions: this.decisions,
       evidence: this.evidence,
+      committedEvidence: longest.chain.committedEvidenceKeys.size,
       maxRound: this.maxRound,
-      addresses: this.addresses,
+      addresses: this.nodes.map((n) => n.address),
       heightAtHeal: this.heightAtHeal,
+      digest: this.digest,
+      walReplays: this.logs['replaying WAL'] ?? 0,
+      logs: this.logs,
     };
+  }
+
+  addTimer(at: number, ev: TimerEvent): void {
+    this.queue.push(at, ev);
   }
 
   private at(time: number, ev: SimEvent): void {
@@ -396,30 +499,27 @@ export class Simulation {
   }
 
   private dispatch(ev: SimEvent): void {
+    let d = mix(mix(this.digest, this.time), KIND_CODE[ev.k]);
     switch (ev.k) {
-      case 'deliver':
-        this.receive(this.nodes[ev.to], ev.from, ev.msg);
-        break;
-      case 'input': {
-        const node = this.nodes[ev.node];
-        if (node.up && node.epoch === ev.epoch) this.feed(node, ev.input);
+      case 'timer': {
+        d = mix(d, ev.node);
+        ev.fn();
+        this.record(() => `${this.nodes[ev.node].name} timer -> ${this.status(ev.node)}`);
         break;
       }
-      case 'committed': {
-        const node = this.nodes[ev.node];
-        if (node.up && node.epoch === ev.epoch) this.startHeight(node, ev.height + 1);
+      case 'deliver': {
+        d = mix(mix(mix(mix(d, ev.from), ev.to), ev.channel), ev.bytes.length);
+        d = mix(mix(d, ev.info.height), ev.info.round);
+        this.deliver(ev);
         break;
       }
-      case 'gossip':
-        this.gossip(ev.node, ev.epoch);
+      case 'peerUp': {
+        const node = this.nodes[ev.node];
+        d = mix(mix(d, ev.node), ev.peer);
+        if (node.epoch === ev.epoch && this.connected(ev.node, ev.peer))
+          node.services?.router.peerUp(this.nodes[ev.peer].name);
         break;
-      case 'noise':
-        this.noise(this.nodes[ev.node]);
-        break;
-      case 'attack':
-        this.attack();
-        if (ev.again && !this.healed) this.at(this.now + this.prng.int(20, 80), ev);
-        break;
+      }
       case 'crash':
         this.crash(this.nodes[ev.node]);
         break;
@@ -427,13 +527,15 @@ export class Simulation {
         this.restart(this.nodes[ev.node]);
         break;
       case 'partition':
-        this.groupOf = this.nodes.map(() => -1);
-        ev.groups.forEach((g, gi) => {
-          for (const i of g) if (this.groupOf) this.groupOf[i] = gi;
-        });
+        this.setGroups(ev.groups);
+        this.record(
+          () =>
+            `partition ${ev.groups.map((g) => g.map((i) => this.nodes[i].name).join('+')).join(' | ')}`,
+        );
         break;
       case 'unpartition':
-        this.groupOf = null;
+        this.setGroups(null);
+        this.record(() => 'partition healed');
         break;
       case 'heal':
         this.heal();
@@ -443,694 +545,456 @@ export class Simulation {
         this.slow = this.nodes.map(() =>
           this.nodes.map(() => this.prng.chance(this.scenario.slowLinks)),
         );
-        this.at(this.now + this.prng.int(500, 2000), { k: 'links' });
+        this.at(this.time + this.prng.int(500, 2000), { k: 'links' });
         break;
+      case 'noise':
+        if (this.byz) {
+          this.byz.noise(machineOf(this.nodes[this.byz.node].services));
+          this.at(this.time + this.prng.int(300, 900), { k: 'noise' });
+        }
+        break;
+      case 'attack':
+        this.byz?.attack();
+        if (ev.again && !this.healed) this.at(this.time + this.prng.int(20, 80), ev);
+        break;
+    }
+    this.digest = d;
+  }
+
+  private deliver(ev: Extract<SimEvent, { k: 'deliver' }>): void {
+    const to = this.nodes[ev.to];
+    const services = to.services;
+    if (!to.up || to.epoch !== ev.epoch || !services) return;
+    if (ev.info.kind !== 'status') {
+      this.record(
+        () =>
+          `${this.nodes[ev.from].name}->${to.name} ${ev.info.kind} h${ev.info.height}` +
+          (ev.info.kind === 'proposal' ||
+          ev.info.kind.endsWith('vote') ||
+          ev.info.kind === 'precommit'
+            ? ` r${ev.info.round}`
+            : ''),
+      );
+    }
+    if (this.byz && ev.to === this.byz.node && ev.channel === CONSENSUS) {
+      try {
+        this.byz.snoop(ev.bytes);
+      } catch {
+        // not something it can use
+      }
+    }
+    to.syncing = ev.channel === BLOCKSYNC;
+    try {
+      services.router.receive(this.nodes[ev.from].name, ev.channel, ev.bytes);
+    } finally {
+      to.syncing = false;
     }
   }
 
   // ---- node life cycle ----
 
-  private boot(node: SimNode): void {
-    node.machine = new TendermintMachine(node.address, this.scenario.timeouts);
-    const height = node.committed.size + 1;
-    const wal = node.wal;
-    node.wal = [];
-    node.walSynced = 0;
-    const first = wal[0];
-    if (
-      first &&
-      'input' in first &&
-      first.input.type === 'start' &&
-      first.input.height === height
-    ) {
-      // Replay the WAL; what was read back from disk counts as synced.
-      for (const entry of wal) {
-        if ('own' in entry) {
-          node.wal.push(entry);
-          this.logMsg(node, entry.own);
-        } else {
-          const input = entry.input;
-          if (input.type === 'vote') this.logMsg(node, { t: 'vote', vote: input.vote });
-          if (input.type === 'proposal') {
-            this.logMsg(node, { t: 'proposal', proposal: input.proposal });
-          }
-          this.feed(node, input);
-        }
-        node.walSynced = node.wal.length;
-      }
-    } else {
-      this.startHeight(node, height);
-    }
+  private logger(node: SimNode): ReactorLogger {
+    const line = (level: string) => (obj: object, msg: string) => {
+      this.logs[msg] = (this.logs[msg] ?? 0) + 1;
+      if (level === 'debug' && msg !== 'dropped a bad message') return;
+      this.record(() => `${node.name} ${level}: ${msg} ${JSON.stringify(obj, jsonBigint)}`);
+    };
+    return { info: line('info'), warn: line('warn'), debug: line('debug') };
   }
 
-  private startHeight(node: SimNode, height: number): void {
-    node.committing = false;
-    node.log = new Map();
-    node.seen = new Set();
-    node.menus = new Map();
-    node.plans = new Map();
-    node.proposalOf = new Map();
-    node.wal = [];
-    node.walSynced = 0;
-    this.feed(node, { type: 'start', height, validators: this.validatorSet(height) });
-    const buffered = node.buffer;
-    node.buffer = [];
-    for (const m of buffered) this.onConsensusMsg(node, m);
+  private boot(node: SimNode): void {
+    node.up = true;
+    node.epoch++;
+    const clock = new SimClock(this, node.idx, node.epoch, node.skew);
+    const signer = new WatchedSigner(node.signerState, node.signer, (req, out, guard) =>
+      this.onSigned(node, req, out, guard),
+    );
+    const services = createTbftServices<CandidateBlock>({
+      chain: node.chain,
+      signer,
+      net: {
+        broadcast: (channel, bytes) => this.broadcast(node, channel, bytes),
+        send: (peer, channel, bytes) => this.sendTo(node, peer, channel, bytes),
+      },
+      wal: node.wal,
+      clock,
+      log: this.logger(node),
+    });
+    node.services = services;
+    this.record(() => `${node.name} boot at height ${node.chain.height + 1}`);
+    services.router.start();
+    for (const peer of this.nodes) {
+      if (peer !== node && this.connected(node.idx, peer.idx)) this.linkUp(node.idx, peer.idx);
+    }
   }
 
   private crash(node: SimNode): void {
     if (!node.up) return;
     node.up = false;
     node.epoch++;
-    node.machine = null;
-    node.log = new Map();
-    node.buffer = [];
-    node.committing = false;
-    if (this.scenario.walLoss) node.wal.length = this.prng.int(node.walSynced, node.wal.length);
+    node.services = undefined;
+    node.wal.crash(this.prng, this.scenario.walLoss);
+    node.chain.crash();
+    this.record(() => `${node.name} crash (WAL keeps ${node.wal.size} records)`);
   }
 
   private restart(node: SimNode): void {
     if (node.up) return;
-    node.up = true;
-    node.epoch++;
     this.boot(node);
-    this.at(this.now + this.prng.int(1, this.scenario.gossipMs), {
-      k: 'gossip',
-      node: node.idx,
-      epoch: node.epoch,
-    });
   }
 
   private heal(): void {
     this.healed = true;
-    this.groupOf = null;
+    this.setGroups(null);
     for (const node of this.nodes) if (node.role !== 'byzantine') this.restart(node);
-    this.heightAtHeal = Math.max(...this.correct().map((n) => n.committed.size));
+    this.heightAtHeal = Math.max(...this.correct().map((n) => n.chain.height));
+    this.record(() => `heal at height ${this.heightAtHeal}`);
     this.checkLiveness();
   }
 
-  private correct(): SimNode[] {
+  correct(): SimNode[] {
     return this.nodes.filter((n) => n.role !== 'byzantine');
+  }
+
+  /** Correct nodes the liveness check waits for. */
+  private live(): SimNode[] {
+    const excused = this.scenario.excused ?? [];
+    return this.correct().filter((n) => !excused.includes(n.idx));
   }
 
   private checkLiveness(): void {
     const s = this.scenario;
     if (!this.healed || s.targetHeights <= 0) return;
     const goal = this.heightAtHeal + s.targetHeights;
-    if (this.correct().every((n) => n.committed.size >= goal)) this.done = true;
-  }
-
-  // ---- the machine and its actions ----
-
-  private feed(node: SimNode, input: Input): void {
-    const m = node.machine;
-    if (!m) return;
-    node.wal.push({ input });
-    const actions = m.handle(input);
-    if (m.round > this.maxRound && node.role !== 'byzantine') this.maxRound = m.round;
-    for (const a of actions) this.act(node, a);
-  }
-
-  private act(node: SimNode, a: Action): void {
-    const s = this.scenario;
-    switch (a.type) {
-      case 'buildBlock': {
-        const bad = node.role === 'byzantine' && this.prng.chance(s.byzInvalid);
-        const tag = bad ? '.BAD' : '';
-        const value = `h${a.height}.r${a.round}.${node.name}.${++this.blockCounter}${tag}`;
-        const input: Input = {
-          type: 'proposalBlock',
-          height: a.height,
-          round: a.round,
-          blockHash: hashOf(value),
-        };
-        this.at(this.now + this.prng.int(1, 30), {
-          k: 'input',
-          node: node.idx,
-          epoch: node.epoch,
-          input,
-        });
-        break;
-      }
-      case 'propose':
-        if (node.role === 'byzantine') this.byzPropose(node, a.proposal);
-        else this.signAndSend(node, { t: 'proposal', proposal: a.proposal });
-        break;
-      case 'vote':
-        if (node.role === 'byzantine') this.byzVote(node, a.vote);
-        else this.signAndSend(node, { t: 'vote', vote: a.vote });
-        break;
-      case 'scheduleTimeout':
-        this.at(this.now + a.durationMs, {
-          k: 'input',
-          node: node.idx,
-          epoch: node.epoch,
-          input: { type: 'timeout', step: a.step, height: a.height, round: a.round },
-        });
-        break;
-      case 'decide':
-        this.commit(node, a.height, a.round, a.blockHash, a.precommits, 'consensus');
-        break;
-      case 'evidence':
-        if (node.role === 'byzantine') break;
-        if (a.a.validator !== a.b.validator || a.a.blockHash === a.b.blockHash) {
-          this.fail(`${node.name} emitted malformed evidence`);
-        }
-        if (a.a.validator !== this.byzantineAddress()) {
-          this.fail(`${node.name} reports evidence against honest ${a.a.validator}`);
-        }
-        this.evidence.push({ node: node.idx, validator: a.a.validator, at: this.now });
-        break;
-    }
-  }
-
-  private byzantineAddress(): string {
-    const b = this.scenario.byzantine;
-    return b === null ? '' : this.addresses[b];
-  }
-
-  /** The persisted signer: never signs below, or differently at, its last (h, r, step). */
-  private signAndSend(node: SimNode, msg: ConsensusMsg): void {
-    const key = msgKey(msg);
-    const [h, r, step] =
-      msg.t === 'vote'
-        ? [msg.vote.height, msg.vote.round, STEP_ORDER[msg.vote.kind]]
-        : [msg.proposal.height, msg.proposal.round, STEP_ORDER.propose];
-    const last = node.signed;
-    if (last) {
-      const c = h - last.h || r - last.r || step - last.s;
-      // Below the last signature: the signer refuses (normal while replaying the WAL).
-      if (c < 0) return;
-      if (c === 0 && key !== last.key) {
-        this.fail(`${node.name} tried to sign a second, different message at ${h}/${r}/${step}`);
-      }
-    }
-    node.signed = { h, r, s: step, key };
-    // The signed message goes to the WAL, which is synced before the signature leaves the node.
-    node.wal.push({ own: msg });
-    node.walSynced = node.wal.length;
-    this.register(node, msg);
-    this.logMsg(node, msg);
-    this.broadcast(node, msg);
-  }
-
-  private register(node: SimNode, msg: ConsensusMsg): void {
-    const signer = msg.t === 'vote' ? msg.vote.validator : msg.proposal.proposer;
-    if (signer !== node.address) this.fail(`${node.name} signed as ${signer}`);
-    this.signatures.add(msgKey(msg));
-    if (msg.t === 'proposal') {
-      const p = msg.proposal;
-      this.proposed.add(p.blockHash);
-      const key = `${p.height}/${p.round}`;
-      const list = this.proposalsAt.get(key) ?? [];
-      if (!list.includes(p.blockHash)) list.push(p.blockHash);
-      this.proposalsAt.set(key, list);
-      if (this.scenario.byzStrategy === 'amnesia' && this.scenario.byzantine !== null) {
-        this.at(this.now + this.prng.int(1, 50), { k: 'attack', again: false });
-      }
-    }
-  }
-
-  private logMsg(node: SimNode, msg: ConsensusMsg): void {
-    const key = msgKey(msg);
-    if (!node.log.has(key)) node.log.set(key, msg);
-  }
-
-  private commit(
-    node: SimNode,
-    height: number,
-    round: number,
-    blockHash: Hash,
-    precommits: Vote[],
-    via: DecisionRecord['via'],
-  ): void {
-    const value = blockValue(blockHash);
-    if (node.role !== 'byzantine') {
-      this.checkCommit(height, round, blockHash, precommits, `${node.name} ${via}`);
-      const first = this.agreed.get(height);
-      if (first === undefined) this.agreed.set(height, blockHash);
-      else if (first !== blockHash) {
-        this.fail(
-          `AGREEMENT violated at height ${height}: ${node.name} decided ${value}, ` +
-            `another node decided ${blockValue(first)}`,
-        );
-      }
-      if (!isValidValue(value, height) || !this.proposed.has(blockHash)) {
-        this.fail(`VALIDITY violated at height ${height}: ${node.name} decided ${value}`);
-      }
-      this.decisions.push({ node: node.idx, height, round, value, via, at: this.now });
-    }
-    node.committed.set(height, { blockHash, round, precommits });
-    node.wal = [];
-    node.walSynced = 0;
-    node.committing = true;
-    this.at(this.now + this.prng.int(1, 20), {
-      k: 'committed',
-      node: node.idx,
-      epoch: node.epoch,
-      height,
-    });
-    this.checkLiveness();
-    const s = this.scenario;
-    if (via === 'consensus' && node.role !== 'byzantine' && !this.healed) {
-      if (this.prng.chance(s.crashOnDecide)) {
-        this.at(this.now, { k: 'crash', node: node.idx });
-        this.at(Math.min(s.healAt, this.now + this.prng.int(200, 2000)), {
-          k: 'restart',
-          node: node.idx,
-        });
-      }
-    }
-  }
-
-  /** +2/3 of the height's power in signed precommits for this block, each validator once. */
-  private checkCommit(
-    height: number,
-    round: number,
-    blockHash: Hash,
-    precommits: Vote[],
-    who: string,
-  ): boolean {
-    const set = this.validatorSet(height);
-    const powers = new Map(set.validators.map((v) => [v.address, v.power]));
-    const total = set.validators.reduce((s, v) => s + v.power, 0);
-    const seen = new Set<string>();
-    let power = 0;
-    for (const v of precommits) {
-      const ok =
-        v.kind === 'precommit' &&
-        v.height === height &&
-        v.round === round &&
-        v.blockHash === blockHash &&
-        powers.has(v.validator) &&
-        !seen.has(v.validator) &&
-        this.signatures.has(msgKey({ t: 'vote', vote: v }));
-      if (!ok) this.fail(`${who}: bad precommit in commit for height ${height}`);
-      seen.add(v.validator);
-      power += powers.get(v.validator) ?? 0;
-    }
-    if (!isTwoThirds(power, total)) this.fail(`${who}: commit without +2/3 at height ${height}`);
-    return true;
+    if (this.live().every((n) => n.chain.height >= goal)) this.done = true;
   }
 
   // ---- network ----
 
-  private broadcast(node: SimNode, msg: Msg): void {
-    for (const peer of this.nodes) if (peer !== node) this.send(node.idx, peer.idx, msg);
+  connected(a: number, b: number): boolean {
+    return (
+      this.nodes[a].up &&
+      this.nodes[b].up &&
+      (this.groupOf === null || this.groupOf[a] === this.groupOf[b])
+    );
   }
 
-  private send(from: number, to: number, msg: Msg): void {
+  /** Both ends of a link that (re)connected learn of it a moment later. */
+  private linkUp(a: number, b: number): void {
+    const na = this.nodes[a];
+    const nb = this.nodes[b];
+    this.at(this.time + this.prng.int(1, 20), { k: 'peerUp', node: a, epoch: na.epoch, peer: b });
+    this.at(this.time + this.prng.int(1, 20), { k: 'peerUp', node: b, epoch: nb.epoch, peer: a });
+  }
+
+  private setGroups(groups: number[][] | null): void {
+    const before = this.nodes.map((_, i) => this.nodes.map((_, j) => this.connected(i, j)));
+    if (groups) {
+      const g = this.nodes.map(() => -1);
+      groups.forEach((members, gi) => {
+        for (const i of members) g[i] = gi;
+      });
+      this.groupOf = g;
+    } else this.groupOf = null;
+    for (let a = 0; a < this.nodes.length; a++) {
+      for (let b = a + 1; b < this.nodes.length; b++) {
+        if (!before[a][b] && this.connected(a, b)) this.linkUp(a, b);
+      }
+    }
+  }
+
+  private broadcast(node: SimNode, channel: number, bytes: Uint8Array): void {
+    if (!node.up) return;
+    if (this.byz && node.idx === this.byz.node && channel === CONSENSUS) {
+      this.byz.intercept(bytes);
+      return;
+    }
+    const info = peek(channel, bytes);
+    for (const peer of this.nodes) {
+      if (peer !== node && this.connected(node.idx, peer.idx))
+        this.transmit({ from: node.idx, to: peer.idx, channel, bytes, info });
+    }
+  }
+
+  private sendTo(node: SimNode, peer: string, channel: number, bytes: Uint8Array): boolean {
+    const to = this.index.get(peer);
+    if (to === undefined || !this.connected(node.idx, to)) return false;
+    if (this.byz && node.idx === this.byz.node && channel === CONSENSUS) {
+      this.byz.intercept(bytes);
+      return true;
+    }
+    this.transmit({ from: node.idx, to, channel, bytes, info: peek(channel, bytes) });
+    return true;
+  }
+
+  /** A message through the hostile network (or the scenario's rule for it). */
+  private transmit(t: Transit): void {
     const s = this.scenario;
-    if (this.groupOf && this.groupOf[from] !== this.groupOf[to]) return;
+    const verdict = s.hooks?.filter?.(t, this);
+    if (verdict === 'drop') return;
+    if (verdict === 'hold') {
+      this.held.push(t);
+      return;
+    }
+    if (typeof verdict === 'number') {
+      this.release(t, verdict);
+      return;
+    }
     if (!this.healed && this.prng.chance(s.dropRate)) return;
     const late =
       !this.healed &&
-      (msg.t === 'commit' || (msg.t === 'vote' && msg.vote.kind === 'precommit')) &&
+      (t.info.kind === 'precommit' || t.info.kind === 'response') &&
       this.prng.chance(s.lateRate);
-    const slow = late || (!this.healed && this.slow[from]?.[to]);
+    const slow = late || (!this.healed && this.slow[t.from]?.[t.to]);
     const min = late ? 500 : slow ? 200 : s.minDelay;
     const max = this.healed ? s.maxDelay : late ? 3000 : slow ? 1500 : s.unstableMaxDelay;
-    this.at(this.now + this.prng.int(min, max), { k: 'deliver', to, from, msg });
-    if (this.prng.chance(s.dupRate)) {
-      this.at(this.now + this.prng.int(min, max), { k: 'deliver', to, from, msg });
-    }
+    this.release(t, this.prng.int(min, max));
+    if (this.prng.chance(s.dupRate)) this.release(t, this.prng.int(min, max));
   }
 
-  private receive(node: SimNode, from: number, msg: Msg): void {
-    if (!node.up || !node.machine) return;
-    switch (msg.t) {
-      case 'proposal':
-      case 'vote':
-        this.onConsensusMsg(node, msg);
-        break;
-      case 'batch':
-        for (const m of msg.msgs) this.onConsensusMsg(node, m);
-        break;
-      case 'status':
-        this.onStatus(node, from, msg.height, msg.have);
-        break;
-      case 'commit':
-        this.onCommitMsg(node, msg);
-        break;
-    }
+  /** Deliver `t` after `delay` ms (if its receiver is still the same run of the node then). */
+  release(t: Transit, delay: number): void {
+    this.at(this.time + delay, { k: 'deliver', ...t, epoch: this.nodes[t.to].epoch });
   }
 
-  private onConsensusMsg(node: SimNode, msg: ConsensusMsg): void {
-    const m = node.machine;
-    if (!m) return;
-    if (!this.signatures.has(msgKey(msg))) this.fail(`${node.name} received a forged message`);
-    const h = msgHeight(msg);
-    if (h === m.height + 1) {
-      if (node.buffer.length < MAX_BUFFER) node.buffer.push(msg);
+  // ---- what the checks watch ----
+
+  private onSigned(
+    node: SimNode,
+    req: SignRequest,
+    out: Signed | undefined,
+    guard: GuardedSigner,
+  ): void {
+    if (node.role === 'byzantine') return;
+    if (!out) {
+      const last = guard.lastSigned;
+      if (
+        last &&
+        last.height === req.height &&
+        last.round === req.round &&
+        last.step === SIGN_STEP[req.step]
+      ) {
+        this.fail(
+          `${node.name} tried to sign a second, different ${req.step} at ${req.height}/${req.round}`,
+        );
+      }
       return;
     }
-    if (node.committing || h !== m.height) return;
-    this.logMsg(node, msg);
-    if (msg.t === 'vote') {
-      this.feed(node, { type: 'vote', vote: msg.vote });
+    let slot: string;
+    let content: string;
+    if (req.step === 'propose') {
+      const b = decode(ProposalBodySchema, out.bytes, 'INTERNAL');
+      const h = Number(b.height);
+      const hash = hex(b.blockHash);
+      slot = `${h}/${b.round}/propose`;
+      content = `${hash}/${b.polRound}`;
+      this.registerProposal(h, b.round, hash);
     } else {
-      const p = msg.proposal;
-      if (node.role === 'byzantine') {
-        node.seen.add(p.blockHash);
-        const key = `${p.height}/${p.round}`;
-        if (!node.proposalOf.has(key)) node.proposalOf.set(key, p.blockHash);
-      }
-      const valid = isValidValue(blockValue(p.blockHash), h);
-      this.feed(node, { type: 'proposal', proposal: p, valid });
+      const b = decode(VoteBodySchema, out.bytes, 'INTERNAL');
+      slot = `${b.height}/${b.round}/${b.type === VoteType.PREVOTE ? 'prevote' : 'precommit'}`;
+      content = b.blockHash.length ? hex(b.blockHash) : 'nil';
+      if (b.round > this.maxRound) this.maxRound = b.round;
+    }
+    if (!this.keys.profile.verify(node.signer.publicKey, out.bytes, out.signature))
+      this.fail(`${node.name}'s guard gave out a bad signature for ${slot}`);
+    const before = node.signed.get(slot);
+    if (before !== undefined && before !== content) {
+      this.fail(`EQUIVOCATION: honest ${node.name} signed ${before} and ${content} at ${slot}`);
+    }
+    node.signed.set(slot, content);
+  }
+
+  private registerProposal(h: number, r: number, hash: string): void {
+    this.proposed.add(hash);
+    const key = `${h}/${r}`;
+    const list = this.proposalsAt.get(key);
+    if (!list) this.proposalsAt.set(key, [hash]);
+    else if (!list.includes(hash)) list.push(hash);
+    if (this.byz?.strategy === 'amnesia' && !this.healed) {
+      this.at(this.time + this.prng.int(1, 50), { k: 'attack', again: false });
     }
   }
 
-  private onStatus(node: SimNode, from: number, height: number, have: Set<string>): void {
-    if (node.role === 'byzantine' || !node.machine) return;
-    const c = node.committed.get(height);
-    if (c) {
-      this.send(node.idx, from, { t: 'commit', height, ...c });
-      return;
+  private onCommitted(node: SimNode, block: CandidateBlock, commit: Commit): void {
+    const h = block.height;
+    const hash = hex(block.blockHash);
+    const via = node.syncing ? 'sync' : 'consensus';
+    this.record(
+      () => `${node.name} committed h${h} ${hash.slice(0, 8)} r${commit.round} via ${via}`,
+    );
+    if (node.role === 'byzantine') return;
+    const who = `${node.name} (${via})`;
+    const check = verifyCommit(
+      this.keys.profile,
+      CHAIN_ID,
+      this.spec.validatorsAt(h),
+      commit,
+      h,
+      block.blockHash,
+    );
+    if (!check.ok) this.fail(`${who}: bad commit for height ${h}: ${check.reason}`);
+    const first = this.agreed.get(h);
+    if (first === undefined) this.agreed.set(h, hash);
+    else if (first !== hash) {
+      this.fail(
+        `AGREEMENT violated at height ${h}: ${node.name} committed ${shortHash(hash)}, ` +
+          `another node committed ${shortHash(first)}`,
+      );
     }
-    if (height !== node.machine.height || node.committing) return;
-    const missing: ConsensusMsg[] = [];
-    for (const [key, msg] of node.log) if (!have.has(key)) missing.push(msg);
-    if (missing.length > 0) this.send(node.idx, from, { t: 'batch', msgs: missing });
-  }
-
-  private onCommitMsg(node: SimNode, c: Extract<Msg, { t: 'commit' }>): void {
-    const m = node.machine;
-    if (!m || node.committing || c.height !== m.height) return;
-    if (!isValidValue(blockValue(c.blockHash), c.height)) return;
-    this.checkCommit(c.height, c.round, c.blockHash, c.precommits, `${node.name} sync`);
-    this.commit(node, c.height, c.round, c.blockHash, c.precommits, 'sync');
-  }
-
-  private gossip(idx: number, epoch: number): void {
-    const node = this.nodes[idx];
-    if (!node.up || node.epoch !== epoch || !node.machine) return;
-    const height = node.committing ? node.machine.height + 1 : node.machine.height;
-    const have = node.committing ? new Set<string>() : new Set(node.log.keys());
-    for (const peer of this.nodes) {
-      if (peer !== node) this.send(idx, peer.idx, { t: 'status', height, have });
+    const header = decode(HeaderSchema, block.block.header, 'INTERNAL');
+    const prev = h === 1 ? hex(this.spec.genesisHash) : this.agreed.get(h - 1);
+    if (
+      Number(header.height) !== h ||
+      !this.proposed.has(hash) ||
+      block.block.txs.some((t) => bytesEqual(t, INVALID_TX)) ||
+      (prev !== undefined && hex(header.prevHash) !== prev)
+    ) {
+      this.fail(`VALIDITY violated at height ${h}: ${who} committed ${shortHash(hash)}`);
     }
-    const s = this.scenario;
-    this.at(this.now + this.prng.int(s.gossipMs >> 1, s.gossipMs), {
-      k: 'gossip',
-      node: idx,
-      epoch,
+    for (const ev of block.block.evidence) {
+      const c = this.spec.checkEvidence(ev, h);
+      if (!c.ok || c.json.validator !== this.byzAddress())
+        this.fail(`${who} committed block ${h} with evidence that is not against the byzantine`);
+    }
+    this.decisions.push({
+      node: node.idx,
+      height: h,
+      round: commit.round,
+      value: hash.slice(0, 8),
+      via,
+      at: this.time,
     });
-  }
-
-  // ---- the byzantine validator ----
-
-  /**
-   * The blocks the byzantine validator votes for in one (height, round, kind): nil and up to
-   * three blocks it has seen. It keeps to four so that all its votes count (MAX_VALUES_PER_VOTER).
-   */
-  private byzMenu(node: SimNode, vote: Vote): (Hash | null)[] {
-    const key = `${vote.height}/${vote.round}/${vote.kind}`;
-    let menu = node.menus.get(key);
-    if (!menu) {
-      menu = [null, ...this.prng.shuffle([...node.seen].sort()).slice(0, 2)];
-      node.menus.set(key, menu);
-    }
-    if (!menu.includes(vote.blockHash) && menu.length < MAX_VALUES_PER_VOTER) {
-      menu.push(vote.blockHash);
-    }
-    return menu;
-  }
-
-  /** Different votes to different peers: the honest one, nil, another block, or nothing. */
-  private byzVote(node: SimNode, vote: Vote): void {
-    if (this.scenario.byzStrategy === 'amnesia') {
-      // Backs the round's proposal whatever it is locked on; only one peer sees that precommit.
-      // Set-up: a prevote that one peer does not see and a precommit that only another peer
-      // sees, so that one node can decide while the rest move on locked. Once a correct node
-      // has decided this height (the test adversary may peek), it backs any other proposal
-      // towards everyone, hoping that locks fail to hold.
-      const key = `${vote.height}/${vote.round}`;
-      const target = node.proposalOf.get(key) ?? vote.blockHash;
-      const decided = this.agreed.get(vote.height);
-      const exploit = decided !== undefined && target !== null && target !== decided;
-      const others = this.prng.shuffle(this.nodes.filter((n) => n !== node));
-      const odd = others[0].idx;
-      const lucky = others[1].idx;
-      for (const peer of others) {
-        const forPeer =
-          exploit || (vote.kind === 'prevote' ? peer.idx !== odd : peer.idx === lucky);
-        const blockHash = forPeer ? target : null;
-        this.byzSend(node, peer.idx, { t: 'vote', vote: { ...vote, blockHash } });
-      }
-      return;
-    }
-    if (this.scenario.byzStrategy === 'split') {
-      // In its own rounds it backs, towards each peer, the block it proposed to that peer.
-      const plan = node.plans.get(`${vote.height}/${vote.round}`);
-      const lucky = this.prng.pick(this.nodes.filter((n) => n !== node)).idx;
-      for (const peer of this.nodes) {
-        if (peer === node) continue;
-        let blockHash = plan?.get(peer.idx) ?? vote.blockHash;
-        if (!plan && vote.kind === 'precommit' && peer.idx !== lucky) blockHash = null;
-        this.byzSend(node, peer.idx, { t: 'vote', vote: { ...vote, blockHash } });
-      }
-      return;
-    }
-    const menu = this.byzMenu(node, vote);
-    for (const peer of this.nodes) {
-      if (peer === node) continue;
-      const x = this.prng.next();
-      if (x < 0.15) continue;
-      let blockHash = menu.includes(vote.blockHash) ? vote.blockHash : this.prng.pick(menu);
-      if (x >= 0.5) blockHash = this.prng.pick(menu);
-      this.byzSend(node, peer.idx, { t: 'vote', vote: { ...vote, blockHash } });
-    }
-  }
-
-  /** Its own block to some peers, another block (maybe invalid) to others. */
-  private byzPropose(node: SimNode, proposal: Proposal): void {
+    this.checkLiveness();
     const s = this.scenario;
-    const bad = this.prng.chance(s.byzInvalid) ? '.BAD' : '';
-    const other = hashOf(`h${proposal.height}.r${proposal.round}.byz.${++this.blockCounter}${bad}`);
-    const polRound =
-      proposal.round > 0 && this.prng.chance(0.2) ? this.prng.int(0, proposal.round - 1) : -1;
-    const alt: Proposal = { ...proposal, blockHash: other, polRound };
-    if (s.byzStrategy === 'amnesia') {
-      // One fresh block for everyone, never its validValue: correct nodes' locks must hold.
-      const value = `h${proposal.height}.r${proposal.round}.byz.${++this.blockCounter}`;
-      const fresh: Proposal = { ...proposal, blockHash: hashOf(value), polRound: -1 };
-      node.seen.add(fresh.blockHash);
-      node.proposalOf.set(`${fresh.height}/${fresh.round}`, fresh.blockHash);
-      node.plans.set(`${fresh.height}/${fresh.round}`, new Map());
-      for (const peer of this.nodes) {
-        if (peer !== node) this.byzSend(node, peer.idx, { t: 'proposal', proposal: fresh });
-      }
-      return;
-    }
-    if (s.byzStrategy === 'split') {
-      const first = hashOf(`h${proposal.height}.r${proposal.round}.byz.${++this.blockCounter}`);
-      proposal = { ...proposal, blockHash: first, polRound: -1 };
-      alt.polRound = -1;
-    }
-    node.seen.add(proposal.blockHash);
-    node.seen.add(other);
-    const plan = new Map<number, Hash>();
-    for (const peer of this.nodes) {
-      if (peer === node) continue;
-      const p = this.prng.chance(0.5) ? proposal : alt;
-      plan.set(peer.idx, p.blockHash);
-      this.byzSend(node, peer.idx, { t: 'proposal', proposal: p });
-    }
-    node.plans.set(`${proposal.height}/${proposal.round}`, plan);
-  }
-
-  /** Random votes for nearby rounds, to random peers. */
-  private noise(node: SimNode): void {
-    const m = node.machine;
-    if (m?.isValidator && !m.hasDecided) {
-      const round = Math.max(0, m.round + this.prng.int(-1, 2));
-      const kind = this.prng.chance(0.5) ? 'prevote' : 'precommit';
-      const vote: Vote = {
-        kind,
-        height: m.height,
-        round,
-        blockHash: null,
-        validator: node.address,
-      };
-      vote.blockHash = this.prng.pick(this.byzMenu(node, vote));
-      for (const peer of this.nodes) {
-        if (peer !== node && this.prng.chance(0.5))
-          this.byzSend(node, peer.idx, { t: 'vote', vote });
-      }
-    }
-    this.at(this.now + this.prng.int(300, 900), { k: 'noise', node: node.idx });
-  }
-
-  /**
-   * The amnesia attacker (it may peek at everything): once a correct node has decided a
-   * height, it offers every correct node still at that height prevotes and precommits for
-   * another block of its current round, proposing one itself when it is that round's proposer.
-   * Only locks stand in the way.
-   */
-  private attack(): void {
-    const b = this.scenario.byzantine;
-    if (b === null || this.healed) return;
-    const byz = this.nodes[b];
-    for (const p of this.nodes) {
-      const m = p.machine;
-      if (p.role === 'byzantine' || !p.up || !m || p.committing) continue;
-      const h = m.height;
-      const decided = this.agreed.get(h);
-      if (decided === undefined) continue;
-      const r = m.round;
-      let target = this.proposalsAt.get(`${h}/${r}`)?.find((x) => x !== decided);
-      if (!target && proposerOf(this.validatorSet(h), h, r) === byz.address) {
-        // Re-propose a block that had a polka in an earlier round if there is one (only locks
-        // from later rounds may refuse it), else a fresh one.
-        const old = this.oldPolka(p, byz, decided);
-        if (old) {
-          const prevote: Vote = {
-            kind: 'prevote',
-            height: h,
-            round: old.round,
-            blockHash: old.blockHash,
-            validator: byz.address,
-          };
-          for (const q of this.nodes) {
-            if (q !== byz) this.byzSend(byz, q.idx, { t: 'vote', vote: prevote });
-          }
-        }
-        const value = `h${h}.r${r}.byz.${++this.blockCounter}`;
-        const proposal: Proposal = {
-          height: h,
-          round: r,
-          blockHash: old ? old.blockHash : hashOf(value),
-          polRound: old ? old.round : -1,
-          proposer: byz.address,
-        };
-        for (const q of this.nodes) {
-          if (q !== byz) this.byzSend(byz, q.idx, { t: 'proposal', proposal });
-        }
-        target = proposal.blockHash;
-      }
-      if (!target) continue;
-      for (const kind of ['prevote', 'precommit'] as const) {
-        const vote: Vote = { kind, height: h, round: r, blockHash: target, validator: byz.address };
-        this.byzSend(byz, p.idx, { t: 'vote', vote });
-      }
+    if (via === 'consensus' && !this.healed && this.prng.chance(s.crashOnDecide)) {
+      this.at(this.time, { k: 'crash', node: node.idx });
+      this.at(Math.min(s.healAt, this.time + this.prng.int(200, 2000)), {
+        k: 'restart',
+        node: node.idx,
+      });
     }
   }
 
-  /** A block other than `decided` with a polka (counting the byzantine) that `p` can see. */
-  private oldPolka(
-    p: SimNode,
-    byz: SimNode,
-    decided: Hash,
-  ): { round: number; blockHash: Hash } | null {
-    const m = p.machine;
-    if (!m) return null;
-    const set = this.validatorSet(m.height);
-    const power = new Map(set.validators.map((v) => [v.address, v.power]));
-    const total = set.validators.reduce((a, v) => a + v.power, 0);
-    for (let vr = m.round - 1; vr >= 0; vr--) {
-      for (const x of this.proposalsAt.get(`${m.height}/${vr}`) ?? []) {
-        if (x === decided) continue;
-        let sum = power.get(byz.address) ?? 0;
-        for (const v of m.votes(vr, 'prevote')) {
-          if (v.blockHash === x && v.validator !== byz.address) sum += power.get(v.validator) ?? 0;
-        }
-        if (isTwoThirds(sum, total)) return { round: vr, blockHash: x };
-      }
-    }
-    return null;
+  private onPooled(node: SimNode, ev: EvidenceJson): void {
+    if (node.role === 'byzantine') return;
+    if (ev.validator !== this.byzAddress())
+      this.fail(`${node.name} pooled evidence against honest ${ev.validator}`);
+    this.evidence.push({ node: node.idx, validator: ev.validator, at: this.time });
   }
 
-  private byzSend(node: SimNode, to: number, msg: ConsensusMsg): void {
-    this.register(node, msg);
-    this.send(node.idx, to, msg);
+  private byzAddress(): string {
+    return this.byz?.address ?? '';
+  }
+
+  private byzHost(b: SimNode): ByzHost {
+    const sim = this;
+    return {
+      get prng() {
+        return sim.prng;
+      },
+      get spec() {
+        return sim.spec;
+      },
+      get healed() {
+        return sim.healed;
+      },
+      now: () => EPOCH_MS + sim.time + b.skew,
+      peers: () => sim.nodes.filter((n) => n !== b).map((n) => n.idx),
+      send: (to, bytes) => {
+        if (!sim.connected(b.idx, to)) return;
+        sim.transmit({ from: b.idx, to, channel: CONSENSUS, bytes, info: peek(CONSENSUS, bytes) });
+      },
+      decided: (h) => sim.agreed.get(h),
+      proposals: (h, r) => sim.proposalsAt.get(`${h}/${r}`) ?? [],
+      blockBytes: (hash) => sim.blocks.get(hash),
+      registerProposal: (h, r, hash, bytes) => {
+        sim.blocks.set(hash, bytes);
+        sim.registerProposal(h, r, hash);
+      },
+      machineOf: (i) => {
+        const n = sim.nodes[i];
+        return n.role !== 'byzantine' && n.up ? machineOf(n.services) : undefined;
+      },
+      chains: () => sim.nodes.map((n) => n.chain),
+      machineSet: (h) => sim.machineSet(h),
+    };
+  }
+
+  // ---- for scenarios and tests ----
+
+  /** Height, round and step of a node's driver ('down' when it is). */
+  status(i: number): string {
+    const n = this.nodes[i];
+    const m = machineOf(n.services);
+    if (!n.up || !m) return 'down';
+    return `h${m.height} r${m.round} ${m.step}${m.hasDecided ? ' decided' : ''} lock=${m.lockedRound}`;
+  }
+
+  /** The state machine of node i while it is up. */
+  machine(i: number): TendermintMachine | undefined {
+    return this.nodes[i].up ? machineOf(this.nodes[i].services) : undefined;
+  }
+
+  /** Node i's committed height. */
+  height(i: number): number {
+    return this.nodes[i].chain.height;
+  }
+
+  /** The last height/round/step node i's guard signed. */
+  lastSigned(i: number): { height: number; round: number; step: number } | undefined {
+    const last = this.nodes[i].signerState.last;
+    return last && { height: last.height, round: last.round, step: last.step };
+  }
+
+  /** Node i's chain (its disk). */
+  chain(i: number): SimChain {
+    return this.nodes[i].chain;
+  }
+
+  /** Leave a note in the trace. */
+  note(text: string): void {
+    this.record(() => text);
   }
 
   // ---- failure reporting ----
 
-  private record(ev: SimEvent): void {
-    if (ev.k === 'gossip' || ev.k === 'noise') return;
-    if (ev.k === 'deliver' && (ev.msg.t === 'status' || ev.msg.t === 'batch')) {
-      if (ev.msg.t === 'status' || ev.msg.msgs.length === 0) return;
-    }
-    // Events are kept as they are and only formatted if a failure prints the trace.
-    const entry = { at: this.now, ev };
+  private record(text: () => string): void {
+    const entry = { at: this.time, text };
     if (this.trace.length < TRACE_SIZE) this.trace.push(entry);
     else this.trace[this.traceNext] = entry;
     this.traceNext = (this.traceNext + 1) % TRACE_SIZE;
   }
 
-  private heightsSummary(): string {
-    return this.nodes
-      .map((n) => `${n.name}${n.role === 'honest' ? '' : `(${n.role})`}=${n.committed.size}`)
-      .join(' ');
-  }
-
-  private fail(reason: string): never {
+  fail(reason: string): never {
+    if (this.failure) throw this.failure;
     const s = this.scenario;
     const tail = [...this.trace.slice(this.traceNext), ...this.trace.slice(0, this.traceNext)].map(
-      (e) => `  ${String(e.at).padStart(7)}ms ${describe(e.ev, this.nodes)}`,
+      (e) => `  ${String(e.at).padStart(7)}ms ${e.text()}`,
     );
-    const nodes = this.nodes.map((n) => {
-      const m = n.machine;
-      const st = m ? `h${m.height} r${m.round} ${m.step} lock=${m.lockedRound}` : 'down';
-      const who = `${n.name} ${n.address || '(observer)'} ${n.role}`;
-      return `  ${who}: committed=${n.committed.size} ${st}`;
-    });
-    throw new SimFailure(
+    const nodes = this.nodes.map(
+      (n) =>
+        `  ${n.name} ${n.address.slice(0, 8)} ${n.role}: committed=${n.chain.height} ${this.status(n.idx)}`,
+    );
+    this.failure = new SimFailure(
       [
-        `tbft sim "${s.name}" failed at ${this.now}ms (seed ${s.seed}): ${reason}`,
+        `tbft sim "${s.name}" failed at ${this.time}ms (seed ${s.seed}): ${reason}`,
         `replay: SIM_SEED=${s.seed} node --import tsx --test test/sim/tbft-sim.test.ts`,
-        `powers=${s.powers.join(',')} byzantine=${s.byzantine} observers=${s.observers} ` +
-          `heal=${s.healAt} drop=${s.dropRate.toFixed(2)} walLoss=${s.walLoss}`,
+        `powers=${s.powers.join(',')} byzantine=${s.byzantine}(${s.byzStrategy}) ` +
+          `observers=${s.observers} heal=${s.healAt} drop=${s.dropRate.toFixed(2)} walLoss=${s.walLoss}`,
         'nodes:',
         ...nodes,
         `last ${tail.length} events:`,
         ...tail,
       ].join('\n'),
     );
+    throw this.failure;
   }
 }
 
-function short(hash: Hash | null): string {
-  if (hash === null) return 'nil';
-  const v = blockValue(hash);
-  return v || `${hash.slice(0, 8)}…`;
-}
-
-function describe(ev: SimEvent, nodes: SimNode[]): string {
-  switch (ev.k) {
-    case 'deliver': {
-      const m = ev.msg;
-      const to = `${nodes[ev.from].name}->${nodes[ev.to].name}`;
-      if (m.t === 'vote') {
-        const v = m.vote;
-        return `${to} ${v.kind} h${v.height} r${v.round} ${short(v.blockHash)}`;
-      }
-      if (m.t === 'proposal') {
-        const p = m.proposal;
-        return `${to} proposal h${p.height} r${p.round} ${short(p.blockHash)} pol=${p.polRound}`;
-      }
-      if (m.t === 'batch') return `${to} batch of ${m.msgs.length}`;
-      if (m.t === 'commit') return `${to} commit h${m.height} ${short(m.blockHash)}`;
-      return `${to} status h${m.height}`;
-    }
-    case 'input': {
-      const i = ev.input;
-      const who = nodes[ev.node].name;
-      if (i.type === 'timeout') return `${who} timeout ${i.step} h${i.height} r${i.round}`;
-      if (i.type === 'proposalBlock') return `${who} block built h${i.height} r${i.round}`;
-      return `${who} ${i.type}`;
-    }
-    case 'committed':
-      return `${nodes[ev.node].name} committed h${ev.height}`;
-    case 'crash':
-    case 'restart':
-      return `${nodes[ev.node].name} ${ev.k}`;
-    case 'partition':
-      return `partition ${ev.groups.map((g) => g.map((i) => nodes[i].name).join('+')).join(' | ')}`;
-    default:
-      return ev.k;
-  }
+function jsonBigint(_k: string, v: unknown): unknown {
+  if (typeof v === 'bigint') return String(v);
+  if (v instanceof Uint8Array) return shortHash(v);
+  return v;
 }
 
 /** Build a random scenario from a seed: the network, the faults and the validator set. */
@@ -1159,7 +1023,7 @@ export function randomScenario(seed: number): Scenario {
   }
   const n = powers.length;
   const observers = prng.chance(0.3) ? 1 : 0;
-  const healAt = prng.int(10000, 40000);
+  const healAt = prng.int(6000, 24000);
   const honest = Array.from({ length: n + observers }, (_, i) => i).filter((i) => i !== byzantine);
   const crashes: CrashPlan[] = [];
   const crashCount = prng.int(0, 3);
@@ -1177,6 +1041,7 @@ export function randomScenario(seed: number): Scenario {
     partitions.push({ at: t, until, groups: [all.slice(0, cut), all.slice(cut)] });
     t = until + prng.int(100, 1500);
   }
+  const skewed = prng.chance(0.2) ? prng.pick(honest) : -1;
   return {
     name: `random seed ${seed}`,
     seed,
@@ -1185,6 +1050,8 @@ export function randomScenario(seed: number): Scenario {
     byzantine,
     observers,
     timeouts: { proposeMs: 300, voteMs: 150, deltaMs: 50 },
+    blockIntervalMs: prng.int(10, 150),
+    skew: skewed >= 0 ? [{ node: skewed, ms: prng.int(-2000, 2000) }] : undefined,
     minDelay: 2,
     maxDelay: prng.int(10, 60),
     unstableMaxDelay: prng.int(50, 600),
@@ -1192,7 +1059,6 @@ export function randomScenario(seed: number): Scenario {
     lateRate: prng.chance(0.6) ? prng.next() * 0.6 : 0,
     dropRate: prng.chance(0.3) ? 0 : prng.next() * 0.35,
     dupRate: prng.next() * 0.1,
-    gossipMs: prng.int(150, 1000),
     crashes,
     partitions,
     walLoss: prng.chance(0.5),
