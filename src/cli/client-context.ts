@@ -1,7 +1,8 @@
 /**
  * What the client commands talk to: the nodes of a local network directory (network.json)
- * or one node given by --rpc, the chain's crypto and identity mode, and user identities
- * under DIR/orgs/<org>/users/<user>.
+ * or one node given by --rpc, the chain (--chain: the network's first chain by default), its
+ * crypto and identity mode, and user identities under DIR/orgs/<org>/users/<user> (or, for a
+ * chain in another crypto profile than the network's, DIR/orgs/<org>/profiles/<crypto>/users/<user>).
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { isAbsolute, join, relative, resolve } from 'node:path';
@@ -11,6 +12,12 @@ import { isUnreachable } from '../sdk/errors.ts';
 import { Identity, type IdentityMode } from '../sdk/identity.ts';
 import type { StatusJson } from '../sdk/types.ts';
 import { ArchiError } from '../types/errors.ts';
+import {
+  type ChainRecord,
+  checkChainId,
+  orgProfileBase,
+  readChainRecords,
+} from './chain-layout.ts';
 
 export const DEFAULT_DIR = './.archipelago';
 export const DEFAULT_IDENTITY = 'org1/admin';
@@ -20,6 +27,8 @@ export interface TargetFlags {
   dir?: string;
   rpc?: string;
   node?: string;
+  /** A chain other than the network's first (default). */
+  chain?: string;
   json?: boolean;
 }
 
@@ -35,8 +44,12 @@ export interface NetworkFile {
   chain: string;
   crypto: 'standard' | 'gm';
   identityMode: IdentityMode;
+  /** The first chain's consensus (absent in files older than the field). */
+  consensus?: 'solo' | 'tbft';
   nodes: TargetNode[];
   console?: string | null;
+  /** The chains made after init (`archi chain new`). */
+  chains: ChainRecord[];
 }
 
 /** Chain facts a client needs to sign and verify. */
@@ -93,13 +106,22 @@ export function dirFlag(dir: string | undefined): string {
   return ` --dir ${shellWord(dir)}`;
 }
 
-/** Adds --dir, --rpc, --node and --json to a command. */
+/** The --chain option of client commands. */
+export function addChainOption(cmd: Command): Command {
+  return cmd.option('--chain <id>', "the chain to use (default: the network's first chain)");
+}
+
+/** Adds --dir, --rpc, --node, --chain and --json to a command. */
 export function addTargetOptions(cmd: Command): Command {
-  return cmd
-    .option('--dir <dir>', 'network directory (network.json and identities)', DEFAULT_DIR)
-    .option('--rpc <url>', 'talk to this node instead of the network in --dir')
-    .option('--node <name>', 'which node of the network to use (default: the first that answers)')
-    .option('--json', 'machine-readable output');
+  return addChainOption(
+    cmd
+      .option('--dir <dir>', 'network directory (network.json and identities)', DEFAULT_DIR)
+      .option('--rpc <url>', 'talk to this node instead of the network in --dir')
+      .option(
+        '--node <name>',
+        'which node of the network to use (default: the first that answers)',
+      ),
+  ).option('--json', 'machine-readable output');
 }
 
 /** Options of a command that signs a tx and waits for it: --as, --gas, --timeout, plus the target options. */
@@ -134,7 +156,8 @@ export function intOption(flag: string, min: number, max: number): (value: strin
   };
 }
 
-function readNetwork(dir: string): NetworkFile | undefined {
+/** DIR/network.json, checked; undefined when DIR holds none. Throws CONFIG_INVALID. */
+export function readNetwork(dir: string): NetworkFile | undefined {
   const path = join(dir, 'network.json');
   if (!existsSync(path)) return undefined;
   let raw: any;
@@ -161,8 +184,10 @@ function readNetwork(dir: string): NetworkFile | undefined {
     chain: raw.chain,
     crypto: raw.crypto,
     identityMode: raw.identityMode,
+    consensus: raw.consensus === 'solo' || raw.consensus === 'tbft' ? raw.consensus : undefined,
     nodes,
     console: raw.console,
+    chains: readChainRecords(raw.chains, path),
   };
 }
 
@@ -180,15 +205,28 @@ export class ClientContext {
     readonly nodes: TargetNode[],
     /** True when --rpc named the node, so chain facts come from its status. */
     readonly viaRpc: boolean,
+    /** The chain --chain named (undefined: the node's first chain, /v1/...). */
+    readonly chainId: string | undefined,
+    /** network.json's record of that chain, when it is not the first. */
+    readonly chain: ChainRecord | undefined,
   ) {}
 
   /** Resolve --dir / --rpc / --node; throws a clear error when there is nothing to talk to. */
   static resolve(flags: TargetFlags): ClientContext {
     const dir = resolve(flags.dir ?? DEFAULT_DIR);
     const network = readNetwork(dir);
+    const chainId = flags.chain === undefined ? undefined : checkChainId(flags.chain, '--chain');
+    const chain = network?.chains.find((c) => c.id === chainId);
     if (flags.rpc) {
       const url = new ArchiClient(flags.rpc).url;
-      return new ClientContext(dir, network, [{ name: flags.node ?? url, rpc: url }], true);
+      return new ClientContext(
+        dir,
+        network,
+        [{ name: flags.node ?? url, rpc: url }],
+        true,
+        chainId,
+        chain,
+      );
     }
     if (!network) {
       throw new ArchiError(
@@ -196,25 +234,36 @@ export class ClientContext {
         `no network at ${dir} (no network.json): run "${archiCommand()} up${dirFlag(flags.dir) || ` --dir ${flags.dir ?? DEFAULT_DIR}`}" or pass --rpc URL`,
       );
     }
-    let nodes = network.nodes;
+    if (chainId !== undefined && chainId !== network.chain && !chain) {
+      const known = [network.chain, ...network.chains.map((c) => c.id)].join(', ');
+      throw new ArchiError(
+        'CHAIN_NOT_FOUND',
+        `no chain ${chainId} in ${join(dir, 'network.json')} (chains: ${known})`,
+      );
+    }
+    // Only the chain's member nodes host it; any other would answer CHAIN_NOT_FOUND.
+    const hosts = chain ? network.nodes.filter((n) => chain.nodes.includes(n.name)) : network.nodes;
+    let nodes = hosts;
     if (flags.node) {
-      nodes = nodes.filter((n) => n.name === flags.node);
+      nodes = hosts.filter((n) => n.name === flags.node);
       if (nodes.length === 0) {
-        const known = network.nodes.map((n) => n.name).join(', ');
+        const known = hosts.map((n) => n.name).join(', ');
         throw new ArchiError(
           'BAD_REQUEST',
-          `no node named ${flags.node} in ${dir} (nodes: ${known})`,
+          network.nodes.some((n) => n.name === flags.node)
+            ? `${flags.node} does not host chain ${chainId} (its nodes: ${known})`
+            : `no node named ${flags.node} in ${dir} (nodes: ${known})`,
         );
       }
     }
-    return new ClientContext(dir, network, nodes, false);
+    return new ClientContext(dir, network, nodes, false, chainId, chain);
   }
 
-  /** The client of one target node. */
+  /** The client of one target node, for the chain of this context. */
   client(node: TargetNode = this.nodes[0]): ArchiClient {
     let c = this.clients.get(node.rpc);
     if (!c) {
-      c = new ArchiClient(node.rpc);
+      c = new ArchiClient(node.rpc, { chainId: this.chainId });
       this.clients.set(node.rpc, c);
     }
     return c;
@@ -248,8 +297,8 @@ export class ClientContext {
     if (this.info) return this.info;
     if (this.network && !this.viaRpc) {
       this.info = {
-        chainId: this.network.chain,
-        crypto: this.network.crypto,
+        chainId: this.chain?.id ?? this.network.chain,
+        crypto: this.chain?.crypto ?? this.network.crypto,
         identityMode: this.network.identityMode,
       };
       return this.info;
@@ -265,7 +314,16 @@ export class ClientContext {
     return this.info;
   }
 
-  /** Load the identity ORG/USER from DIR/orgs/ORG/users/USER; strict about the spelling. */
+  /** The genesis file of the context's chain in DIR (genesis.json for the first chain). */
+  genesisPath(): string {
+    return join(this.dir, this.chain?.genesis ?? 'genesis.json');
+  }
+
+  /**
+   * Load the identity ORG/USER of the chain's crypto profile: DIR/orgs/ORG/users/USER, or
+   * DIR/orgs/ORG/profiles/<crypto>/users/USER for a profile other than the network's; strict
+   * about the spelling.
+   */
   identity(spec: string, info: ChainInfo): Identity {
     const m = /^([^/\s]+)\/([^/\s]+)$/.exec(spec ?? '');
     if (!m || !NAME.test(m[1]) || !NAME.test(m[2])) {
@@ -275,9 +333,10 @@ export class ClientContext {
       );
     }
     const [, org, user] = m;
-    const userDir = join(this.dir, 'orgs', org, 'users', user);
+    const networkCrypto = this.network?.crypto ?? info.crypto;
+    const userDir = join(this.dir, orgProfileBase(org, info.crypto, networkCrypto), 'users', user);
     if (!isDir(userDir)) {
-      const known = this.knownIdentities();
+      const known = this.knownIdentities(info.crypto);
       const hint = known.length
         ? ` (known: ${known.join(', ')})`
         : ` (${this.dir} holds no identities)`;
@@ -289,12 +348,13 @@ export class ClientContext {
     return Identity.fromUserDir(info.crypto, org, userDir, info.identityMode);
   }
 
-  /** Every ORG/USER found under DIR/orgs. */
-  knownIdentities(): string[] {
+  /** Every ORG/USER found under DIR/orgs (in `crypto`'s profile; default the network's). */
+  knownIdentities(crypto?: 'standard' | 'gm'): string[] {
     const out: string[] = [];
-    const orgs = join(this.dir, 'orgs');
-    for (const org of listDirs(orgs)) {
-      for (const user of listDirs(join(orgs, org, 'users'))) out.push(`${org}/${user}`);
+    const networkCrypto = this.network?.crypto ?? crypto ?? 'standard';
+    for (const org of listDirs(join(this.dir, 'orgs'))) {
+      const base = orgProfileBase(org, crypto ?? networkCrypto, networkCrypto);
+      for (const user of listDirs(join(this.dir, base, 'users'))) out.push(`${org}/${user}`);
     }
     return out.sort();
   }

@@ -372,6 +372,75 @@ export interface OrgMaterial {
   files: FilePlan;
 }
 
+/** An org's CA and its users admin and client in one crypto profile, as files under `base`. */
+export interface OrgIdentities {
+  ca: Identity;
+  /** admin and client, as key mode registers them. */
+  keys: OrgKey[];
+  files: FilePlan;
+}
+
+/**
+ * Generates an org's CA (O=<org>, CN=ca.<org>) in `profile` and users admin and client
+ * under it, as `base`/{ca,users/<user>}/ (default orgs/<org>, the org's first profile).
+ */
+export function generateOrgIdentities(
+  profile: CryptoProfile,
+  org: string,
+  validity: Validity,
+  base = `orgs/${org}`,
+): OrgIdentities {
+  const ca = selfSignedCa(profile, org, validity);
+  const files: FilePlan = [
+    { path: `${base}/ca/cert.pem`, data: ca.certPem },
+    { path: `${base}/ca/key.pem`, data: ca.keyPem, secret: true },
+  ];
+  const keys: OrgKey[] = [];
+  for (const user of USERS) {
+    const id = issueIdentity(
+      profile,
+      { keyPem: ca.keyPem, org },
+      { OU: user, CN: `${user}.${org}` },
+      validity,
+    );
+    const dir = `${base}/users/${user}`;
+    files.push(
+      { path: `${dir}/key.pem`, data: id.keyPem, secret: true },
+      { path: `${dir}/cert.pem`, data: id.certPem },
+      { path: `${dir}/public.hex`, data: `${hex(id.publicKey)}\n` },
+    );
+    keys.push({ name: user, role: user, publicKey: hex(id.publicKey) });
+  }
+  return { ca, keys, files };
+}
+
+/**
+ * Issues a node's consensus identity (OU=consensus, CN=<node>.<org>) under its org's CA, as
+ * `base`/node.{key,cert}.pem (default nodes/<node>, the node's first chain).
+ */
+export function generateNodeIdentity(
+  profile: CryptoProfile,
+  ca: { keyPem: string; org: string },
+  nodeName: string,
+  validity: Validity,
+  base = `nodes/${nodeName}`,
+): { node: Identity; key: OrgKey; files: FilePlan } {
+  const node = issueIdentity(
+    profile,
+    ca,
+    { OU: 'consensus', CN: `${nodeName}.${ca.org}` },
+    validity,
+  );
+  return {
+    node,
+    key: { name: nodeName, role: 'consensus', publicKey: hex(node.publicKey) },
+    files: [
+      { path: `${base}/node.key.pem`, data: node.keyPem, secret: true },
+      { path: `${base}/node.cert.pem`, data: node.certPem },
+    ],
+  };
+}
+
 /**
  * Generates an org: its CA (in `profile`), its P-256 TLS CA, users admin and client, and
  * the consensus and TLS identities of its node `nodeName` (CN <node>.<org>).
@@ -382,51 +451,22 @@ export function generateOrg(
   nodeName: string,
   validity: Validity,
 ): OrgMaterial {
-  const files: FilePlan = [];
-  const ca = selfSignedCa(profile, org, validity);
-  files.push(
-    { path: `orgs/${org}/ca/cert.pem`, data: ca.certPem },
-    { path: `orgs/${org}/ca/key.pem`, data: ca.keyPem, secret: true },
-  );
+  const ids = generateOrgIdentities(profile, org, validity);
+  const files: FilePlan = [...ids.files];
   // gm org CAs are SM2, which OpenSSL's TLS cannot verify, so transport has its own CA.
   const tlsCa = createTlsCa(org, validity);
   files.push(
     { path: `orgs/${org}/tlsca/cert.pem`, data: tlsCa.certPem },
     { path: `orgs/${org}/tlsca/key.pem`, data: tlsCa.keyPem, secret: true },
   );
-  const keys: OrgKey[] = [];
-  for (const user of USERS) {
-    const id = issueIdentity(
-      profile,
-      { keyPem: ca.keyPem, org },
-      { OU: user, CN: `${user}.${org}` },
-      validity,
-    );
-    const base = `orgs/${org}/users/${user}`;
-    files.push(
-      { path: `${base}/key.pem`, data: id.keyPem, secret: true },
-      { path: `${base}/cert.pem`, data: id.certPem },
-      { path: `${base}/public.hex`, data: `${hex(id.publicKey)}\n` },
-    );
-    keys.push({ name: user, role: user, publicKey: hex(id.publicKey) });
-  }
-  const node = issueIdentity(
-    profile,
-    { keyPem: ca.keyPem, org },
-    { OU: 'consensus', CN: `${nodeName}.${org}` },
-    validity,
-  );
-  files.push(
-    { path: `nodes/${nodeName}/node.key.pem`, data: node.keyPem, secret: true },
-    { path: `nodes/${nodeName}/node.cert.pem`, data: node.certPem },
-  );
+  const n = generateNodeIdentity(profile, { keyPem: ids.ca.keyPem, org }, nodeName, validity);
+  files.push(...n.files);
   const tlsId = issueTlsCert(tlsCa, nodeName, validity);
   files.push(
     { path: `nodes/${nodeName}/tls.key.pem`, data: tlsId.keyPem, secret: true },
     { path: `nodes/${nodeName}/tls.cert.pem`, data: tlsId.certPem },
   );
-  keys.push({ name: nodeName, role: 'consensus', publicKey: hex(node.publicKey) });
-  return { org, ca, tlsCa, node, keys, files };
+  return { org, ca: ids.ca, tlsCa, node: n.node, keys: [...ids.keys, n.key], files };
 }
 
 /**
@@ -434,10 +474,36 @@ export function generateOrg(
  * TLS CA certificates, plus the registered keys in key mode. Key mode still carries the
  * CA: node transport authenticates peers by it.
  */
-function orgEntry(m: OrgMaterial, identity: 'cert' | 'key'): GenesisOrg {
+export function genesisOrg(
+  o: { org: string; caCertPem: string; tlsCaCertPem: string; keys: OrgKey[] },
+  identity: 'cert' | 'key',
+): GenesisOrg {
   return identity === 'key'
-    ? { id: m.org, caCert: m.ca.certPem, keys: m.keys, tlsCaCert: m.tlsCa.certPem }
-    : { id: m.org, caCert: m.ca.certPem, tlsCaCert: m.tlsCa.certPem };
+    ? { id: o.org, caCert: o.caCertPem, keys: o.keys, tlsCaCert: o.tlsCaCertPem }
+    : { id: o.org, caCert: o.caCertPem, tlsCaCert: o.tlsCaCertPem };
+}
+
+function orgEntry(m: OrgMaterial, identity: 'cert' | 'key'): GenesisOrg {
+  return genesisOrg(
+    { org: m.org, caCertPem: m.ca.certPem, tlsCaCertPem: m.tlsCa.certPem, keys: m.keys },
+    identity,
+  );
+}
+
+/**
+ * A genesis.json document: every default spelled out so the file documents what the chain
+ * runs with; orgs keep their raw form so cert mode carries no empty key lists.
+ */
+export function genesisDocument(g: {
+  chainId: string;
+  genesisTime: number;
+  crypto: 'standard' | 'gm';
+  identityMode: 'cert' | 'key';
+  consensus: 'solo' | 'tbft';
+  orgs: GenesisOrg[];
+  validators: Genesis['validators'];
+}): Genesis {
+  return { ...validateGenesis({ ...g, params: { ...DEFAULT_PARAMS } }), orgs: g.orgs };
 }
 
 /** Path of an org's TLS CA certificate as node.json names it (relative to nodes/<node>/). */
@@ -546,7 +612,7 @@ export async function initNetwork(opts: InitOptions): Promise<NetworkInfo> {
     });
   }
 
-  const raw = {
+  const genesis = genesisDocument({
     chainId: o.chain,
     genesisTime: now,
     crypto: o.crypto,
@@ -554,11 +620,7 @@ export async function initNetwork(opts: InitOptions): Promise<NetworkInfo> {
     consensus: o.consensus,
     orgs: genesisOrgs,
     validators,
-    params: { ...DEFAULT_PARAMS },
-  };
-  // Written with every default spelled out so the file documents what the chain runs with;
-  // orgs keep their raw form so cert mode carries no empty key lists.
-  const genesis = { ...validateGenesis(raw), orgs: genesisOrgs };
+  });
   files.push({ path: 'genesis.json', data: jsonText(genesis) });
 
   for (const n of nodes) {

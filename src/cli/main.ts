@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { ArchiError } from '../types/errors.ts';
 import { register as registerBench } from './commands/bench.ts';
+import { register as registerChain } from './commands/chain.ts';
 import { register as registerClient } from './commands/client.ts';
 import { register as registerContract } from './commands/contract.ts';
 import { register as registerEvidence } from './commands/evidence.ts';
@@ -30,6 +31,7 @@ export function buildProgram(): Command {
   registerEvidence(program);
   registerGov(program);
   registerOrg(program);
+  registerChain(program);
   registerPack(program);
   registerId(program);
   return program;

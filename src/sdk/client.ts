@@ -20,13 +20,18 @@ import type {
   ValidatorSetJson,
 } from './types.ts';
 import { type ValidatorInput, verifyQueryProof, verifyStateProof } from './verify.ts';
-import type { BlockPageJson } from '../types/rpc-json.ts';
+import type { BlockPageJson, ChainSummaryJson } from '../types/rpc-json.ts';
 
-export type { BlockPageJson, BlockSummaryJson } from '../types/rpc-json.ts';
+export type { BlockPageJson, BlockSummaryJson, ChainSummaryJson } from '../types/rpc-json.ts';
 
 export interface ClientOptions {
   /** Per-request timeout in ms (default 30000); waiting submits get their own wait time on top. */
   timeoutMs?: number;
+  /**
+   * The chain to talk to on a node that hosts several: every request (and the WebSocket)
+   * goes under /v1/chains/<chainId>/. Default: the node's first chain (/v1/...).
+   */
+  chainId?: string;
 }
 
 export interface SubmitOptions {
@@ -104,6 +109,10 @@ function sleep(ms: number): Promise<void> {
 export class ArchiClient {
   /** Base URL of the node, without trailing slash. */
   readonly url: string;
+  /** The chain this client talks to (undefined: the node's first chain). */
+  readonly chainId?: string;
+  /** Path prefix of the chain's endpoints: /v1, or /v1/chains/<chainId> with a chain. */
+  readonly basePath: string;
   private readonly timeoutMs: number;
   private statusCache?: Promise<StatusJson>;
   private profileCache?: CryptoProfile;
@@ -111,18 +120,39 @@ export class ArchiClient {
   constructor(rpcUrl: string, opts: ClientOptions = {}) {
     this.url = normalizeRpcUrl(rpcUrl);
     this.timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    if (opts.chainId !== undefined) {
+      if (typeof opts.chainId !== 'string' || opts.chainId === '') {
+        throw new ArchiError('BAD_REQUEST', 'chainId must be a non-empty string');
+      }
+      this.chainId = opts.chainId;
+    }
+    this.basePath =
+      this.chainId === undefined ? '/v1' : `/v1/chains/${encodeURIComponent(this.chainId)}`;
   }
 
-  /** The node's status: chain id, height, crypto profile, identity mode, peers. */
+  /** The node's status for this client's chain: chain id, height, crypto profile, identity mode, peers. */
   status(): Promise<StatusJson> {
-    return this.request<StatusJson>('GET', '/v1/status');
+    return this.request<StatusJson>('GET', '/status');
+  }
+
+  /** Every chain the node hosts (GET /v1/chains, whatever this client's chain). */
+  async chains(): Promise<ChainSummaryJson[]> {
+    return (
+      await this.request<{ chains: ChainSummaryJson[] }>(
+        'GET',
+        '/v1/chains',
+        undefined,
+        this.timeoutMs,
+        true,
+      )
+    ).chains;
   }
 
   /** Submit encoded tx bytes; with `wait` the answer carries height and receipt once committed. */
   submitTx(bytes: Uint8Array, opts: SubmitOptions & { wait: true }): Promise<CommittedAnswer>;
   submitTx(bytes: Uint8Array, opts?: SubmitOptions): Promise<SubmitAnswer | CommittedAnswer>;
   submitTx(bytes: Uint8Array, opts: SubmitOptions = {}): Promise<SubmitAnswer | CommittedAnswer> {
-    let path = '/v1/txs';
+    let path = '/txs';
     let timeout = this.timeoutMs;
     if (opts.wait) {
       const waitMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
@@ -146,7 +176,7 @@ export class ArchiClient {
 
   /** A committed tx with its receipt; NOT_FOUND while pending or unknown. */
   getTx(txId: string): Promise<TxJson> {
-    return this.request('GET', `/v1/txs/${encodeURIComponent(txId)}`);
+    return this.request('GET', `/txs/${encodeURIComponent(txId)}`);
   }
 
   /** The block at `height`, or the latest one. */
@@ -159,7 +189,7 @@ export class ArchiClient {
         ),
       );
     }
-    return this.request('GET', `/v1/blocks/${height}`);
+    return this.request('GET', `/blocks/${height}`);
   }
 
   /**
@@ -174,7 +204,7 @@ export class ArchiClient {
     if (opts.limit !== undefined) q.set('limit', String(opts.limit));
     if (opts.nonEmpty !== undefined) q.set('nonEmpty', String(opts.nonEmpty));
     const query = q.toString();
-    return this.request('GET', query ? `/v1/blocks?${query}` : '/v1/blocks');
+    return this.request('GET', query ? `/blocks?${query}` : '/blocks');
   }
 
   /** Run a read-only contract method; with `prove` the answer carries proofs of every key read. */
@@ -184,35 +214,29 @@ export class ArchiClient {
     args: unknown,
     opts: { prove?: boolean } = {},
   ): Promise<QueryAnswer> {
-    return this.request('POST', '/v1/query', {
+    return this.request('POST', '/query', {
       json: { contract, method, args: args ?? null, prove: opts.prove === true },
     });
   }
 
   /** One raw state key of a contract with its proof. */
   getState(contract: string, key: string): Promise<StateAnswer> {
-    return this.request(
-      'GET',
-      `/v1/state/${encodeURIComponent(contract)}/${encodeURIComponent(key)}`,
-    );
+    return this.request('GET', `/state/${encodeURIComponent(contract)}/${encodeURIComponent(key)}`);
   }
 
   /** The deployed contracts and their methods. */
   contracts(): Promise<ContractInfo[]> {
-    return this.request('GET', '/v1/contracts');
+    return this.request('GET', '/contracts');
   }
 
   /** The chain config as JSON. */
   config(): Promise<ChainConfigJson> {
-    return this.request('GET', '/v1/config');
+    return this.request('GET', '/config');
   }
 
   /** The validator set of `height` (default: the next height, being decided now). */
   validators(height?: number): Promise<ValidatorSetJson> {
-    return this.request(
-      'GET',
-      height === undefined ? '/v1/validators' : `/v1/validators/${height}`,
-    );
+    return this.request('GET', height === undefined ? '/validators' : `/validators/${height}`);
   }
 
   /** Poll until `txId` is committed and return it; TIMEOUT after `timeoutMs`. */
@@ -242,7 +266,7 @@ export class ArchiClient {
     onData: (data: TopicData[T]) => void,
     opts: SubscribeOptions = {},
   ): Promise<() => void> {
-    const wsUrl = `${this.url.replace(/^http/, 'ws')}/v1/ws`;
+    const wsUrl = `${this.url.replace(/^http/, 'ws')}${this.basePath}/ws`;
     const message: Record<string, string> = { op: 'subscribe', topic };
     for (const [k, v] of Object.entries(filter ?? {})) if (v !== undefined) message[k] = v;
     return new Promise((resolve, reject) => {
@@ -364,8 +388,11 @@ export class ArchiClient {
     path: string,
     body?: { json?: unknown; bytes?: Uint8Array },
     timeoutMs = this.timeoutMs,
+    /** `path` is the node's own (like /v1/chains), not under the chain's base path. */
+    nodePath = false,
   ): Promise<T> {
-    const target = `${this.url}${path}`;
+    const fullPath = `${nodePath ? '' : this.basePath}${path}`;
+    const target = `${this.url}${fullPath}`;
     const init: RequestInit = { method, signal: AbortSignal.timeout(timeoutMs), headers: {} };
     if (body?.bytes) {
       init.headers = { 'content-type': 'application/octet-stream' };
@@ -403,11 +430,11 @@ export class ArchiClient {
       const detail = typeof parsed?.message === 'string' ? parsed.message : text.slice(0, 200);
       throw remoteError(
         codeForStatus(res.status),
-        `${method} ${path} failed with HTTP ${res.status}${detail ? `: ${detail}` : ''}`,
+        `${method} ${fullPath} failed with HTTP ${res.status}${detail ? `: ${detail}` : ''}`,
       );
     }
     if (parseFailed) {
-      throw new ArchiError('INTERNAL', `${method} ${path} on ${this.url} did not answer JSON`);
+      throw new ArchiError('INTERNAL', `${method} ${fullPath} on ${this.url} did not answer JSON`);
     }
     return parsed as T;
   }

@@ -358,6 +358,8 @@ for (const crypto of PROFILES) {
           validator: true,
           admission: 'member',
           chainId: 'chain-t',
+          // The fake node's status names no chains (a node older than the field).
+          chains: null,
         },
       );
       assert.equal(nodes[1].up, false);

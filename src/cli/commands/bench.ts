@@ -72,6 +72,7 @@ interface PostAnswer {
 /** Keep-alive HTTP poster for raw tx bytes; measurably cheaper per request than fetch. */
 function txPoster(
   baseUrl: string,
+  basePath: string,
   sockets: number,
 ): { post(path: string, bytes: Uint8Array): Promise<PostAnswer>; close(): void } {
   const base = new URL(baseUrl);
@@ -81,7 +82,7 @@ function txPoster(
     post(path, bytes) {
       return new Promise((resolve, reject) => {
         const req = mod.request(
-          new URL(path, base),
+          new URL(`${basePath}${path}`, base),
           {
             method: 'POST',
             agent,
@@ -121,7 +122,7 @@ function errorCode(a: PostAnswer): string {
 
 /** POST one tx; '' when accepted, else the error code. */
 async function postOne(poster: ReturnType<typeof txPoster>, bytes: Uint8Array): Promise<string> {
-  const a = await poster.post('/v1/txs', bytes);
+  const a = await poster.post('/txs', bytes);
   return a.status >= 200 && a.status < 300 ? '' : errorCode(a);
 }
 
@@ -130,10 +131,7 @@ async function postBatch(
   poster: ReturnType<typeof txPoster>,
   txs: Uint8Array[],
 ): Promise<string[]> {
-  const a = await poster.post(
-    '/v1/txs/batch',
-    encode(TxBatchSchema, create(TxBatchSchema, { txs })),
-  );
+  const a = await poster.post('/txs/batch', encode(TxBatchSchema, create(TxBatchSchema, { txs })));
   if (a.status < 200 || a.status >= 300) return txs.map(() => errorCode(a));
   const body = JSON.parse(a.body) as {
     results: Array<{ txId?: string; error?: { code: string } }>;
@@ -315,7 +313,7 @@ export async function runBench(
     void poll();
   }
 
-  const poster = txPoster(client.url, o.concurrency);
+  const poster = txPoster(client.url, client.basePath, o.concurrency);
   const t0 = performance.now();
   let submitEnd = t0;
   let nextTx = 0;

@@ -5,6 +5,7 @@ import { ArchiClient } from '../../sdk/client.ts';
 import { remoteError } from '../../sdk/errors.ts';
 import { buildAndSign } from '../../sdk/identity.ts';
 import type { BlockJson, ReceiptJson, StatusJson, TxJson } from '../../sdk/types.ts';
+import type { ChainSummaryJson } from '../../types/rpc-json.ts';
 import { verifyQueryProof } from '../../sdk/verify.ts';
 import { ArchiError } from '../../types/errors.ts';
 import { parseJsonText } from '../../types/json.ts';
@@ -40,6 +41,8 @@ export interface NodeStatusRow {
   admission: 'member' | 'waiting' | null;
   /** Chain id the node reports. */
   chainId: string | null;
+  /** Every chain the node hosts (null when it did not answer or is too old to say). */
+  chains: ChainSummaryJson[] | null;
   error?: string;
 }
 
@@ -91,6 +94,7 @@ export async function collectStatus(ctx: ClientContext): Promise<NodeStatusRow[]
       try {
         const s: StatusJson = await new ArchiClient(n.rpc, {
           timeoutMs: STATUS_TIMEOUT_MS,
+          chainId: ctx.chainId,
         }).status();
         return {
           ...base,
@@ -108,6 +112,7 @@ export async function collectStatus(ctx: ClientContext): Promise<NodeStatusRow[]
           // Nodes older than the field are members as far as anyone can tell.
           admission: s.admission ?? 'member',
           chainId: s.chainId ?? null,
+          chains: Array.isArray(s.chains) ? s.chains : null,
         };
       } catch (e) {
         return {
@@ -122,6 +127,7 @@ export async function collectStatus(ctx: ClientContext): Promise<NodeStatusRow[]
           validator: null,
           admission: null,
           chainId: null,
+          chains: null,
           error: e instanceof Error ? e.message : String(e),
         };
       }
@@ -203,7 +209,46 @@ export function formatStatus(rows: NodeStatusRow[]): string {
   }
   const answering = rows.filter((r) => r.up).length;
   if (rows.length > 1) notes.push(`${answering} of ${rows.length} nodes answer`);
-  return [table, ...(notes.length ? ['', ...notes] : [])].join('\n');
+  // The table is about one chain; name it, and list every chain when nodes host several.
+  const several = rows.some((r) => (r.chains?.length ?? 0) > 1);
+  const chainId = rows.find((r) => r.chainId)?.chainId;
+  const title = several && chainId ? [`chain ${chainId}`] : [];
+  const chains = several ? ['', formatChainRows(chainRows(rows))] : [];
+  return [...title, table, ...chains, ...(notes.length ? ['', ...notes] : [])].join('\n');
+}
+
+/** One node's view of one chain, as `status` and `chain list` print it. */
+export interface ChainRow {
+  chain: string;
+  node: string;
+  summary: ChainSummaryJson;
+}
+
+/** Every (chain, node) pair the answering nodes report, grouped by chain in order of appearance. */
+export function chainRows(rows: NodeStatusRow[]): ChainRow[] {
+  const out: ChainRow[] = [];
+  for (const r of rows) {
+    for (const c of r.chains ?? []) out.push({ chain: c.id, node: r.name, summary: c });
+  }
+  const order = [...new Set(out.map((c) => c.chain))];
+  return out.sort((a, b) => order.indexOf(a.chain) - order.indexOf(b.chain));
+}
+
+/** Text table of chains per node: height, hash, round, whether it votes, crypto, consensus. */
+export function formatChainRows(rows: ChainRow[]): string {
+  return formatTable(
+    ['CHAIN', 'NODE', 'HEIGHT', 'HASH', 'ROUND', 'VALIDATOR', 'CRYPTO', 'CONSENSUS'],
+    rows.map(({ chain, node, summary: c }) => [
+      chain,
+      node,
+      String(c.height),
+      short(c.hash),
+      String(c.round),
+      c.validator ? 'yes' : 'no',
+      c.crypto,
+      c.consensus,
+    ]),
+  );
 }
 
 function receiptOutput(txId: string, height: number, r: ReceiptJson): ReceiptOutput {
@@ -344,7 +389,11 @@ async function query(flags: QueryFlags): Promise<void> {
 /** Adds the client commands to the program. */
 export function register(program: Command): void {
   addTargetOptions(
-    program.command('status').description('height, hash and health of every node of the network'),
+    program
+      .command('status')
+      .description(
+        'height, hash and health of every node of the network (and every chain each hosts)',
+      ),
   ).action(async (flags: TargetFlags) => {
     const ctx = ClientContext.resolve(flags);
     const rows = await collectStatus(ctx);

@@ -4,14 +4,20 @@
  * profile and certificate validity. Reads only the files under DIR; no node is asked.
  */
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import type { Command } from 'commander';
 import { parseCertificate } from '../../crypto/x509.ts';
 import { certHash } from '../../sdk/governance.ts';
 import type { Identity } from '../../sdk/identity.ts';
 import { ArchiError } from '../../types/errors.ts';
 import { hex } from '../../types/hex.ts';
-import { ClientContext, cliOutput, DEFAULT_DIR, DEFAULT_IDENTITY } from '../client-context.ts';
+import {
+  addChainOption,
+  ClientContext,
+  cliOutput,
+  DEFAULT_DIR,
+  DEFAULT_IDENTITY,
+} from '../client-context.ts';
 
 /** What `archi id show --json` prints. */
 export interface IdentityInfo {
@@ -46,6 +52,7 @@ export interface IdentityInfo {
 
 interface IdFlags {
   dir: string;
+  chain?: string;
   as: string;
   json?: boolean;
   address?: boolean;
@@ -68,18 +75,19 @@ function readJson(path: string): any {
   }
 }
 
-/** The registration of a key-mode public key: genesis first, then an `org new` add_org.json. */
+/** The registration of a key-mode public key: the chain's genesis first, then an `org new` add_org.json. */
 function findRegisteredKey(
   dir: string,
+  genesisPath: string,
   org: string,
   publicKey: string,
 ): { name: string; role: string; file: string } | undefined {
   const candidates: Array<[string, unknown]> = [];
-  const genesis = readJson(join(dir, 'genesis.json'));
+  const genesis = readJson(genesisPath);
   const genesisOrg = Array.isArray(genesis?.orgs)
     ? genesis.orgs.find((o: any) => o?.id === org)
     : undefined;
-  candidates.push(['genesis.json', genesisOrg?.keys]);
+  candidates.push([relative(dir, genesisPath), genesisOrg?.keys]);
   candidates.push([
     join('orgs', org, 'add_org.json'),
     readJson(join(dir, 'orgs', org, 'add_org.json'))?.keys,
@@ -137,7 +145,7 @@ export async function describeIdentity(
       registeredIn: null,
     };
   }
-  const reg = findRegisteredKey(ctx.dir, identity.org, publicKey);
+  const reg = findRegisteredKey(ctx.dir, ctx.genesisPath(), identity.org, publicKey);
   return {
     ...base,
     role: reg?.role ?? null,
@@ -188,21 +196,26 @@ export function formatIdentity(i: IdentityInfo): string {
 /** Adds `archi id show` to the program. */
 export function register(program: Command): void {
   const id = program.command('id').description('identities of the network directory');
-  id.command('show')
-    .description(
-      'address (as contracts see the sender), org, role, name, mode, crypto and certificate validity of an identity',
-    )
-    .option('--dir <dir>', 'network directory (network.json and identities)', DEFAULT_DIR)
-    .option('--as <org/user>', 'identity to show', DEFAULT_IDENTITY)
-    .option('--address', 'print only the address')
-    .option('--json', 'machine-readable output')
-    .action(async (flags: IdFlags) => {
-      if (flags.address && flags.json) {
-        throw new ArchiError('INVALID_ARGS', 'use --address or --json, not both');
-      }
-      const info = await describeIdentity(ClientContext.resolve({ dir: flags.dir }), flags.as);
-      if (flags.address) print(info.address);
-      else if (flags.json) print(JSON.stringify(info, null, 2));
-      else print(formatIdentity(info));
-    });
+  addChainOption(
+    id
+      .command('show')
+      .description(
+        'address (as contracts see the sender), org, role, name, mode, crypto and certificate validity of an identity',
+      )
+      .option('--dir <dir>', 'network directory (network.json and identities)', DEFAULT_DIR)
+      .option('--as <org/user>', 'identity to show', DEFAULT_IDENTITY)
+      .option('--address', 'print only the address')
+      .option('--json', 'machine-readable output'),
+  ).action(async (flags: IdFlags) => {
+    if (flags.address && flags.json) {
+      throw new ArchiError('INVALID_ARGS', 'use --address or --json, not both');
+    }
+    const info = await describeIdentity(
+      ClientContext.resolve({ dir: flags.dir, chain: flags.chain }),
+      flags.as,
+    );
+    if (flags.address) print(info.address);
+    else if (flags.json) print(JSON.stringify(info, null, 2));
+    else print(formatIdentity(info));
+  });
 }

@@ -1,8 +1,11 @@
 /**
- * `archi up`: a local network in one command. Inits DIR when it holds no network yet,
+ * `archi up`: a local network in one command. Inits DIR when it holds no network yet, adds
+ * the chains network.json records (`archi chain new`) to their member nodes' node.json,
  * starts every node as its own process, waits until each answers, prints the endpoints
  * (marking nodes that wait for a governance vote to admit them) and stops them all cleanly
  * on Ctrl-C / SIGTERM. The console keeps its port from one start to the next (DIR/console.json).
+ * On a network whose nodes already run it only adds the chains: the running nodes start them
+ * without a restart, and it returns once every node hosts its chains.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream, existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
@@ -10,7 +13,9 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Command, Option } from 'commander';
 import { admissionMessage } from '../../node/membership-sync.ts';
+import { ArchiClient } from '../../sdk/client.ts';
 import { ArchiError } from '../../types/errors.ts';
+import { joinNetworkChains, type NetworkJoin, waitForChain } from '../chain-join.ts';
 import { intOption } from '../client-context.ts';
 import {
   type ConsoleServer,
@@ -56,6 +61,30 @@ async function waitReady(
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`no answer on ${rpc} within ${timeoutMs} ms`);
+}
+
+/** The nodes of the network that answer now as themselves (started by an earlier `archi up`). */
+async function runningNodes(nodes: NetworkFile['nodes']): Promise<Set<string>> {
+  const answers = await Promise.all(
+    nodes.map((n) =>
+      new ArchiClient(n.rpc, { timeoutMs: 3000 }).status().then(
+        (s) => s.node === n.name,
+        () => false,
+      ),
+    ),
+  );
+  return new Set(nodes.filter((_, i) => answers[i]).map((n) => n.name));
+}
+
+/** Chains joined on a running network: wait until each node hosts its new chains. */
+async function joinRunning(network: NetworkFile, joined: NetworkJoin[]): Promise<void> {
+  for (const j of joined) {
+    const seen = await waitForChain(j.node, j.rpc, j.chain, true);
+    process.stdout.write(`  ${j.node} hosts chain ${j.chain} now (height ${seen.height})\n`);
+  }
+  process.stdout.write(
+    `network ${network.chain} is already running (${network.nodes.length} node${network.nodes.length > 1 ? 's' : ''}); ${joined.length ? 'its nodes host the new chains without a restart' : 'nothing to change'}\n`,
+  );
 }
 
 /**
@@ -205,6 +234,25 @@ export function register(program: Command): void {
         process.stdout.write(`using the network in ${dir}\n`);
       }
       const network = JSON.parse(readFileSync(networkPath, 'utf8')) as NetworkFile;
+      // Chains made by `archi chain new` are hosted by their member nodes from now on.
+      const joined = joinNetworkChains(dir);
+      for (const j of joined) process.stdout.write(`${j.node} joins chain ${j.chain}\n`);
+      const running = await runningNodes(network.nodes);
+      if (running.size === network.nodes.length) {
+        await joinRunning(network, joined);
+        return;
+      }
+      if (running.size > 0) {
+        throw new ArchiError(
+          'NOT_READY',
+          `${[...running].join(', ')} of ${dir} already run${running.size === 1 ? 's' : ''} and ${network.nodes
+            .filter((n) => !running.has(n.name))
+            .map((n) => n.name)
+            .join(
+              ', ',
+            )} do${network.nodes.length - running.size === 1 ? 'es' : ''} not: stop the running nodes first, or start the others with archi node start`,
+        );
+      }
       const children: ChildProcess[] = [];
       /** Nodes the chain does not list yet (made by `archi org new`), with what they wait for. */
       const waiting = new Map<string, string>();
