@@ -25,6 +25,12 @@ export class NodeMetrics {
     help: 'pending txs',
     registers: [this.registry],
   });
+  readonly p2pDropped = new Counter({
+    name: 'archi_p2p_messages_dropped_total',
+    help: 'p2p messages no chain of this node read: for a chain it does not host (unhosted_chain), from a peer that is not a member of the chain (not_member), for a chain without p2p (solo_chain)',
+    labelNames: ['reason'],
+    registers: [this.registry],
+  });
   readonly blockTxs = new Histogram({
     name: 'archi_block_txs',
     help: 'txs per block',

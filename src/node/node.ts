@@ -106,6 +106,9 @@ export async function startNode(configPath: string, log?: Logger): Promise<Start
   }
   const first = hosted.get(config.chainId)!;
   membership = configs();
+  const metrics = new NodeMetrics();
+  /** Peer/chain pairs whose messages for an unhosted chain were logged. */
+  const unhosted = new Set<string>();
   if ([...hosted.values()].some((h) => h.router)) {
     net = createTransport(config, filePems, membership, logger, (peer, cert) => {
       // Allowed when some hosted chain lists the peer under its certificate's org.
@@ -115,8 +118,24 @@ export async function startNode(configPath: string, log?: Logger): Promise<Start
     });
     net.on('message', (peer, channel, bytes, chainId) => {
       const h = chainId === '' ? first : hosted.get(chainId);
-      // A chain this node does not host, or a peer that is not its member: nothing to say.
-      if (!h?.router || !h.isMember(peer)) return;
+      // A chain this node does not host, or a peer that is not its member: nothing to say, but
+      // counted (and said once per peer and chain), so that what peers send here is visible.
+      if (!h) {
+        metrics.p2pDropped.inc({ reason: 'unhosted_chain' });
+        const key = `${peer}/${chainId}`;
+        if (!unhosted.has(key) && unhosted.size < 1000) {
+          unhosted.add(key);
+          logger.info(
+            { peer, chain: chainId },
+            'p2p: dropping messages of a chain not hosted here',
+          );
+        }
+        return;
+      }
+      if (!h.router || !h.isMember(peer)) {
+        metrics.p2pDropped.inc({ reason: h.router ? 'not_member' : 'solo_chain' });
+        return;
+      }
       h.router.receive(peer, channel, bytes);
     });
     net.on('peer:up', (peer) => {
@@ -124,7 +143,6 @@ export async function startNode(configPath: string, log?: Logger): Promise<Start
     });
   }
 
-  const metrics = new NodeMetrics();
   metrics.height.set(first.chain.height);
   first.chain.on('block', (b: BlockEvent) => {
     metrics.height.set(b.height);
