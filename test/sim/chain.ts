@@ -62,6 +62,10 @@ export class ChainSpec {
     return h;
   }
 
+  txRoot(txs: Uint8Array[]): Uint8Array {
+    return merkleRoot((d) => this.profile.hash(d), txs);
+  }
+
   evidenceHash(evidence: DuplicateVoteEvidence[]): Uint8Array {
     return merkleRoot(
       (d) => this.profile.hash(d),
@@ -104,6 +108,7 @@ export function buildBlock(spec: ChainSpec, p: BlockPlan): CandidateBlock {
       validatorsHash: spec.validatorsHash(p.height),
       nextValidatorsHash: spec.validatorsHash(p.height + 1),
       proposer: p.proposer,
+      txRoot: spec.txRoot(txs),
       lastCommitHash: spec.profile.hash(lastCommit),
       evidenceHash: spec.evidenceHash(p.evidence),
       txCount: txs.length,
@@ -220,6 +225,7 @@ export class SimChain implements ConsensusChain, EvidencePool {
     if (!bytesEqual(header.nextValidatorsHash, spec.validatorsHash(height + 1)))
       bad('next validators hash');
     if (header.txCount !== block.txs.length) bad('tx count');
+    if (!bytesEqual(header.txRoot, spec.txRoot(block.txs))) bad('tx root');
     if (block.txs.some((t) => bytesEqual(t, INVALID_TX))) bad('the application refuses a tx');
     if (!bytesEqual(header.lastCommitHash, spec.profile.hash(block.lastCommit)))
       bad('last commit hash');

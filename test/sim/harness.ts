@@ -1023,7 +1023,7 @@ export function randomScenario(seed: number): Scenario {
   }
   const n = powers.length;
   const observers = prng.chance(0.3) ? 1 : 0;
-  const healAt = prng.int(6000, 24000);
+  const healAt = prng.int(5000, 20000);
   const honest = Array.from({ length: n + observers }, (_, i) => i).filter((i) => i !== byzantine);
   const crashes: CrashPlan[] = [];
   const crashCount = prng.int(0, 3);
