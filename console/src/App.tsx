@@ -1,7 +1,11 @@
-/** Shell: loads the network layout, then the navigation, node picker and current page. */
+/**
+ * Shell: loads the network layout, then the navigation, the chain switcher, the node picker
+ * and the current page (of the chosen chain, read from a node that hosts it).
+ */
 import type { ReactNode } from 'react';
+import { ChainPicker, NoHost } from './ChainPicker.tsx';
 import { operator } from './api.ts';
-import { Provider, useCtx, useFeed } from './context.tsx';
+import { ChainScope, Provider, useFeed, useShell } from './context.tsx';
 import { BlockDetail, BlocksPage } from './pages/Blocks.tsx';
 import { ContractsPage } from './pages/Contracts.tsx';
 import { GovernancePage } from './pages/Governance.tsx';
@@ -9,7 +13,7 @@ import { NetworkPage } from './pages/Network.tsx';
 import { OrgsPage } from './pages/Orgs.tsx';
 import { StatePage } from './pages/State.tsx';
 import { TxDetail, TxsPage } from './pages/Txs.tsx';
-import { useRoute } from './router.ts';
+import { type Route, useRoute } from './router.ts';
 import { Empty, ErrorBox, Loading, useAsync } from './ui.tsx';
 
 /** Pages: route id, label, short label for the phone-width strip, icon path. */
@@ -87,35 +91,49 @@ function LiveIndicator() {
   );
 }
 
-function Shell() {
-  const route = useRoute();
-  const { network, node, setNode } = useCtx();
-  let page: ReactNode;
+function Page({ route }: { route: Route }) {
   switch (route.page) {
     case 'blocks':
-      page = route.parts[0] ? <BlockDetail height={route.parts[0]} /> : <BlocksPage />;
-      break;
+      return route.parts[0] ? <BlockDetail height={route.parts[0]} /> : <BlocksPage />;
     case 'txs':
-      page = route.parts[0] ? <TxDetail txId={route.parts[0]} /> : <TxsPage />;
-      break;
+      return route.parts[0] ? <TxDetail txId={route.parts[0]} /> : <TxsPage />;
     case 'state':
-      page = <StatePage query={route.query} />;
-      break;
+      return <StatePage query={route.query} />;
     case 'contracts':
-      page = <ContractsPage selected={route.parts[0]} />;
-      break;
+      return <ContractsPage selected={route.parts[0]} />;
     case 'orgs':
-      page = <OrgsPage />;
-      break;
+      return <OrgsPage />;
     case 'governance':
-      page = <GovernancePage selected={route.parts[0]} />;
-      break;
+      return <GovernancePage selected={route.parts[0]} />;
     case 'network':
-      page = <NetworkPage />;
-      break;
+      return <NetworkPage />;
     default:
-      page = <Empty title="No such page">Pick a page from the menu.</Empty>;
+      return <Empty title="No such page">Pick a page from the menu.</Empty>;
   }
+}
+
+function NodePicker() {
+  const { hosts, node, setNode } = useShell();
+  return (
+    <label className="node-pick">
+      <span>node</span>
+      <select
+        value={node?.name ?? ''}
+        onChange={(e) => setNode(e.target.value)}
+        disabled={hosts.length === 0}
+        data-testid="node-picker"
+      >
+        {hosts.map((n) => (
+          <option key={n.name} value={n.name}>
+            {n.name}
+          </option>
+        ))}
+      </select>
+    </label>
+  );
+}
+
+function Frame({ route, live, children }: { route: Route; live?: ReactNode; children: ReactNode }) {
   return (
     <div className="shell">
       <header className="topbar">
@@ -123,22 +141,10 @@ function Shell() {
           <img src="/favicon.svg" alt="" width="24" height="24" />
           <span>Archipelago</span>
         </a>
-        <span className="chain" title="chain id">
-          {network.chain}
-          <span className="tag">{network.crypto}</span>
-        </span>
+        <ChainPicker />
         <span className="spacer" />
-        <LiveIndicator />
-        <label className="node-pick">
-          <span>node</span>
-          <select value={node.name} onChange={(e) => setNode(e.target.value)}>
-            {network.nodes.map((n) => (
-              <option key={n.name} value={n.name}>
-                {n.name}
-              </option>
-            ))}
-          </select>
-        </label>
+        {live}
+        <NodePicker />
       </header>
       <nav className="sidebar" aria-label="pages">
         <div className="sidebar-inner">
@@ -158,7 +164,27 @@ function Shell() {
           ))}
         </div>
       </nav>
-      <main className="content">{page}</main>
+      <main className="content">{children}</main>
     </div>
+  );
+}
+
+function Shell() {
+  const route = useRoute();
+  const { chain, node } = useShell();
+  if (!node) {
+    return (
+      <Frame route={route}>
+        <NoHost />
+      </Frame>
+    );
+  }
+  // Everything below reads the chosen chain; a switch starts its pages afresh.
+  return (
+    <ChainScope key={chain.id} node={node}>
+      <Frame route={route} live={<LiveIndicator />}>
+        <Page route={route} />
+      </Frame>
+    </ChainScope>
   );
 }

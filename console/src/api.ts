@@ -9,6 +9,7 @@ import type {
   BlockPageJson,
   BlockSummaryJson,
   ChainConfigJson,
+  ChainSummaryJson,
   CommitJson,
   ContractMetaJson,
   EventJson,
@@ -24,6 +25,7 @@ export type {
   BlockPageJson,
   BlockSummaryJson,
   ChainConfigJson,
+  ChainSummaryJson,
   CommitJson,
   ContractMetaJson,
   EventJson,
@@ -140,15 +142,33 @@ const json = (body: unknown): RequestInit => ({
   body: JSON.stringify(body),
 });
 
-/** The public RPC of one node. */
+/**
+ * Where a chain's endpoints live on a node (docs/RPC.md): `/v1` when it is the node's first
+ * chain (or no chain is named), else `/v1/chains/<id>`.
+ */
+export function chainPrefix(chain?: string, firstOfNode?: string): string {
+  return chain === undefined || chain === firstOfNode
+    ? '/v1'
+    : `/v1/chains/${encodeURIComponent(chain)}`;
+}
+
+/** The public RPC of one chain on one node (the node's first chain by default). */
 export class Rpc {
-  constructor(readonly url: string) {}
+  /** The chain's endpoints: the node's URL and the chain's prefix (`/v1` or `/v1/chains/<id>`). */
+  readonly base: string;
+
+  constructor(
+    readonly url: string,
+    prefix = '/v1',
+  ) {
+    this.base = `${url}${prefix}`;
+  }
 
   status(timeoutMs?: number): Promise<StatusJson> {
-    return call(`${this.url}/v1/status`, {}, timeoutMs);
+    return call(`${this.base}/status`, {}, timeoutMs);
   }
   block(height: number | 'latest'): Promise<BlockJson> {
-    return call(`${this.url}/v1/blocks/${height}`);
+    return call(`${this.base}/blocks/${height}`);
   }
   /** A page of block summaries, newest first (GET /v1/blocks: at most 10,000 heights a page). */
   blocks(q: { before?: number; limit?: number; nonEmpty?: boolean }): Promise<BlockPageJson> {
@@ -156,25 +176,25 @@ export class Rpc {
     if (q.before !== undefined) params.set('before', String(q.before));
     if (q.limit !== undefined) params.set('limit', String(q.limit));
     if (q.nonEmpty !== undefined) params.set('nonEmpty', String(q.nonEmpty));
-    return call(`${this.url}/v1/blocks?${params}`);
+    return call(`${this.base}/blocks?${params}`);
   }
   tx(txId: string): Promise<TxJson> {
-    return call(`${this.url}/v1/txs/${encodeURIComponent(txId)}`);
+    return call(`${this.base}/txs/${encodeURIComponent(txId)}`);
   }
   query(contract: string, method: string, args: unknown, prove = false): Promise<QueryAnswer> {
-    return call(`${this.url}/v1/query`, json({ contract, method, args, prove }));
+    return call(`${this.base}/query`, json({ contract, method, args, prove }));
   }
   state(contract: string, key: string): Promise<StateAnswer> {
-    return call(`${this.url}/v1/state/${encodeURIComponent(contract)}/${encodeURIComponent(key)}`);
+    return call(`${this.base}/state/${encodeURIComponent(contract)}/${encodeURIComponent(key)}`);
   }
   config(): Promise<ChainConfigJson> {
-    return call(`${this.url}/v1/config`);
+    return call(`${this.base}/config`);
   }
   contracts(): Promise<ContractInfo[]> {
-    return call(`${this.url}/v1/contracts`);
+    return call(`${this.base}/contracts`);
   }
   get wsUrl(): string {
-    return `${this.url.replace(/^http/, 'ws')}/v1/ws`;
+    return `${this.base.replace(/^http/, 'ws')}/ws`;
   }
 }
 
@@ -183,8 +203,13 @@ export const operator = {
   network(): Promise<NetworkJson> {
     return call('/console-api/network');
   },
-  identities(): Promise<ConsoleIdentity[]> {
-    return call('/console-api/identities');
+  /** The local identities that can sign on `chain` (those of its crypto profile). */
+  identities(chain?: string): Promise<ConsoleIdentity[]> {
+    return call(
+      chain === undefined
+        ? '/console-api/identities'
+        : `/console-api/identities?chain=${encodeURIComponent(chain)}`,
+    );
   },
   signAndSend(body: {
     as: string;
@@ -192,6 +217,8 @@ export const operator = {
     method: string;
     args: unknown;
     node?: string;
+    /** The chain to send on (default: the network's first chain). */
+    chain?: string;
   }): Promise<CommittedAnswer> {
     return call('/console-api/sign-and-send', json(body), 60_000);
   },
@@ -202,6 +229,7 @@ export const operator = {
     source: string;
     upgrade?: boolean;
     node?: string;
+    chain?: string;
   }): Promise<CommittedAnswer> {
     return call('/console-api/deploy', json(body), 60_000);
   },

@@ -3,8 +3,7 @@
  * pushed on the WebSocket `blocks` topic. A dropped socket reconnects with backoff and
  * fills the gap over HTTP, so the list never silently skips heights.
  */
-import type { HeaderJson } from './api.ts';
-import { Rpc } from './api.ts';
+import type { HeaderJson, Rpc } from './api.ts';
 import { newestHolding } from './lib.ts';
 
 export interface BlockSummary {
@@ -50,10 +49,11 @@ export class BlockFeed {
   private closed = false;
   private retry = 0;
   private timer: ReturnType<typeof setTimeout> | undefined;
-  private readonly rpc: Rpc;
+  /** The chain endpoints it follows (`Rpc.base`): a feed serves one chain of one node. */
+  readonly url: string;
 
-  constructor(readonly url: string) {
-    this.rpc = new Rpc(url);
+  constructor(private readonly rpc: Rpc) {
+    this.url = rpc.base;
     void this.backfill();
     this.connect();
   }

@@ -29,3 +29,20 @@ export function useRoute(): Route {
 export function go(path: string): void {
   location.hash = path.startsWith('#') ? path : `#${path}`;
 }
+
+/**
+ * The chosen chain lives in the page's query (`/?chain=beta#/blocks`), outside the hash, so
+ * every `#/...` link and `go()` keeps it and a copied link opens the same chain.
+ */
+export function chainInUrl(): string | undefined {
+  return new URLSearchParams(location.search).get('chain') || undefined;
+}
+
+/** Put `chain` in the URL: a new history entry (`push`, the user switched) or in place. */
+export function setChainInUrl(chain: string, push: boolean): void {
+  const url = new URL(location.href);
+  if (url.searchParams.get('chain') === chain) return;
+  url.searchParams.set('chain', chain);
+  if (push) history.pushState(null, '', url);
+  else history.replaceState(history.state, '', url);
+}

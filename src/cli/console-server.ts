@@ -1,7 +1,8 @@
 /**
  * The web console's own small server, started by `archi up`: serves the built app
  * (console/dist) and a local "operator" API under /console-api that signs transactions with
- * identities from the network directory, so private keys never reach the browser. The
+ * identities from the network directory, so private keys never reach the browser (on the
+ * chain the page names, with the identities of that chain's crypto profile). The
  * console reads the chain itself straight from the nodes' public RPC (CORS is allowed on
  * /v1 for that); this server only adds what a browser must not or cannot do.
  *
@@ -33,6 +34,7 @@ import { ArchiError } from '../types/errors.ts';
 import { hex } from '../types/hex.ts';
 import { buildContract } from '../vm/sandbox/build.ts';
 import { CONTRACT_NAME } from '../vm/sandbox/limits.ts';
+import { orgProfileBase } from './chain-layout.ts';
 import { ClientContext } from './client-context.ts';
 import type { Call } from '../sdk/identity.ts';
 
@@ -195,14 +197,21 @@ function listDirs(path: string): string[] {
   }
 }
 
-/** Identities of the network directory; never reads or returns private keys. */
-export function listIdentities(dir: string, crypto: string): ConsoleIdentity[] {
+/**
+ * Identities of the network directory in crypto profile `crypto` (those of a profile other
+ * than the network's live under orgs/ORG/profiles/CRYPTO); never reads or returns private keys.
+ */
+export function listIdentities(
+  dir: string,
+  crypto: 'standard' | 'gm',
+  networkCrypto: 'standard' | 'gm' = crypto,
+): ConsoleIdentity[] {
   const profile = getProfile(crypto);
   const out: ConsoleIdentity[] = [];
-  const orgs = join(dir, 'orgs');
-  for (const org of listDirs(orgs)) {
-    for (const user of listDirs(join(orgs, org, 'users'))) {
-      const userDir = join(orgs, org, 'users', user);
+  for (const org of listDirs(join(dir, 'orgs'))) {
+    const users = join(dir, orgProfileBase(org, crypto, networkCrypto), 'users');
+    for (const user of listDirs(users)) {
+      const userDir = join(users, user);
       let cert: string | null = null;
       let publicKey: string | null = null;
       let addr: string | null = null;
@@ -286,10 +295,18 @@ export async function startConsoleServer(o: ConsoleServerOptions): Promise<Conso
     }
   });
 
+  // ?chain=ID: the identities that can sign on that chain (its crypto profile's).
   app.get('/console-api/identities', async (req) => {
     guard(req);
     const network = JSON.parse(readFileSafe(join(dir, 'network.json')) || '{}');
-    return listIdentities(dir, network.crypto === 'gm' ? 'gm' : 'standard');
+    const networkCrypto = network.crypto === 'gm' ? 'gm' : 'standard';
+    const chain = (req.query as { chain?: unknown }).chain;
+    const record = Array.isArray(network.chains)
+      ? network.chains.find((c: any) => c?.id === chain)
+      : undefined;
+    const crypto =
+      record?.crypto === 'gm' || record?.crypto === 'standard' ? record.crypto : networkCrypto;
+    return listIdentities(dir, crypto, networkCrypto);
   });
 
   const jsonOnly = (req: FastifyRequest): void => {
@@ -298,12 +315,25 @@ export async function startConsoleServer(o: ConsoleServerOptions): Promise<Conso
     }
   };
 
-  /** Sign `call` as the local identity `as` (ORG/USER) and wait for its commit. */
-  const sendAs = async (as: string, node: string | undefined, call: Call) => {
-    const ctx = ClientContext.resolve({ dir, node });
-    const identity = ctx.identity(as, await ctx.chainInfo());
+  /**
+   * Sign `call` as the local identity `as` (ORG/USER) and wait for its commit, on `chain`
+   * (default: the network's first): sent only to nodes that host it, signed with the
+   * identity of the chain's crypto profile (ClientContext; CHAIN_NOT_FOUND for a chain
+   * network.json does not list, INVALID_ARGS for an identity missing in that profile).
+   */
+  const sendAs = async (
+    b: { as: string; node?: string; chain?: string },
+    call: Call,
+  ): Promise<unknown> => {
+    const ctx = ClientContext.resolve({ dir, node: b.node, chain: b.chain });
+    const identity = ctx.identity(b.as, await ctx.chainInfo());
     return ctx.withNode((client) => client.send(identity, call, { wait: true, timeoutMs: 30_000 }));
   };
+
+  /** The optional "node" and "chain" of a body: strings when given. */
+  const targetOk = (b: any): boolean =>
+    (b.node === undefined || typeof b.node === 'string') &&
+    (b.chain === undefined || typeof b.chain === 'string');
 
   app.post('/console-api/sign-and-send', async (req) => {
     guard(req);
@@ -315,14 +345,14 @@ export async function startConsoleServer(o: ConsoleServerOptions): Promise<Conso
       typeof b.as !== 'string' ||
       typeof b.contract !== 'string' ||
       typeof b.method !== 'string' ||
-      (b.node !== undefined && typeof b.node !== 'string')
+      !targetOk(b)
     ) {
       throw new ArchiError(
         'BAD_REQUEST',
-        'body must be {"as": "ORG/USER", "contract": string, "method": string, "args": any, "node"?: string}',
+        'body must be {"as": "ORG/USER", "contract": string, "method": string, "args": any, "node"?: string, "chain"?: string}',
       );
     }
-    return sendAs(b.as, b.node, { contract: b.contract, method: b.method, args: b.args ?? null });
+    return sendAs(b, { contract: b.contract, method: b.method, args: b.args ?? null });
   });
 
   // Deploy (or upgrade) a TypeScript contract: the browser cannot run esbuild, so this
@@ -339,11 +369,11 @@ export async function startConsoleServer(o: ConsoleServerOptions): Promise<Conso
       typeof b.name !== 'string' ||
       typeof b.source !== 'string' ||
       (b.upgrade !== undefined && typeof b.upgrade !== 'boolean') ||
-      (b.node !== undefined && typeof b.node !== 'string')
+      !targetOk(b)
     ) {
       throw new ArchiError(
         'BAD_REQUEST',
-        'body must be {"as": "ORG/USER", "name": string, "source": string (TypeScript), "upgrade"?: boolean, "node"?: string}',
+        'body must be {"as": "ORG/USER", "name": string, "source": string (TypeScript), "upgrade"?: boolean, "node"?: string, "chain"?: string}',
       );
     }
     if (!CONTRACT_NAME.test(b.name)) {
@@ -354,7 +384,7 @@ export async function startConsoleServer(o: ConsoleServerOptions): Promise<Conso
     }
     if (!b.source.trim()) throw new ArchiError('BAD_REQUEST', 'source is empty');
     const code = await buildSource(b.name, b.source);
-    return sendAs(b.as, b.node, {
+    return sendAs(b, {
       contract: 'contract_manage',
       method: b.upgrade ? 'upgrade' : 'deploy',
       args: { name: b.name, code },

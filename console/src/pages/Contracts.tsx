@@ -156,7 +156,7 @@ function MethodForm({
   both?: boolean;
   free?: boolean;
 }) {
-  const { rpc, identities, network } = useCtx();
+  const { rpc, identities, crypto, chain } = useCtx();
   const [as, setAs] = useIdentity();
   const [name, setName] = useState(method.name);
   const address = identities.data?.find((i) => i.id === as)?.address ?? '';
@@ -189,20 +189,22 @@ function MethodForm({
     setResult(null);
     try {
       if (kind === 'send') {
-        setSent(await operator.signAndSend({ as, contract, method: name, args: parsed.value }));
+        setSent(
+          await operator.signAndSend({
+            as,
+            contract,
+            method: name,
+            args: parsed.value,
+            chain: chain.id,
+          }),
+        );
       } else {
         // Ask for a proof and check it here, as the State page does.
         const a = await rpc.query(contract, name, parsed.value, true);
         let check: ProofCheck | null = null;
         if (a.proof) {
           const block = await rpc.block(a.proof.height);
-          check = verifyReads(
-            network.crypto,
-            block,
-            a.proof.height,
-            a.proof.stateRoot,
-            a.proof.reads,
-          );
+          check = verifyReads(crypto, block, a.proof.height, a.proof.stateRoot, a.proof.reads);
         }
         setResult({ value: a.result, height: a.height, check });
       }
@@ -302,6 +304,7 @@ function MethodForm({
 }
 
 function DeployCard({ available, onDeployed }: { available: boolean; onDeployed: () => void }) {
+  const { chain } = useCtx();
   const [as, setAs] = useIdentity();
   const [name, setName] = useState('counter');
   const [code, setCode] = useState(COUNTER_SOURCE);
@@ -340,7 +343,7 @@ function DeployCard({ available, onDeployed }: { available: boolean; onDeployed:
           setError(null);
           setSent(null);
           operator
-            .deploy({ as, name, source: code, upgrade })
+            .deploy({ as, name, source: code, upgrade, chain: chain.id })
             .then(
               (answer) => {
                 setSent({ name, answer });

@@ -187,6 +187,7 @@ function ProposalList({
 
 /** Sign and send one governance method; shows the receipt or the error. */
 function useSender(onDone: () => void) {
+  const { chain } = useCtx();
   const [busy, setBusy] = useState<string | null>(null);
   const [error, setError] = useState<Error | null>(null);
   const [sent, setSent] = useState<CommittedAnswer | null>(null);
@@ -195,7 +196,9 @@ function useSender(onDone: () => void) {
     setError(null);
     setSent(null);
     try {
-      setSent(await operator.signAndSend({ as, contract: GOVERNANCE, method, args }));
+      setSent(
+        await operator.signAndSend({ as, contract: GOVERNANCE, method, args, chain: chain.id }),
+      );
       onDone();
     } catch (e) {
       setError(e as Error);

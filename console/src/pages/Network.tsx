@@ -1,44 +1,19 @@
-/** Network: every node's own view (height, round, peers, power), live rates, topology. */
-import { useEffect, useState } from 'react';
-import { Rpc, type StatusJson } from '../api.ts';
+/**
+ * Network: the chosen chain on every node that hosts it (height, round, peers, power), live
+ * rates, topology, and which node hosts which chain.
+ */
+import { useEffect } from 'react';
 import { BarChart, type TopoNode, Topology } from '../charts.tsx';
 import { useCtx, useFeed } from '../context.tsx';
 import { rateSeries } from '../feed.ts';
 import { plural } from '../lib.ts';
+import { ChainMatrix } from './ChainMatrix.tsx';
 import { ago, Badge, Card, Empty, ErrorBox, Hash, Loading, useNow } from '../ui.tsx';
 
-interface NodeView {
-  status?: StatusJson;
-  error?: string;
-  checkedAt: number;
-}
-
-/** Poll every node's /v1/status; a node that does not answer shows as down, not as stale. */
-function useStatuses(nodes: Array<{ name: string; rpc: string }>): Map<string, NodeView> {
-  const [views, setViews] = useState(new Map<string, NodeView>());
-  useEffect(() => {
-    let stop = false;
-    const rpcs = nodes.map((n) => [n.name, new Rpc(n.rpc)] as const);
-    const poll = async () => {
-      const results = await Promise.all(
-        rpcs.map(async ([name, rpc]): Promise<[string, NodeView]> => {
-          try {
-            return [name, { status: await rpc.status(4000), checkedAt: Date.now() }];
-          } catch (e) {
-            return [name, { error: (e as Error).message, checkedAt: Date.now() }];
-          }
-        }),
-      );
-      if (!stop) setViews(new Map(results));
-    };
-    void poll();
-    const t = setInterval(poll, 2000);
-    return () => {
-      stop = true;
-      clearInterval(t);
-    };
-  }, [nodes]);
-  return views;
+/** Poll the nodes every 2 s while this page shows (a node that does not answer shows as down). */
+function useHurry(): void {
+  const { watch } = useCtx();
+  useEffect(() => watch.hurry(), [watch]);
 }
 
 /** The peer a status entry names when its link is up; a solo node reports none. */
@@ -53,9 +28,9 @@ function peerName(p: unknown): string | undefined {
 }
 
 export function NetworkPage() {
-  const { network, config, node } = useCtx();
+  const { network, config, node, views, hosts, chain } = useCtx();
   const feed = useFeed();
-  const views = useStatuses(network.nodes);
+  useHurry();
   const now = useNow(2000);
   const series = rateSeries(feed.blocks, now);
   const last = rateSeries(feed.blocks, now, 6, 10_000);
@@ -64,23 +39,24 @@ export function NetworkPage() {
   const validators = config.data?.validators ?? [];
   const powerOf = (name: string) => validators.find((v) => v.name === name)?.power ?? 0;
   const totalPower = validators.reduce((s, v) => s + v.power, 0);
-  const upCount = [...views.values()].filter((v) => v.status).length;
+  const upCount = hosts.filter((n) => views.get(n.name)?.status).length;
+  // Right after a chain switch the nodes have not been asked about the new chain yet.
+  const answered = hosts.some((n) => views.get(n.name)?.status || views.get(n.name)?.error);
+  const others = network.nodes.filter((n) => !hosts.includes(n));
   const selected = views.get(node.name)?.status;
   const top = feed.blocks[0];
 
-  const topo: TopoNode[] = network.nodes.map((n) => {
-    const st = views.get(n.name)?.status;
+  const topo: TopoNode[] = hosts.map((n) => {
+    const v = views.get(n.name);
+    const st = v?.status;
     const peers = (st?.peers ?? []).map(peerName).filter((p): p is string => !!p);
     // A peer may be named by node name, org, or p2p address; map them all to node names.
     const names = peers
-      .map(
-        (p) =>
-          network.nodes.find((m) => m.name === p || m.org === p || m.p2p === p)?.name ?? undefined,
-      )
+      .map((p) => hosts.find((m) => m.name === p || m.org === p || m.p2p === p)?.name ?? undefined)
       .filter((p): p is string => !!p);
     return {
       name: n.name,
-      label: st ? `#${st.height}` : 'down',
+      label: st ? `#${st.height}` : v?.error ? 'down' : '…',
       up: !!st,
       power: powerOf(n.name),
       peers: names,
@@ -111,10 +87,12 @@ export function NetworkPage() {
         <div className="stat">
           <span className="stat-label">Nodes up</span>
           <span className="stat-value">
-            {views.size ? upCount : '—'}
-            <small> / {network.nodes.length}</small>
+            {answered ? upCount : '—'}
+            <small> / {hosts.length}</small>
           </span>
-          <span className="stat-sub">{selected?.consensus ?? network.consensus ?? ''}</span>
+          <span className="stat-sub">
+            {selected?.consensus ?? chain.consensus ?? network.consensus ?? ''}
+          </span>
         </div>
         <div className="stat">
           <span className="stat-label">Validators</span>
@@ -154,7 +132,7 @@ export function NetworkPage() {
 
       <div className="grid two wide-left">
         <Card title="Nodes">
-          {views.size === 0 ? (
+          {!answered ? (
             <Loading what="node status" />
           ) : (
             <div className="table-wrap">
@@ -171,7 +149,7 @@ export function NetworkPage() {
                   </tr>
                 </thead>
                 <tbody>
-                  {network.nodes.map((n) => {
+                  {hosts.map((n) => {
                     const v = views.get(n.name);
                     const st = v?.status;
                     return (
@@ -202,10 +180,12 @@ export function NetworkPage() {
                         <td>
                           {st ? (
                             <Badge kind="ok">{st.validator ? 'validator' : 'up'}</Badge>
-                          ) : (
-                            <span title={v?.error}>
+                          ) : v?.error ? (
+                            <span title={v.error}>
                               <Badge kind="error">down</Badge>
                             </span>
+                          ) : (
+                            <Badge kind="muted">checking</Badge>
                           )}
                         </td>
                       </tr>
@@ -215,16 +195,26 @@ export function NetworkPage() {
               </table>
             </div>
           )}
+          {others.length > 0 && (
+            <p className="muted small" data-testid="not-hosting">
+              {others.map((n) => n.name).join(', ')} {others.length === 1 ? 'does' : 'do'} not host{' '}
+              {chain.id} (see Chains on each node below).
+            </p>
+          )}
         </Card>
         <Card title="Who is connected to whom">
           <Topology nodes={topo} />
           <p className="muted small center">
             {network.nodes.length === 1
               ? 'A solo network: one node, no peers.'
-              : `${topo.filter((t) => t.up).length} of ${plural(topo.length, 'node')} answer; lines are the peer links each node reports.`}
+              : hosts.length === 1
+                ? `Only ${hosts[0].name} hosts ${chain.id}.`
+                : `${topo.filter((t) => t.up).length} of ${plural(topo.length, 'node')} answer; lines are the peer links each node reports.`}
           </p>
         </Card>
       </div>
+
+      <ChainMatrix />
 
       {selected && (
         <Card title={`Head of ${node.name}`}>

@@ -65,7 +65,7 @@ export function Verdict({ check }: { check: ProofCheck }) {
 }
 
 function ProofView({ p }: { p: Proven }) {
-  const { network } = useCtx();
+  const { crypto } = useCtx();
   const [tampered, setTampered] = useState<ProofCheck | null>(null);
   const tamper = () => {
     // Flip one bit of the first value (or claim a value for an absent key) and check again,
@@ -76,7 +76,7 @@ function ProofView({ p }: { p: Proven }) {
       const last = Number.parseInt(r.value.slice(-2), 16) ^ 1;
       return { ...r, value: r.value.slice(0, -2) + last.toString(16).padStart(2, '0') };
     });
-    setTampered(verifyReads(network.crypto, p.block, p.height, p.stateRoot, reads));
+    setTampered(verifyReads(crypto, p.block, p.height, p.stateRoot, reads));
   };
   return (
     <Card title={p.title} testId="proof-result">
@@ -100,7 +100,7 @@ function ProofView({ p }: { p: Proven }) {
           ],
           ['Block hash', <Hash key="h" value={p.block.hash} label="block hash" />],
           ['State root', <Hash key="s" value={p.stateRoot} label="state root" />],
-          ['Hash', network.crypto === 'gm' ? 'SM3 (pure TypeScript)' : 'SHA-256 (pure TypeScript)'],
+          ['Hash', crypto === 'gm' ? 'SM3 (pure TypeScript)' : 'SHA-256 (pure TypeScript)'],
         ]}
       />
       {p.reads.length === 0 ? (
@@ -182,7 +182,7 @@ function ProofView({ p }: { p: Proven }) {
 }
 
 export function StatePage({ query }: { query: URLSearchParams }) {
-  const { rpc, network } = useCtx();
+  const { rpc, crypto } = useCtx();
   const contracts = useAsync(() => rpc.contracts(), [rpc]);
   const [contract, setContract] = useState(query.get('contract') ?? 'kv');
   const [method, setMethod] = useState(query.get('method') ?? 'get');
@@ -223,7 +223,7 @@ export function StatePage({ query }: { query: URLSearchParams }) {
         stateRoot: a.proof.stateRoot,
         reads: a.proof.reads,
         block,
-        check: verifyReads(network.crypto, block, a.proof.height, a.proof.stateRoot, a.proof.reads),
+        check: verifyReads(crypto, block, a.proof.height, a.proof.stateRoot, a.proof.reads),
       };
     });
 
@@ -239,7 +239,7 @@ export function StatePage({ query }: { query: URLSearchParams }) {
         stateRoot: a.stateRoot,
         reads: [read],
         block,
-        check: verifyReads(network.crypto, block, a.height, a.stateRoot, [read]),
+        check: verifyReads(crypto, block, a.height, a.stateRoot, [read]),
       };
     });
 

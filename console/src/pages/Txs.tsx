@@ -62,15 +62,15 @@ const lookBack = (rpc: Rpc) =>
 function useRecentTxs(): [RecentTxsSnapshot<BlockJson>, RecentTxs<BlockJson>] {
   const { rpc, feed: feedSource } = useCtx();
   const feed = useFeed();
-  const [recent, setRecent] = useState(() => ({ url: rpc.url, txs: lookBack(rpc) }));
+  const [recent, setRecent] = useState(() => ({ url: rpc.base, txs: lookBack(rpc) }));
   useEffect(() => {
-    if (recent.url === rpc.url) return;
+    if (recent.url === rpc.base) return;
     recent.txs.close();
-    setRecent({ url: rpc.url, txs: lookBack(rpc) });
+    setRecent({ url: rpc.base, txs: lookBack(rpc) });
   }, [rpc, recent]);
   useEffect(() => () => recent.txs.close(), [recent]);
   useEffect(() => {
-    // The feed of the node picked before may still be showing for one render.
+    // The feed of the node (or chain) picked before may still be showing for one render.
     if (feed.loaded && feedSource.url === recent.url) recent.txs.onFeed(feed.blocks);
   }, [feed, feedSource, recent]);
   const snap = useSyncExternalStore(recent.txs.subscribe, recent.txs.getSnapshot);
