@@ -3,6 +3,9 @@
  * `archi bench --workload transfer` against it, prints one JSON document and writes it
  * under bench/results/. Timings never fail anything.
  * --nodes 4 runs the same against a 4-organization BFT network (4 processes).
+ * --chains 2 (with --nodes > 1) makes the nodes host that many chains (all orgs, the same
+ * profile; `archi chain new` + `chain join`) and loads every chain at once with the same
+ * offered load each: the result sums what they commit together, to compare with one chain.
  * Options: --txs N (default 30000), --concurrency C (default 256), --batch B (default 1),
  * --profiles standard,gm, --workload transfer|kv
  */
@@ -22,6 +25,7 @@ const { values } = parseArgs({
     workload: { type: 'string', default: 'transfer' },
     batch: { type: 'string', default: '1' },
     nodes: { type: 'string', default: '1' },
+    chains: { type: 'string', default: '1' },
   },
 });
 
@@ -48,12 +52,45 @@ async function waitFor(child: ChildProcess, re: RegExp): Promise<void> {
   });
 }
 
+/** Ids of the chains beyond the first for --chains (none on a solo node). */
+function extraChains(_dir: string, nodeCount: number): string[] {
+  const n = Number(values.chains);
+  if (n > 1 && nodeCount < 2) throw new Error('--chains needs --nodes 2 or more');
+  return Array.from({ length: Math.max(0, n - 1) }, (_, i) => `bench-${i + 2}`);
+}
+
+/**
+ * Several chains' bench results as one: every tx committed on any chain over the wall time of
+ * the slowest (they start together), and the per-chain results.
+ */
+function combine(profile: string, perChain: Array<Record<string, any>>): unknown {
+  const committed = perChain.reduce((n, r) => n + Number(r.committed ?? 0), 0);
+  const durationSec = Math.max(...perChain.map((r) => Number(r.durationSec ?? 0)));
+  return {
+    crypto: profile,
+    chains: perChain.length,
+    committed,
+    durationSec,
+    committedPerSec: durationSec > 0 ? Math.round((committed / durationSec) * 10) / 10 : 0,
+    perChain,
+  };
+}
+
 const results: unknown[] = [];
 for (const profile of values.profiles.split(',')) {
   const dir = mkdtempSync(join(tmpdir(), `archi-bench-${profile}-`));
   try {
     const nodeCount = Number(values.nodes);
     await run(['init', '--dir', dir, '--orgs', String(nodeCount), '--crypto', profile]);
+    const chainIds = [undefined, ...extraChains(dir, nodeCount)];
+    for (const id of chainIds.slice(1)) {
+      const orgs = Array.from({ length: nodeCount }, (_, k) => `org${k + 1}`).join(',');
+      await run(['chain', 'new', '--dir', dir, '--name', id!, '--orgs', orgs]);
+      for (let k = 1; k <= nodeCount; k++) {
+        const config = join(dir, 'nodes', `node${k}`, 'node.json');
+        await run(['chain', 'join', '--config', config, '--chain', id!]);
+      }
+    }
     const nodes = Array.from({ length: nodeCount }, (_, k) =>
       spawn(
         process.execPath,
@@ -63,21 +100,30 @@ for (const profile of values.profiles.split(',')) {
     );
     try {
       await Promise.all(nodes.map((node, k) => waitFor(node, new RegExp(`node${k + 1} rpc`))));
-      const out = await run([
-        'bench',
-        '--dir',
-        dir,
-        '--workload',
-        values.workload,
-        '--txs',
-        values.txs,
-        '--concurrency',
-        values.concurrency,
-        '--batch',
-        values.batch,
-        '--json',
-      ]);
-      results.push(JSON.parse(out.trim().split('\n').pop()!));
+      // Every chain loaded at once, each through another node so no one RPC carries it all.
+      const outs = await Promise.all(
+        chainIds.map((chain, i) =>
+          run([
+            'bench',
+            '--dir',
+            dir,
+            '--workload',
+            values.workload,
+            '--txs',
+            values.txs,
+            '--concurrency',
+            values.concurrency,
+            '--batch',
+            values.batch,
+            '--node',
+            `node${(i % nodeCount) + 1}`,
+            ...(chain ? ['--chain', chain] : []),
+            '--json',
+          ]),
+        ),
+      );
+      const perChain = outs.map((out) => JSON.parse(out.trim().split('\n').pop()!));
+      results.push(perChain.length === 1 ? perChain[0] : combine(profile, perChain));
     } finally {
       await Promise.all(
         nodes.map((node) => {
@@ -97,7 +143,7 @@ const report = {
   scenario:
     values.nodes === '1'
       ? 'solo node, one process, client on the same machine'
-      : `${values.nodes}-organization BFT network, one process per node, client on the same machine`,
+      : `${values.nodes}-organization BFT network, one process per node${values.chains === '1' ? '' : `, ${values.chains} chains on every node, all loaded at once`}, client on the same machine`,
   date: new Date().toISOString(),
   machine: {
     cpus: availableParallelism(),
@@ -118,7 +164,7 @@ const dirOut = fileURLToPath(new URL('./results/', import.meta.url));
 mkdirSync(dirOut, { recursive: true });
 const file = join(
   dirOut,
-  `${values.nodes === '1' ? 'solo' : `bft${values.nodes}`}-${values.workload}-${report.date.replace(/[:.]/g, '-')}.json`,
+  `${values.nodes === '1' ? 'solo' : `bft${values.nodes}`}${values.chains === '1' ? '' : `x${values.chains}`}-${values.workload}-${report.date.replace(/[:.]/g, '-')}.json`,
 );
 writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
 console.log(JSON.stringify(report, null, 2));
