@@ -14,6 +14,7 @@ export interface CampaignStats {
   syncs: number;
   laterRounds: number;
   maxRound: number;
+  equivocationsSeen: number;
   evidencePooled: number;
   evidenceCommitted: number;
   walReplays: number;
@@ -46,6 +47,7 @@ export function emptyStats(): CampaignStats {
     syncs: 0,
     laterRounds: 0,
     maxRound: 0,
+    equivocationsSeen: 0,
     evidencePooled: 0,
     evidenceCommitted: 0,
     walReplays: 0,
@@ -69,6 +71,7 @@ export function addResult(s: CampaignStats, r: SimResult): void {
   s.syncs += r.decisions.filter((d) => d.via === 'sync').length;
   s.laterRounds += r.decisions.filter((d) => d.via === 'consensus' && d.round > 0).length;
   s.maxRound = Math.max(s.maxRound, r.maxRound);
+  s.equivocationsSeen += r.equivocationsSeen;
   s.evidencePooled += r.evidence.length;
   s.evidenceCommitted += r.committedEvidence;
   s.walReplays += r.walReplays;

@@ -292,6 +292,11 @@ export class SimChain implements ConsensusChain, EvidencePool {
     return true;
   }
 
+  /** Whether evidence with this key (see evidenceKey) is pooled or committed. */
+  hasEvidence(key: string): boolean {
+    return this.pool.has(key) || this.committedEvidence.has(key);
+  }
+
   /** A crash: the pool lived in memory (as the real chain's does). */
   crash(): void {
     this.pool = new Map();

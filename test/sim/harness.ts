@@ -40,6 +40,7 @@ import type { TendermintMachine } from '../../src/consensus/tbft/state-machine.t
 import type { TimeoutConfig, ValidatorSet } from '../../src/consensus/tbft/types.ts';
 import {
   type Commit,
+  ConsensusMessageSchema,
   ConsensusParamsSchema,
   create,
   decode,
@@ -52,7 +53,7 @@ import {
 } from '../../src/codec/index.ts';
 import { address, type Signer } from '../../src/crypto/profile.ts';
 import { CHANNELS } from '../../src/p2p/channels.ts';
-import type { EvidenceJson } from '../../src/types/evidence.ts';
+import { type EvidenceJson, evidenceKey } from '../../src/types/evidence.ts';
 import { bytesEqual, hex } from '../../src/types/hex.ts';
 import { verifyCommit } from '../../src/types/vote.ts';
 import { Byzantine, type ByzHost, type ByzStrategy } from './byzantine.ts';
@@ -165,6 +166,8 @@ export interface SimResult {
   /** Committed heights per node. */
   heights: number[];
   decisions: DecisionRecord[];
+  /** Conflicting byzantine votes a correct node filed (each must have become evidence). */
+  equivocationsSeen: number;
   /** Evidence correct nodes pooled: who, against whom. */
   evidence: { node: number; validator: string; at: number }[];
   /** Evidence carried by committed blocks of the longest correct chain. */
@@ -225,6 +228,8 @@ interface SimNode {
   syncing: boolean;
   /** Everything this node's guard gave out, by height/round/step (honest nodes). */
   signed: Map<string, string>;
+  /** Blocks the byzantine validator's votes that this run of the node filed were for, by slot. */
+  byzVotes: Map<string, Set<string>>;
 }
 
 const CONSENSUS = CHANNELS.consensus.id;
@@ -315,6 +320,7 @@ export class Simulation implements TimerHost {
   private done = false;
   private digest = 2166136261;
   private readonly logs: Record<string, number> = {};
+  private equivocationsSeen = 0;
   private failure: SimFailure | undefined;
   private readonly setCache = new Map<string, Validator[]>();
   private readonly machineSets = new Map<Validator[], ValidatorSet>();
@@ -359,6 +365,7 @@ export class Simulation implements TimerHost {
         services: undefined,
         syncing: false,
         signed: new Map(),
+        byzVotes: new Map(),
       };
       node.chain = new SimChain(this.spec, i, {
         committed: (_chain, block, commit) => this.onCommitted(node, block, commit),
@@ -479,6 +486,7 @@ export class Simulation implements TimerHost {
       endTime: this.time,
       heights: this.nodes.map((n) => n.chain.height),
       decisions: this.decisions,
+      equivocationsSeen: this.equivocationsSeen,
       evidence: this.evidence,
       committedEvidence: longest.chain.committedEvidenceKeys.size,
       maxRound: this.maxRound,
@@ -583,12 +591,50 @@ export class Simulation implements TimerHost {
         // not something it can use
       }
     }
+    // A vote of the byzantine validator for the height the receiver is at is filed by its
+    // driver, so a second one for another block in the same slot must become evidence.
+    const watch =
+      this.byz !== undefined &&
+      ev.from === this.byz.node &&
+      to.role !== 'byzantine' &&
+      ev.channel === CONSENSUS &&
+      (ev.info.kind === 'prevote' || ev.info.kind === 'precommit') &&
+      machineOf(services)?.height === ev.info.height;
     to.syncing = ev.channel === BLOCKSYNC;
     try {
       services.router.receive(this.nodes[ev.from].name, ev.channel, ev.bytes);
     } finally {
       to.syncing = false;
     }
+    if (watch) this.expectEvidence(to, ev.bytes);
+  }
+
+  private expectEvidence(node: SimNode, bytes: Uint8Array): void {
+    const m = decode(ConsensusMessageSchema, bytes, 'INTERNAL');
+    if (m.msg.case !== 'vote') return;
+    const b = decode(VoteBodySchema, m.msg.value.body, 'INTERNAL');
+    const type = b.type === VoteType.PREVOTE ? 'prevote' : 'precommit';
+    const slot = evidenceKey({
+      validator: hex(b.validator),
+      name: '',
+      height: Number(b.height),
+      round: b.round,
+      type,
+      blockHashA: '',
+      blockHashB: '',
+    });
+    let seen = node.byzVotes.get(slot);
+    if (!seen) {
+      seen = new Set();
+      node.byzVotes.set(slot, seen);
+    }
+    seen.add(hex(b.blockHash));
+    if (seen.size < 2) return;
+    this.equivocationsSeen++;
+    if (!node.chain.hasEvidence(slot))
+      this.fail(
+        `${node.name} filed two different ${type}s of the byzantine at ${slot}: no evidence`,
+      );
   }
 
   // ---- node life cycle ----
@@ -605,6 +651,7 @@ export class Simulation implements TimerHost {
   private boot(node: SimNode): void {
     node.up = true;
     node.epoch++;
+    node.byzVotes = new Map();
     const clock = new SimClock(this, node.idx, node.epoch, node.skew);
     const signer = new WatchedSigner(node.signerState, node.signer, (req, out, guard) =>
       this.onSigned(node, req, out, guard),

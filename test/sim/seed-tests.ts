@@ -55,6 +55,10 @@ function exercised(s: CampaignStats, count: number): void {
   assert.ok(s.byzantine > count / 3, 'byzantine validators in enough runs');
   for (const strategy of ['random', 'split', 'amnesia'])
     assert.ok((s.strategies[strategy] ?? 0) > 0, `the ${strategy} byzantine strategy ran`);
+  assert.ok(
+    s.equivocationsSeen > 0,
+    'correct nodes filed conflicting votes (each became evidence)',
+  );
   assert.ok(s.evidencePooled > 0, 'equivocation was detected');
   assert.ok(s.evidenceCommitted > 0, 'blocks carried evidence');
   assert.ok(s.refusedBlocks > 0, 'invalid blocks were proposed and refused');
