@@ -1025,7 +1025,9 @@ export class Simulation implements TimerHost {
     this.failure = new SimFailure(
       [
         `tbft sim "${s.name}" failed at ${this.time}ms (seed ${s.seed}): ${reason}`,
-        `replay: SIM_SEED=${s.seed} node --import tsx --test test/sim/tbft-sim.test.ts`,
+        s.name === `random seed ${s.seed}`
+          ? `replay: SIM_SEED=${s.seed} node --import tsx --test test/sim/tbft-sim.test.ts`
+          : `replay: node --import tsx --test --test-name-pattern='...' test/sim/scenarios.test.ts (scenario "${s.name}")`,
         `powers=${s.powers.join(',')} byzantine=${s.byzantine}(${s.byzStrategy}) ` +
           `observers=${s.observers} heal=${s.healAt} drop=${s.dropRate.toFixed(2)} walLoss=${s.walLoss}`,
         'nodes:',
