@@ -11,6 +11,19 @@ export interface NetNode {
   proc?: Running;
 }
 
+/** Short consensus timeouts in a genesis file no node has started from yet, so fault tests run fast. */
+export function fastTimeouts(genesisPath: string): void {
+  const g = JSON.parse(readFileSync(genesisPath, 'utf8'));
+  g.params = {
+    ...g.params,
+    timeoutProposeMs: 1500,
+    timeoutVoteMs: 500,
+    timeoutDeltaMs: 250,
+    blockIntervalMs: 200,
+  };
+  writeFileSync(genesisPath, JSON.stringify(g, null, 2));
+}
+
 /** `archi init` a network of `orgs` organizations, with short timeouts so fault tests run fast. */
 export async function initNetwork(dir: string, orgs = 4, extra: string[] = []): Promise<NetNode[]> {
   const r = await archi([
@@ -24,16 +37,7 @@ export async function initNetwork(dir: string, orgs = 4, extra: string[] = []): 
     ...extra,
   ]);
   if (r.code !== 0) throw new Error(`init failed: ${r.stderr}`);
-  const genesisPath = join(dir, 'genesis.json');
-  const g = JSON.parse(readFileSync(genesisPath, 'utf8'));
-  g.params = {
-    ...g.params,
-    timeoutProposeMs: 1500,
-    timeoutVoteMs: 500,
-    timeoutDeltaMs: 250,
-    blockIntervalMs: 200,
-  };
-  writeFileSync(genesisPath, JSON.stringify(g, null, 2));
+  fastTimeouts(join(dir, 'genesis.json'));
   const network = JSON.parse(readFileSync(join(dir, 'network.json'), 'utf8'));
   return network.nodes.map((n: { name: string; rpc: string; p2p: string }) => ({
     ...n,

@@ -67,7 +67,7 @@ async function waitReady(
 async function runningNodes(nodes: NetworkFile['nodes']): Promise<Set<string>> {
   const answers = await Promise.all(
     nodes.map((n) =>
-      new ArchiClient(n.rpc, { timeoutMs: 3000 }).status().then(
+      new ArchiClient(n.rpc, { timeoutMs: 10_000 }).status().then(
         (s) => s.node === n.name,
         () => false,
       ),
