@@ -65,7 +65,7 @@ import { MemoryWal } from './memory-wal.ts';
 import { Prng } from './prng.ts';
 import { peek, type WireInfo } from './wire.ts';
 
-/** A planned crash of node `node` at `at`, restarted at `restartAt` (null: at healAt). */
+/** A planned crash of node `node` at `at`, restarted at `restartAt` (null: at healAt unless excused). */
 export interface CrashPlan {
   node: number;
   at: number;
@@ -138,7 +138,7 @@ export interface Scenario {
   healAt: number;
   /** After healAt every correct node must commit this many heights (0: no liveness check). */
   targetHeights: number;
-  /** Nodes down for good: left out of the liveness check. */
+  /** Nodes down for good: not restarted when the network heals, left out of the liveness check. */
   excused?: number[];
   /** Simulated deadline. */
   endAt: number;
@@ -693,7 +693,7 @@ export class Simulation implements TimerHost {
   private heal(): void {
     this.healed = true;
     this.setGroups(null);
-    for (const node of this.nodes) if (node.role !== 'byzantine') this.restart(node);
+    for (const node of this.live()) this.restart(node);
     this.heightAtHeal = Math.max(...this.correct().map((n) => n.chain.height));
     this.record(() => `heal at height ${this.heightAtHeal}`);
     this.checkLiveness();

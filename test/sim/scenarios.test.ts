@@ -245,6 +245,57 @@ describe('validator sets', () => {
   });
 });
 
+describe('bugs the simulator found in the driver and reactors', () => {
+  test('a lock whose polka only the locked node saw: the re-proposal carries the polka', () => {
+    // Round 0 of height 1: a misses the proposal and prevotes nil; b, c, d prevote it, but d's
+    // prevote reaches c alone, and d then crashes for good. c locks; a and b never see a
+    // polka. a, b and c are all needed from then on, c prevotes nothing but its lock, and a
+    // and b can accept c's re-proposal (polRound 0) only if they see the polka of round 0,
+    // which d's vote completes and d will never send again.
+    const sc = calm('polka seen by one', 71, { healAt: 3000 });
+    const sim = new Simulation(sc);
+    const c = proposerIndex(sim, 1, 0);
+    const [a, _b, d] = [0, 1, 2, 3].filter((i) => i !== c);
+    sc.crashes = [{ node: d, at: 1000, restartAt: null }];
+    sc.excused = [d];
+    sc.hooks = {
+      filter(t) {
+        if (t.info.height !== 1 || t.info.round !== 0) return undefined;
+        if (t.info.kind === 'proposal' && t.to === a) return 'drop';
+        if (t.from === d && t.to !== c) return 'drop';
+        return undefined;
+      },
+    };
+    const r = sim.run();
+    assert.ok(r.heights[c] >= 4);
+    const h1 = r.decisions.find((x) => x.node === c && x.height === 1);
+    assert.ok(h1 && h1.round > 0, 'height 1 was decided after round 0');
+  });
+
+  test('a vote lost while every node waits for +2/3 of any kind is sent again', () => {
+    // Powers 2, 5, 1, 4 (more than 8 of 12 needed). The 4's round-0 prevote never reaches the
+    // 5 before the heal: the 5 sees 8 and waits in the prevote step, the others see all four
+    // prevotes, precommit and wait for a precommit of the 5. Neither wait has a timeout, so
+    // once the network is whole only a repeated prevote can end it.
+    const sc = calm('lost vote, no timeout', 72, { powers: [2, 5, 1, 4], healAt: 3000 });
+    sc.hooks = {
+      filter(t, s) {
+        if (s.healed || t.from !== 3 || t.to !== 1) return undefined;
+        return t.info.kind === 'prevote' && t.info.height === 1 && t.info.round === 0
+          ? 'drop'
+          : undefined;
+      },
+    };
+    const r = simulate(sc);
+    assert.ok(Math.min(...r.heights) >= 3);
+    assert.equal(
+      r.decisions.filter((x) => x.at < 3000).length,
+      0,
+      'height 1 stood still until the heal',
+    );
+  });
+});
+
 describe('races the old model could not express', () => {
   for (const delay of [0, 1, 5]) {
     test(`block sync racing a round change (answer ${delay} ms after the round starts)`, () => {
