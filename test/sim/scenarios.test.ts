@@ -1,7 +1,8 @@
 /**
- * Named scenarios for the simulator (harness.ts): the cases random seeds hit only by luck, and
- * races the old model of the driver could not express at all (block sync racing a round
- * change, a validator that joins while partitioned, a skewed clock).
+ * Named scenarios for the simulator (harness.ts): the cases random seeds hit only by luck, the
+ * driver and block-sync bugs the simulator found (each fails without its fix), and races the
+ * old model of the driver could not express at all (block sync racing a round change, a
+ * validator that joins while partitioned, a skewed clock).
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
