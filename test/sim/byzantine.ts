@@ -35,7 +35,7 @@ import {
 import type { Signer } from '../../src/crypto/profile.ts';
 import { hex, unhex } from '../../src/types/hex.ts';
 import { voteBodyBytes } from '../../src/types/vote.ts';
-import { buildBlock, type ChainSpec, INVALID_TX, type SimChain } from './chain.ts';
+import { type BlockPlan, buildBlock, type ChainSpec, INVALID_TX, type SimChain } from './chain.ts';
 import type { Prng } from './prng.ts';
 
 export type ByzStrategy = 'random' | 'split' | 'amnesia';
@@ -219,14 +219,13 @@ export class Byzantine {
     const prevHash = h === 1 ? spec.genesisHash : base.hashAt(h - 1);
     if (!prevHash) return undefined;
     const prevTime = h === 1 ? spec.genesisTime : base.timeAt(h - 1);
-    const plan = {
+    const plan: BlockPlan = {
       height: h,
       time: Math.max(this.host.now(), prevTime + 1) + this.prng.int(0, 50),
       prevHash,
       lastCommit: h === 1 ? undefined : base.seenCommitAt(h - 1),
       proposer: this.self,
-      evidence: [] as ReturnType<typeof create<typeof DuplicateVoteEvidenceSchema>>[],
-      txs: undefined as Uint8Array[] | undefined,
+      evidence: [],
     };
     if (invalid) {
       const how = this.prng.int(0, 2);

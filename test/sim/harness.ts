@@ -512,7 +512,8 @@ export class Simulation implements TimerHost {
       case 'timer': {
         d = mix(d, ev.node);
         ev.fn();
-        this.record(() => `${this.nodes[ev.node].name} timer -> ${this.status(ev.node)}`);
+        const after = `${this.nodes[ev.node].name} timer -> ${this.status(ev.node)}`;
+        this.record(() => after);
         break;
       }
       case 'deliver': {
@@ -668,7 +669,8 @@ export class Simulation implements TimerHost {
       log: this.logger(node),
     });
     node.services = services;
-    this.record(() => `${node.name} boot at height ${node.chain.height + 1}`);
+    const boot = `${node.name} boot at height ${node.chain.height + 1}`;
+    this.record(() => boot);
     services.router.start();
     for (const peer of this.nodes) {
       if (peer !== node && this.connected(node.idx, peer.idx)) this.linkUp(node.idx, peer.idx);
@@ -682,7 +684,8 @@ export class Simulation implements TimerHost {
     node.services = undefined;
     node.wal.crash(this.prng, this.scenario.walLoss);
     node.chain.crash();
-    this.record(() => `${node.name} crash (WAL keeps ${node.wal.size} records)`);
+    const crash = `${node.name} crash (WAL keeps ${node.wal.size} records)`;
+    this.record(() => crash);
   }
 
   private restart(node: SimNode): void {
@@ -695,7 +698,8 @@ export class Simulation implements TimerHost {
     this.setGroups(null);
     for (const node of this.live()) this.restart(node);
     this.heightAtHeal = Math.max(...this.correct().map((n) => n.chain.height));
-    this.record(() => `heal at height ${this.heightAtHeal}`);
+    const heal = `heal at height ${this.heightAtHeal}`;
+    this.record(() => heal);
     this.checkLiveness();
   }
 
