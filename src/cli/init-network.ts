@@ -494,15 +494,12 @@ function orgEntry(m: OrgMaterial, identity: 'cert' | 'key'): GenesisOrg {
  * A genesis.json document: every default spelled out so the file documents what the chain
  * runs with; orgs keep their raw form so cert mode carries no empty key lists.
  */
-export function genesisDocument(g: {
-  chainId: string;
-  genesisTime: number;
-  crypto: 'standard' | 'gm';
-  identityMode: 'cert' | 'key';
-  consensus: 'solo' | 'tbft';
-  orgs: GenesisOrg[];
-  validators: Genesis['validators'];
-}): Genesis {
+export function genesisDocument(
+  g: Pick<
+    Genesis,
+    'chainId' | 'genesisTime' | 'crypto' | 'identityMode' | 'consensus' | 'orgs' | 'validators'
+  >,
+): Genesis {
   return { ...validateGenesis({ ...g, params: { ...DEFAULT_PARAMS } }), orgs: g.orgs };
 }
 

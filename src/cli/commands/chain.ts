@@ -6,7 +6,13 @@ import { ArchiError } from '../../types/errors.ts';
 import type { ChainSummaryJson } from '../../types/rpc-json.ts';
 import { type ChainChange, DEFAULT_CHAIN_WAIT_MS, joinChain, leaveChain } from '../chain-join.ts';
 import type { ChainRecord } from '../chain-layout.ts';
-import { type NewChainResult, newChain, parseOrgList, parsePowerList } from '../chain-new.ts';
+import {
+  type NewChainOptions,
+  type NewChainResult,
+  newChain,
+  parseOrgList,
+  parsePowerList,
+} from '../chain-new.ts';
 import {
   archiCommand,
   cliOutput,
@@ -212,27 +218,17 @@ export function register(program: Command): void {
       parsePowerList,
     )
     .option('--json', 'print {chain, newProfiles, validators} as JSON')
-    .action(
-      async (flags: {
-        dir: string;
-        name: string;
-        orgs: string[];
-        crypto?: 'standard' | 'gm';
-        consensus?: 'solo' | 'tbft';
-        power?: Record<string, number>;
-        json?: boolean;
-      }) => {
-        const r = await newChain({
-          dir: flags.dir,
-          name: flags.name,
-          orgs: flags.orgs,
-          crypto: flags.crypto,
-          consensus: flags.consensus,
-          power: flags.power,
-        });
-        print(flags.json ? JSON.stringify(r, null, 2) : formatNewChain(flags.dir, r));
-      },
-    );
+    .action(async (flags: NewChainOptions & { json?: boolean }) => {
+      const r = await newChain({
+        dir: flags.dir,
+        name: flags.name,
+        orgs: flags.orgs,
+        crypto: flags.crypto,
+        consensus: flags.consensus,
+        power: flags.power,
+      });
+      print(flags.json ? JSON.stringify(r, null, 2) : formatNewChain(flags.dir, r));
+    });
 
   const waitOption = (cmd: Command): Command =>
     cmd
