@@ -154,6 +154,8 @@ export class Chain extends EventEmitter {
   private _header!: HeaderJson;
   private _hash!: Uint8Array;
   private readonly setCache = new Map<string, Validator[]>();
+  /** Ids of txs whose signature is being checked: a copy arriving meanwhile is a duplicate at once. */
+  private readonly verifying = new Set<string>();
 
   constructor(readonly opts: ChainOptions) {
     super();
@@ -284,7 +286,7 @@ export class Chain extends EventEmitter {
   }
 
   private refuseKnown(txIdHex: string, txId: Uint8Array): void {
-    if (this.mempool.has(txIdHex))
+    if (this.mempool.has(txIdHex) || this.verifying.has(txIdHex))
       throw new ArchiError('TX_DUPLICATE', `tx ${txIdHex} is already pending`);
     if (this.store.hasTx(txId))
       throw new ArchiError('TX_DUPLICATE', `tx ${txIdHex} is already committed`);
@@ -302,8 +304,15 @@ export class Chain extends EventEmitter {
       Date.now(),
     );
     this.refuseKnown(tx.txIdHex, tx.txId);
-    await verifyTxSignatureAsync(this.env, this.verifier, tx);
-    // Another request may have brought the same tx while the signature was being checked.
+    // Without this mark two copies would race through verification and which one wins would
+    // depend on the thread pool, and the loser would cost a second verification.
+    this.verifying.add(tx.txIdHex);
+    try {
+      await verifyTxSignatureAsync(this.env, this.verifier, tx);
+    } finally {
+      this.verifying.delete(tx.txIdHex);
+    }
+    // A block may have committed the tx while its signature was being checked.
     this.refuseKnown(tx.txIdHex, tx.txId);
     this.mempool.add(tx);
     // Listeners get the bytes only when the tx should travel on to peers.
