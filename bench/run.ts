@@ -7,10 +7,11 @@
  * profile; `archi chain new` + `chain join`) and loads every chain at once with the same
  * offered load each: the result sums what they commit together, to compare with one chain.
  * Options: --txs N (default 30000), --concurrency C (default 256), --batch B (default 1),
- * --profiles standard,gm, --workload transfer|kv
+ * --profiles standard,gm, --workload transfer|kv, --logs DIR (each node's log to DIR/nodeN.log),
+ * --cpu-prof DIR (each node's V8 CPU profile, written when it stops)
  */
 import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -26,6 +27,8 @@ const { values } = parseArgs({
     batch: { type: 'string', default: '1' },
     nodes: { type: 'string', default: '1' },
     chains: { type: 'string', default: '1' },
+    logs: { type: 'string' },
+    'cpu-prof': { type: 'string' },
   },
 });
 
@@ -94,10 +97,22 @@ for (const profile of values.profiles.split(',')) {
     const nodes = Array.from({ length: nodeCount }, (_, k) =>
       spawn(
         process.execPath,
-        [ARCHI, 'node', 'start', '--config', join(dir, 'nodes', `node${k + 1}`, 'node.json')],
+        [
+          ...(values['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', values['cpu-prof']] : []),
+          ARCHI,
+          'node',
+          'start',
+          '--config',
+          join(dir, 'nodes', `node${k + 1}`, 'node.json'),
+        ],
         { stdio: ['ignore', 'pipe', 'inherit'] },
       ),
     );
+    if (values.logs) {
+      mkdirSync(values.logs, { recursive: true });
+      for (const [k, node] of nodes.entries())
+        node.stdout?.pipe(createWriteStream(join(values.logs, `${profile}-node${k + 1}.log`)));
+    }
     try {
       await Promise.all(nodes.map((node, k) => waitFor(node, new RegExp(`node${k + 1} rpc`))));
       // Every chain loaded at once, each through another node so no one RPC carries it all.

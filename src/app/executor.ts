@@ -51,11 +51,17 @@ export interface BlockInput {
   txs: DecodedTx[];
   /** Checked double-sign evidence the block carries; recorded in state under `evidence`. */
   evidence?: EvidenceJson[];
+  /**
+   * A proposer's budget, asked before each tx: true ends the block before that tx (at least
+   * one tx is always taken). Validators never pass it: a block they get is executed whole.
+   */
+  full?: () => boolean;
 }
 
 export interface BlockResult {
   receipts: Receipt[];
   receiptBytes: Uint8Array[];
+  /** Ids of the txs the block carries: a budgeted proposal may take fewer than it was offered. */
   txIds: Uint8Array[];
   txRoot: Uint8Array;
   resultsRoot: Uint8Array;
@@ -236,7 +242,9 @@ export class Executor {
     const seen = new Set<string>();
     const receipts: Receipt[] = [];
     const block: BlockInfo = { height: input.height, time: input.time };
+    let taken = 0;
     for (const tx of input.txs) {
+      if (taken > 0 && input.full?.()) break;
       if (seen.has(tx.txIdHex) || this.store.hasTx(tx.txId)) {
         throw new ArchiError(
           'TX_DUPLICATE',
@@ -245,6 +253,7 @@ export class Executor {
       }
       seen.add(tx.txIdHex);
       receipts.push(this.executeTx(input.config, tx, block, state));
+      taken++;
     }
     for (const e of input.evidence ?? []) {
       state.set(
@@ -265,7 +274,7 @@ export class Executor {
       stateChanges.map(([key, value]) => ({ key, value })),
     );
     const receiptBytes = receipts.map((r) => encode(ReceiptSchema, r));
-    const txIds = input.txs.map((t) => t.txId);
+    const txIds = input.txs.slice(0, taken).map((t) => t.txId);
     const result: BlockResult = {
       receipts,
       receiptBytes,

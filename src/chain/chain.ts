@@ -320,14 +320,22 @@ export class Chain extends EventEmitter {
     return tx.txIdHex;
   }
 
-  /** Build and execute the next block from the mempool (does not commit it). */
-  proposeBlock(time: number, proposer: Uint8Array, lastCommit?: Commit): ProposedBlock {
+  /**
+   * Build and execute the next block from the mempool (does not commit it). `full`, asked
+   * before each tx, ends the block early: the proposer's time budget.
+   */
+  proposeBlock(
+    time: number,
+    proposer: Uint8Array,
+    lastCommit?: Commit,
+    full?: () => boolean,
+  ): ProposedBlock {
     const params = this._config.params!;
     const reaped = this.mempool.reap(params.maxBlockTxs, Number(params.maxBlockBytes));
     // A tx committed through another path (block sync, another proposer) may still sit in the pool.
-    const txs = reaped.filter((t) => !this.store.hasTx(t.txId));
-    if (txs.length !== reaped.length)
-      this.mempool.remove(reaped.filter((t) => !txs.includes(t)).map((t) => t.txIdHex));
+    const fresh = reaped.filter((t) => !this.store.hasTx(t.txId));
+    if (fresh.length !== reaped.length)
+      this.mempool.remove(reaped.filter((t) => !fresh.includes(t)).map((t) => t.txIdHex));
     const height = this._height + 1;
     const evidence = [...this.evidencePool.values()].slice(0, MAX_BLOCK_EVIDENCE);
     const result = this.executor.executeBlock({
@@ -335,9 +343,11 @@ export class Chain extends EventEmitter {
       time,
       config: this._config,
       prevStateRoot: unhex(this._header.stateRoot),
-      txs,
+      txs: fresh,
       evidence: evidence.map((e) => e.json),
+      full,
     });
+    const txs = fresh.slice(0, result.txIds.length);
     const lastCommitBytes = lastCommit ? encode(CommitSchema, lastCommit) : new Uint8Array(0);
     const headerBytes = encode(
       HeaderSchema,

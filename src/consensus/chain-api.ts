@@ -24,8 +24,11 @@ export interface ConsensusChain<B extends CandidateBlock = CandidateBlock> {
   readonly latestHeader: { time: number };
   /** The config after the last committed block: the validators of the next height, timeouts. */
   readonly config: Pick<ChainConfig, 'validators' | 'params'>;
-  /** Builds and executes the next block from pending txs and evidence. */
-  proposeBlock(time: number, proposer: Uint8Array, lastCommit?: Commit): B;
+  /**
+   * Builds and executes the next block from pending txs and evidence; `full`, asked before
+   * each tx, ends the block early (the proposer's time budget).
+   */
+  proposeBlock(time: number, proposer: Uint8Array, lastCommit?: Commit, full?: () => boolean): B;
   /** Decodes, checks and executes a block for the next height; throws when it is invalid. */
   validateBlock(blockBytes: Uint8Array): B;
   /** Persists a decided block with the precommits that decided it. */

@@ -143,3 +143,32 @@ test('re-executes a peer block, then refuses tampered ones', async () => {
   b.commitBlock(b.validateBlock(p.blockBytes), commitFor(a, 4, p.blockHash, Number(header.time)));
   assert.equal(b.height, 4);
 });
+
+test("a proposer's budget ends its block early; the rest stays pending and the block is valid whole", async () => {
+  const a = fx.open();
+  const b = fx.open();
+  for (let i = 0; i < 5; i++)
+    await fx.client.send(a, {
+      contract: 'kv',
+      method: 'put',
+      args: { key: `budget${i}`, value: i },
+    });
+  let asked = 0;
+  const time = Date.now();
+  const p = a.proposeBlock(time, validator, undefined, () => ++asked >= 2);
+  assert.equal(asked, 2, 'asked before each tx after the first, until it says full');
+  assert.equal(p.txs.length, 2);
+  assert.equal(decode(BlockSchema, p.blockBytes).txs.length, 2);
+  assert.equal(Number(decode(HeaderSchema, p.headerBytes).txCount), 2);
+  const commit = commitFor(a, 1, p.blockHash, time);
+  a.commitBlock(p, commit);
+  assert.equal(a.mempool.size, 3, 'the txs left out stay pending');
+  const v = b.validateBlock(p.blockBytes);
+  b.commitBlock(v, commit);
+  assert.equal(b.latestHeader.stateRoot, a.latestHeader.stateRoot);
+  // Full from the start still takes one tx, so a slow node's blocks are never all empty.
+  const q = a.proposeBlock(time + 1, validator, commit, () => true);
+  assert.equal(q.txs.length, 1);
+  await a.close();
+  await b.close();
+});

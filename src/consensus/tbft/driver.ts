@@ -285,7 +285,20 @@ export class TbftDriver<B extends CandidateBlock = CandidateBlock> implements Re
   private buildBlock(height: number, round: number): void {
     const chain = this.o.chain;
     const time = Math.max(this.o.clock.now(), chain.latestHeader.time + 1);
-    const p = chain.proposeBlock(time, unhex(this.self), chain.seenCommitAt(chain.height));
+    // The others' propose timeout started about when this build did, and the block must
+    // reach them before it fires. A block with no bound on its execution time misses it
+    // under load, the next proposer builds an even bigger one from the grown pool, and
+    // rounds fail one after another; a third of the timeout leaves the rest for sending
+    // and for the receivers' busy event loops. Which txs a proposer takes is its own choice,
+    // so the clock here does not make execution nondeterministic: validators run the block whole.
+    const t = this.timeouts();
+    const end = this.o.clock.now() + (t.proposeMs + round * t.deltaMs) / 3;
+    const p = chain.proposeBlock(
+      time,
+      unhex(this.self),
+      chain.seenCommitAt(chain.height),
+      () => this.o.clock.now() >= end,
+    );
     this.o.wal.append({ height, kind: 'block', round, data: p.blockBytes });
     const blockHash = hex(p.blockHash);
     this.blocks.set(blockHash, p);
