@@ -242,9 +242,8 @@ export class Executor {
     const seen = new Set<string>();
     const receipts: Receipt[] = [];
     const block: BlockInfo = { height: input.height, time: input.time };
-    let taken = 0;
     for (const tx of input.txs) {
-      if (taken > 0 && input.full?.()) break;
+      if (receipts.length > 0 && input.full?.()) break;
       if (seen.has(tx.txIdHex) || this.store.hasTx(tx.txId)) {
         throw new ArchiError(
           'TX_DUPLICATE',
@@ -253,7 +252,6 @@ export class Executor {
       }
       seen.add(tx.txIdHex);
       receipts.push(this.executeTx(input.config, tx, block, state));
-      taken++;
     }
     for (const e of input.evidence ?? []) {
       state.set(
@@ -274,7 +272,8 @@ export class Executor {
       stateChanges.map(([key, value]) => ({ key, value })),
     );
     const receiptBytes = receipts.map((r) => encode(ReceiptSchema, r));
-    const txIds = input.txs.slice(0, taken).map((t) => t.txId);
+    // One receipt per tx taken.
+    const txIds = input.txs.slice(0, receipts.length).map((t) => t.txId);
     const result: BlockResult = {
       receipts,
       receiptBytes,

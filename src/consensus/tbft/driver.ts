@@ -34,7 +34,15 @@ import type { ConsensusNet, Reactor, ReactorLogger } from '../reactor.ts';
 import type { GuardedSigner } from '../signer.ts';
 import type { ConsensusWal, WalRecord } from '../wal.ts';
 import { TendermintMachine } from './state-machine.ts';
-import type { Action, Input, Proposal, TimeoutConfig, ValidatorSet, Vote } from './types.ts';
+import {
+  type Action,
+  type Input,
+  type Proposal,
+  type TimeoutConfig,
+  timeoutMs,
+  type ValidatorSet,
+  type Vote,
+} from './types.ts';
 
 export interface DriverOptions<B extends CandidateBlock> {
   chain: ConsensusChain<B>;
@@ -284,15 +292,15 @@ export class TbftDriver<B extends CandidateBlock = CandidateBlock> implements Re
 
   private buildBlock(height: number, round: number): void {
     const chain = this.o.chain;
-    const time = Math.max(this.o.clock.now(), chain.latestHeader.time + 1);
+    const now = this.o.clock.now();
+    const time = Math.max(now, chain.latestHeader.time + 1);
     // The others' propose timeout started about when this build did, and the block must
     // reach them before it fires. A block with no bound on its execution time misses it
     // under load, the next proposer builds an even bigger one from the grown pool, and
     // rounds fail one after another; a third of the timeout leaves the rest for sending
     // and for the receivers' busy event loops. Which txs a proposer takes is its own choice,
     // so the clock here does not make execution nondeterministic: validators run the block whole.
-    const t = this.timeouts();
-    const end = this.o.clock.now() + (t.proposeMs + round * t.deltaMs) / 3;
+    const end = now + timeoutMs(this.timeouts(), 'propose', round) / 3;
     const p = chain.proposeBlock(
       time,
       unhex(this.self),

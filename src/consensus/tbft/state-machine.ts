@@ -25,16 +25,17 @@
  * - `handle` throws only on a malformed `start` (bad height or validator set): a driver bug.
  */
 import { normalizeValidators, proposer as proposerOf } from './proposer.ts';
-import type {
-  Action,
-  Hash,
-  Input,
-  Proposal,
-  Step,
-  TimeoutConfig,
-  ValidatorSet,
-  Vote,
-  VoteKind,
+import {
+  type Action,
+  type Hash,
+  type Input,
+  type Proposal,
+  type Step,
+  type TimeoutConfig,
+  timeoutMs,
+  type ValidatorSet,
+  type Vote,
+  type VoteKind,
 } from './types.ts';
 import { isOneThird, type PowerTable, VoteSet } from './vote-set.ts';
 
@@ -406,8 +407,7 @@ export class TendermintMachine {
   }
 
   private schedule(step: Step, round: number): void {
-    const base = step === 'propose' ? this.timeouts.proposeMs : this.timeouts.voteMs;
-    const durationMs = Math.min(base + round * this.timeouts.deltaMs, Number.MAX_SAFE_INTEGER);
+    const durationMs = timeoutMs(this.timeouts, step, round);
     this.out.push({ type: 'scheduleTimeout', step, height: this._height, round, durationMs });
   }
 

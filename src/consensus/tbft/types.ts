@@ -67,3 +67,9 @@ export interface TimeoutConfig {
   /** Added per round so timeouts grow until the network is synchronous again. */
   deltaMs: number;
 }
+
+/** How long a step of `round` waits before timing out: its base plus round x delta. */
+export function timeoutMs(t: TimeoutConfig, step: Step, round: number): number {
+  const base = step === 'propose' ? t.proposeMs : t.voteMs;
+  return Math.min(base + round * t.deltaMs, Number.MAX_SAFE_INTEGER);
+}
