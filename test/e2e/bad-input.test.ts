@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { getProfile } from '../../src/crypto/profile.ts';
@@ -283,8 +283,8 @@ describe('bad input is refused and changes nothing', () => {
       ],
       [['block', 'get', 'abc', '--dir', dir], /height/i],
       [['init', '--dir', dir], /network/i],
-      [['up', '--nodes', 'zero', '--dir', tempDir()], /--nodes/],
-      [['init', '--dir', tempDir(), '--crypto', 'rsa'], /crypto/],
+      [['up', '--nodes', 'zero', '--dir', join(dir, 'never-up')], /--nodes/],
+      [['init', '--dir', join(dir, 'never-init'), '--crypto', 'rsa'], /crypto/],
     ];
     for (const [args, re] of cases) {
       const r = await archi(args);
@@ -294,6 +294,8 @@ describe('bad input is refused and changes nothing', () => {
       assert.match(lines[0], re);
     }
     assert.deepEqual(await head(), before);
+    // Refused before anything is written: no network directory appears.
+    for (const d of ['never-up', 'never-init']) assert.equal(existsSync(join(dir, d)), false, d);
   });
 
   test('the node is still healthy and commits', async () => {

@@ -269,14 +269,25 @@ export class TbftDriver<B extends CandidateBlock = CandidateBlock> implements Re
         this.signVote(a.vote);
         return;
       case 'scheduleTimeout': {
-        const t = this.o.clock.setTimeout(() => {
-          this.timers.delete(t);
+        const fire = (): void => {
           if (this.stopped || a.height !== this.height) return;
           this.resend();
           this.enqueue(
             { type: 'timeout', step: a.step, height: a.height, round: a.round },
             { height: a.height, kind: 'timeout', step: a.step, round: a.round },
           );
+        };
+        // A timer that comes due while the event loop is busy (another chain of this node
+        // executing a block, say) runs before the network bytes that arrived meanwhile: the
+        // proposal that came in time would lose to its own timeout and the round would fail.
+        // So a timeout waits one more turn of the loop, letting pending messages in first.
+        const t = this.o.clock.setTimeout(() => {
+          this.timers.delete(t);
+          const after = this.o.clock.setTimeout(() => {
+            this.timers.delete(after);
+            fire();
+          }, 0);
+          this.timers.add(after);
         }, a.durationMs);
         this.timers.add(t);
         return;
