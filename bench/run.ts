@@ -44,7 +44,8 @@ function run(args: string[]): Promise<string> {
   );
 }
 
-async function waitFor(child: ChildProcess, re: RegExp): Promise<void> {
+/** Waits until the child's stdout matches `re`; resolves to the output so far. */
+async function waitFor(child: ChildProcess, re: RegExp): Promise<string> {
   let out = '';
   await new Promise<void>((resolve, reject) => {
     child.stdout?.on('data', (d) => {
@@ -53,6 +54,29 @@ async function waitFor(child: ChildProcess, re: RegExp): Promise<void> {
     });
     child.once('exit', (code) => reject(new Error(`node exited with ${code}`)));
   });
+  return out;
+}
+
+/**
+ * How many of a chain's blocks were decided in round 0 and how many needed more rounds (read
+ * from each block's last commit): a round that fails is time in which the chain commits nothing,
+ * so this shows whether chains on one node get in each other's way.
+ */
+async function roundCensus(rpc: string, chain: string | undefined): Promise<unknown> {
+  const base = chain ? `${rpc}/v1/chains/${chain}` : `${rpc}/v1`;
+  const get = async (path: string): Promise<any> => {
+    const r = await fetch(`${base}${path}`);
+    if (!r.ok) throw new Error(`${base}${path}: ${r.status}`);
+    return r.json();
+  };
+  const head = (await get('/blocks/latest')).header.height as number;
+  const rounds: Record<string, number> = {};
+  for (let h = 2; h <= head; h++) {
+    const c = (await get(`/blocks/${h}`)).lastCommit;
+    if (!c) continue;
+    rounds[c.round] = (rounds[c.round] ?? 0) + 1;
+  }
+  return { blocks: head - 1, byRound: rounds };
 }
 
 /** Ids of the chains beyond the first for --chains (none on a solo node). */
@@ -114,7 +138,10 @@ for (const profile of values.profiles.split(',')) {
         node.stdout?.pipe(createWriteStream(join(values.logs, `${profile}-node${k + 1}.log`)));
     }
     try {
-      await Promise.all(nodes.map((node, k) => waitFor(node, new RegExp(`node${k + 1} rpc`))));
+      const started = await Promise.all(
+        nodes.map((node, k) => waitFor(node, new RegExp(`node${k + 1} rpc \\S+ height`))),
+      );
+      const rpc = /rpc (\S+) height/.exec(started[0])![1];
       // Every chain loaded at once, each through another node so no one RPC carries it all.
       const outs = await Promise.all(
         chainIds.map((chain, i) =>
@@ -138,6 +165,8 @@ for (const profile of values.profiles.split(',')) {
         ),
       );
       const perChain = outs.map((out) => JSON.parse(out.trim().split('\n').pop()!));
+      if (nodeCount > 1)
+        for (const [i, r] of perChain.entries()) r.rounds = await roundCensus(rpc, chainIds[i]);
       results.push(perChain.length === 1 ? perChain[0] : combine(profile, perChain));
     } finally {
       await Promise.all(
