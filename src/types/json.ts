@@ -171,3 +171,63 @@ export function utf8Text(bytes: Uint8Array): string {
 export function utf8Bytes(text: string): Uint8Array {
   return encoder.encode(text);
 }
+
+// A lone surrogate has no UTF-8 form, so two implementations could encode it differently.
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+function canonicalError(message: string): ArchiError {
+  return new ArchiError('INVALID_ARGS', `not canonical JSON: ${message}`);
+}
+
+function canonicalString(s: string): string {
+  if (LONE_SURROGATE.test(s)) throw canonicalError('a string holds a lone surrogate');
+  return JSON.stringify(s);
+}
+
+/**
+ * RFC 8785 (JCS) text of a JSON value: object members sorted by UTF-16 code units at every
+ * level, no whitespace, numbers and strings as ECMAScript writes them. Only plain objects,
+ * arrays, strings, finite numbers, booleans and null are accepted (ArchiError INVALID_ARGS
+ * otherwise); the value is measured against JSON_LIMITS first, so the recursion is bounded.
+ * Unlike JSON.stringify over sorted keys, integer-like keys sort as strings too, which is
+ * what a client in another language computes.
+ */
+export function canonicalJsonText(value: unknown, kind: JsonKind = 'args', what = 'value'): string {
+  checkJsonValue(value, kind, what);
+  const out: string[] = [];
+  const write = (v: unknown): void => {
+    if (v === null || typeof v === 'boolean') {
+      out.push(String(v));
+    } else if (typeof v === 'string') {
+      out.push(canonicalString(v));
+    } else if (typeof v === 'number') {
+      if (!Number.isFinite(v)) throw canonicalError('a number is not finite');
+      out.push(JSON.stringify(v));
+    } else if (Array.isArray(v)) {
+      out.push('[');
+      for (let i = 0; i < v.length; i++) {
+        if (i > 0) out.push(',');
+        write(v[i]);
+      }
+      out.push(']');
+    } else if (typeof v === 'object') {
+      const proto = Object.getPrototypeOf(v);
+      if (proto !== Object.prototype && proto !== null) {
+        throw canonicalError('only plain objects and arrays may nest');
+      }
+      const rec = v as Record<string, unknown>;
+      out.push('{');
+      const keys = Object.keys(rec).sort();
+      for (let i = 0; i < keys.length; i++) {
+        if (i > 0) out.push(',');
+        out.push(canonicalString(keys[i]), ':');
+        write(rec[keys[i]]);
+      }
+      out.push('}');
+    } else {
+      throw canonicalError(`a ${typeof v} has no JSON form`);
+    }
+  };
+  write(value);
+  return out.join('');
+}
