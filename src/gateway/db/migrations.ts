@@ -1,0 +1,190 @@
+/**
+ * Versioned schema migrations of the gateway database. A migration is never edited once
+ * released: a change is a new version appended to MIGRATIONS. `migrate` applies the pending
+ * ones in one transaction under an advisory lock, so gateway processes that start together
+ * on one PostgreSQL server apply each exactly once and none of them serves a half-made schema.
+ *
+ * Schema version 1:
+ * - `tenants`: an organization or a developer (name unique).
+ * - `apps`: bound to one chain, with a contract namespace unique on that chain, a key mode
+ *   (`upload` | `trust`, fixed at creation: a trigger refuses a change, as it does for the
+ *   chain), the access public key (PEM or hex) in the chain's crypto profile, and quotas
+ *   (`tps`, `tpd`; NULL is no limit).
+ * - `app_identities`: an app's on-chain transaction identities: public key, certificate when
+ *   the gateway's CA issued one, and in key-trust mode the private key encrypted elsewhere
+ *   (this layer stores ciphertext only).
+ * - `quota_buckets`: one row per app, the token bucket of its TPS quota; its row lock is what
+ *   serializes one app's quota takes across processes (src/gateway/quota.ts).
+ * - `usage_daily`: counters per app per UTC day.
+ * - `requests`: the accepted-request journal and the replay guard, keyed by (app, reqId).
+ */
+import { ArchiError } from '../../errors/index.ts';
+import type { Db } from './db.ts';
+
+export interface Migration {
+  version: number;
+  name: string;
+  /** A script of statements; it runs inside the migration transaction. */
+  sql: string;
+}
+
+/** Key of the advisory lock that serializes migrations (the ASCII of 'archgwdb' as a big-endian int8). */
+export const MIGRATION_LOCK = '7021784069087650914';
+
+const V1 = `
+CREATE TABLE tenants (
+  id         text PRIMARY KEY,
+  name       text NOT NULL UNIQUE,
+  created_ms bigint NOT NULL
+);
+
+CREATE TABLE apps (
+  id                text PRIMARY KEY,
+  tenant_id         text NOT NULL REFERENCES tenants (id),
+  name              text NOT NULL,
+  chain_id          text NOT NULL,
+  mode              text NOT NULL CHECK (mode IN ('upload', 'trust')),
+  namespace         text NOT NULL,
+  crypto            text NOT NULL CHECK (crypto IN ('standard', 'gm')),
+  access_public_key text NOT NULL,
+  tps               integer CHECK (tps > 0),
+  tpd               bigint CHECK (tpd > 0),
+  created_ms        bigint NOT NULL,
+  UNIQUE (tenant_id, name),
+  UNIQUE (chain_id, namespace)
+);
+CREATE INDEX apps_by_tenant ON apps (tenant_id);
+
+CREATE FUNCTION apps_fixed_columns() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF NEW.mode <> OLD.mode OR NEW.chain_id <> OLD.chain_id OR NEW.crypto <> OLD.crypto THEN
+    RAISE EXCEPTION 'an app''s key mode, chain and crypto profile never change'
+      USING ERRCODE = 'check_violation';
+  END IF;
+  RETURN NEW;
+END $$;
+CREATE TRIGGER apps_fixed_columns BEFORE UPDATE ON apps
+  FOR EACH ROW EXECUTE FUNCTION apps_fixed_columns();
+
+CREATE TABLE app_identities (
+  app_id                text NOT NULL REFERENCES apps (id),
+  name                  text NOT NULL,
+  public_key            text NOT NULL,
+  cert_pem              text,
+  encrypted_private_key bytea,
+  created_ms            bigint NOT NULL,
+  PRIMARY KEY (app_id, name)
+);
+
+CREATE TABLE quota_buckets (
+  app_id     text PRIMARY KEY REFERENCES apps (id),
+  tokens     double precision NOT NULL,
+  updated_ms bigint NOT NULL
+);
+
+CREATE TABLE usage_daily (
+  app_id        text NOT NULL REFERENCES apps (id),
+  day           date NOT NULL,
+  txs           bigint NOT NULL DEFAULT 0,
+  queries       bigint NOT NULL DEFAULT 0,
+  gas           bigint NOT NULL DEFAULT 0,
+  bytes_written bigint NOT NULL DEFAULT 0,
+  rejected      bigint NOT NULL DEFAULT 0,
+  PRIMARY KEY (app_id, day)
+);
+
+CREATE TABLE requests (
+  app_id        text NOT NULL REFERENCES apps (id),
+  req_id        text NOT NULL,
+  expires_ms    bigint NOT NULL,
+  kind          text NOT NULL,
+  status        text NOT NULL CHECK (status IN ('accepted', 'forwarded', 'failed')),
+  tx_id         text,
+  payload       bytea,
+  response      jsonb,
+  gas           bigint,
+  bytes_written bigint,
+  created_ms    bigint NOT NULL,
+  PRIMARY KEY (app_id, req_id)
+);
+-- Re-forwarding after a restart reads the rows still 'accepted', oldest first.
+CREATE INDEX requests_pending ON requests (created_ms) WHERE status = 'accepted';
+CREATE INDEX requests_expiry ON requests (expires_ms);
+`;
+
+/** Every migration this code knows, in version order. */
+export const MIGRATIONS: readonly Migration[] = [
+  { version: 1, name: 'tenants, apps, quotas, usage, journal', sql: V1 },
+];
+
+export interface MigrateResult {
+  /** Versions applied by this call (empty when the schema was current). */
+  applied: number[];
+  /** The schema version afterwards. */
+  version: number;
+}
+
+/** Applies the pending migrations exactly once, even with several processes migrating at once; refuses a database newer than `migrations` (GW_DB_TOO_NEW). */
+export async function migrate(
+  db: Db,
+  migrations: readonly Migration[] = MIGRATIONS,
+): Promise<MigrateResult> {
+  checkOrder(migrations);
+  return db.tx(async (q) => {
+    // Held to the end of the transaction: a second process waits here, then finds the
+    // versions recorded and applies nothing.
+    await q.query('SELECT pg_advisory_xact_lock($1::bigint)', [MIGRATION_LOCK]);
+    await q.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
+      version    integer PRIMARY KEY,
+      name       text NOT NULL,
+      applied_at timestamptz NOT NULL DEFAULT now()
+    )`);
+    const rows = await q.query<{ version: number; name: string }>(
+      'SELECT version, name FROM schema_migrations ORDER BY version',
+    );
+    const known = new Map(migrations.map((m) => [m.version, m]));
+    const unknown = rows.filter((r) => !known.has(r.version));
+    if (unknown.length > 0) {
+      throw new ArchiError(
+        'GW_DB_TOO_NEW',
+        `the gateway database has schema version ${unknown.map((r) => `${r.version} (${r.name})`).join(', ')}, which this gateway does not know (it knows up to ${migrations.at(-1)?.version ?? 0}); run a newer gateway`,
+      );
+    }
+    const done = new Set(rows.map((r) => r.version));
+    const applied: number[] = [];
+    for (const m of migrations) {
+      if (done.has(m.version)) continue;
+      await q.exec(m.sql);
+      await q.query('INSERT INTO schema_migrations (version, name) VALUES ($1, $2)', [
+        m.version,
+        m.name,
+      ]);
+      applied.push(m.version);
+    }
+    const version = Math.max(0, ...rows.map((r) => r.version), ...applied);
+    return { applied, version };
+  });
+}
+
+/** The schema version recorded in the database (0 when none). */
+export async function schemaVersion(db: Db): Promise<number> {
+  const [row] = await db.query<{ v: number | null }>(
+    `SELECT CASE WHEN to_regclass('schema_migrations') IS NULL THEN 0 END AS v`,
+  );
+  if (row.v === 0) return 0;
+  const [max] = await db.query<{ v: number | null }>(
+    'SELECT max(version) AS v FROM schema_migrations',
+  );
+  return max.v ?? 0;
+}
+
+function checkOrder(migrations: readonly Migration[]): void {
+  migrations.forEach((m, i) => {
+    if (!Number.isInteger(m.version) || m.version !== i + 1) {
+      throw new ArchiError(
+        'INTERNAL',
+        `gateway migrations must be numbered 1, 2, 3...; found ${m.version} at ${i}`,
+      );
+    }
+  });
+}
