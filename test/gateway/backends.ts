@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { after, type TestContext, test } from 'node:test';
 import { type Db, openDb } from '../../src/gateway/db/db.ts';
 import { migrate } from '../../src/gateway/db/migrations.ts';
+import { type App, createApp, createTenant, getTenant } from '../../src/gateway/store.ts';
 import { realPostgres } from './pg-server.ts';
 
 export interface Backend {
@@ -93,3 +94,39 @@ export function dbTest(
     }
   });
 }
+
+let seq = 0;
+
+/** A tenant (made once per name) and an app of it with the given quotas. */
+export async function seedApp(
+  db: Db,
+  options: {
+    tenant?: string;
+    name?: string;
+    tps?: number | null;
+    tpd?: number | null;
+    nowMs?: number;
+    mode?: 'upload' | 'trust';
+  } = {},
+): Promise<App> {
+  const nowMs = options.nowMs ?? T0;
+  const tenantName = options.tenant ?? 'acme';
+  const t =
+    (await getTenant(db, tenantName)) ?? (await createTenant(db, { name: tenantName, nowMs }));
+  const name = options.name ?? `app${++seq}`;
+  return createApp(db, {
+    tenantId: t.id,
+    name,
+    chainId: 'main',
+    namespace: `${tenantName}_${name}`.toLowerCase().replace(/[^a-z0-9_]/g, '_'),
+    crypto: 'standard',
+    accessPublicKey: `04${'ab'.repeat(64)}`,
+    mode: options.mode,
+    tps: options.tps,
+    tpd: options.tpd,
+    nowMs,
+  });
+}
+
+/** A fixed start time: 2026-03-14 10:00:00 UTC. */
+export const T0 = Date.UTC(2026, 2, 14, 10, 0, 0);
