@@ -113,6 +113,31 @@ for (const b of await backends()) {
 
   dbTest(
     b,
+    'a handle that was closed, or whose connection the server cut, is GW_DB_UNAVAILABLE',
+    async ({ dbs }) => {
+      const spec = await b.fresh();
+      const db = await dbs.open(spec);
+      if (b.name === 'postgres') {
+        const other = await dbs.open(spec, { migrate: false });
+        await db.query('SELECT 1'); // leaves an idle connection in the pool
+        await other.query(
+          'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()',
+        );
+        await assert.rejects(db.query('SELECT 1'), isCode('GW_DB_UNAVAILABLE'));
+        // The pool replaces the dead connection: the handle serves again.
+        assert.deepEqual(await db.query('SELECT 1 AS x'), [{ x: 1 }]);
+      }
+      await dbs.close(db);
+      await assert.rejects(db.query('SELECT 1'), isCode('GW_DB_UNAVAILABLE'));
+      await assert.rejects(
+        db.tx((q) => q.query('SELECT 1')),
+        isCode('GW_DB_UNAVAILABLE'),
+      );
+    },
+  );
+
+  dbTest(
+    b,
     'a failed transaction changes nothing; both drivers give numbers, day text and bytes',
     async ({ dbs }) => {
       const db = await dbs.open(await b.fresh());

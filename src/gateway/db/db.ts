@@ -66,7 +66,7 @@ export function isConnectionError(err: unknown): boolean {
     return true;
   }
   const message = err instanceof Error ? err.message : '';
-  return /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error/i.test(
+  return /Connection terminated|PGlite is closed|Cannot use a pool after calling end|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error/i.test(
     message,
   );
 }
@@ -84,6 +84,15 @@ function mapError(where: string): (err: unknown) => never {
   return (err) => {
     throw isConnectionError(err) && !(err instanceof ArchiError) ? unavailable(where, err) : err;
   };
+}
+
+/** Runs `f`, mapping its failure (a synchronous throw included: a closed PGlite throws at once) as mapError does. */
+async function guard<T>(where: string, f: () => Promise<T>): Promise<T> {
+  try {
+    return await f();
+  } catch (err) {
+    return mapError(where)(err);
+  }
 }
 
 /** Hides the password of a URL in messages. */
@@ -110,10 +119,10 @@ async function openPostgres(url: string, options: OpenDbOptions): Promise<Db> {
   pool.on('error', () => {});
   const run = (c: pg.Pool | pg.PoolClient): Queryable => ({
     query: async <T>(sql: string, params?: unknown[]) =>
-      (await c.query(sql, params as unknown[]).catch(mapError(where))).rows as T[],
+      (await guard(where, () => c.query(sql, params as unknown[]))).rows as T[],
     exec: async (sql: string) => {
       // Without parameters pg uses the simple protocol, which runs several statements.
-      await c.query(sql).catch(mapError(where));
+      await guard(where, () => c.query(sql));
     },
   });
   try {
@@ -126,7 +135,7 @@ async function openPostgres(url: string, options: OpenDbOptions): Promise<Db> {
     kind: 'postgres',
     ...run(pool),
     async tx<T>(fn: (q: Queryable) => Promise<T>): Promise<T> {
-      const client = await pool.connect().catch(mapError(where));
+      const client = await guard(where, () => pool.connect());
       let broken: unknown;
       try {
         await client.query('BEGIN');
@@ -175,16 +184,17 @@ async function openPglite(dir: string): Promise<Db> {
   const where = dir;
   const run = (c: Pick<PGlite, 'query' | 'exec'>): Queryable => ({
     query: async <T>(sql: string, params?: unknown[]) =>
-      (await c.query<T>(sql, params as unknown[]).catch(mapError(where))).rows,
+      (await guard(where, () => c.query<T>(sql, params as unknown[]))).rows,
     exec: async (sql: string) => {
-      await c.exec(sql).catch(mapError(where));
+      await guard(where, () => c.exec(sql));
     },
   });
   return {
     kind: 'pglite',
     ...run(db),
     // PGlite has one connection; its transaction() queues callers, so transactions never interleave.
-    tx: <T>(fn: (q: Queryable) => Promise<T>) => db.transaction((t) => fn(run(t))),
+    tx: <T>(fn: (q: Queryable) => Promise<T>) =>
+      guard(where, () => db.transaction((t) => fn(run(t)))),
     async close() {
       try {
         await db.close();

@@ -168,14 +168,14 @@ export async function migrate(
 
 /** The schema version recorded in the database (0 when none). */
 export async function schemaVersion(db: Db): Promise<number> {
-  const [row] = await db.query<{ v: number | null }>(
-    `SELECT CASE WHEN to_regclass('schema_migrations') IS NULL THEN 0 END AS v`,
+  const [t] = await db.query<{ present: boolean }>(
+    `SELECT to_regclass('schema_migrations') IS NOT NULL AS present`,
   );
-  if (row.v === 0) return 0;
-  const [max] = await db.query<{ v: number | null }>(
+  if (!t.present) return 0;
+  const [row] = await db.query<{ v: number | null }>(
     'SELECT max(version) AS v FROM schema_migrations',
   );
-  return max.v ?? 0;
+  return row.v ?? 0;
 }
 
 function checkOrder(migrations: readonly Migration[]): void {
