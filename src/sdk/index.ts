@@ -31,6 +31,7 @@ export {
 } from './errors.ts';
 export { buildAndSign, type Call, Identity, type IdentityMode } from './identity.ts';
 export { LightClient, type LightSource, validatorSetHash } from './light-client.ts';
+export * from './org-keys.ts';
 export * from './types.ts';
 export {
   commitFromJson,

@@ -11,6 +11,7 @@ import { contractManageContract } from './native/contract-manage.ts';
 import { evidenceContract } from './native/evidence.ts';
 import { governanceContract, NATIVE_NAMES } from './native/governance.ts';
 import { kvContract } from './native/kv.ts';
+import { orgKeysContract } from './native/org-keys.ts';
 import { tokenContract } from './native/token.ts';
 import { initSandbox } from './sandbox/host.ts';
 import { CONTRACT_NAME } from './sandbox/limits.ts';
@@ -40,6 +41,7 @@ export class ContractRegistry {
       tokenContract,
       evidenceContract,
       governanceContract,
+      orgKeysContract,
     ],
   ) {
     for (const c of natives) {

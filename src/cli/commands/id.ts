@@ -2,6 +2,10 @@
  * `archi id show`: who an identity of the network directory is on chain: its address (the
  * `sender.id` contracts see, e.g. a token owner), org, role, name, identity mode, crypto
  * profile and certificate validity. Reads only the files under DIR; no node is asked.
+ *
+ * `archi id register` / `archi id revoke`: on a key-mode chain, an organization admin adds or
+ * removes a client or common key of its own organization (native `org_keys`, no vote), and
+ * waits for the commit.
  */
 import { readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -9,14 +13,17 @@ import type { Command } from 'commander';
 import { parseCertificate } from '../../crypto/x509.ts';
 import { certHash } from '../../sdk/governance.ts';
 import type { Identity } from '../../sdk/identity.ts';
+import { type OrgKeyResult, registerKey, revokeKey } from '../../sdk/org-keys.ts';
 import { ArchiError } from '../../types/errors.ts';
 import { hex } from '../../types/hex.ts';
 import {
   addChainOption,
+  addSigningOptions,
   ClientContext,
   cliOutput,
   DEFAULT_DIR,
   DEFAULT_IDENTITY,
+  type TargetFlags,
 } from '../client-context.ts';
 
 /** What `archi id show --json` prints. */
@@ -166,7 +173,7 @@ export function formatIdentity(i: IdentityInfo): string {
       'role',
       i.role ??
         (i.mode === 'key'
-          ? 'unknown (key not found in genesis.json or add_org.json: registered by a later vote?)'
+          ? 'unknown (key not found in genesis.json or add_org.json: registered later by a vote or `archi id register`?)'
           : 'none (certificate has no OU)'),
     ],
     ['name', i.name ?? '-'],
@@ -193,7 +200,73 @@ export function formatIdentity(i: IdentityInfo): string {
   return rows.map(([k, v]) => `${k.padEnd(w)}  ${v}`).join('\n');
 }
 
-/** Adds `archi id show` to the program. */
+interface KeyFlags extends TargetFlags {
+  as: string;
+  gas?: number;
+  timeout: number;
+  name?: string;
+  role: string;
+  publicKey: string;
+}
+
+const HEX = /^(0x)?[0-9a-fA-F]+$/;
+
+function publicKeyFlag(v: string | undefined): string {
+  if (typeof v !== 'string' || !HEX.test(v)) {
+    throw new ArchiError(
+      'INVALID_ARGS',
+      `--public-key must be the hex of an uncompressed public key, got "${v ?? ''}"`,
+    );
+  }
+  return v.replace(/^0x/, '').toLowerCase();
+}
+
+/** `archi id register` / `archi id revoke`: one org_keys tx as the admin --as, waited for. */
+async function keyTx(action: 'register' | 'revoke', flags: KeyFlags): Promise<void> {
+  const publicKey = publicKeyFlag(flags.publicKey);
+  if (action === 'register' && flags.role !== 'client' && flags.role !== 'common') {
+    throw new ArchiError(
+      'INVALID_ARGS',
+      `--role must be client or common, got "${flags.role}" (admin and consensus keys are added by governance: add_org)`,
+    );
+  }
+  const ctx = ClientContext.resolve(flags);
+  const r: OrgKeyResult = await ctx.withNode(async (client) => {
+    const admin = ctx.identity(flags.as, await ctx.chainInfo(client));
+    const opts = { gasLimit: flags.gas, timeoutMs: flags.timeout };
+    return action === 'register'
+      ? registerKey(
+          client,
+          admin,
+          { name: flags.name!, role: flags.role as 'client' | 'common', publicKey },
+          opts,
+        )
+      : revokeKey(client, admin, publicKey, opts);
+  });
+  if (flags.json) {
+    print(
+      JSON.stringify(
+        { txId: r.txId, height: r.height, gasUsed: r.receipt.gasUsed, ...r.key },
+        null,
+        2,
+      ),
+    );
+    return;
+  }
+  const k = r.key;
+  print(
+    [
+      `${action === 'register' ? 'registered' : 'revoked'} ${k.org}/${k.name} (${k.role}) in block ${r.height}`,
+      `txId: ${r.txId}`,
+      `publicKey: ${k.publicKey}`,
+      action === 'register'
+        ? `It may sign txs from block ${r.height + 1}.`
+        : `Txs it signs are refused from block ${r.height + 1}.`,
+    ].join('\n'),
+  );
+}
+
+/** Adds `archi id show`, `archi id register` and `archi id revoke` to the program. */
 export function register(program: Command): void {
   const id = program.command('id').description('identities of the network directory');
   addChainOption(
@@ -218,4 +291,26 @@ export function register(program: Command): void {
     else if (flags.json) print(JSON.stringify(info, null, 2));
     else print(formatIdentity(info));
   });
+
+  addSigningOptions(
+    id
+      .command('register')
+      .description(
+        "register a client or common key with your organization on a key-mode chain (an org admin's tx, no governance vote; the key may sign from the next block)",
+      )
+      .requiredOption('--name <name>', "the key's name, unique in the organization")
+      .requiredOption('--public-key <hex>', 'hex of the uncompressed public key')
+      .option('--role <role>', 'client or common', 'client'),
+    'organization admin to register the key with (its org gets the key)',
+  ).action((flags: KeyFlags) => keyTx('register', flags));
+
+  addSigningOptions(
+    id
+      .command('revoke')
+      .description(
+        "remove a client or common key of your organization on a key-mode chain (an org admin's tx; the key is refused from the next block)",
+      )
+      .requiredOption('--public-key <hex>', 'hex of the uncompressed public key'),
+    'admin of the organization that holds the key',
+  ).action((flags: KeyFlags) => keyTx('revoke', flags));
 }

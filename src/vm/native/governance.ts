@@ -47,6 +47,7 @@ import { type LifecycleAction, lifecycleArgs, runLifecycle } from './contract-ma
 import { EVIDENCE_CONTRACT } from './evidence.ts';
 import { kvContract } from './kv.ts';
 import { applyMembership, validateMembership } from './membership.ts';
+import { ORG_KEYS_CONTRACT } from './org-keys.ts';
 import { tokenContract } from './token.ts';
 
 export const GOVERNANCE_CONTRACT = 'governance';
@@ -82,6 +83,7 @@ export const NATIVE_NAMES: ReadonlySet<string> = new Set([
   EVIDENCE_CONTRACT,
   GOVERNANCE_CONTRACT,
   MANAGE,
+  ORG_KEYS_CONTRACT,
 ]);
 
 const isMembership = (kind: string): kind is MembershipKind =>

@@ -40,12 +40,25 @@ const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 const ADDRESS = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9][A-Za-z0-9.-]{0,252}):([0-9]{1,5})$/;
 // The PEM certificate of an org CA is about 700 bytes; this bounds what a proposal stores.
 const MAX_PEM = 16 * 1024;
+/**
+ * Most registered keys an organization holds in key mode, whether they came with add_org or
+ * from `org_keys.register` (one bound on the org, not only on an add_org proposal's size).
+ * Keys live in the chain config: every node holds it and scans an org's keys per tx, the RPC
+ * serves it whole, and every config write re-encodes all of it and pays gas by the byte read
+ * and written (a key is about 90-100 bytes, so about 1,000 gas). 256 keys are about 25 KB;
+ * 10,000 would be about 1 MB, some 10-11M gas, past the default tx gas limit (10M) for every
+ * later config write, the other organizations' governance votes included, and
+ * `org_keys.register` needs no vote. More keys would need a registry stored one key per state
+ * entry instead of in the config (and an identity resolver reading it).
+ */
+export const MAX_ORG_KEYS = 256;
 
 function invalid(message: string): never {
   throw new ArchiError('INVALID_ARGS', message);
 }
 
-function nameArg(v: unknown, what: string): string {
+/** A member name (org, node or key): 1-64 letters, digits, '.', '_' or '-'; INVALID_ARGS else. */
+export function nameArg(v: unknown, what: string): string {
   if (typeof v !== 'string' || !NAME.test(v)) {
     invalid(`${what} must be 1-64 letters, digits, '.', '_' or '-' (got ${JSON.stringify(v)})`);
   }
@@ -82,8 +95,8 @@ function caArg(
   return cert;
 }
 
-/** A public key (hex, uncompressed point) valid on the chain's curve. */
-function publicKeyArg(config: ChainConfig, v: unknown, what: string): Uint8Array {
+/** A public key (hex, uncompressed point) valid on the chain's curve; INVALID_ARGS else. */
+export function publicKeyArg(config: ChainConfig, v: unknown, what: string): Uint8Array {
   let key: Uint8Array;
   try {
     key = unhex(typeof v === 'string' ? v.replace(/^0x/, '') : '', what);
@@ -209,8 +222,8 @@ export function validateMembership(
         out.tlsCaCert = a.tlsCaCert;
       }
       if (a.keys !== undefined || config.identityMode === 'key') {
-        if (!Array.isArray(a.keys) || a.keys.length === 0 || a.keys.length > 256) {
-          invalid('add_org: keys must be a list of 1..256 {name, role, publicKey}');
+        if (!Array.isArray(a.keys) || a.keys.length === 0 || a.keys.length > MAX_ORG_KEYS) {
+          invalid(`add_org: keys must be a list of 1..${MAX_ORG_KEYS} {name, role, publicKey}`);
         }
         const names = new Set<string>();
         out.keys = a.keys.map((k: unknown, i) => {
