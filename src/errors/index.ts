@@ -85,6 +85,10 @@ export const ERROR_STATUS = {
   GW_KEY_INVALID: 400,
   GW_MASTER_KEY_INVALID: 500,
   GW_KEY_UNSEAL_FAILED: 500,
+  // service gateway (docs/GATEWAY.md): its HTTP endpoints
+  GW_FORBIDDEN: 403,
+  GW_WRONG_MODE: 400,
+  GW_UNAUTHORIZED: 401,
   // node side
   CONFIG_INVALID: 400,
   DOUBLE_SIGN: 500,
@@ -113,6 +117,12 @@ export class ArchiError extends Error {
   toJSON(): { code: string; message: string } {
     return { code: this.code, message: this.message };
   }
+}
+
+/** The HTTP status of a code: 200 for "OK", the table's for a known code, else 500. */
+export function httpStatus(code: string): number {
+  if (code === 'OK') return 200;
+  return isErrorCode(code) ? ERROR_STATUS[code] : 500;
 }
 
 /** True when `code` is one of the known error codes. */

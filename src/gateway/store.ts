@@ -524,3 +524,105 @@ export async function purgeExpired(db: Queryable, nowMs: number): Promise<number
   );
   return row.n;
 }
+
+// --- lookups and changes the HTTP server needs ---
+
+/** Sets what an accepted request forwards, once it is built (a deploy's tx needs the chain's policy first); false when it was not 'accepted'. */
+export async function setForward(
+  db: Queryable,
+  appId: string,
+  reqId: string,
+  forward: { txId: string; payload: Uint8Array },
+): Promise<boolean> {
+  const rows = await db.query(
+    `UPDATE requests SET tx_id = $3, payload = $4
+      WHERE app_id = $1 AND req_id = $2 AND status = 'accepted' RETURNING req_id`,
+    [appId, reqId, forward.txId, forward.payload],
+  );
+  return rows.length > 0;
+}
+
+/** The journaled request of `appId` that carried tx `txId` (lower-case hex), if the app sent it through the gateway. */
+export async function findTxRequest(
+  db: Queryable,
+  appId: string,
+  txId: string,
+): Promise<JournalEntry | undefined> {
+  const rows = await db.query<RequestRow>(
+    'SELECT * FROM requests WHERE tx_id = $1 AND app_id = $2 ORDER BY created_ms LIMIT 1',
+    [txId, appId],
+  );
+  return rows[0] && entry(rows[0]);
+}
+
+/** Requests that carried one of `txIds` and have no receipt counted yet (any app). */
+export async function requestsAwaitingReceipt(
+  db: Queryable,
+  txIds: readonly string[],
+): Promise<Array<{ appId: string; reqId: string; txId: string }>> {
+  if (txIds.length === 0) return [];
+  const rows = await db.query<{ app_id: string; req_id: string; tx_id: string }>(
+    'SELECT app_id, req_id, tx_id FROM requests WHERE tx_id = ANY($1::text[]) AND gas IS NULL',
+    [txIds],
+  );
+  return rows.map((r) => ({ appId: r.app_id, reqId: r.req_id, txId: r.tx_id }));
+}
+
+/** Removes an app and everything of it (an app whose creation failed half-way: keys not registered on chain). */
+export async function deleteApp(db: Db, appId: string): Promise<void> {
+  await db.tx(async (q) => {
+    for (const table of ['requests', 'usage_daily', 'quota_buckets', 'app_identities']) {
+      await q.query(`DELETE FROM ${table} WHERE app_id = $1`, [appId]);
+    }
+    await q.query('DELETE FROM apps WHERE id = $1', [appId]);
+  });
+}
+
+/** True when an app of chain `chainId` has namespace `namespace`. */
+export async function namespaceTaken(
+  db: Queryable,
+  chainId: string,
+  namespace: string,
+): Promise<boolean> {
+  const rows = await db.query('SELECT 1 FROM apps WHERE chain_id = $1 AND namespace = $2', [
+    chainId,
+    namespace,
+  ]);
+  return rows.length > 0;
+}
+
+/** Per chain: its apps and their txs, queries and rejected requests on UTC day `day`. */
+export async function chainLoad(
+  db: Queryable,
+  day: string,
+): Promise<
+  Array<{
+    chain: string;
+    apps: number;
+    txsToday: number;
+    queriesToday: number;
+    rejectedToday: number;
+  }>
+> {
+  const rows = await db.query<{
+    chain: string;
+    apps: number;
+    txs: number;
+    queries: number;
+    rejected: number;
+  }>(
+    `SELECT a.chain_id AS chain, count(*)::bigint AS apps,
+            coalesce(sum(u.txs), 0)::bigint AS txs, coalesce(sum(u.queries), 0)::bigint AS queries,
+            coalesce(sum(u.rejected), 0)::bigint AS rejected
+       FROM apps a LEFT JOIN usage_daily u ON u.app_id = a.id AND u.day = $1::date
+      GROUP BY a.chain_id ORDER BY a.chain_id`,
+    [day],
+  );
+  return rows.map((r) => ({
+    chain: r.chain,
+    apps: r.apps,
+    txsToday: r.txs,
+    queriesToday: r.queries,
+    rejectedToday: r.rejected,
+  }));
+}

@@ -22,8 +22,11 @@ import { backends, dbTest } from './backends.ts';
 
 const isCode = (code: string) => (err: unknown) => err instanceof ArchiError && err.code === code;
 
+/** Versions this code knows (1..N), and one beyond them. */
+const N = MIGRATIONS.length;
+const ALL = MIGRATIONS.map((m) => m.version);
 const V2: Migration = {
-  version: 2,
+  version: N + 1,
   name: 'a later one',
   sql: 'CREATE TABLE later (x int); INSERT INTO later VALUES (1);',
 };
@@ -36,8 +39,8 @@ for (const b of await backends()) {
       const spec = await b.fresh();
       const db = await dbs.open(spec, { migrate: false });
       assert.equal(await schemaVersion(db), 0);
-      assert.deepEqual(await migrate(db), { applied: [1], version: 1 });
-      assert.deepEqual(await migrate(db), { applied: [], version: 1 });
+      assert.deepEqual(await migrate(db), { applied: ALL, version: N });
+      assert.deepEqual(await migrate(db), { applied: [], version: N });
       const tables = await db.query<{ t: string }>(
         `SELECT table_name AS t FROM information_schema.tables WHERE table_schema = 'public' ORDER BY 1`,
       );
@@ -56,17 +59,20 @@ for (const b of await backends()) {
       // A restart finds the schema current.
       await dbs.close(db);
       const again = await dbs.open(spec, { migrate: false });
-      assert.equal(await schemaVersion(again), 1);
-      assert.deepEqual(await migrate(again), { applied: [], version: 1 });
+      assert.equal(await schemaVersion(again), N);
+      assert.deepEqual(await migrate(again), { applied: [], version: N });
       // A later version applies on top, alone.
-      assert.deepEqual(await migrate(again, [...MIGRATIONS, V2]), { applied: [2], version: 2 });
+      assert.deepEqual(await migrate(again, [...MIGRATIONS, V2]), {
+        applied: [N + 1],
+        version: N + 1,
+      });
       assert.deepEqual(await again.query('SELECT x FROM later'), [{ x: 1 }]);
       const rows = await again.query<{ version: number; name: string }>(
         'SELECT version, name FROM schema_migrations ORDER BY version',
       );
       assert.deepEqual(
         rows.map((r) => r.version),
-        [1, 2],
+        [...ALL, N + 1],
       );
     },
   );
@@ -85,12 +91,12 @@ for (const b of await backends()) {
             )
           : await dbs.open(spec, { migrate: false }).then((db) => [db, db, db, db]);
       const results = await Promise.all(handles.map((db) => migrate(db, [...MIGRATIONS, V2])));
-      assert.deepEqual(results.map((r) => r.applied).sort(), [[], [], [], [1, 2]]);
-      assert.ok(results.every((r) => r.version === 2));
+      assert.deepEqual(results.map((r) => r.applied).sort(), [[], [], [], [...ALL, N + 1]]);
+      assert.ok(results.every((r) => r.version === N + 1));
       const [count] = await handles[0].query<{ n: number }>(
         'SELECT count(*) AS n FROM schema_migrations',
       );
-      assert.equal(count.n, 2);
+      assert.equal(count.n, N + 1);
       assert.deepEqual(await handles[0].query('SELECT x FROM later'), [{ x: 1 }]);
     },
   );
@@ -104,10 +110,13 @@ for (const b of await backends()) {
       await migrate(db, [...MIGRATIONS, V2]);
       await assert.rejects(migrate(db), (err) => {
         assert.ok(isCode('GW_DB_TOO_NEW')(err), String(err));
-        assert.match((err as Error).message, /schema version 2 \(a later one\).*knows up to 1/);
+        assert.match(
+          (err as Error).message,
+          new RegExp(`schema version ${N + 1} \\(a later one\\).*knows up to ${N}`),
+        );
         return true;
       });
-      assert.equal(await schemaVersion(db), 2);
+      assert.equal(await schemaVersion(db), N + 1);
     },
   );
 

@@ -17,6 +17,9 @@
  *   serializes one app's quota takes across processes (src/gateway/quota.ts).
  * - `usage_daily`: counters per app per UTC day.
  * - `requests`: the accepted-request journal and the replay guard, keyed by (app, reqId).
+ *
+ * Schema version 2: an index on `requests (tx_id)`, for the server's lookups by tx id (a
+ * receipt pushed by a node, `tx/get` of an app's own tx).
  */
 import { ArchiError } from '../../errors/index.ts';
 import type { Db } from './db.ts';
@@ -112,9 +115,14 @@ CREATE INDEX requests_pending ON requests (created_ms) WHERE status = 'accepted'
 CREATE INDEX requests_expiry ON requests (expires_ms);
 `;
 
+const V2 = `
+CREATE INDEX requests_by_tx ON requests (tx_id) WHERE tx_id IS NOT NULL;
+`;
+
 /** Every migration this code knows, in version order. */
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: 'tenants, apps, quotas, usage, journal', sql: V1 },
+  { version: 2, name: 'requests by tx id', sql: V2 },
 ];
 
 export interface MigrateResult {
