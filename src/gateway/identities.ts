@@ -16,6 +16,7 @@ import { certFromPem } from '../crypto/x509.ts';
 import { ArchiError } from '../errors/index.ts';
 import { buildAndSign } from '../sdk/identity.ts';
 import { remoteError } from '../sdk/errors.ts';
+import { ORG_KEYS } from '../sdk/org-keys.ts';
 import type { ChainConfigJson } from '../sdk/types.ts';
 import { hex } from '../types/hex.ts';
 import { generateAppKeys, openPrivateKey } from './app-keys.ts';
@@ -52,8 +53,6 @@ export interface CreatedApp {
 
 const bad = (message: string) => new ArchiError('BAD_REQUEST', message);
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
-/** Native contract and method that register a member key on a key-mode chain. */
-const ORG_KEYS = 'org_keys';
 /** How long a key registration may take to commit. */
 const REGISTER_WAIT_MS = 60_000;
 
@@ -303,7 +302,11 @@ export function keyName(appId: string, name: string): string {
   return `${appId}.${name}`.slice(0, 64);
 }
 
-/** Registers a public key (hex) as a `client` of the gateway organization, waited for. */
+/**
+ * Registers a public key (hex) as a `client` of the gateway organization, waited for: the
+ * `org_keys.register` tx of src/sdk/org-keys.ts (registerKey), signed here once so that it can
+ * go to the chain's next node when one cannot be reached without being signed twice.
+ */
 async function registerKey(
   ctx: GatewayContext,
   chainId: string,
