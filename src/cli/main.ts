@@ -1,17 +1,20 @@
 /** The `archi` command: parses arguments, runs one command, prints errors as one line. */
 import { Command, CommanderError } from 'commander';
 import { ArchiError } from '../types/errors.ts';
+import { register as registerApp } from './commands/app.ts';
 import { register as registerBench } from './commands/bench.ts';
 import { register as registerChain } from './commands/chain.ts';
 import { register as registerClient } from './commands/client.ts';
 import { register as registerContract } from './commands/contract.ts';
 import { register as registerEvidence } from './commands/evidence.ts';
+import { register as registerGateway } from './commands/gateway.ts';
 import { register as registerGov } from './commands/gov.ts';
 import { register as registerId } from './commands/id.ts';
 import { register as registerInit } from './commands/init.ts';
 import { register as registerNode } from './commands/node.ts';
 import { register as registerOrg } from './commands/org.ts';
 import { register as registerPack } from './commands/pack.ts';
+import { register as registerTenant } from './commands/tenant.ts';
 import { register as registerUp } from './commands/up.ts';
 
 /** Build the program with every command registered. */
@@ -34,6 +37,9 @@ export function buildProgram(): Command {
   registerChain(program);
   registerPack(program);
   registerId(program);
+  registerGateway(program);
+  registerTenant(program);
+  registerApp(program);
   return program;
 }
 

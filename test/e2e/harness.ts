@@ -147,13 +147,15 @@ export async function kill9(pid: number): Promise<void> {
 
 /**
  * Start `archi up` in dir and wait until it prints its endpoints; returns the process, rpc
- * URL, node pid and the web console's URL (null when it was not started).
+ * URL, node pid and the web console's URL (null when it was not started). Without the
+ * service gateway, whose new database adds seconds to every start (the gateway's tests use
+ * gateway-helpers.ts upWithGateway).
  */
 export async function up(
   dir: string,
   extra: string[] = [],
 ): Promise<{ proc: Running; rpc: string; pid: number; console: string | null }> {
-  const proc = startArchi(['up', '--dir', dir, ...extra]);
+  const proc = startArchi(['up', '--dir', dir, '--no-gateway', ...extra]);
   const m = await proc.waitFor(/node1 {2}rpc (\S+) {2}pid (\d+)/);
   await proc.waitFor(/press Ctrl-C/);
   const c = proc.out.match(/^ {2}console (http\S+)$/m);

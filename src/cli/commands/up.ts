@@ -4,11 +4,21 @@
  * starts every node as its own process, waits until each answers, prints the endpoints
  * (marking nodes that wait for a governance vote to admit them) and stops them all cleanly
  * on Ctrl-C / SIGTERM. The console keeps its port from one start to the next (DIR/console.json).
+ * It also starts the service gateway beside the nodes (`archi gateway start`, its log in
+ * DIR/gateway/gateway.log; --no-gateway skips it), prints its URL once it serves and the
+ * nodes answer, and stops it before the nodes.
  * On a network whose nodes already run it only adds the chains: the running nodes start them
  * without a restart, and it returns once every node hosts its chains.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createWriteStream, existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import {
+  createWriteStream,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  renameSync,
+  writeFileSync,
+} from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Command, Option } from 'commander';
@@ -35,6 +45,7 @@ interface UpOptions {
   basePort?: number;
   console: boolean;
   consolePort?: number;
+  gateway: boolean;
 }
 
 interface NetworkFile {
@@ -167,6 +178,88 @@ export async function serveConsole(
   return server;
 }
 
+/**
+ * How long the gateway may take to serve after its process started: a new embedded database
+ * is an initdb (over ten seconds on a busy machine), and it starts while the nodes settle.
+ */
+const GATEWAY_START_TIMEOUT_MS = 180_000;
+
+/** The readiness line `archi gateway start --json` prints. */
+export interface GatewayReady {
+  url: string;
+  id: string;
+  org: string;
+  db: string;
+  pid: number;
+}
+
+/**
+ * Spawns `archi gateway start --dir DIR --json` with its output in DIR/gateway/gateway.log;
+ * `ready` resolves with its readiness line, or rejects when it exits or stays silent too long.
+ */
+export function spawnGateway(dir: string): { child: ChildProcess; ready: Promise<GatewayReady> } {
+  const gwDir = join(dir, 'gateway');
+  mkdirSync(gwDir, { recursive: true, mode: 0o700 });
+  const logPath = join(gwDir, 'gateway.log');
+  const log = createWriteStream(logPath, { flags: 'a' });
+  const child = spawn(process.execPath, [ARCHI_BIN, 'gateway', 'start', '--dir', dir, '--json'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stderr?.pipe(log);
+  const ready = new Promise<GatewayReady>((resolveReady, rejectReady) => {
+    let buffered = '';
+    let errorLine = '';
+    let settled = false;
+    const timer = setTimeout(() => {
+      settled = true;
+      rejectReady(
+        new Error(`no readiness line within ${GATEWAY_START_TIMEOUT_MS} ms; log: ${logPath}`),
+      );
+    }, GATEWAY_START_TIMEOUT_MS);
+    child.stderr?.on('data', (d: Buffer) => {
+      const line = d
+        .toString()
+        .split('\n')
+        .find((l) => l.startsWith('error:'));
+      if (line) errorLine = line;
+    });
+    child.stdout?.on('data', (d: Buffer) => {
+      log.write(d);
+      if (settled) return;
+      buffered += d.toString();
+      const lines = buffered.split('\n');
+      buffered = lines.pop() ?? '';
+      for (const line of lines) {
+        let msg: Partial<GatewayReady> & { ready?: unknown };
+        try {
+          msg = JSON.parse(line);
+        } catch {
+          continue;
+        }
+        if (msg?.ready === true && typeof msg.url === 'string') {
+          settled = true;
+          clearTimeout(timer);
+          resolveReady(msg as GatewayReady);
+          return;
+        }
+      }
+    });
+    child.once('exit', (code, signal) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      rejectReady(
+        new Error(
+          `exited (${signal ?? code})${errorLine ? `: ${errorLine}` : ''}; log: ${logPath}`,
+        ),
+      );
+    });
+  });
+  // A caller that stops waiting must not leave an unhandled rejection behind.
+  ready.catch(() => {});
+  return { child, ready };
+}
+
 function stopAll(children: ChildProcess[]): Promise<void> {
   return Promise.all(
     children.map(
@@ -215,6 +308,7 @@ export function register(program: Command): void {
       intOption('--console-port', 1024, 65535),
     )
     .option('--no-console', 'do not build or serve the web console')
+    .option('--no-gateway', 'do not start the service gateway (archi gateway start)')
     .action(async (opts: UpOptions) => {
       const dir = resolve(opts.dir);
       const nodes = opts.nodes;
@@ -257,6 +351,9 @@ export function register(program: Command): void {
       /** Nodes the chain does not list yet (made by `archi org new`), with what they wait for. */
       const waiting = new Map<string, string>();
       let consoleServer: ConsoleServer | undefined;
+      let gateway: { child: ChildProcess; ready: Promise<GatewayReady> } | undefined;
+      let gatewayReady: GatewayReady | undefined;
+      let gatewayNote = opts.gateway ? '(not started)' : '(not started: --no-gateway)';
       // Built while the nodes start; a console that cannot be built never stops the network.
       const consoleBuilt = opts.console
         ? ensureConsoleBuilt((line) => process.stdout.write(`${line}\n`)).then(
@@ -269,6 +366,8 @@ export function register(program: Command): void {
         if (stopping) return;
         stopping = true;
         process.stdout.write('stopping the network...\n');
+        // The gateway first: it may still be forwarding to the nodes.
+        if (gateway) await stopAll([gateway.child]);
         if (consoleServer) {
           await consoleServer.close().catch(() => {});
           try {
@@ -314,6 +413,9 @@ export function register(program: Command): void {
           });
           children.push(child);
         }
+        // Its database opens (an initdb the first time) while the nodes start; it finds the
+        // nodes' chains once they answer.
+        if (opts.gateway) gateway = spawnGateway(dir);
         for (const [i, n] of network.nodes.entries()) {
           try {
             const status = await waitReady(n.rpc, children[i], NODE_START_TIMEOUT_MS);
@@ -333,6 +435,22 @@ export function register(program: Command): void {
             );
           }
         }
+        if (gateway) {
+          const child = gateway.child;
+          try {
+            gatewayReady = await gateway.ready;
+          } catch (e) {
+            // A gateway that does not start never stops the network.
+            gatewayNote = `(not started: ${(e as Error).message})`;
+            process.stderr.write(`gateway did not start: ${(e as Error).message}\n`);
+          }
+          child.on('exit', (code, signal) => {
+            if (!stopping && gatewayReady)
+              process.stderr.write(
+                `gateway exited (${signal ?? code}); log: ${join(dir, 'gateway', 'gateway.log')}\n`,
+              );
+          });
+        }
         if (consoleBuilt) {
           const buildError = await consoleBuilt;
           if (buildError) {
@@ -347,7 +465,7 @@ export function register(program: Command): void {
       } catch (e) {
         stopping = true;
         await consoleServer?.close().catch(() => {});
-        await stopAll(children);
+        await stopAll(gateway ? [gateway.child, ...children] : children);
         throw e;
       }
       process.stdout.write(
@@ -358,6 +476,9 @@ export function register(program: Command): void {
         process.stdout.write(`  ${n.name}  rpc ${n.rpc}  pid ${children[i].pid}${note}\n`);
       }
       process.stdout.write(`  console ${consoleServer?.url ?? '(not started)'}\n`);
+      process.stdout.write(
+        `  gateway ${gatewayReady ? `${gatewayReady.url}  pid ${gatewayReady.pid}` : gatewayNote}\n`,
+      );
       for (const message of waiting.values()) process.stdout.write(`${message}\n`);
       process.stdout.write('press Ctrl-C to stop\n');
       await new Promise(() => {});
