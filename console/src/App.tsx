@@ -8,10 +8,12 @@ import { operator } from './api.ts';
 import { ChainScope, Provider, useFeed, useShell } from './context.tsx';
 import { BlockDetail, BlocksPage } from './pages/Blocks.tsx';
 import { ContractsPage } from './pages/Contracts.tsx';
+import { GatewayPage } from './pages/Gateway.tsx';
 import { GovernancePage } from './pages/Governance.tsx';
 import { NetworkPage } from './pages/Network.tsx';
 import { OrgsPage } from './pages/Orgs.tsx';
 import { StatePage } from './pages/State.tsx';
+import { TenantsPage } from './pages/Tenants.tsx';
 import { TxDetail, TxsPage } from './pages/Txs.tsx';
 import { type Route, useRoute } from './router.ts';
 import { Empty, ErrorBox, Loading, useAsync } from './ui.tsx';
@@ -39,7 +41,23 @@ const NAV: Array<{ id: string; label: string; short?: string; icon: string }> = 
     short: 'Gov',
     icon: 'M3 10h18L12 4zM5 10v8M10 10v8M14 10v8M19 10v8M3 20h18',
   },
+  // The service gateway (issue 12): the operator's view and the tenants' portal.
+  {
+    id: 'gateway',
+    label: 'Gateway',
+    short: 'GW',
+    icon: 'M3 4h18v6H3zM3 14h18v6H3zM7 7h.01M7 17h.01M12 10v4',
+  },
+  {
+    id: 'tenants',
+    label: 'Tenant portal',
+    short: 'Tenants',
+    icon: 'M4 21V8l8-5 8 5v13zM9 21v-6h6v6M8 10h.01M12 10h.01M16 10h.01',
+  },
 ];
+
+/** Pages about the gateway rather than a chain: they show even when no node hosts the chain. */
+const GATEWAY_PAGES = new Set(['gateway', 'tenants']);
 
 export function App() {
   const network = useAsync(() => operator.network(), []);
@@ -107,6 +125,10 @@ function Page({ route }: { route: Route }) {
       return <GovernancePage selected={route.parts[0]} />;
     case 'network':
       return <NetworkPage />;
+    case 'gateway':
+      return <GatewayPage />;
+    case 'tenants':
+      return <TenantsPage tenant={route.parts[0]} month={route.query.get('month') ?? undefined} />;
     default:
       return <Empty title="No such page">Pick a page from the menu.</Empty>;
   }
@@ -175,7 +197,7 @@ function Shell() {
   if (!node) {
     return (
       <Frame route={route}>
-        <NoHost />
+        {GATEWAY_PAGES.has(route.page) ? <Page route={route} /> : <NoHost />}
       </Frame>
     );
   }

@@ -1,7 +1,8 @@
 /**
  * How the console talks to the world: the nodes' public RPC (docs/RPC.md) for everything
  * about the chain, and the operator API of the console's own server (/console-api) only for
- * the network's layout and for signing as a local identity.
+ * the network's layout, for signing as a local identity and for the service gateway's
+ * admin API (which it calls with the operator's token).
  */
 
 import type {
@@ -232,5 +233,156 @@ export const operator = {
     chain?: string;
   }): Promise<CommittedAnswer> {
     return call('/console-api/deploy', json(body), 60_000);
+  },
+};
+
+// ------------------------------------------------------------- the service gateway (admin)
+
+/** Counters of usage (docs/GATEWAY.md): per app per UTC day, or summed. */
+export interface GwUsageCounts {
+  txs: number;
+  queries: number;
+  gas: number;
+  bytesWritten: number;
+  rejected: number;
+}
+
+export interface GwUsageRow extends GwUsageCounts {
+  appId: string;
+  tenantId: string;
+  /** UTC day, YYYY-MM-DD. */
+  day: string;
+}
+
+export interface GwTenant {
+  id: string;
+  name: string;
+  createdMs: number;
+  /** How many apps it owns and its usage over all time (GET /gw/v1/admin/tenants). */
+  apps: number;
+  total: GwUsageCounts;
+}
+
+export interface GwApp {
+  id: string;
+  tenantId: string;
+  name: string;
+  chainId: string;
+  mode: 'upload' | 'trust';
+  namespace: string;
+  crypto: 'standard' | 'gm';
+  /** The access public key (PEM) that checks the app's requests. */
+  accessPublicKey: string;
+  /** Transactions per second / per UTC day; null is no limit. */
+  tps: number | null;
+  tpd: number | null;
+  createdMs: number;
+}
+
+export interface GwIdentity {
+  name: string;
+  org: string;
+  /** Public key hex. */
+  publicKey: string;
+  /** Certificate PEM on cert chains, null on key chains. */
+  cert: string | null;
+}
+
+export interface GwAppDetail {
+  app: GwApp;
+  identities: GwIdentity[];
+  usageToday: GwUsageCounts;
+}
+
+/** Amounts in minor units (cents when minorDigits is 2). */
+export interface GwBillAmounts {
+  txs: number;
+  queries: number;
+  gbMonths: number;
+  txAmount: number;
+  queryAmount: number;
+  storageAmount: number;
+  total: number;
+}
+
+export interface GwBill {
+  month: string;
+  days: number;
+  currency: string;
+  minorDigits: number;
+  tenants: Array<
+    GwBillAmounts & { tenantId: string; apps: Array<GwBillAmounts & { appId: string }> }
+  >;
+  total: number;
+}
+
+export interface GwLoad {
+  chain: string;
+  apps: number;
+  txsToday: number;
+  queriesToday: number;
+  rejectedToday: number;
+}
+
+/** What the console server knows of the gateway (GET /console-api/gateway). */
+export interface GwStatus {
+  /** network.json records a gateway. */
+  recorded: boolean;
+  url: string | null;
+  id: string | null;
+  org: string | null;
+  db: string | null;
+  /** The gateway's /gw/v1/health answer, null when it did not give one. */
+  health: { id: string; org: string; ok: boolean } | null;
+  /** Why the gateway cannot be used now, or null. */
+  problem: string | null;
+}
+
+export interface GwUsageFilter {
+  tenant?: string;
+  app?: string;
+  from?: string;
+  to?: string;
+}
+
+function gwQuery(q: Record<string, string | undefined>): string {
+  const p = new URLSearchParams();
+  for (const [k, v] of Object.entries(q)) if (v !== undefined && v !== '') p.set(k, v);
+  const s = p.toString();
+  return s ? `?${s}` : '';
+}
+
+/**
+ * The gateway's admin API through the console server (/console-api/gateway/*), which adds
+ * the operator's token: the page never sees it.
+ */
+export const gateway = {
+  status(): Promise<GwStatus> {
+    return call('/console-api/gateway');
+  },
+  tenants(): Promise<GwTenant[]> {
+    return call('/console-api/gateway/tenants');
+  },
+  apps(tenant?: string): Promise<GwApp[]> {
+    return call(`/console-api/gateway/apps${gwQuery({ tenant })}`);
+  },
+  app(id: string): Promise<GwAppDetail> {
+    return call(`/console-api/gateway/apps/${encodeURIComponent(id)}`);
+  },
+  usage(f: GwUsageFilter): Promise<{ rows: GwUsageRow[]; total: GwUsageCounts }> {
+    return call(`/console-api/gateway/usage${gwQuery({ ...f })}`);
+  },
+  /** A link that downloads the usage rows as CSV. */
+  usageCsvUrl(f: GwUsageFilter): string {
+    return `/console-api/gateway/usage${gwQuery({ ...f, format: 'csv' })}`;
+  },
+  bill(q: { tenant?: string; month?: string }): Promise<GwBill> {
+    return call(`/console-api/gateway/bill${gwQuery(q)}`);
+  },
+  load(): Promise<GwLoad[]> {
+    return call('/console-api/gateway/load');
+  },
+  setQuota(id: string, q: { tps?: number | null; tpd?: number | null }): Promise<GwApp> {
+    return call(`/console-api/gateway/apps/${encodeURIComponent(id)}/quota`, json(q));
   },
 };

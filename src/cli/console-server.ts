@@ -10,6 +10,10 @@
  * send requests to 127.0.0.1, the operator API also insists on its own Host (no DNS
  * rebinding), a same-origin Origin when the browser sends one, and a JSON body (which a
  * cross-site page cannot send without a CORS preflight that this server never grants).
+ *
+ * It also passes the console's gateway pages through to the service gateway's admin API
+ * (/console-api/gateway/* -> /gw/v1/admin/*, see registerGatewayProxy), adding the operator's
+ * token from DIR/gateway/admin.token so that the token never reaches the browser.
  */
 import { spawn } from 'node:child_process';
 import {
@@ -27,7 +31,7 @@ import { tmpdir } from 'node:os';
 import { basename, extname, join, resolve, sep } from 'node:path';
 import { createApiServer, sendError } from '../rpc/http-errors.ts';
 import { fileURLToPath } from 'node:url';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { address, getProfile } from '../crypto/profile.ts';
 import { certFromPem, parseCertificate } from '../crypto/x509.ts';
 import { ArchiError } from '../types/errors.ts';
@@ -391,6 +395,8 @@ export async function startConsoleServer(o: ConsoleServerOptions): Promise<Conso
     });
   });
 
+  registerGatewayProxy(app, dir, guard, jsonOnly);
+
   await app.listen({ host: '127.0.0.1', port: o.port ?? 0 });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : o.port;
@@ -465,4 +471,219 @@ export function recordConsoleUrl(dir: string, url: string | null): void {
   const tmp = `${path}.${process.pid}.tmp`;
   writeFileSync(tmp, `${JSON.stringify(raw, null, 2)}\n`);
   renameSync(tmp, path);
+}
+
+// ------------------------------------------------------------------ the gateway's admin API
+
+/** What DIR/network.json records of the gateway (`archi gateway start` writes it). */
+export interface GatewayRecord {
+  url: string;
+  id?: string;
+  org?: string;
+  db?: string;
+}
+
+/**
+ * The gateway network.json records now, or undefined. Read on every request: a gateway
+ * started after the console (or restarted on another port) is found without a restart.
+ */
+export function recordedGateway(dir: string): GatewayRecord | undefined {
+  let g: unknown;
+  try {
+    g = JSON.parse(readFileSync(join(dir, 'network.json'), 'utf8'))?.gateway;
+  } catch {
+    return undefined;
+  }
+  if (typeof g !== 'object' || g === null) return undefined;
+  const r = g as Record<string, unknown>;
+  if (typeof r.url !== 'string' || !/^https?:\/\//.test(r.url)) return undefined;
+  const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
+  return { url: r.url.replace(/\/+$/, ''), id: str(r.id), org: str(r.org), db: str(r.db) };
+}
+
+/** The admin endpoints the console may read (raw, percent-encoded paths under /gw/v1/admin). */
+const GATEWAY_READS = /^(tenants|apps|apps\/[A-Za-z0-9_.-]{1,64}|usage|bill|load)$/;
+/** An app id as a path segment (the envelope's app id rule, minus the dot segments). */
+const APP_ID = /^[A-Za-z0-9_.-]{1,64}$/;
+const GATEWAY_TIMEOUT_MS = 20_000;
+
+/**
+ * The console's window on the service gateway, with the operator's token added here:
+ *
+ * - `GET /console-api/gateway`: `{recorded, url, id, org, db, health, problem}`, always 200;
+ *   `health` is the gateway's `/gw/v1/health` answer or null, `problem` says why not.
+ * - `GET /console-api/gateway/health`: the gateway's `/gw/v1/health`.
+ * - `GET /console-api/gateway/{tenants,apps,apps/ID,usage,bill,load}?...`: the admin endpoint
+ *   of that name with the same query (`usage?format=csv` is sent as a file download).
+ * - `POST /console-api/gateway/apps/ID/quota` with `{tps?, tpd?}` (a number or null each).
+ *
+ * Nothing else passes: the console does not create tenants or apps (the CLI does, and keeps
+ * an upload-mode app's private keys on the operator's disk). The gateway's own answers and
+ * errors pass through with their status; no gateway recorded, no token, or no answer is
+ * 503 NOT_READY with a message that says which.
+ */
+export function registerGatewayProxy(
+  app: FastifyInstance,
+  dir: string,
+  guard: (req: FastifyRequest) => void,
+  jsonOnly: (req: FastifyRequest) => void,
+): void {
+  const tokenPath = join(dir, 'gateway', 'admin.token');
+
+  const target = (): GatewayRecord => {
+    const g = recordedGateway(dir);
+    if (!g) {
+      throw new ArchiError(
+        'NOT_READY',
+        `no gateway is recorded in ${join(dir, 'network.json')}: start one with "archi gateway start --dir ${dir}" (archi up starts one unless --no-gateway)`,
+      );
+    }
+    return g;
+  };
+
+  const token = (): string => {
+    const t = readFileSafe(tokenPath).trim();
+    if (!t) {
+      throw new ArchiError(
+        'NOT_READY',
+        `no gateway admin token at ${tokenPath}: the gateway writes it on its first start`,
+      );
+    }
+    return t;
+  };
+
+  /** One request to the gateway; NOT_READY when it does not answer. */
+  const ask = async (
+    g: GatewayRecord,
+    path: string,
+    init: { method?: string; body?: string; auth?: boolean; timeoutMs?: number } = {},
+  ): Promise<Response> => {
+    const headers: Record<string, string> = {};
+    if (init.auth !== false) headers.authorization = `Bearer ${token()}`;
+    if (init.body !== undefined) headers['content-type'] = 'application/json';
+    try {
+      return await fetch(`${g.url}${path}`, {
+        method: init.method ?? 'GET',
+        headers,
+        body: init.body,
+        redirect: 'error',
+        signal: AbortSignal.timeout(init.timeoutMs ?? GATEWAY_TIMEOUT_MS),
+      });
+    } catch (e) {
+      const err = e as Error & { cause?: { code?: string; message?: string } };
+      const why =
+        err.name === 'TimeoutError'
+          ? `no answer within ${(init.timeoutMs ?? GATEWAY_TIMEOUT_MS) / 1000} s`
+          : (err.cause?.code ?? err.cause?.message ?? err.message);
+      throw new ArchiError(
+        'NOT_READY',
+        `the gateway recorded in network.json (${g.url}) does not answer: ${why}`,
+      );
+    }
+  };
+
+  /** The gateway's answer as ours: its status, its JSON or CSV, nothing else of its headers. */
+  const relay = async (res: Response, reply: FastifyReply, download?: string) => {
+    const text = await res.text();
+    const type = res.headers.get('content-type') ?? 'application/json';
+    if (res.status >= 400 && !type.startsWith('application/json')) {
+      return sendError(
+        reply,
+        new ArchiError('INTERNAL', `the gateway answered ${res.status}: ${text.slice(0, 200)}`),
+      );
+    }
+    reply.code(res.status).header('content-type', type).header('cache-control', 'no-store');
+    if (download && res.ok)
+      reply.header('content-disposition', `attachment; filename="${download}"`);
+    return reply.send(text);
+  };
+
+  app.get('/console-api/gateway', async (req) => {
+    guard(req);
+    const g = recordedGateway(dir);
+    if (!g) {
+      return {
+        recorded: false,
+        url: null,
+        id: null,
+        org: null,
+        db: null,
+        health: null,
+        problem: `no gateway is recorded in network.json: start one with "archi gateway start --dir ${dir}" (archi up starts one unless --no-gateway)`,
+      };
+    }
+    let health: unknown = null;
+    let problem: string | null = null;
+    try {
+      const res = await ask(g, '/gw/v1/health', { auth: false, timeoutMs: 5000 });
+      if (res.ok) health = await res.json();
+      else problem = `the gateway's health check answered ${res.status}`;
+    } catch (e) {
+      problem = (e as Error).message;
+    }
+    if (!problem && !readFileSafe(tokenPath).trim()) {
+      problem = `no gateway admin token at ${tokenPath}`;
+    }
+    return {
+      recorded: true,
+      url: g.url,
+      id: g.id ?? null,
+      org: g.org ?? null,
+      db: g.db ?? null,
+      health,
+      problem,
+    };
+  });
+
+  app.get('/console-api/gateway/*', async (req, reply) => {
+    guard(req);
+    const raw = req.url.slice('/console-api/gateway/'.length);
+    const q = raw.indexOf('?');
+    const path = q < 0 ? raw : raw.slice(0, q);
+    const query = q < 0 ? '' : raw.slice(q);
+    const g = target();
+    if (path === 'health') return relay(await ask(g, '/gw/v1/health', { auth: false }), reply);
+    if (!GATEWAY_READS.test(path) || path === 'apps/.' || path === 'apps/..') {
+      throw new ArchiError('NOT_FOUND', `no route GET /console-api/gateway/${path}`);
+    }
+    const params = new URLSearchParams(query);
+    let download: string | undefined;
+    if (path === 'usage' && params.get('format') === 'csv') {
+      const of = params.get('app') ?? params.get('tenant') ?? 'all';
+      const range = [params.get('from'), params.get('to')].filter(Boolean).join('_');
+      download = `usage-${of}${range ? `-${range}` : ''}.csv`.replace(/[^A-Za-z0-9_.-]/g, '_');
+    }
+    return relay(await ask(g, `/gw/v1/admin/${path}${query}`), reply, download);
+  });
+
+  app.post('/console-api/gateway/apps/:id/quota', async (req, reply) => {
+    guard(req);
+    jsonOnly(req);
+    const id = (req.params as { id: string }).id;
+    const b = req.body as Record<string, unknown> | null;
+    const limit = (v: unknown) => v === undefined || v === null || typeof v === 'number';
+    if (
+      !APP_ID.test(id) ||
+      id === '.' ||
+      id === '..' ||
+      typeof b !== 'object' ||
+      b === null ||
+      Array.isArray(b) ||
+      Object.keys(b).some((k) => k !== 'tps' && k !== 'tpd') ||
+      (b.tps === undefined && b.tpd === undefined) ||
+      !limit(b.tps) ||
+      !limit(b.tpd)
+    ) {
+      throw new ArchiError(
+        'BAD_REQUEST',
+        'body must be {"tps"?: number | null, "tpd"?: number | null} (at least one; null is no limit)',
+      );
+    }
+    const g = target();
+    const body = JSON.stringify({ tps: b.tps, tpd: b.tpd });
+    return relay(
+      await ask(g, `/gw/v1/admin/apps/${encodeURIComponent(id)}/quota`, { method: 'POST', body }),
+      reply,
+    );
+  });
 }
