@@ -431,11 +431,7 @@ export class GatewayClient {
    * returns the verified answer's data; a non-OK code throws a GatewayError.
    */
   async request<T>(path: string, body: JsonObject, opts: GatewayRequestOptions = {}): Promise<T> {
-    const env = signRequest(
-      this.signer,
-      { app: this.appId, reqId: opts.reqId ?? newReqId(), time: opts.time ?? Date.now() },
-      body,
-    );
+    const env = this.envelope(body, opts);
     const { res, text } = await this.post(path, JSON.stringify(env), opts.timeoutMs);
     const answer = this.verify(res, text, env.header.reqId);
     if (answer.code !== 'OK') {
@@ -450,6 +446,15 @@ export class GatewayClient {
       });
     }
     return answer.data as T;
+  }
+
+  /** A signed request envelope of this app for `body` (a fresh reqId and the time now unless given). */
+  envelope(body: JsonObject, opts: Omit<GatewayRequestOptions, 'timeoutMs'> = {}) {
+    return signRequest(
+      this.signer,
+      { app: this.appId, reqId: opts.reqId ?? newReqId(), time: opts.time ?? Date.now() },
+      body,
+    );
   }
 
   /** The answer checked: signed by the gateway, in time, for `reqId`. */

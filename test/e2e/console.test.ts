@@ -33,6 +33,7 @@ const NATIVE_CONTRACTS = [
   'token',
   'evidence',
   'governance',
+  'org_keys',
   'contract_manage',
 ];
 const skip =

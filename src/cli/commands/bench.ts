@@ -2,6 +2,9 @@
  * `archi bench`: a load generator against one node. Every tx is signed before the clock
  * starts, so the numbers measure the chain rather than client-side signing; commits are
  * learned from one WebSocket subscription to all tx results (block polling if that fails).
+ * `--via gateway` runs the contract workload twice on the same network, straight to the node
+ * and then as an upload-mode app through the service gateway (envelopes signed before the
+ * clock starts too), and reports both.
  */
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
@@ -12,7 +15,8 @@ import { create, encode, TxBatchSchema } from '../../codec/index.ts';
 import { Contracts } from '../../sdk/contracts.ts';
 import { buildContract } from '../../vm/sandbox/build.ts';
 import type { ArchiClient } from '../../sdk/client.ts';
-import { buildAndSign, type Call, type Identity } from '../../sdk/identity.ts';
+import { GatewayClient, makeUploadKeys } from '../../sdk/gateway-client.ts';
+import { buildAndSign, type Call, Identity } from '../../sdk/identity.ts';
 import type { TxPush } from '../../sdk/types.ts';
 import { ArchiError } from '../../types/errors.ts';
 import {
@@ -23,6 +27,7 @@ import {
   intOption,
   type TargetFlags,
 } from '../client-context.ts';
+import { adminClient } from './gateway.ts';
 
 export type Workload = 'transfer' | 'kv' | 'contract';
 
@@ -41,6 +46,8 @@ export interface BenchOptions {
   idleTimeoutMs: number;
   /** Progress lines on stderr. */
   progress: boolean;
+  /** Send through the service gateway as this app, calling its counter `contract`. */
+  gateway?: { client: GatewayClient; contract: string };
 }
 
 /** The JSON object `archi bench` prints. */
@@ -55,6 +62,8 @@ export interface BenchResult {
   committedPerSec: number;
   submitPerSec: number;
   latencyMs: { p50: number; p90: number; p99: number; max: number };
+  /** From sending a tx to its accepted answer (the node's, or the gateway's). */
+  submitLatencyMs: { p50: number; p99: number };
   crypto: string;
   node: string;
   chainId: string;
@@ -74,19 +83,21 @@ function txPoster(
   baseUrl: string,
   basePath: string,
   sockets: number,
-): { post(path: string, bytes: Uint8Array): Promise<PostAnswer>; close(): void } {
+  contentType = 'application/octet-stream',
+): { post(path: string, body: Uint8Array | string): Promise<PostAnswer>; close(): void } {
   const base = new URL(baseUrl);
   const mod = base.protocol === 'https:' ? https : http;
   const agent = new mod.Agent({ keepAlive: true, maxSockets: sockets, maxFreeSockets: sockets });
   return {
-    post(path, bytes) {
+    post(path, body) {
+      const bytes = typeof body === 'string' ? Buffer.from(body) : body;
       return new Promise((resolve, reject) => {
         const req = mod.request(
           new URL(`${basePath}${path}`, base),
           {
             method: 'POST',
             agent,
-            headers: { 'content-type': 'application/octet-stream', 'content-length': bytes.length },
+            headers: { 'content-type': contentType, 'content-length': bytes.length },
           },
           (res) => {
             const chunks: Buffer[] = [];
@@ -112,7 +123,9 @@ function txPoster(
 
 function errorCode(a: PostAnswer): string {
   try {
-    const code = JSON.parse(a.body)?.error?.code;
+    const body = JSON.parse(a.body);
+    // The node answers {error: {code}}, the gateway a signed envelope {code, ...}.
+    const code = body?.error?.code ?? body?.code;
     if (typeof code === 'string') return code;
   } catch {
     // not JSON: fall through to the status
@@ -120,9 +133,13 @@ function errorCode(a: PostAnswer): string {
   return `HTTP_${a.status}`;
 }
 
-/** POST one tx; '' when accepted, else the error code. */
-async function postOne(poster: ReturnType<typeof txPoster>, bytes: Uint8Array): Promise<string> {
-  const a = await poster.post('/txs', bytes);
+/** POST one tx (or its gateway envelope to `path`); '' when accepted, else the error code. */
+async function postOne(
+  poster: ReturnType<typeof txPoster>,
+  body: Uint8Array | string,
+  path = '/txs',
+): Promise<string> {
+  const a = await poster.post(path, body);
   return a.status >= 200 && a.status < 300 ? '' : errorCode(a);
 }
 
@@ -176,7 +193,7 @@ function progressLine(enabled: boolean): { update(text: string): void; done(): v
   };
 }
 
-function calls(workload: Workload, n: number): Call[] {
+function calls(workload: Workload, n: number, contract = BENCH_CONTRACT): Call[] {
   const out: Call[] = new Array(n);
   if (workload === 'transfer') {
     for (let i = 0; i < n; i++) {
@@ -187,8 +204,7 @@ function calls(workload: Workload, n: number): Call[] {
       };
     }
   } else if (workload === 'contract') {
-    for (let i = 0; i < n; i++)
-      out[i] = { contract: BENCH_CONTRACT, method: 'increment', args: {} };
+    for (let i = 0; i < n; i++) out[i] = { contract, method: 'increment', args: {} };
   } else {
     const run = randomBytes(6).toString('hex');
     for (let i = 0; i < n; i++) {
@@ -229,7 +245,14 @@ export async function runBench(
     }
   }
 
-  if (o.workload === 'contract') {
+  const gw = o.gateway;
+  if (gw && (o.workload !== 'contract' || o.batch !== 1)) {
+    throw new ArchiError(
+      'INVALID_ARGS',
+      'through the gateway the bench runs the contract workload one tx per request',
+    );
+  }
+  if (o.workload === 'contract' && !gw) {
     const contracts = new Contracts(client);
     const deployed = await contracts.list();
     if (!deployed.some((c) => c.name === BENCH_CONTRACT && c.status === 'active')) {
@@ -239,13 +262,18 @@ export async function runBench(
     }
   }
 
-  const list = calls(o.workload, o.txs);
+  const list = calls(o.workload, o.txs, gw?.contract);
   const txs: Uint8Array[] = new Array(o.txs);
   const index = new Map<string, number>();
+  // Through the gateway each tx goes in an app envelope; a retry needs a new one (new reqId).
+  const envelope = (i: number): string =>
+    JSON.stringify(gw?.client.envelope({ tx: Buffer.from(txs[i]).toString('base64') }));
+  const envelopes: string[] = gw ? new Array(o.txs) : [];
   for (let i = 0; i < o.txs; i++) {
     const t = buildAndSign(identity, chainId, list[i]);
     txs[i] = t.bytes;
     index.set(t.txIdHex, i);
+    if (gw) envelopes[i] = envelope(i);
     if ((i & 255) === 0) progress.update(`signing ${i}/${o.txs}`);
   }
 
@@ -313,7 +341,9 @@ export async function runBench(
     void poll();
   }
 
-  const poster = txPoster(client.url, client.basePath, o.concurrency);
+  const poster = gw
+    ? txPoster(gw.client.url, '', o.concurrency, 'application/json')
+    : txPoster(client.url, client.basePath, o.concurrency);
   const t0 = performance.now();
   let submitEnd = t0;
   let nextTx = 0;
@@ -324,7 +354,9 @@ export async function runBench(
       countError(code);
     }
   };
+  const answeredAt = new Float64Array(o.txs);
   const accept = (i: number): void => {
+    if (answeredAt[i] === 0) answeredAt[i] = performance.now();
     if (state[i] === 0) state[i] = 1;
     if (state[i] !== 3) accepted++;
   };
@@ -334,8 +366,10 @@ export async function runBench(
     for (let attempt = 0; todo.length > 0; attempt++) {
       let codes: string[];
       try {
-        codes =
-          todo.length === 1 && o.batch === 1
+        if (gw && attempt > 0) for (const i of todo) envelopes[i] = envelope(i);
+        codes = gw
+          ? [await postOne(poster, envelopes[todo[0]], '/gw/v1/tx')]
+          : todo.length === 1 && o.batch === 1
             ? [await postOne(poster, txs[todo[0]])]
             : await postBatch(
                 poster,
@@ -395,6 +429,9 @@ export async function runBench(
   const latencies: number[] = [];
   for (let i = 0; i < o.txs; i++) if (state[i] === 2) latencies.push(commitAt[i] - startAt[i]);
   latencies.sort((a, b) => a - b);
+  const answers: number[] = [];
+  for (let i = 0; i < o.txs; i++) if (answeredAt[i] > 0) answers.push(answeredAt[i] - startAt[i]);
+  answers.sort((a, b) => a - b);
   const end = committed > 0 ? Math.max(lastCommitAt, submitEnd) : submitEnd;
   const durationSec = Math.max((end - t0) / 1000, 1e-6);
   const submitSec = Math.max((submitEnd - t0) / 1000, 1e-6);
@@ -414,6 +451,10 @@ export async function runBench(
       p99: round(quantile(latencies, 0.99), 1),
       max: round(latencies.length ? latencies[latencies.length - 1] : 0, 1),
     },
+    submitLatencyMs: {
+      p50: round(quantile(answers, 0.5), 1),
+      p99: round(quantile(answers, 0.99), 1),
+    },
     crypto: status.crypto,
     node: nodeName.includes('://') && status.node ? status.node : nodeName,
     chainId,
@@ -429,6 +470,74 @@ interface BenchFlags extends TargetFlags {
   workload: Workload;
   as: string;
   idleTimeout: number;
+  via: 'node' | 'gateway';
+  gateway?: string;
+}
+
+/** What `archi bench --via gateway` prints: both runs and how the gateway path compares. */
+export interface GatewayBenchResult {
+  via: 'gateway';
+  app: string;
+  /** Throughput: --txs at --concurrency, straight to the node and through the gateway. */
+  direct: BenchResult;
+  gateway: BenchResult;
+  /** Latency: a few hundred txs one at a time each way, so no queue hides the gateway's cost. */
+  directUnloaded: BenchResult;
+  gatewayUnloaded: BenchResult;
+  /** Gateway throughput over direct throughput (committed txs per second). */
+  throughputRatio: number;
+  /** Unloaded p50 latency to commit, gateway minus direct, ms. */
+  addedP50Ms: number;
+  /** Unloaded p50 latency to the accepted answer, gateway minus direct, ms. */
+  addedSubmitP50Ms: number;
+}
+
+/** Txs of the one-at-a-time latency runs of --via gateway. */
+const UNLOADED_TXS = 200;
+
+/**
+ * A new upload-mode app of tenant `bench` on the client's chain, with the example counter
+ * deployed through the gateway: what the gateway run signs and calls as.
+ */
+async function benchApp(
+  client: ArchiClient,
+  flags: BenchFlags,
+): Promise<{ gateway: GatewayClient; identity: Identity; contract: string }> {
+  const admin = adminClient(flags.dir, flags.gateway);
+  const status = await client.status();
+  await admin.createTenant('bench').catch((e: { code?: string }) => {
+    if (e.code !== 'GW_EXISTS') throw e;
+  });
+  const keys = makeUploadKeys(status.crypto, status.identityMode);
+  const created = await admin.createApp({
+    tenant: 'bench',
+    name: `bench-${randomBytes(4).toString('hex')}`,
+    chain: status.chainId,
+    mode: 'upload',
+    ...keys.upload,
+  });
+  const gateway = new GatewayClient(admin.url, {
+    appId: created.app.id,
+    accessKeyPem: keys.access.privateKeyPem,
+    profile: status.crypto,
+    gatewayPublicKeyPem: created.gateway.publicKeys[status.crypto],
+  });
+  const id = created.identities[0];
+  const identity = Identity.fromPem(
+    status.crypto,
+    id.org,
+    keys.identities[0].privateKeyPem,
+    id.cert ?? keys.identities[0].publicKeyHex,
+  );
+  const built = await buildContract(COUNTER_SOURCE);
+  const deployed = await gateway.deploy('counter', built.code, { timeoutMs: 60_000 });
+  if (deployed.status !== 'deployed') {
+    throw new ArchiError(
+      'NOT_READY',
+      `the chain's lifecycle policy needs a vote to deploy the bench contract (proposal ${deployed.proposal.id}); bench through the gateway on a chain whose policy lets one organization deploy`,
+    );
+  }
+  return { gateway, identity, contract: deployed.contract.name };
 }
 
 /** Adds `archi bench` to the program. */
@@ -458,8 +567,26 @@ export function register(program: Command): void {
         'stop waiting for commits after this long without one',
         intOption('--idle-timeout', 1, 3_600_000),
         60_000,
-      ),
-  ).action(async (flags: BenchFlags) => {
+      )
+      .addOption(
+        new Option(
+          '--via <path>',
+          'node: straight to the node; gateway: the contract workload straight and then as an app through the service gateway, both reported',
+        )
+          .choices(['node', 'gateway'])
+          .default('node'),
+      )
+      .option('--gateway <url>', "the gateway's URL (default: network.json's record)"),
+  ).action(async (flags: BenchFlags, cmd: Command) => {
+    if (flags.via === 'gateway') {
+      if (cmd.getOptionValueSource('workload') === 'default') flags.workload = 'contract';
+      if (flags.workload !== 'contract' || flags.batch !== 1) {
+        throw new ArchiError(
+          'INVALID_ARGS',
+          '--via gateway runs the contract workload (an app calls only its own contracts) with --batch 1',
+        );
+      }
+    }
     const ctx = ClientContext.resolve(flags);
     const { client, node, identity } = await ctx.withNode(async (c, n) => {
       const info = await ctx.chainInfo(c);
@@ -467,14 +594,43 @@ export function register(program: Command): void {
       await c.status();
       return { client: c, node: n, identity: ctx.identity(flags.as, info) };
     });
-    const result = await runBench(client, node.name, identity, {
+    const options: BenchOptions = {
       txs: flags.txs,
       concurrency: flags.concurrency,
       batch: flags.batch,
       workload: flags.workload,
       idleTimeoutMs: flags.idleTimeout,
       progress: process.stderr.isTTY === true,
+    };
+    if (flags.via === 'node') {
+      const result = await runBench(client, node.name, identity, options);
+      cliOutput.write(`${JSON.stringify(result)}\n`);
+      return;
+    }
+    const app = await benchApp(client, flags);
+    const route = { gateway: { client: app.gateway, contract: app.contract } };
+    const unloaded = { ...options, txs: Math.min(options.txs, UNLOADED_TXS), concurrency: 1 };
+    const directUnloaded = await runBench(client, node.name, identity, unloaded);
+    const gatewayUnloaded = await runBench(client, node.name, app.identity, {
+      ...unloaded,
+      ...route,
     });
+    const direct = await runBench(client, node.name, identity, options);
+    const gateway = await runBench(client, node.name, app.identity, { ...options, ...route });
+    const result: GatewayBenchResult = {
+      via: 'gateway',
+      app: app.gateway.appId,
+      direct,
+      gateway,
+      directUnloaded,
+      gatewayUnloaded,
+      throughputRatio: round(gateway.committedPerSec / Math.max(direct.committedPerSec, 1e-9), 3),
+      addedP50Ms: round(gatewayUnloaded.latencyMs.p50 - directUnloaded.latencyMs.p50, 1),
+      addedSubmitP50Ms: round(
+        gatewayUnloaded.submitLatencyMs.p50 - directUnloaded.submitLatencyMs.p50,
+        1,
+      ),
+    };
     cliOutput.write(`${JSON.stringify(result)}\n`);
   });
 }
