@@ -6,9 +6,12 @@
  * and feeds receipts to the usage book (gas of the gateway's own txs), and re-sends the
  * journal's accepted requests after a restart or an outage (TX_DUPLICATE = it got there).
  */
+import http from 'node:http';
+import https from 'node:https';
 import type { Logger } from 'pino';
+import { create, encode, TxBatchSchema } from '../codec/index.ts';
 import { ArchiClient } from '../sdk/client.ts';
-import { isUnreachable, unreachableError } from '../sdk/errors.ts';
+import { isUnreachable, remoteError, timeoutError, unreachableError } from '../sdk/errors.ts';
 import type {
   ChainConfigJson,
   CommittedAnswer,
@@ -25,9 +28,9 @@ import {
   type JournalEntry,
   markFailed,
   markForwarded,
+  markForwardedMany,
   pendingForwards,
-  recordReceipt,
-  requestsAwaitingReceipt,
+  recordReceiptsByTx,
 } from './store.ts';
 
 /** How long a request to a node may take (a waited commit gets its own time on top). */
@@ -272,43 +275,77 @@ export class NodeFeed<T extends Topic> {
 }
 
 /**
- * Receipts of the gateway's own txs, counted once per request (`recordReceipt`): pushes are
- * gathered for a moment and looked up by tx id in one query.
+ * Writes gathered for a moment and done in one statement: the database's cost is per
+ * statement, not per row. `add` never fails; a failed write is logged (what it would have
+ * recorded is then done again: a request left 'accepted' is sent again, TX_DUPLICATE, and
+ * marked; a receipt's gas stays uncounted).
  */
-export class ReceiptBook {
-  private pending = new Map<string, number>();
+class Batch<T> {
+  private pending: T[] = [];
   private timer?: NodeJS.Timeout;
   private flushing: Promise<void> = Promise.resolve();
 
   constructor(
-    private readonly db: Db,
+    private readonly write: (items: T[]) => Promise<unknown>,
+    private readonly what: string,
     private readonly log: Logger,
+    private readonly delayMs = 20,
+    private readonly max = 500,
   ) {}
 
-  add(txId: string, gasUsed: number): void {
-    this.pending.set(txId, gasUsed);
-    if (this.pending.size >= 500) this.flush();
-    else this.timer ??= setTimeout(() => this.flush(), 100);
+  add(item: T): void {
+    this.pending.push(item);
+    if (this.pending.length >= this.max) void this.flush();
+    else this.timer ??= setTimeout(() => void this.flush(), this.delayMs);
   }
 
-  /** Counts what was gathered; resolves when it is in the database. */
+  /** Writes what was gathered; resolves when it is in the database. */
   flush(): Promise<void> {
     clearTimeout(this.timer);
     this.timer = undefined;
-    const batch = this.pending;
-    this.pending = new Map();
+    const items = this.pending;
+    this.pending = [];
     this.flushing = this.flushing.then(async () => {
-      if (batch.size === 0) return;
+      if (items.length === 0) return;
       try {
-        for (const r of await requestsAwaitingReceipt(this.db, [...batch.keys()])) {
-          const gas = batch.get(r.txId) ?? 0;
-          await recordReceipt(this.db, { appId: r.appId, reqId: r.reqId, gas, bytesWritten: 0 });
-        }
+        await this.write(items);
       } catch (e) {
-        this.log.warn({ err: (e as Error).message }, 'gateway: cannot count receipts');
+        this.log.warn(
+          { err: (e as Error).message, n: items.length },
+          `gateway: cannot ${this.what}`,
+        );
       }
     });
     return this.flushing;
+  }
+}
+
+/**
+ * The journal's writes after a send: requests marked forwarded, and receipts' gas counted
+ * once per request (from the chain's `txs` feed), each in batches.
+ */
+export class ReceiptBook {
+  private readonly marks: Batch<{ appId: string; reqId: string; txId: string }>;
+  private readonly receipts: Batch<{ txId: string; gas: number }>;
+
+  constructor(db: Db, log: Logger) {
+    this.marks = new Batch((rows) => markForwardedMany(db, rows), 'mark requests forwarded', log);
+    this.receipts = new Batch((rows) => recordReceiptsByTx(db, rows), 'count receipts', log, 100);
+  }
+
+  /** The request was sent to a node (or the chain had it already). */
+  forwarded(appId: string, reqId: string, txId: string): void {
+    this.marks.add({ appId, reqId, txId });
+  }
+
+  /** A tx committed with this much gas. */
+  add(txId: string, gasUsed: number): void {
+    this.receipts.add({ txId, gas: gasUsed });
+  }
+
+  async flush(): Promise<void> {
+    await this.marks.flush();
+    await this.receipts.flush();
   }
 
   close(): Promise<void> {
@@ -411,6 +448,123 @@ class TxWatch {
   }
 }
 
+const agents = {
+  http: new http.Agent({ keepAlive: true }),
+  https: new https.Agent({ keepAlive: true }),
+};
+/** Most txs in one batch request (the node takes up to 1000). */
+const MAX_BATCH = 500;
+
+type BatchResult = { txId?: string; error?: { code?: string; message?: string } };
+
+/**
+ * POST /txs/batch of the client's chain on its node (node:http with kept-alive connections:
+ * much cheaper per request than fetch). Per tx a txId or an error; a node that cannot be
+ * reached is unreachableError, so ChainNodes.call moves on.
+ */
+function postBatch(c: ArchiClient, txs: Uint8Array[]): Promise<BatchResult[]> {
+  const url = new URL(`${c.url}${c.basePath}/txs/batch`);
+  const body = encode(TxBatchSchema, create(TxBatchSchema, { txs }));
+  const secure = url.protocol === 'https:';
+  return new Promise((resolve, reject) => {
+    const req = (secure ? https : http).request(
+      url,
+      {
+        method: 'POST',
+        agent: secure ? agents.https : agents.http,
+        headers: { 'content-type': 'application/octet-stream', 'content-length': body.length },
+        timeout: NODE_TIMEOUT_MS,
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (d: Buffer) => chunks.push(d));
+        res.on('error', (e) => reject(unreachableError(c.url, e.message)));
+        res.on('end', () => {
+          let parsed: any;
+          try {
+            parsed = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+          } catch {
+            parsed = undefined;
+          }
+          const status = res.statusCode ?? 500;
+          if (status >= 200 && status < 300 && Array.isArray(parsed?.results)) {
+            resolve(parsed.results as BatchResult[]);
+            return;
+          }
+          const err = parsed?.error;
+          reject(
+            remoteError(
+              err?.code ?? (status === 404 ? 'CHAIN_NOT_FOUND' : 'INTERNAL'),
+              typeof err?.message === 'string'
+                ? err.message
+                : `POST ${url.pathname}: HTTP ${status}`,
+            ),
+          );
+        });
+      },
+    );
+    req.on('timeout', () =>
+      req.destroy(timeoutError(`no answer from ${url.href} within ${NODE_TIMEOUT_MS} ms`)),
+    );
+    req.on('error', (e: NodeJS.ErrnoException) =>
+      reject(e instanceof ArchiError ? e : unreachableError(c.url, e.code ?? e.message)),
+    );
+    req.end(body);
+  });
+}
+
+/**
+ * Txs sent to one chain in batches: what arrives in one turn of the event loop goes in one
+ * request, so a busy gateway makes one node request per batch rather than per tx, and an
+ * idle one adds no delay.
+ */
+class SubmitQueue {
+  private queue: Array<{
+    bytes: Uint8Array;
+    resolve(txId: string): void;
+    reject(e: unknown): void;
+  }> = [];
+  private scheduled = false;
+
+  constructor(private readonly chain: ChainNodes) {}
+
+  submit(bytes: Uint8Array): Promise<string> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ bytes, resolve, reject });
+      if (this.queue.length >= MAX_BATCH) this.flush();
+      else if (!this.scheduled) {
+        this.scheduled = true;
+        setImmediate(() => this.flush());
+      }
+    });
+  }
+
+  private flush(): void {
+    this.scheduled = this.queue.length > MAX_BATCH;
+    const batch = this.queue.splice(0, MAX_BATCH);
+    if (this.scheduled) setImmediate(() => this.flush());
+    if (batch.length === 0) return;
+    this.chain
+      .call((c) =>
+        postBatch(
+          c,
+          batch.map((b) => b.bytes),
+        ),
+      )
+      .then(
+        (results) =>
+          batch.forEach((b, i) => {
+            const r = results[i];
+            if (typeof r?.txId === 'string') b.resolve(r.txId);
+            else b.reject(remoteError(r?.error?.code, r?.error?.message ?? 'refused by the node'));
+          }),
+        (e) => {
+          for (const b of batch) b.reject(e);
+        },
+      );
+  }
+}
+
 /** The outcome of sending a tx to a chain. */
 export interface Sent {
   txId: string;
@@ -422,6 +576,7 @@ export interface Sent {
 export class Forwarder {
   readonly book: ReceiptBook;
   private readonly watches = new Map<string, TxWatch>();
+  private readonly queues = new Map<string, SubmitQueue>();
   private readonly cancels = new Set<() => void>();
   private closed = false;
 
@@ -464,9 +619,13 @@ export class Forwarder {
     const chain = await this.pool.chain(chainId);
     // The chain's txs feed counts the receipt's gas once the tx commits.
     if (!this.watches.has(chainId)) await this.watch(chainId);
+    let q = this.queues.get(chainId);
+    if (!q) {
+      q = new SubmitQueue(chain);
+      this.queues.set(chainId, q);
+    }
     try {
-      const a = await chain.call((c) => c.submitTx(bytes));
-      return { txId: a.txId, duplicate: false };
+      return { txId: await q.submit(bytes), duplicate: false };
     } catch (e) {
       if (e instanceof ArchiError && e.code === 'TX_DUPLICATE') return { txId, duplicate: true };
       throw e;

@@ -34,7 +34,6 @@ import {
   findTxRequest,
   listIdentities,
   markFailed,
-  markForwarded,
   type RequestKind,
   recordReceipt,
   setForward,
@@ -204,9 +203,9 @@ async function forward(
 ): Promise<{ sent: true } | CommittedAnswer> {
   const { app } = known;
   const reqId = env.header.reqId;
-  const mark = async (txId: string) => {
-    await markForwarded(ctx.db, app.id, reqId, { txId });
-  };
+  // Marked in a batch, not waited for: a mark lost to a crash only means one more send
+  // (TX_DUPLICATE, then marked).
+  const mark = async (txId: string) => ctx.fwd.book.forwarded(app.id, reqId, txId);
   if (!wait) {
     try {
       const sent = await ctx.fwd.submit(app.chainId, tx.bytes, tx.txId);

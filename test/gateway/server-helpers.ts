@@ -19,7 +19,7 @@ import {
   encodeTlv,
   encodeUnsignedInteger,
 } from '../../src/crypto/der.ts';
-import type { ProfileName } from '../../src/crypto/interfaces.ts';
+import type { ProfileName, Signer } from '../../src/crypto/interfaces.ts';
 import { encodeSpki, pemEncode } from '../../src/crypto/keys.ts';
 import { getProfile } from '../../src/crypto/profile.ts';
 import {
@@ -153,6 +153,8 @@ export interface GwAnswer {
 
 /** An app as a raw HTTP client: signs envelopes, checks the gateway's signed answers. */
 export class RawApp {
+  private signer?: Signer;
+
   constructor(
     readonly url: string,
     readonly appId: string,
@@ -163,9 +165,9 @@ export class RawApp {
 
   /** The envelope for `body` (reqId and time may be given). */
   envelope(body: Record<string, unknown>, o: { reqId?: string; time?: number; app?: string } = {}) {
-    const signer = getProfile(this.profile).signerFromPem(this.accessKeyPem);
+    this.signer ??= getProfile(this.profile).signerFromPem(this.accessKeyPem);
     return signRequest(
-      signer,
+      this.signer,
       { app: o.app ?? this.appId, reqId: o.reqId ?? newReqId(), time: o.time ?? Date.now() },
       body,
     );
