@@ -57,6 +57,10 @@ export interface GatewayOptions {
   txRetentionMs?: number;
   /** Validity of issued app certificates in days (default 365). */
   certValidityDays?: number;
+  /** How often accepted requests not yet sent are sent again (default 10 s). */
+  reforwardEveryMs?: number;
+  /** How old an accepted request must be for that round to send it again (default 30 s). */
+  reforwardAfterMs?: number;
   /** The clock (tests). */
   now?: () => number;
   /** Environment to read ARCHI_GW_MASTER_KEY from (default process.env). */
@@ -255,9 +259,15 @@ export async function startGateway(o: GatewayOptions): Promise<RunningGateway> {
     timers.push(
       setInterval(() => {
         rounds = rounds.then(() =>
-          reforwardPending(db, f, appOf, log, ctx.now() - REFORWARD_AFTER_MS).catch(() => 0),
+          reforwardPending(
+            db,
+            f,
+            appOf,
+            log,
+            ctx.now() - (o.reforwardAfterMs ?? REFORWARD_AFTER_MS),
+          ).catch(() => 0),
         );
-      }, REFORWARD_EVERY_MS),
+      }, o.reforwardEveryMs ?? REFORWARD_EVERY_MS),
       setInterval(() => {
         purgeExpired(db, ctx.now()).then(
           (n) => n > 0 && log.debug({ purged: n }, 'gateway: expired request ids forgotten'),

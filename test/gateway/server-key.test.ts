@@ -10,7 +10,10 @@ import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { getProfile } from '../../src/crypto/profile.ts';
 import type { RunningGateway } from '../../src/gateway/gateway.ts';
-import { getApp, listIdentities } from '../../src/gateway/store.ts';
+import { getRequest, getApp, listIdentities } from '../../src/gateway/store.ts';
+import { startNode } from '../../src/node/node.ts';
+import { join } from 'node:path';
+import pino from 'pino';
 import { ArchiClient } from '../../src/sdk/client.ts';
 import { buildAndSign, Identity } from '../../src/sdk/identity.ts';
 import { listKeys } from '../../src/sdk/org-keys.ts';
@@ -38,7 +41,7 @@ let node: ArchiClient;
 
 before(async () => {
   net = await startNetwork({ orgs: 1, crypto: 'gm', identity: 'key' });
-  gw = await gateway(net.dir);
+  gw = await gateway(net.dir, { reforwardEveryMs: 500, reforwardAfterMs: 1_000 });
   node = new ArchiClient(net.rpc[0], { chainId: CHAIN });
   code = (await buildContract(COUNTER)).code;
   await adminOk(gw, 'POST', '/tenants', { name: 'acme' });
@@ -204,4 +207,56 @@ test('key chains refuse CSRs; a registration the chain refuses leaves no app beh
   // The name and namespace are free again.
   const ok = await adminOk(gw, 'POST', '/apps', body({}));
   assert.equal(ok.app.namespace, 'again');
+});
+
+test('no node of the chain answers: NOT_READY with the tx id, the request kept and sent once a node is back', async () => {
+  const created = await adminOk(gw, 'POST', '/apps', {
+    tenant: 'acme',
+    name: 'patient',
+    chain: CHAIN,
+    mode: 'trust',
+  });
+  const app = new RawApp(
+    gw.url,
+    created.app.id,
+    PROFILE,
+    created.accessPrivateKey,
+    created.gateway.publicKeys.gm,
+  );
+  await app.ok('/gw/v1/contract/deploy', { name: 'counter', code });
+  await net.nodes[0].stop();
+  const down = await app.call('/gw/v1/tx', {
+    call: { contract: 'counter', method: 'increment', args: { by: 9 } },
+  });
+  assert.equal(down.env.code, 'NOT_READY', down.env.msg);
+  assert.equal(down.status, 503);
+  const txId = (down.env.data as any).txId;
+  assert.match(txId, /^[0-9a-f]{64}$/);
+  assert.equal(
+    (await getRequest(gw.database, app.appId, down.env.header.reqId))?.status,
+    'accepted',
+  );
+  // Queries fail the same way, and the gateway keeps serving.
+  assert.equal(
+    (await app.call('/gw/v1/query', { contract: 'counter', method: 'get' })).env.code,
+    'NOT_READY',
+  );
+  // info answers from the chain config read a moment ago.
+  assert.equal((await app.call('/gw/v1/info', {})).env.code, 'OK');
+  net.nodes[0] = await startNode(
+    join(net.dir, 'nodes', 'node1', 'node.json'),
+    pino({ level: 'silent' }),
+  );
+  const committed = await node.waitForTx(txId, 30_000);
+  assert.equal(committed.receipt.result, 9);
+  for (let i = 0; i < 50; i++) {
+    if ((await getRequest(gw.database, app.appId, down.env.header.reqId))?.status === 'forwarded')
+      break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.equal(
+    (await getRequest(gw.database, app.appId, down.env.header.reqId))?.status,
+    'forwarded',
+  );
+  assert.equal((await app.ok('/gw/v1/tx/get', { txId })).receipt.result, 9);
 });
