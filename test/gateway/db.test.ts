@@ -128,11 +128,21 @@ for (const b of await backends()) {
       const db = await dbs.open(spec);
       if (b.name === 'postgres') {
         const other = await dbs.open(spec, { migrate: false });
-        await db.query('SELECT 1'); // leaves an idle connection in the pool
+        // Cut a connection in the middle of a statement: an idle one may be dropped and
+        // replaced by the pool before the next query, which then succeeds (a race).
+        const cut = db.query('SELECT pg_sleep(60)');
+        cut.catch(() => {});
+        for (;;) {
+          const [r] = await other.query<{ n: number }>(
+            "SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND state = 'active' AND query = 'SELECT pg_sleep(60)'",
+          );
+          if (r.n > 0) break;
+          await new Promise((r) => setTimeout(r, 20));
+        }
         await other.query(
           'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()',
         );
-        await assert.rejects(db.query('SELECT 1'), isCode('GW_DB_UNAVAILABLE'));
+        await assert.rejects(cut, isCode('GW_DB_UNAVAILABLE'));
         // The pool replaces the dead connection: the handle serves again.
         assert.deepEqual(await db.query('SELECT 1 AS x'), [{ x: 1 }]);
       }
