@@ -19,8 +19,6 @@ import type { Queryable } from './db/db.ts';
 export type QuotaRefusal = { ok: false; code: 'QUOTA_TPS' | 'QUOTA_TPD'; retryAfterMs: number };
 export type QuotaResult = { ok: true } | QuotaRefusal;
 
-/** Rounding slack for tokens refilled in fractions (0.2 + 0.8 may sum to 0.9999999999). */
-const EPSILON = 1e-9;
 const DAY_MS = 86_400_000;
 
 /** `YYYY-MM-DD` of the UTC day that contains `ms`. */
@@ -33,52 +31,19 @@ export function msToUtcMidnight(ms: number): number {
   return DAY_MS - (((ms % DAY_MS) + DAY_MS) % DAY_MS);
 }
 
-/** Takes one tx of `appId`'s quota inside `q`'s transaction; a refusal changes nothing. */
+/**
+ * Takes one tx of `appId`'s quota inside `q`'s transaction (and counts it in the day's txs); a
+ * refusal changes nothing. The work is the database function `gw_take_quota` (schema v3),
+ * which `store.acceptRequest` runs too, so there is one implementation of the quota.
+ */
 export async function takeQuota(q: Queryable, appId: string, nowMs: number): Promise<QuotaResult> {
-  const [b] = await q.query<{
-    tokens: number;
-    updated_ms: number;
-    tps: number | null;
-    tpd: number | null;
-  }>(
-    `SELECT b.tokens, b.updated_ms, a.tps, a.tpd
-       FROM quota_buckets b JOIN apps a ON a.id = b.app_id
-      WHERE b.app_id = $1
-        FOR UPDATE OF b`,
-    [appId],
+  const [r] = await q.query<{ code: string; retry_after_ms: number | string }>(
+    'SELECT code, retry_after_ms FROM gw_take_quota($1, $2, $3::date)',
+    [appId, nowMs, utcDay(nowMs)],
   );
-  if (!b) throw new ArchiError('GW_NOT_FOUND', `no app ${appId}`);
-  const day = utcDay(nowMs);
-  if (b.tpd !== null) {
-    const [u] = await q.query<{ txs: number }>(
-      'SELECT txs FROM usage_daily WHERE app_id = $1 AND day = $2',
-      [appId, day],
-    );
-    if ((u?.txs ?? 0) >= b.tpd)
-      return { ok: false, code: 'QUOTA_TPD', retryAfterMs: msToUtcMidnight(nowMs) };
+  if (r.code === 'GW_NOT_FOUND') throw new ArchiError('GW_NOT_FOUND', `no app ${appId}`);
+  if (r.code === 'QUOTA_TPS' || r.code === 'QUOTA_TPD') {
+    return { ok: false, code: r.code, retryAfterMs: Number(r.retry_after_ms) };
   }
-  const at = Math.max(nowMs, b.updated_ms);
-  let tokens = b.tokens;
-  if (b.tps !== null) {
-    tokens = Math.min(b.tps, b.tokens + ((at - b.updated_ms) * b.tps) / 1000);
-    if (tokens < 1 - EPSILON) {
-      return {
-        ok: false,
-        code: 'QUOTA_TPS',
-        retryAfterMs: Math.max(1, Math.ceil(((1 - tokens) * 1000) / b.tps)),
-      };
-    }
-    tokens = Math.max(0, tokens - 1);
-  }
-  await q.query('UPDATE quota_buckets SET tokens = $2, updated_ms = $3 WHERE app_id = $1', [
-    appId,
-    tokens,
-    at,
-  ]);
-  await q.query(
-    `INSERT INTO usage_daily (app_id, day, txs) VALUES ($1, $2, 1)
-     ON CONFLICT (app_id, day) DO UPDATE SET txs = usage_daily.txs + 1`,
-    [appId, day],
-  );
   return { ok: true };
 }

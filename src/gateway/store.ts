@@ -351,9 +351,9 @@ export interface AcceptInput {
  * (a query as 'forwarded': there is nothing to send again after a crash). A refusal changes
  * nothing; the caller counts it with `countRejected`.
  *
- * The work is the database function `gw_accept` (schema v3): the same steps as `takeQuota`
- * and `addUsage` in quota.ts and usage.ts, the app's bucket row locked as there, but one round
- * trip instead of eight, which is most of what a request costs the gateway.
+ * The work is the database function `gw_accept` (schema v3), which takes the quota with
+ * `gw_take_quota` (what quota.ts's `takeQuota` runs) and adds the usage as usage.ts's
+ * `addUsage` does: one round trip instead of eight, most of what a request costs the gateway.
  */
 export async function acceptRequest(db: Db, input: AcceptInput): Promise<AcceptResult> {
   check(REQ_ID.test(input.reqId), 'reqId must be 1 to 128 printable ASCII characters');

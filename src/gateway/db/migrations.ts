@@ -123,18 +123,57 @@ const V2 = `
 CREATE INDEX requests_by_tx ON requests (tx_id) WHERE tx_id IS NOT NULL;
 `;
 
-// The steps of quota.ts's takeQuota and usage.ts's addUsage, in one call: a refusal deletes
-// the row it inserted, so it changes nothing; the bucket arithmetic is takeQuota's, in double
-// precision.
+// The accept path in database functions, one round trip per request (on PGlite a statement's
+// round trip costs more than its work). `gw_take_quota` is the one implementation of the
+// quota (quota.ts's takeQuota calls it too); `gw_accept` adds the replay guard, the journal
+// row and the usage. A refusal deletes the row it inserted, so it changes nothing.
 const V3 = `
-CREATE FUNCTION gw_accept(p_app text, p_req text, p_expires bigint, p_kind text, p_tx text,
-                          p_payload bytea, p_now bigint, p_day date, p_gas bigint, p_bytes bigint)
+CREATE FUNCTION gw_take_quota(p_app text, p_now bigint, p_day date)
 RETURNS TABLE (code text, retry_after_ms bigint) LANGUAGE plpgsql AS $$
 DECLARE
   b record;
   used bigint;
   at_ms bigint;
   tok double precision;
+BEGIN
+  SELECT q.tokens, q.updated_ms, a.tps, a.tpd INTO b
+    FROM quota_buckets q JOIN apps a ON a.id = q.app_id
+   WHERE q.app_id = p_app FOR UPDATE OF q;
+  IF NOT FOUND THEN
+    RETURN QUERY SELECT 'GW_NOT_FOUND'::text, 0::bigint;
+    RETURN;
+  END IF;
+  IF b.tpd IS NOT NULL THEN
+    SELECT u.txs INTO used FROM usage_daily u WHERE u.app_id = p_app AND u.day = p_day;
+    IF coalesce(used, 0) >= b.tpd THEN
+      RETURN QUERY SELECT 'QUOTA_TPD'::text, (86400000 - (p_now % 86400000))::bigint;
+      RETURN;
+    END IF;
+  END IF;
+  at_ms := greatest(p_now, b.updated_ms);
+  tok := b.tokens;
+  IF b.tps IS NOT NULL THEN
+    tok := least(b.tps::double precision,
+                 b.tokens + ((at_ms - b.updated_ms) * b.tps)::double precision / 1000);
+    -- 1e-9: slack for tokens refilled in fractions (0.2 + 0.8 may sum to 0.9999999999).
+    IF tok < 1 - 1e-9 THEN
+      RETURN QUERY SELECT 'QUOTA_TPS'::text,
+        greatest(1, ceil(((1 - tok) * 1000) / b.tps))::bigint;
+      RETURN;
+    END IF;
+    tok := greatest(0, tok - 1);
+  END IF;
+  UPDATE quota_buckets SET tokens = tok, updated_ms = at_ms WHERE app_id = p_app;
+  INSERT INTO usage_daily (app_id, day, txs) VALUES (p_app, p_day, 1)
+  ON CONFLICT (app_id, day) DO UPDATE SET txs = usage_daily.txs + 1;
+  RETURN QUERY SELECT 'OK'::text, 0::bigint;
+END $$;
+
+CREATE FUNCTION gw_accept(p_app text, p_req text, p_expires bigint, p_kind text, p_tx text,
+                          p_payload bytea, p_now bigint, p_day date, p_gas bigint, p_bytes bigint)
+RETURNS TABLE (code text, retry_after_ms bigint) LANGUAGE plpgsql AS $$
+DECLARE
+  t record;
 BEGIN
   INSERT INTO requests (app_id, req_id, expires_ms, kind, status, tx_id, payload, created_ms)
   VALUES (p_app, p_req, p_expires, p_kind,
@@ -145,37 +184,17 @@ BEGIN
     RETURN;
   END IF;
   IF p_kind <> 'query' THEN
-    SELECT q.tokens, q.updated_ms, a.tps, a.tpd INTO b
-      FROM quota_buckets q JOIN apps a ON a.id = q.app_id
-     WHERE q.app_id = p_app FOR UPDATE OF q;
-    IF b.tpd IS NOT NULL THEN
-      SELECT u.txs INTO used FROM usage_daily u WHERE u.app_id = p_app AND u.day = p_day;
-      IF coalesce(used, 0) >= b.tpd THEN
-        DELETE FROM requests WHERE app_id = p_app AND req_id = p_req;
-        RETURN QUERY SELECT 'QUOTA_TPD'::text, (86400000 - (p_now % 86400000))::bigint;
-        RETURN;
-      END IF;
+    SELECT * INTO t FROM gw_take_quota(p_app, p_now, p_day);
+    IF t.code <> 'OK' THEN
+      DELETE FROM requests WHERE app_id = p_app AND req_id = p_req;
+      RETURN QUERY SELECT t.code, t.retry_after_ms;
+      RETURN;
     END IF;
-    at_ms := greatest(p_now, b.updated_ms);
-    tok := b.tokens;
-    IF b.tps IS NOT NULL THEN
-      tok := least(b.tps::double precision,
-                   b.tokens + ((at_ms - b.updated_ms) * b.tps)::double precision / 1000);
-      IF tok < 1 - 1e-9 THEN
-        DELETE FROM requests WHERE app_id = p_app AND req_id = p_req;
-        RETURN QUERY SELECT 'QUOTA_TPS'::text,
-          greatest(1, ceil(((1 - tok) * 1000) / b.tps))::bigint;
-        RETURN;
-      END IF;
-      tok := greatest(0, tok - 1);
-    END IF;
-    UPDATE quota_buckets SET tokens = tok, updated_ms = at_ms WHERE app_id = p_app;
   END IF;
-  INSERT INTO usage_daily (app_id, day, txs, queries, gas, bytes_written)
-  VALUES (p_app, p_day, CASE WHEN p_kind = 'query' THEN 0 ELSE 1 END,
-          CASE WHEN p_kind = 'query' THEN 1 ELSE 0 END, p_gas, p_bytes)
+  INSERT INTO usage_daily (app_id, day, queries, gas, bytes_written)
+  VALUES (p_app, p_day, CASE WHEN p_kind = 'query' THEN 1 ELSE 0 END, p_gas, p_bytes)
   ON CONFLICT (app_id, day) DO UPDATE SET
-    txs = usage_daily.txs + EXCLUDED.txs, queries = usage_daily.queries + EXCLUDED.queries,
+    queries = usage_daily.queries + EXCLUDED.queries,
     gas = usage_daily.gas + EXCLUDED.gas, bytes_written = usage_daily.bytes_written + EXCLUDED.bytes_written;
   RETURN QUERY SELECT 'OK'::text, 0::bigint;
 END $$;
