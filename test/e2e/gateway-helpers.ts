@@ -8,6 +8,7 @@ import { ArchiClient } from '../../src/sdk/client.ts';
 import type { GatewayClient, GatewayError } from '../../src/sdk/gateway-client.ts';
 import { buildAndSign, type Identity } from '../../src/sdk/identity.ts';
 import { archi, type Running, startArchi } from './harness.ts';
+import { waitUntil } from './network.ts';
 
 /** `archi ARGS... --dir DIR --json`, parsed; throws with the output when it fails. */
 export async function cliJson(dir: string, ...args: string[]): Promise<any> {
@@ -95,24 +96,11 @@ export async function txCountsOnChain(rpc: string, chainId?: string): Promise<Ma
   return counts;
 }
 
-/** Polls `pred` until it is truthy. */
-export async function eventually<T>(
+/** Polls `pred` until it is truthy: network.ts's waitUntil with a 30 s default. */
+export function eventually<T>(
   pred: () => T | Promise<T>,
   what: string,
   timeoutMs = 30_000,
 ): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await pred();
-      if (v) return v as NonNullable<T>;
-      last = v;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > deadline)
-      throw new Error(`timed out waiting for ${what} (last: ${String(last)})`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  return waitUntil(pred, what, timeoutMs);
 }

@@ -28,6 +28,7 @@ import {
   startGateway,
 } from '../../src/gateway/gateway.ts';
 import { type StartedNode, startNode } from '../../src/node/node.ts';
+import { waitUntil } from '../e2e/network.ts';
 import {
   type ResponseEnvelope,
   signRequest,
@@ -275,24 +276,11 @@ export function makeCsr(profile: ProfileName, privateKeyPem: string, commonName:
   );
 }
 
-/** Polls `pred` until it returns a truthy value. */
-export async function eventually<T>(
-  pred: () => Promise<T> | T,
+/** Polls `pred` until it is truthy: network.ts's waitUntil with a 30 s default. */
+export function eventually<T>(
+  pred: () => T | Promise<T>,
   what: string,
   timeoutMs = 30_000,
 ): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await pred();
-      if (v) return v as NonNullable<T>;
-      last = v;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > deadline)
-      throw new Error(`timed out waiting for ${what} (last: ${String(last)})`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  return waitUntil(pred, what, timeoutMs);
 }
