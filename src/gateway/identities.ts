@@ -24,6 +24,7 @@ import type { GatewayContext } from './context.ts';
 import { certifyCsr, type GatewayCa, issueAppCertificate, parsePublicKey } from './csr.ts';
 import {
   type App,
+  type AppIdentity,
   addIdentity,
   createApp,
   deleteApp,
@@ -40,6 +41,14 @@ export interface IdentityView {
   publicKey: string;
   /** The certificate the gateway organization's CA issued (cert chains), else null. */
   cert: string | null;
+}
+
+/** An app identity as the admin and info answers show it (every identity is of the gateway's org). */
+export function identityView(
+  ctx: GatewayContext,
+  i: Pick<AppIdentity, 'name' | 'publicKey' | 'certPem'>,
+): IdentityView {
+  return { name: i.name, org: ctx.org, publicKey: i.publicKey, cert: i.certPem };
 }
 
 /** The answer to POST /gw/v1/admin/apps. */
@@ -274,12 +283,7 @@ export async function createAppWithIdentities(
   );
   const created: CreatedApp = {
     app,
-    identities: ids.map((i) => ({
-      name: i.name,
-      org: ctx.org,
-      publicKey: i.publicKey,
-      cert: i.certPem,
-    })),
+    identities: ids.map((i) => identityView(ctx, i)),
     gateway: {
       id: ctx.id,
       org: ctx.org,

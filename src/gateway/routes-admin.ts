@@ -9,7 +9,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ArchiError } from '../errors/index.ts';
 import { monthlyBill } from './billing.ts';
 import type { GatewayContext } from './context.ts';
-import { createAppWithIdentities } from './identities.ts';
+import { createAppWithIdentities, identityView } from './identities.ts';
 import { utcDay } from './quota.ts';
 import {
   chainLoad,
@@ -125,12 +125,7 @@ export function adminRoutes(ctx: GatewayContext) {
       ]);
       return {
         app,
-        identities: ids.map((i) => ({
-          name: i.name,
-          org: ctx.org,
-          publicKey: i.publicKey,
-          cert: i.certPem,
-        })),
+        identities: ids.map((i) => identityView(ctx, i)),
         usageToday: sumUsage(rows),
       };
     });

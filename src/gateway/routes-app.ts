@@ -18,6 +18,7 @@ import { requiredOrgs } from '../vm/native/contract-manage.ts';
 import { CONTRACT_NAME } from '../vm/sandbox/limits.ts';
 import { openPrivateKey } from './app-keys.ts';
 import type { GatewayContext, KnownApp } from './context.ts';
+import { identityView } from './identities.ts';
 import {
   type Answer,
   answer,
@@ -468,12 +469,7 @@ const infoEndpoint: Endpoint<null> = {
         tps: app.tps,
         tpd: app.tpd,
       },
-      identities: ids.map((i) => ({
-        name: i.name,
-        org: ctx.org,
-        publicKey: i.publicKey,
-        cert: i.certPem,
-      })),
+      identities: ids.map((i) => identityView(ctx, i)),
       chain: {
         chainId: config.chainId,
         crypto: config.crypto,
