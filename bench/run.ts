@@ -16,6 +16,7 @@ import { availableParallelism, cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { NODE_V8_FLAGS } from '../src/node/v8-flags.ts';
 
 const ARCHI = fileURLToPath(new URL('../bin/archi.js', import.meta.url));
 const { values } = parseArgs({
@@ -122,6 +123,7 @@ for (const profile of values.profiles.split(',')) {
       spawn(
         process.execPath,
         [
+          ...NODE_V8_FLAGS,
           ...(values['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', values['cpu-prof']] : []),
           ARCHI,
           'node',

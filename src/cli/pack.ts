@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, isAbsolute, join, posix, relative, resolve, sep } from 'node:path';
 import { create as tarCreate } from 'tar';
 import { ArchiError } from '../types/errors.ts';
+import { NODE_V8_FLAGS } from '../node/v8-flags.ts';
 import { jsonText, SIMPLE_NAME } from './init-network.ts';
 
 /** Where bundles are installed on a host unless --install-dir says otherwise. */
@@ -416,6 +417,7 @@ User=${SERVICE_USER}
 Group=${SERVICE_USER}
 WorkingDirectory=${n.installDir}
 # archi and node are looked up on systemd's PATH (/usr/local/bin, /usr/bin, ...).
+Environment=NODE_OPTIONS=${NODE_V8_FLAGS.join(' ')}
 ExecStart=/usr/bin/env archi node start --config ${n.installDir}/node.json
 Restart=on-failure
 RestartSec=5

@@ -34,6 +34,7 @@ import {
   startConsoleServer,
 } from '../console-server.ts';
 import { initNetwork, MAX_ORGS } from '../init-network.ts';
+import { NODE_V8_FLAGS } from '../../node/v8-flags.ts';
 
 const ARCHI_BIN = fileURLToPath(new URL('../../../bin/archi.js', import.meta.url));
 
@@ -388,7 +389,7 @@ export function register(program: Command): void {
           const log = createWriteStream(join(nodeDir, 'node.log'), { flags: 'a' });
           const child = spawn(
             process.execPath,
-            [ARCHI_BIN, 'node', 'start', '--config', join(nodeDir, 'node.json')],
+            [...NODE_V8_FLAGS, ARCHI_BIN, 'node', 'start', '--config', join(nodeDir, 'node.json')],
             {
               stdio: ['ignore', 'pipe', 'pipe'],
             },

@@ -33,6 +33,7 @@ import { type Clock, every, type Timer } from '../clock.ts';
 import type { ConsensusNet, Reactor, ReactorLogger } from '../reactor.ts';
 import type { GuardedSigner } from '../signer.ts';
 import type { ConsensusWal, WalRecord } from '../wal.ts';
+import { BlockPacer } from './block-pacer.ts';
 import { TendermintMachine } from './state-machine.ts';
 import {
   type Action,
@@ -106,6 +107,7 @@ export class TbftDriver<B extends CandidateBlock = CandidateBlock> implements Re
   private stopped = true;
   private awaitingBlock: { hash: string; round: number } | undefined;
   private nextHeightTimer: Timer | undefined;
+  private readonly pacer = new BlockPacer();
 
   constructor(private readonly o: DriverOptions<B>) {
     this.self = address(o.chain.profile, o.signer.publicKey);
@@ -306,18 +308,17 @@ export class TbftDriver<B extends CandidateBlock = CandidateBlock> implements Re
     const now = this.o.clock.now();
     const time = Math.max(now, chain.latestHeader.time + 1);
     // The others' propose timeout started about when this build did, and the block must
-    // reach them before it fires. A block with no bound on its execution time misses it
-    // under load, the next proposer builds an even bigger one from the grown pool, and
-    // rounds fail one after another; a third of the timeout leaves the rest for sending
-    // and for the receivers' busy event loops. Which txs a proposer takes is its own choice,
-    // so the clock here does not make execution nondeterministic: validators run the block whole.
-    const end = now + timeoutMs(this.timeouts(), 'propose', round) / 3;
+    // reach them and be re-executed before it fires (see block-pacer.ts).
+    const { budgetMs, maxTxs } = this.pacer.limits(timeoutMs(this.timeouts(), 'propose', 0), round);
+    const end = now + budgetMs;
+    let taken = 0;
     const p = chain.proposeBlock(
       time,
       unhex(this.self),
       chain.seenCommitAt(chain.height),
-      () => this.o.clock.now() >= end,
+      () => ++taken >= maxTxs || this.o.clock.now() >= end,
     );
+    this.pacer.observe(p.block.txs.length, this.o.clock.now() - now);
     this.o.wal.append({ height, kind: 'block', round, data: p.blockBytes });
     const blockHash = hex(p.blockHash);
     this.blocks.set(blockHash, p);
@@ -549,7 +550,10 @@ export class TbftDriver<B extends CandidateBlock = CandidateBlock> implements Re
     const blockHash = hex(body.blockHash);
     if (!this.blocks.has(blockHash)) {
       try {
-        this.blocks.set(blockHash, chain.validateBlock(p.block));
+        const t0 = this.o.clock.now();
+        const validated = chain.validateBlock(p.block);
+        this.pacer.observe(validated.block.txs.length, this.o.clock.now() - t0);
+        this.blocks.set(blockHash, validated);
       } catch (e) {
         this.o.log.warn({ height, blockHash, err: (e as Error).message }, 'proposed block refused');
         this.blocks.set(blockHash, 'invalid');
