@@ -44,8 +44,8 @@ export interface OrgMembers {
   client: Member;
 }
 
-/** A generated org CA with an admin and a client member. */
-export function makeOrg(profile: CryptoProfile, id: string): OrgMembers {
+/** A generated org CA with an admin and a client member (whose txs name `chainId`). */
+export function makeOrg(profile: CryptoProfile, id: string, chainId = 'unit'): OrgMembers {
   const caKeys = profile.generateKeyPair();
   const ca = profile.signerFromPem(caKeys.privateKeyPem);
   const caName = { O: id, CN: `ca.${id}` };
@@ -80,7 +80,7 @@ export function makeOrg(profile: CryptoProfile, id: string): OrgMembers {
         return chain.submitTx(
           buildTx(profile, signer, {
             ...f,
-            chainId: 'unit',
+            chainId,
             sender: { org: id, cert },
             timestamp: Date.now(),
           }).bytes,
@@ -101,7 +101,10 @@ export function makeFixture(
   opts: { orgs?: number; genesis?: Record<string, unknown> } = {},
 ): Fixture {
   const profile = getProfile(profileName);
-  const orgs = Array.from({ length: opts.orgs ?? 1 }, (_, i) => makeOrg(profile, `org${i + 1}`));
+  const chainId = typeof opts.genesis?.chainId === 'string' ? opts.genesis.chainId : 'unit';
+  const orgs = Array.from({ length: opts.orgs ?? 1 }, (_, i) =>
+    makeOrg(profile, `org${i + 1}`, chainId),
+  );
   const nodeKeys = profile.generateKeyPair();
   const genesis = validateGenesis({
     chainId: 'unit',
