@@ -7,13 +7,14 @@ test('before any sample only the time budget bounds a block', () => {
   assert.deepEqual(p.limits(3000, 0), { budgetMs: 1000, maxTxs: Number.POSITIVE_INFINITY });
 });
 
-test('the tx cap fits the budget at the cost learned from blocks built or validated', () => {
+test('after a failed round the tx cap fits the budget at the cost learned from blocks built or validated', () => {
   const p = new BlockPacer();
   p.observe(2000, 1000); // 0.5 ms a tx
-  assert.deepEqual(p.limits(3000, 0), { budgetMs: 1000, maxTxs: 2000 });
+  assert.deepEqual(p.limits(3000, 0), { budgetMs: 1000, maxTxs: Number.POSITIVE_INFINITY });
+  assert.deepEqual(p.limits(3000, 1), { budgetMs: 500, maxTxs: 1000 });
   // A slower block moves the running cost toward it, not all the way.
   p.observe(1000, 1000); // 1 ms a tx: 0.7 * 0.5 + 0.3 * 1 = 0.65
-  assert.equal(p.limits(3000, 0).maxTxs, Math.floor(1000 / 0.65));
+  assert.equal(p.limits(3000, 1).maxTxs, Math.floor(500 / 0.65));
 });
 
 test('each failed round halves the budget and the cap, down to a floor', () => {
@@ -32,5 +33,5 @@ test('small blocks and nonsense timings teach nothing', () => {
   p.observe(10, 10_000);
   p.observe(1000, Number.NaN);
   p.observe(1000, -5);
-  assert.equal(p.limits(3000, 0).maxTxs, Number.POSITIVE_INFINITY);
+  assert.equal(p.limits(3000, 1).maxTxs, Number.POSITIVE_INFINITY);
 });

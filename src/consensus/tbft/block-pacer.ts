@@ -1,11 +1,15 @@
 /**
  * How much a proposer puts into a block. The block must reach the validators and be
  * re-executed by them before their propose timeout fires, so its size is bounded by time,
- * not only by the chain's tx and byte limits. A proposer's own clock bounds the loop that
- * runs txs, but not what follows it (state tree, roots, encoding), and validators run the
- * block slower than the proposer when they are busier (other chains on their node, txs they
- * have not verified yet). So the pacer also learns what a tx has cost on this node, over
- * blocks built and validated, and caps the count to fit the budget at that cost.
+ * not only by the chain's tx and byte limits. In round 0 the proposer's own clock bounds the
+ * loop that runs txs. That loop is not all of it (state tree, roots and encoding follow), and
+ * validators run the block slower than the proposer when they are busier (other chains on
+ * their node, txs they have not verified yet); when that makes a round fail, the next
+ * proposer would build to a longer timeout from a fuller pool, and rounds would spiral
+ * (blocks of the 10,000-tx limit, seconds of validation on every node). So the pacer learns
+ * what a tx has cost on this node, over blocks built and validated, and from round 1 on caps
+ * the count to fit the budget at that cost, halving both per failed round. Round 0 keeps only
+ * the time bound: capping it too made blocks smaller and cost throughput (bench:bft, 2 chains).
  * Which txs a proposer takes is its own choice, so neither bound makes execution
  * nondeterministic: validators run a block whole.
  */
@@ -30,15 +34,14 @@ export class BlockPacer {
   }
 
   /**
-   * The time budget and the most txs for a block proposed in `round`. Each failed round
-   * halves both: a round after the first most often means the last proposal was too slow for
-   * the validators, and a block grown to the longer timeout would be slower still, so rounds
-   * would spiral (blocks of the 10,000-tx limit, seconds of validation on every node).
+   * The time budget and the most txs for a block proposed in `round`: in round 0 the budget
+   * alone; from round 1 on, a budget halved per round and the count that fits it at the
+   * learned cost.
    */
   limits(proposeTimeoutMs: number, round: number): { budgetMs: number; maxTxs: number } {
     const budgetMs = (proposeTimeoutMs * SHARE) / 2 ** Math.min(round, 6);
     const maxTxs =
-      this.msPerTx > 0
+      round > 0 && this.msPerTx > 0
         ? Math.max(MIN_TXS, Math.floor(budgetMs / this.msPerTx))
         : Number.POSITIVE_INFINITY;
     return { budgetMs, maxTxs };
