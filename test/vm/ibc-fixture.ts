@@ -50,7 +50,12 @@ export interface Island {
   cleanup(): Promise<void>;
 }
 
-const T0 = 1_700_000_000_000;
+/**
+ * Block times start at the wall clock: members stamp txs with Date.now() and a block refuses a
+ * tx outside the chain's window (10 minutes) around its own time, so tests may move `time` on
+ * by minutes, not days.
+ */
+const startTime = (): number => Math.floor(Date.now() / 1000) * 1000;
 
 /** An island of `validators` validators (power 10 each) under `chainId` and `profile`. */
 export function makeIsland(
@@ -88,13 +93,37 @@ export function makeIsland(
       ...opts.genesis,
     },
   });
-  const chain = fx.open();
+  return islandOn(fx, fx.open(), chainId, validators, startTime());
+}
+
+/**
+ * A second island with the same genesis, validators and members as `island`, on a chain of its
+ * own whose blocks are `offsetMs` later: from its first block on its headers conflict with
+ * `island`'s at every height, all signed by the same keys (misbehaviour, as a client sees it).
+ */
+export function twinIsland(island: Island, offsetMs = 500): Island {
+  return islandOn(
+    island.fx,
+    island.fx.open(),
+    island.chainId,
+    island.validators,
+    island.time + offsetMs,
+  );
+}
+
+function islandOn(
+  fx: Fixture,
+  chain: Chain,
+  chainId: string,
+  validators: IslandValidator[],
+  time: number,
+): Island {
   const island: Island = {
     fx,
     chain,
     chainId,
     validators,
-    time: T0 + 1000,
+    time,
     commit(signers = validators) {
       const time = island.time;
       island.time += 1000;
