@@ -1,7 +1,10 @@
 /**
  * Pending writes of one block over the committed state, with a nested layer per tx so a
- * failed tx is dropped whole. Keys are the full state keys (`contract/key`).
+ * failed tx is dropped whole, and savepoints inside a tx so a part of it (an IBC receive
+ * hook) can be dropped while the rest stays. Keys are the full state keys (`contract/key`).
  */
+import { ArchiError } from '../errors/index.ts';
+
 export interface StateReader {
   get(key: string): Uint8Array | undefined;
   /** Committed keys starting with prefix, in key order. */
@@ -11,6 +14,11 @@ export interface StateReader {
 export class StateOverlay implements StateReader {
   private readonly block = new Map<string, Uint8Array | null>();
   private tx = new Map<string, Uint8Array | null>();
+  /**
+   * One undo journal per open savepoint, innermost last: the tx layer's entry of each key
+   * before its first write since the savepoint (undefined: the layer had no entry).
+   */
+  private readonly savepoints: Array<Map<string, Uint8Array | null | undefined>> = [];
 
   constructor(private readonly base: StateReader) {}
 
@@ -23,11 +31,50 @@ export class StateOverlay implements StateReader {
   }
 
   set(key: string, value: Uint8Array): void {
-    this.tx.set(key, value);
+    this.write(key, value);
   }
 
   delete(key: string): void {
-    this.tx.set(key, null);
+    this.write(key, null);
+  }
+
+  private write(key: string, value: Uint8Array | null): void {
+    // Only the innermost journal records: releasing it hands its entries to the one below.
+    const top = this.savepoints.at(-1);
+    if (top && !top.has(key)) top.set(key, this.tx.get(key));
+    this.tx.set(key, value);
+  }
+
+  /** Open a savepoint inside the current tx (they nest). */
+  savepoint(): void {
+    this.savepoints.push(new Map());
+  }
+
+  /** Close the innermost savepoint keeping its writes (they now belong to the enclosing one). */
+  releaseSavepoint(): void {
+    const top = this.innermost();
+    const parent = this.savepoints.at(-1);
+    if (!parent) return;
+    for (const [k, v] of top) if (!parent.has(k)) parent.set(k, v);
+  }
+
+  /** Close the innermost savepoint dropping every write made since it was opened. */
+  rollbackSavepoint(): void {
+    for (const [k, prev] of this.innermost()) {
+      if (prev === undefined) this.tx.delete(k);
+      else this.tx.set(k, prev);
+    }
+  }
+
+  /** Savepoints open in the current tx. */
+  get savepointDepth(): number {
+    return this.savepoints.length;
+  }
+
+  private innermost(): Map<string, Uint8Array | null | undefined> {
+    const top = this.savepoints.pop();
+    if (!top) throw new ArchiError('INTERNAL', 'no savepoint is open');
+    return top;
   }
 
   /** Merged view of base and pending writes under prefix, in key order. */
@@ -50,12 +97,16 @@ export class StateOverlay implements StateReader {
 
   /** Keep the current tx's writes. */
   commitTx(): void {
+    if (this.savepoints.length > 0) {
+      throw new ArchiError('INTERNAL', 'a tx cannot be kept while a savepoint is open');
+    }
     for (const [k, v] of this.tx) this.block.set(k, v);
     this.tx = new Map();
   }
 
-  /** Drop the current tx's writes. */
+  /** Drop the current tx's writes (and its open savepoints). */
   rollbackTx(): void {
+    this.savepoints.length = 0;
     this.tx = new Map();
   }
 
