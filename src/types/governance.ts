@@ -30,8 +30,16 @@ export const MEMBERSHIP_KINDS = [
   'set_validator_power',
 ] as const;
 
+/** Kinds that create or recover a light client of another chain (the `ibc` contract). */
+export const IBC_KINDS = ['ibc_create_client', 'ibc_recover_client'] as const;
+
 /** Every change a proposal can make. */
-export const PROPOSAL_KINDS = [...CONFIG_KINDS, ...LIFECYCLE_KINDS, ...MEMBERSHIP_KINDS] as const;
+export const PROPOSAL_KINDS = [
+  ...CONFIG_KINDS,
+  ...LIFECYCLE_KINDS,
+  ...MEMBERSHIP_KINDS,
+  ...IBC_KINDS,
+] as const;
 export type ProposalKind = (typeof PROPOSAL_KINDS)[number];
 export type MembershipKind = (typeof MEMBERSHIP_KINDS)[number];
 

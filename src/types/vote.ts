@@ -52,17 +52,30 @@ export interface CommitCheck {
   reason?: string;
 }
 
+/** Hooks of a commit tally for callers that pay for, or share, signature checks. */
+export interface TallyOptions {
+  /** Called before each signature check (an on-chain light client charges gas here). */
+  beforeVerify?: () => void;
+  /**
+   * Addresses whose precommit in this same commit already verified: counted without a second
+   * check, so one commit tallied against two sets verifies each signature once.
+   */
+  verified?: Set<string>;
+}
+
 /**
- * Check that `commit` carries valid precommits for `blockHash` from more than 2/3 of the
- * voting power of `validators` (each validator counted once).
+ * The voting power of `validators` whose precommits for `blockHash` `commit` carries (each
+ * validator counted once; signers outside the set are ignored). `ok` is false when the commit
+ * is for another height or block or carries a bad signature of a member; no threshold applies.
  */
-export function verifyCommit(
+export function tallyCommit(
   profile: CryptoProfile,
   chainId: string,
   validators: ChainConfig['validators'],
   commit: Commit,
   height: number,
   blockHash: Uint8Array,
+  opts: TallyOptions = {},
 ): CommitCheck {
   const byAddr = new Map(validators.map((v) => [address(profile, v.publicKey), v]));
   const totalPower = validators.reduce((s, v) => s + Number(v.power), 0);
@@ -81,21 +94,49 @@ export function verifyCommit(
     const addr = hex(s.validator);
     const v = byAddr.get(addr);
     if (!v || counted.has(addr)) continue;
-    const body = voteBodyBytes(
-      chainId,
-      VoteType.PRECOMMIT,
-      height,
-      commit.round,
-      blockHash,
-      Number(s.timestamp),
-      s.validator,
-    );
-    if (!profile.verify(v.publicKey, body, s.signature))
-      return fail(`bad signature from validator ${v.name}`, signedPower);
+    if (!opts.verified?.has(addr)) {
+      const body = voteBodyBytes(
+        chainId,
+        VoteType.PRECOMMIT,
+        height,
+        commit.round,
+        blockHash,
+        Number(s.timestamp),
+        s.validator,
+      );
+      opts.beforeVerify?.();
+      if (!profile.verify(v.publicKey, body, s.signature))
+        return fail(`bad signature from validator ${v.name}`, signedPower);
+      opts.verified?.add(addr);
+    }
     counted.add(addr);
     signedPower += Number(v.power);
   }
-  if (signedPower * 3 <= totalPower * 2)
-    return fail(`only ${signedPower} of ${totalPower} voting power signed`, signedPower);
   return { ok: true, signedPower, totalPower };
+}
+
+/**
+ * Check that `commit` carries valid precommits for `blockHash` from more than 2/3 of the
+ * voting power of `validators` (each validator counted once).
+ */
+export function verifyCommit(
+  profile: CryptoProfile,
+  chainId: string,
+  validators: ChainConfig['validators'],
+  commit: Commit,
+  height: number,
+  blockHash: Uint8Array,
+  opts: TallyOptions = {},
+): CommitCheck {
+  const tally = tallyCommit(profile, chainId, validators, commit, height, blockHash, opts);
+  if (!tally.ok) return tally;
+  const { signedPower, totalPower } = tally;
+  if (signedPower * 3 <= totalPower * 2) {
+    return {
+      ...tally,
+      ok: false,
+      reason: `only ${signedPower} of ${totalPower} voting power signed`,
+    };
+  }
+  return tally;
 }

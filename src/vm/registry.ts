@@ -10,6 +10,7 @@ import { chainConfigContract } from './native/chain-config.ts';
 import { contractManageContract } from './native/contract-manage.ts';
 import { evidenceContract } from './native/evidence.ts';
 import { governanceContract, NATIVE_NAMES } from './native/governance.ts';
+import { ibcContract } from './native/ibc/index.ts';
 import { kvContract } from './native/kv.ts';
 import { orgKeysContract } from './native/org-keys.ts';
 import { tokenContract } from './native/token.ts';
@@ -42,6 +43,7 @@ export class ContractRegistry {
       evidenceContract,
       governanceContract,
       orgKeysContract,
+      ibcContract,
     ],
   ) {
     for (const c of natives) {

@@ -24,6 +24,11 @@
  * Membership kinds (`add_org`, `remove_org`, `add_node`, `remove_node`, `set_validator_power`)
  * are checked and applied by membership.ts; validator power changes take effect two blocks
  * after the executing block (see there).
+ *
+ * Interchain kinds (`ibc_create_client`, `ibc_recover_client`) run the `ibc` contract's client
+ * actions (ibc/client.ts) on a context derived for `ibc`; which chains this one trusts is the
+ * consortium's decision. They are checked against the `ibc` state when proposed and again when
+ * executed, and take effect at once.
  */
 import type { ChainConfig } from '../../codec/index.ts';
 import { ArchiError } from '../../types/errors.ts';
@@ -39,12 +44,19 @@ import {
   policyMet,
 } from '../../types/governance.ts';
 import { jsonBytes, parseJsonBytes, utf8Bytes, utf8Text } from '../../types/json.ts';
-import type { CallContext, NativeContract, NativeMethod } from '../context.ts';
+import type { CallContext, NativeContract, NativeMethod, SenderInfo } from '../context.ts';
 import { MANAGE } from '../sandbox/meta.ts';
 import { argsObject, onlyFields } from './args.ts';
 import { CONFIG_CONTRACT, CONFIG_KEY, decodeConfig, encodeConfig } from './chain-config.ts';
 import { type LifecycleAction, lifecycleArgs, runLifecycle } from './contract-manage.ts';
 import { EVIDENCE_CONTRACT } from './evidence.ts';
+import {
+  createClient,
+  recoverClient,
+  validateCreateClient,
+  validateRecoverClient,
+} from './ibc/client.ts';
+import { IBC } from './ibc/keys.ts';
 import { kvContract } from './kv.ts';
 import { applyMembership, validateMembership } from './membership.ts';
 import { ORG_KEYS_CONTRACT } from './org-keys.ts';
@@ -84,6 +96,7 @@ export const NATIVE_NAMES: ReadonlySet<string> = new Set([
   GOVERNANCE_CONTRACT,
   MANAGE,
   ORG_KEYS_CONTRACT,
+  IBC,
 ]);
 
 const isMembership = (kind: string): kind is MembershipKind =>
@@ -154,8 +167,14 @@ function mergedParams(
   return merged;
 }
 
+/** A context on the `ibc` contract as `sender` (host capability, as configContext). */
+function ibcContext(ctx: CallContext, sender: SenderInfo = ctx.sender): CallContext {
+  return ctx.derive(IBC, sender);
+}
+
 /** Strict validation of a proposal's args; returns them normalized. */
 function validateChange(
+  ctx: CallContext,
   kind: unknown,
   raw: unknown,
   config: ChainConfig,
@@ -213,6 +232,10 @@ function validateChange(
       }
       return { kind: 'set_policy', args: { which: a.which, policy: a.policy } };
     }
+    case 'ibc_create_client':
+      return { kind: 'ibc_create_client', args: validateCreateClient(ibcContext(ctx), a) };
+    case 'ibc_recover_client':
+      return { kind: 'ibc_recover_client', args: validateRecoverClient(ibcContext(ctx), a) };
     case 'revoke_cert': {
       onlyFields(a, ['certHash'], kind);
       const h = a.certHash;
@@ -242,11 +265,19 @@ function currentConfig(ctx: CallContext): ChainConfig {
 }
 
 function applyChange(ctx: CallContext, p: Proposal): void {
+  // As if the proposer's organization admin ran it, policy now met.
+  const sender = { org: p.proposer.org, role: 'admin' as const, id: p.proposer.id, name: '' };
   const action = lifecycleAction(p.kind);
   if (action) {
-    // As if the proposer's organization admin sent it to contract_manage, policy now met.
-    const sender = { org: p.proposer.org, role: 'admin' as const, id: p.proposer.id, name: '' };
     runLifecycle(ctx.derive(MANAGE, sender), action, p.args, (n) => NATIVE_NAMES.has(n));
+    return;
+  }
+  if (p.kind === 'ibc_create_client') {
+    createClient(ibcContext(ctx, sender), p.args);
+    return;
+  }
+  if (p.kind === 'ibc_recover_client') {
+    recoverClient(ibcContext(ctx, sender), p.args);
     return;
   }
   const config = currentConfig(ctx);
@@ -392,7 +423,7 @@ export const governanceContract: NativeContract = {
       requireAdmin(ctx, 'propose a change');
       const a = argsObject(args);
       onlyFields(a, ['kind', 'args', 'expiresInBlocks'], 'propose');
-      const change = validateChange(a.kind, a.args, currentConfig(ctx));
+      const change = validateChange(ctx, a.kind, a.args, currentConfig(ctx));
       const ttl = a.expiresInBlocks ?? DEFAULT_EXPIRES_IN_BLOCKS;
       if (
         !Number.isSafeInteger(ttl) ||

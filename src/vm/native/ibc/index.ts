@@ -1,0 +1,14 @@
+/**
+ * `ibc`: the native contract of interchain communication (docs/INTERCHAIN.md): light clients
+ * of counterparty chains (client.ts, on light-client.ts) and, beside them, packets.
+ */
+import type { NativeContract } from '../../context.ts';
+import { clientMethods } from './client.ts';
+import { IBC } from './keys.ts';
+
+export const ibcContract: NativeContract = {
+  name: IBC,
+  methods: {
+    ...clientMethods,
+  },
+};
