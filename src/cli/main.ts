@@ -9,11 +9,13 @@ import { register as registerContract } from './commands/contract.ts';
 import { register as registerEvidence } from './commands/evidence.ts';
 import { register as registerGateway } from './commands/gateway.ts';
 import { register as registerGov } from './commands/gov.ts';
+import { register as registerIbc } from './commands/ibc.ts';
 import { register as registerId } from './commands/id.ts';
 import { register as registerInit } from './commands/init.ts';
 import { register as registerNode } from './commands/node.ts';
 import { register as registerOrg } from './commands/org.ts';
 import { register as registerPack } from './commands/pack.ts';
+import { register as registerRelay } from './commands/relay.ts';
 import { register as registerTenant } from './commands/tenant.ts';
 import { register as registerUp } from './commands/up.ts';
 
@@ -40,6 +42,8 @@ export function buildProgram(): Command {
   registerGateway(program);
   registerTenant(program);
   registerApp(program);
+  registerIbc(program);
+  registerRelay(program);
   return program;
 }
 

@@ -60,6 +60,7 @@ export {
   timeoutError,
   unreachableError,
 } from './errors.ts';
+export * from './ibc.ts';
 export { buildAndSign, type Call, Identity, type IdentityMode } from './identity.ts';
 export { LightClient, type LightSource, validatorSetHash } from './light-client.ts';
 export * from './org-keys.ts';

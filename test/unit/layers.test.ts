@@ -25,9 +25,9 @@ const LAYERS: string[][] = [
   ['chain'],
   ['consensus', 'p2p'],
   ['rpc'],
-  // The gateway is a process of its own in front of the nodes: it reaches them through the SDK
-  // and never imports node/, nor node/ it.
-  ['node', 'gateway'],
+  // The gateway and the relayer are processes of their own in front of the nodes: they reach
+  // them through the SDK and never import node/, nor node/ them, nor each other.
+  ['node', 'gateway', 'relayer'],
   ['cli'],
 ];
 
@@ -44,7 +44,7 @@ const FORBIDDEN: Record<string, string> = {
 /** What the SDK may load: it ships to clients, so nothing of the node comes with it. */
 const SDK_MAY_IMPORT = ['errors', 'crypto', 'codec', 'types', 'state/proof.ts'];
 /** Who may import the SDK. */
-const SDK_IMPORTERS = ['cli', 'gateway'];
+const SDK_IMPORTERS = ['cli', 'gateway', 'relayer'];
 /** The modules of src/ that the browser console loads; each of them must import nothing. */
 const CONSOLE_MAY_IMPORT = ['state/proof.ts', 'types/rpc-json.ts', 'types/governance.ts'];
 

@@ -1,0 +1,146 @@
+/**
+ * `archi relay start --a DIR[:CHAIN] --b DIR[:CHAIN]`: the interchain relayer as a process of
+ * its own (src/relayer/, docs/INTERCHAIN.md). Each side is a network directory and, when it
+ * is not the network's first chain, the chain; the relayer reaches the chain's nodes recorded
+ * there and signs with --as of each directory. It runs until SIGINT/SIGTERM, logging JSON
+ * lines (pino) on stdout, and serves Prometheus metrics with --metrics-port.
+ */
+import type { Command } from 'commander';
+import pino from 'pino';
+import { ArchiError } from '../../types/errors.ts';
+import { checkChainId } from '../chain-layout.ts';
+import { type ChainInfo, ClientContext, intOption } from '../client-context.ts';
+import type { ChainTarget } from '../../relayer/endpoint.ts';
+
+/** The relayer's default identity: a member's client, not an admin (relaying needs only a send role). */
+export const DEFAULT_RELAYER_IDENTITY = 'org1/client';
+
+/** A side of a connection as the flags name it: a network directory and maybe a chain. */
+export interface SideSpec {
+  dir: string;
+  chain?: string;
+}
+
+/**
+ * Parses DIR[:CHAIN]: the part after the last ':' is a chain when it is a valid chain id and
+ * DIR is not empty (so `./net` and `/x/net:island-b` both read as meant).
+ */
+export function parseSide(text: string, flag: string): SideSpec {
+  if (typeof text !== 'string' || text.trim() === '') {
+    throw new ArchiError('INVALID_ARGS', `${flag} must be DIR or DIR:CHAIN, got "${text ?? ''}"`);
+  }
+  const at = text.lastIndexOf(':');
+  if (at > 0 && at < text.length - 1) {
+    const chain = text.slice(at + 1);
+    if (!chain.includes('/'))
+      return { dir: text.slice(0, at), chain: checkChainId(chain, `${flag} chain`) };
+  }
+  return { dir: text };
+}
+
+/** A side resolved: its client context (nodes, identities) and chain facts. */
+export interface ResolvedSide {
+  spec: SideSpec;
+  ctx: ClientContext;
+  info: ChainInfo;
+}
+
+/** Resolve DIR[:CHAIN] to the network's nodes of that chain and its chain facts. */
+export async function resolveSide(spec: SideSpec): Promise<ResolvedSide> {
+  const ctx = ClientContext.resolve({ dir: spec.dir, chain: spec.chain });
+  return { spec, ctx, info: await ctx.chainInfo() };
+}
+
+/** What the relayer needs of a resolved side: the chain id, its nodes and the signer. */
+export function chainTarget(side: ResolvedSide, as: string): ChainTarget {
+  return {
+    chainId: side.info.chainId,
+    nodes: side.ctx.nodes.map((n) => n.rpc),
+    identity: side.ctx.identity(as, side.info),
+  };
+}
+
+interface StartFlags {
+  a: string;
+  b: string;
+  interval: number;
+  metricsPort?: number;
+  as: string;
+  logLevel: string;
+  maxPackets: number;
+}
+
+const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'];
+
+async function start(flags: StartFlags): Promise<void> {
+  if (!LEVELS.includes(flags.logLevel)) {
+    throw new ArchiError('INVALID_ARGS', `--log-level must be one of ${LEVELS.join(', ')}`);
+  }
+  const [a, b] = await Promise.all([
+    resolveSide(parseSide(flags.a, '--a')),
+    resolveSide(parseSide(flags.b, '--b')),
+  ]);
+  // Loaded here, not at the top: other archi commands need none of the relayer.
+  const { startRelayer } = await import('../../relayer/relayer.ts');
+  const relayer = await startRelayer({
+    a: chainTarget(a, flags.as),
+    b: chainTarget(b, flags.as),
+    intervalMs: flags.interval,
+    metricsPort: flags.metricsPort,
+    maxPackets: flags.maxPackets,
+    logger: pino({
+      level: flags.logLevel,
+      base: { relayer: `${a.info.chainId}<->${b.info.chainId}`, pid: process.pid },
+    }),
+  });
+  await new Promise<void>((resolve) => {
+    const stop = (): void => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      relayer.stop().then(resolve, resolve);
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+}
+
+/** Adds `archi relay start` to the program. */
+export function register(program: Command): void {
+  const relay = program
+    .command('relay')
+    .description('carry packets, acks and timeouts between two chains (a relayer process)');
+  relay
+    .command('start')
+    .description(
+      'relay between two chains until stopped: keeps both light clients updated, delivers packets, brings back acks, times packets out; stateless (restart it any time, run several)',
+    )
+    .requiredOption(
+      '--a <dir[:chain]>',
+      'one side: a network directory, and the chain when not its first',
+    )
+    .requiredOption('--b <dir[:chain]>', 'the other side')
+    .option(
+      '--interval <ms>',
+      'pause between relay rounds',
+      intOption('--interval', 10, 3_600_000),
+      1000,
+    )
+    .option(
+      '--metrics-port <port>',
+      'serve Prometheus metrics on 127.0.0.1:PORT/metrics (0: a free port, logged)',
+      intOption('--metrics-port', 0, 65535),
+    )
+    .option(
+      '--as <org/user>',
+      "identity that signs the relayer's txs in each directory",
+      DEFAULT_RELAYER_IDENTITY,
+    )
+    .option('--log-level <level>', `log level (${LEVELS.join(', ')})`, 'info')
+    .option(
+      '--max-packets <n>',
+      'most pending packets looked at per direction and round',
+      intOption('--max-packets', 1, 10_000),
+      200,
+    )
+    .action(start);
+}

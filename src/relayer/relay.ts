@@ -1,0 +1,338 @@
+/**
+ * One relay round for a pair of clients, worked out from the chains alone (the relayer keeps
+ * no state): for every packet still pending on a sender, the receiver's receipt decides what
+ * is owed. No receipt and not timed out by the receiver's proven height/time: a receive on the
+ * receiver, with the sender's commitment proof. No receipt and timed out: a timeout on the
+ * sender, with the receipt's absence proof. A receipt with its ack: an acknowledgement on the
+ * sender, with the ack's proof. Proofs are taken at a node's latest height, so each chain's
+ * client of the other is first brought to the heights the proofs are at (client-update.ts).
+ * Refusals that only mean someone else got there first are counted as races.
+ */
+import type { Logger } from 'pino';
+import { getProfile } from '../crypto/profile.ts';
+import { ArchiError } from '../errors/index.ts';
+import {
+  type HeaderSource,
+  type IbcAck,
+  type IbcClientView,
+  type IbcPacket,
+  allPendingPackets,
+  provenState,
+} from '../sdk/ibc.ts';
+import type { BlockJson } from '../sdk/types.ts';
+import { hex, unhex } from '../types/hex.ts';
+import { utf8Text } from '../types/json.ts';
+import { fullKey, keys, packetCommitment } from '../vm/native/ibc/keys.ts';
+import { ensureConsensus } from './client-update.ts';
+import type { ChainEndpoint, TxOutcome } from './endpoint.ts';
+import type { RelayerMetrics } from './metrics.ts';
+
+/** One chain of a pair: how to reach it, its client of the other chain, its headers. */
+export interface Side {
+  ep: ChainEndpoint;
+  /** This chain's client of the other one. */
+  client: IbcClientView;
+  /** Headers of this chain (what the other chain's client is updated with). */
+  headers: HeaderSource;
+  /** Blocks of this chain fetched this round. */
+  blocks: Map<number, Promise<BlockJson>>;
+}
+
+/** A tx the round owes a chain, with the height of the proof it carries. */
+export interface Work {
+  kind: 'recv' | 'ack' | 'timeout';
+  packet: IbcPacket;
+  /** The height of the other chain the proof was taken at. */
+  proofHeight: number;
+  method: 'recvPacket' | 'acknowledgePacket' | 'timeoutPacket';
+  args: Record<string, unknown>;
+}
+
+/** What one direction (packets sent by `src` to `dst`) owes. */
+export interface DirectionPlan {
+  /** Receives owed to the destination (proofs from the source). */
+  onDst: Work[];
+  /** Acks and timeouts owed to the source (proofs from the destination). */
+  onSrc: Work[];
+  /** Packets pending on the source. */
+  pending: number;
+  /** Pending packets that are neither deliverable nor provably timed out yet. */
+  waiting: number;
+}
+
+export interface RoundContext {
+  log: Logger;
+  metrics: RelayerMetrics;
+  /** Most packets looked at per direction and round. */
+  maxPackets: number;
+}
+
+/** Refusals that mean the work was already done (by another relayer or an earlier run). */
+const RACE_CODES = new Set(['IBC_PACKET_ALREADY_RECEIVED', 'IBC_PACKET_UNKNOWN']);
+
+/** Run `fn` over `items` with at most `limit` at once, results in order. */
+export async function mapLimit<T, R>(
+  items: T[],
+  limit: number,
+  fn: (item: T) => Promise<R>,
+): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}
+
+function timedOut(p: IbcPacket, height: number, time: number): boolean {
+  return (
+    (p.timeoutHeight > 0 && height >= p.timeoutHeight) ||
+    (p.timeoutTime > 0 && time >= p.timeoutTime)
+  );
+}
+
+function decodeAck(value: string): IbcAck | undefined {
+  try {
+    const v = JSON.parse(utf8Text(unhex(value, 'ack data')));
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) return undefined;
+    if (typeof v.error === 'string' && Object.keys(v).length === 1) return { error: v.error };
+    if ('result' in v && Object.keys(v).length === 1) return { result: v.result };
+  } catch {
+    // not JSON: refused below
+  }
+  return undefined;
+}
+
+const codeOf = (e: unknown): string =>
+  e instanceof ArchiError ? e.code : ((e as { code?: string })?.code ?? 'INTERNAL');
+
+/**
+ * What the packets `src` sent to `dst` owe, read from both chains now. A packet whose
+ * stored form does not match the commitment its node proves is skipped and counted as an
+ * error (a node that lies costs no tx).
+ */
+export async function planDirection(
+  src: Side,
+  dst: Side,
+  ctx: RoundContext,
+): Promise<DirectionPlan> {
+  const page = await src.ep.call((c) => allPendingPackets(c, src.client.clientId, ctx.maxPackets));
+  if (page.malformed > 0) {
+    ctx.metrics.errors.inc({ chain: src.ep.chainId, code: 'PACKET_MALFORMED' }, page.malformed);
+    ctx.log.warn(
+      { chain: src.ep.chainId, client: src.client.clientId, count: page.malformed },
+      'node listed entries that are no packet of this client; skipped',
+    );
+  }
+  const srcHash = getProfile(dst.client.profile).hash;
+  const plan: DirectionPlan = { onDst: [], onSrc: [], pending: page.packets.length, waiting: 0 };
+  const packets = page.packets.filter((p) => p.destClient === dst.client.clientId);
+  const lost = page.packets.length - packets.length;
+  if (lost > 0) {
+    ctx.log.warn(
+      {
+        chain: src.ep.chainId,
+        client: src.client.clientId,
+        count: lost,
+        expected: dst.client.clientId,
+      },
+      'pending packets name another destination client; skipped',
+    );
+  }
+  await mapLimit(packets, 16, async (p) => {
+    const seq = p.sequence;
+    try {
+      const receipt = await dst.ep.call((c) =>
+        provenState(c, fullKey(keys.receipt(p.destClient, seq)), dst.blocks),
+      );
+      if (receipt.value !== null) {
+        const [ack, data] = await Promise.all([
+          dst.ep.call((c) => provenState(c, fullKey(keys.ack(p.destClient, seq)), dst.blocks)),
+          dst.ep.call((c) => c.getState('ibc', keys.ackData(p.destClient, seq))),
+        ]);
+        const decoded = ack.value !== null && data?.value ? decodeAck(data.value) : undefined;
+        if (!decoded) {
+          plan.waiting++;
+          ctx.log.debug({ src: src.ep.chainId, sequence: seq }, 'received, ack not readable yet');
+          return;
+        }
+        plan.onSrc.push({
+          kind: 'ack',
+          packet: p,
+          proofHeight: ack.height,
+          method: 'acknowledgePacket',
+          args: { packet: p, ack: decoded, proof: ack.proof, proofHeight: ack.height },
+        });
+        return;
+      }
+      if (timedOut(p, receipt.height, receipt.time)) {
+        plan.onSrc.push({
+          kind: 'timeout',
+          packet: p,
+          proofHeight: receipt.height,
+          method: 'timeoutPacket',
+          args: { packet: p, proof: receipt.proof, proofHeight: receipt.height },
+        });
+        return;
+      }
+      // Received in a later block: at the timeout height itself it would be refused.
+      if (p.timeoutHeight > 0 && receipt.height + 1 >= p.timeoutHeight) {
+        plan.waiting++;
+        return;
+      }
+      const commitment = await src.ep.call((c) =>
+        provenState(c, fullKey(keys.commitment(src.client.clientId, seq)), src.blocks),
+      );
+      if (commitment.value === null) return; // settled since it was listed
+      if (commitment.value !== hex(packetCommitment(srcHash, p))) {
+        ctx.metrics.errors.inc({ chain: src.ep.chainId, code: 'PACKET_MISMATCH' });
+        ctx.log.error(
+          { chain: src.ep.chainId, client: src.client.clientId, sequence: seq },
+          'the listed packet does not match its proven commitment; skipped',
+        );
+        return;
+      }
+      plan.onDst.push({
+        kind: 'recv',
+        packet: p,
+        proofHeight: commitment.height,
+        method: 'recvPacket',
+        args: { packet: p, proof: commitment.proof, proofHeight: commitment.height },
+      });
+    } catch (e) {
+      ctx.metrics.errors.inc({
+        chain: (e as { chainId?: string })?.chainId ?? src.ep.chainId,
+        code: codeOf(e),
+      });
+      ctx.log.warn(
+        { src: src.ep.chainId, dst: dst.ep.chainId, sequence: seq, err: (e as Error)?.message },
+        'could not read what a packet owes; next round',
+      );
+    }
+  });
+  return plan;
+}
+
+/** Totals of what one delivery did. */
+export interface Delivered {
+  recv: number;
+  ack: number;
+  timeout: number;
+  races: number;
+  failed: number;
+  updates: number;
+}
+
+export const emptyDelivered = (): Delivered => ({
+  recv: 0,
+  ack: 0,
+  timeout: 0,
+  races: 0,
+  failed: 0,
+  updates: 0,
+});
+
+/**
+ * Carry `works` (proofs from `from`) to `to`: bring `to`'s client of `from` to every proof
+ * height (ascending), then send the txs whose height it holds, several at once.
+ */
+export async function deliver(
+  to: Side,
+  from: Side,
+  works: Work[],
+  ctx: RoundContext,
+): Promise<Delivered> {
+  const done = emptyDelivered();
+  if (works.length === 0) return done;
+  const heights = [...new Set(works.map((w) => w.proofHeight))].sort((x, y) => x - y);
+  const held = new Set<number>();
+  for (const h of heights) {
+    try {
+      const r = await ensureConsensus(to.ep, to.client.clientId, from.headers, h, ctx);
+      if (r.ok) {
+        held.add(h);
+        done.updates += r.updates;
+      } else if (r.reason === 'stale') {
+        ctx.log.debug(
+          { chain: to.ep.chainId, height: h, detail: r.detail },
+          'proof height passed; next round',
+        );
+      } else {
+        done.failed++;
+        ctx.metrics.errors.inc({
+          chain: to.ep.chainId,
+          code: r.reason === 'inactive' ? 'CLIENT_INACTIVE' : 'UPDATE_REFUSED',
+        });
+        ctx.log.error(
+          { chain: to.ep.chainId, client: to.client.clientId, height: h, detail: r.detail },
+          'client not updated',
+        );
+        // Later heights go through the same client: they would fail the same way.
+        break;
+      }
+    } catch (e) {
+      done.failed++;
+      ctx.metrics.errors.inc({ chain: to.ep.chainId, code: codeOf(e) });
+      ctx.log.warn(
+        { chain: to.ep.chainId, client: to.client.clientId, height: h, err: (e as Error)?.message },
+        'client update failed; next round',
+      );
+      break;
+    }
+  }
+  const ready = works.filter((w) => held.has(w.proofHeight));
+  await mapLimit(ready, 8, async (w) => {
+    const labels =
+      w.kind === 'recv'
+        ? { src: from.ep.chainId, dst: to.ep.chainId }
+        : { src: to.ep.chainId, dst: from.ep.chainId };
+    const at = {
+      chain: to.ep.chainId,
+      sequence: w.packet.sequence,
+      sourceClient: w.packet.sourceClient,
+      kind: w.kind,
+    };
+    let out: TxOutcome;
+    try {
+      out = await to.ep.submit(w.method, w.args);
+    } catch (e) {
+      done.failed++;
+      ctx.metrics.errors.inc({ chain: to.ep.chainId, code: codeOf(e) });
+      ctx.log.warn({ ...at, err: (e as Error)?.message }, 'relay tx not committed; next round');
+      return;
+    }
+    if (out.ok) {
+      if (w.kind === 'recv') {
+        done.recv++;
+        ctx.metrics.packetsRelayed.inc(labels);
+        ctx.log.info({ ...at, block: out.height, destPort: w.packet.destPort }, 'packet delivered');
+      } else if (w.kind === 'ack') {
+        done.ack++;
+        ctx.metrics.acksRelayed.inc(labels);
+        ctx.log.info({ ...at, block: out.height }, 'ack delivered');
+      } else {
+        done.timeout++;
+        ctx.metrics.timeoutsRelayed.inc(labels);
+        ctx.log.info({ ...at, block: out.height }, 'packet timed out');
+      }
+      return;
+    }
+    if (RACE_CODES.has(out.code) || (w.kind === 'recv' && out.code === 'IBC_PACKET_TIMED_OUT')) {
+      done.races++;
+      ctx.metrics.races.inc({ chain: to.ep.chainId, code: out.code });
+      ctx.log.debug({ ...at, code: out.code }, 'already done (or timed out on arrival)');
+      return;
+    }
+    done.failed++;
+    ctx.metrics.errors.inc({ chain: to.ep.chainId, code: out.code });
+    ctx.log.error(
+      { ...at, code: out.code, message: out.message, block: out.height },
+      'relay tx refused',
+    );
+  });
+  return done;
+}
