@@ -36,7 +36,18 @@ import {
 } from '../vm/native/chain-config.ts';
 import { EVIDENCE_CONTRACT } from '../vm/native/evidence.ts';
 import { nextValidators, promoteValidators } from '../vm/native/membership.ts';
-import { type BlockInfo, type CallContext, GAS, type SenderInfo } from '../vm/context.ts';
+import {
+  type BlockInfo,
+  type CallContext,
+  type CallFrame,
+  checkHookCaller,
+  GAS,
+  type NativeMethod,
+  newFrame,
+  type SenderInfo,
+} from '../vm/context.ts';
+import type { ContractRegistry } from '../vm/registry.ts';
+import { type CallEnv, callContract, runNative } from '../vm/sandbox/runner.ts';
 import { type CheckedTx, checkDecodedTx, type TxCheckEnv } from './tx-check.ts';
 
 export interface ExecutorStore extends StateReader, NodeReader {
@@ -104,11 +115,31 @@ class Gas {
   }
 }
 
+/** What every context of one tx or query shares: its state, gas, events, call stack and lookups. */
+interface Run {
+  state: Overlay;
+  gas: Gas;
+  events: Event[];
+  frame: CallFrame;
+  env: CallEnv;
+  /** A query's recorded reads (full keys). */
+  reads?: string[];
+}
+
+function newRun(registry: ContractRegistry, state: Overlay, gas: Gas, reads?: string[]): Run {
+  return {
+    state,
+    gas,
+    events: [],
+    frame: newFrame(),
+    env: { state, resolve: (c, m, mode) => registry.resolve(c, m, state, mode) },
+    reads,
+  };
+}
+
 function makeContext(
   contract: string,
-  state: Overlay,
-  gas: Gas,
-  events: Event[],
+  run: Run,
   base: {
     sender: SenderInfo;
     block: BlockInfo;
@@ -116,8 +147,8 @@ function makeContext(
     config: ChainConfig;
     readOnly: boolean;
   },
-  reads?: string[],
 ): CallContext {
+  const { state, gas, events, reads } = run;
   const full = (key: string): string => {
     if (typeof key !== 'string' || key.length === 0 || key.length > 1024) {
       throw new ArchiError('CONTRACT_ERROR', 'state keys are strings of 1..1024 characters');
@@ -127,9 +158,10 @@ function makeContext(
   const writable = (): void => {
     if (base.readOnly) throw new ArchiError('CONTRACT_READ_ONLY', 'a query cannot write state');
   };
-  return {
+  const ctx: CallContext = {
     contract,
     ...base,
+    frame: run.frame,
     get(key) {
       const k = full(key);
       reads?.push(k);
@@ -163,9 +195,29 @@ function makeContext(
       gas.charge(n);
     },
     derive(other, sender) {
-      return makeContext(other, state, gas, events, { ...base, sender }, reads);
+      return makeContext(other, run, { ...base, sender });
+    },
+    call(target, method, args) {
+      return callContract(run.env, ctx, target, method, args);
+    },
+    savepoint(fn) {
+      const eventsAt = events.length;
+      const emittedAt = run.frame.events;
+      state.savepoint();
+      try {
+        const value = fn();
+        state.releaseSavepoint();
+        return { ok: true, value };
+      } catch (e) {
+        state.rollbackSavepoint();
+        events.length = eventsAt;
+        run.frame.events = emittedAt;
+        if (e instanceof ArchiError && e.code !== 'OUT_OF_GAS') return { ok: false, error: e };
+        throw e;
+      }
     },
   };
+  return ctx;
 }
 
 function sameValidators(a: Validator[], b: Validator[]): boolean {
@@ -303,20 +355,20 @@ export class Executor {
     state: StateOverlay,
   ): Receipt {
     const gas = new Gas(Number(tx.payload.gasLimit));
-    const events: Event[] = [];
+    const run = newRun(this.env.registry, state, gas);
+    const events = run.events;
     try {
       gas.charge(GAS.txBase + tx.bytes.length * GAS.perArgByte);
       const checked: CheckedTx = checkDecodedTx(this.env, config, tx, block.time, state);
       const p = checked.payload;
-      const method = checked.method;
-      const ctx = makeContext(p.contract, state, gas, events, {
+      const ctx = makeContext(p.contract, run, {
         sender: checked.sender,
         block,
         txId: tx.txIdHex,
         config,
         readOnly: false,
       });
-      const result = method.run(ctx, checked.args);
+      const result = this.runTop(ctx, checked.method, checked.args);
       state.commitTx();
       return create(ReceiptSchema, {
         txId: tx.txId,
@@ -341,6 +393,14 @@ export class Executor {
     }
   }
 
+  /** Run the target of a tx or query as the first frame of its call stack. */
+  private runTop(ctx: CallContext, method: NativeMethod, args: unknown): unknown {
+    // A user contract's runner puts it on the stack itself.
+    return this.env.registry.isNative(ctx.contract)
+      ? runNative(ctx, method, args)
+      : method.run(ctx, args);
+  }
+
   /** Run a read-only method against committed state, recording the keys it reads. */
   query(
     config: ChainConfig,
@@ -351,6 +411,7 @@ export class Executor {
   ): QueryResult {
     // Query args arrive as parsed JSON from the RPC: bound them before anything walks them.
     checkJsonValue(args, 'args', 'args');
+    checkHookCaller(null, contract, methodName);
     const overlay = new StateOverlay(this.store);
     const method = this.env.registry.method(contract, methodName, overlay, 'query');
     if (method.write) {
@@ -361,15 +422,14 @@ export class Executor {
     }
     const reads: string[] = [];
     const gas = new Gas(QUERY_GAS_LIMIT);
-    const ctx = makeContext(
-      contract,
-      overlay,
-      gas,
-      [],
-      { sender: QUERY_SENDER, block, txId: '', config, readOnly: true },
-      reads,
-    );
-    const result = method.run(ctx, args);
+    const ctx = makeContext(contract, newRun(this.env.registry, overlay, gas, reads), {
+      sender: QUERY_SENDER,
+      block,
+      txId: '',
+      config,
+      readOnly: true,
+    });
+    const result = this.runTop(ctx, method, args);
     checkJsonValue(result, 'value', 'the result');
     return { result, reads: [...new Set(reads)], gasUsed: gas.used };
   }

@@ -10,7 +10,7 @@ import { bytesEqual } from '../types/hex.ts';
 import { parseJsonBytes } from '../types/json.ts';
 import { type DecodedTx, decodeTx } from '../types/tx.ts';
 import type { StateReader } from '../state/overlay.ts';
-import type { NativeMethod } from '../vm/context.ts';
+import { checkHookCaller, type NativeMethod } from '../vm/context.ts';
 import type { ContractRegistry } from '../vm/registry.ts';
 import type { IdentityResolver, ResolvedSender } from './identity.ts';
 
@@ -104,6 +104,8 @@ export function checkTxRules(
   if (!config.txRoles.includes(sender.role)) {
     throw new ArchiError('TX_FORBIDDEN', `role ${sender.role} may not send transactions`);
   }
+  // IBC hooks run only when the ibc contract calls them, on a packet it verified.
+  checkHookCaller(null, p.contract, p.method);
   const method = env.registry.method(p.contract, p.method, state, 'tx');
   if (!method.write) {
     throw new ArchiError('METHOD_NOT_FOUND', `${p.contract}.${p.method} is read-only: use a query`);

@@ -57,6 +57,63 @@ export interface State {
   range<T extends Value = Value>(prefix: string, limit?: number): Array<[string, T]>;
 }
 
+/**
+ * A packet between chains (docs/INTERCHAIN.md), as `onRecv`, `onAck` and `onTimeout` get it.
+ * Clients are named on each side: `sourceClient` is the sender's client of the receiver,
+ * `destClient` the receiver's client of the sender; ports are contract names.
+ */
+export interface Packet {
+  readonly sequence: number;
+  readonly sourceClient: string;
+  readonly destClient: string;
+  /** Receiving chain height from which the packet can no longer be received; 0 = none. */
+  readonly timeoutHeight: number;
+  /** Receiving chain block time (ms) from which the packet can no longer be received; 0 = none. */
+  readonly timeoutTime: number;
+  readonly sourcePort: string;
+  readonly destPort: string;
+  /** What the sender sent (bigint arrives as a decimal string). */
+  readonly data: Value;
+}
+
+/** The receiver's answer to a packet: what its `onRecv` returned, or why it threw (`"CODE: message"`). */
+export type Ack = { result: Value } | { error: string };
+
+/** What `ctx.ibc.send` takes. At least one timeout is required. */
+export interface SendPacket {
+  /** This chain's client of the receiving chain. */
+  client: string;
+  /** The contract on the receiving chain whose `onRecv` gets the packet. */
+  destPort: string;
+  /** Any value up to 64 KiB of JSON (bigint is sent as a decimal string). */
+  data: Value;
+  /** Receiving chain height from which the packet times out. */
+  timeoutHeight?: number;
+  /** Receiving chain block time (ms) from which the packet times out. */
+  timeoutTime?: number;
+}
+
+/** Interchain packets (the `ibc` contract), as this contract. */
+export interface Ibc {
+  /**
+   * Send a packet to `destPort` on the chain of `client`; this contract is its source port,
+   * so its `onAck` gets the answer, or its `onTimeout` the packet if it is not received in
+   * time. Returns the packet's sequence number on this client.
+   */
+  send(packet: SendPacket): { sequence: number };
+}
+
+/**
+ * IBC hooks, exported by a contract that takes part in packets. Only the `ibc` contract can
+ * call them (a tx or another contract gets IBC_FORBIDDEN); `ctx.caller` is `"ibc"`.
+ * `onRecv` returns the ack's result; if it throws, its writes and events are dropped and the
+ * ack is `{error}`, while the packet still counts as received. A throw in `onAck` or
+ * `onTimeout` fails the relayer's tx, so the packet stays pending until one succeeds.
+ */
+export type OnRecv = (ctx: Context, packet: Packet) => Value | undefined;
+export type OnAck = (ctx: Context, args: { packet: Packet; ack: Ack }) => Value | undefined;
+export type OnTimeout = (ctx: Context, packet: Packet) => Value | undefined;
+
 /** What a method gets as its first argument. */
 export interface Context {
   /** This contract's name. */
@@ -79,6 +136,8 @@ export interface Context {
    * stack fails with REENTRANCY; any failure of the callee reverts the whole tx.
    */
   call<T extends Value = Value>(contract: string, method: string, args?: Value): T;
+  /** Interchain packets: `ctx.ibc.send(...)` is `ctx.call('ibc', 'send', ...)` in short. */
+  readonly ibc: Ibc;
   /** Revert the call with CONTRACT_REVERTED and `message` unless `condition` holds. */
   require(condition: unknown, message?: string): asserts condition;
   /** Revert the call with CONTRACT_REVERTED. */

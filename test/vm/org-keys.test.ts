@@ -9,7 +9,7 @@ import type { ChainConfig } from '../../src/codec/index.ts';
 import { getProfile } from '../../src/crypto/profile.ts';
 import { validateGenesis, genesisToConfig } from '../../src/types/genesis.ts';
 import { hex } from '../../src/types/hex.ts';
-import type { CallContext, SenderInfo } from '../../src/vm/context.ts';
+import { type CallContext, newFrame, type SenderInfo } from '../../src/vm/context.ts';
 import { CONFIG_KEY, decodeConfig, encodeConfig } from '../../src/vm/native/chain-config.ts';
 import { NATIVE_NAMES } from '../../src/vm/native/governance.ts';
 import { MAX_ORG_KEYS } from '../../src/vm/native/membership.ts';
@@ -82,6 +82,10 @@ function world(start = config()) {
     emit: (name, data) => events.push({ contract, name, data }),
     gas: () => {},
     derive: (c, s) => ctx(c, s, readOnly),
+    // org_keys calls no contract and opens no savepoint.
+    frame: newFrame(),
+    call: () => assert.fail('org_keys calls no contract'),
+    savepoint: () => assert.fail('org_keys opens no savepoint'),
   });
   return {
     state,

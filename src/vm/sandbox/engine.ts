@@ -60,6 +60,7 @@ export class Call {
     freeze: QuickJSHandle;
     stringify: QuickJSHandle;
     parse: QuickJSHandle;
+    ibc: QuickJSHandle;
   };
 
   constructor(private readonly env: CallEnv) {
@@ -188,6 +189,7 @@ export class Call {
       freeze: at(4),
       stringify: at(5),
       parse: at(6),
+      ibc: at(7),
     };
   }
 
@@ -305,25 +307,26 @@ export class Call {
         return value(this.host('emit', name, text));
       }),
     );
-    vm.setProp(
-      ctx,
-      'call',
-      this.fn('call', ([c, m, a]) => {
-        const contract = key(c, 'a contract name');
-        if (typeof contract !== 'string') return contract;
-        const method = key(m, 'a method name');
-        if (typeof method !== 'string') return method;
-        const text = this.encode(a, true);
-        if (typeof text !== 'string') return text;
-        if (tooBig(text, LIMITS.valueBytes)) {
-          return this.abort(
-            'VALUE_TOO_LARGE',
-            `call args are limited to ${LIMITS.valueBytes} bytes`,
-          );
-        }
-        return value(this.host('call', contract, method, text));
-      }),
-    );
+    const call = this.fn('call', ([c, m, a]) => {
+      const contract = key(c, 'a contract name');
+      if (typeof contract !== 'string') return contract;
+      const method = key(m, 'a method name');
+      if (typeof method !== 'string') return method;
+      const text = this.encode(a, true);
+      if (typeof text !== 'string') return text;
+      if (tooBig(text, LIMITS.valueBytes)) {
+        return this.abort('VALUE_TOO_LARGE', `call args are limited to ${LIMITS.valueBytes} bytes`);
+      }
+      return value(this.host('call', contract, method, text));
+    });
+    vm.setProp(ctx, 'call', call);
+    const ibc = vm.callFunction(this.codec.ibc, vm.undefined, call);
+    if (ibc.error) {
+      const why = this.describe(ibc.error);
+      ibc.error.dispose();
+      return fail('INTERNAL', `ctx.ibc: ${why}`);
+    }
+    vm.setProp(ctx, 'ibc', this.keep(ibc.value));
     vm.setProp(ctx, 'require', this.codec.require);
     vm.setProp(ctx, 'revert', this.revertFn());
     for (const k of ['sender', 'block']) {

@@ -6,7 +6,8 @@
  * Given the host stubs, it removes what is non-deterministic or generates code (Date,
  * Math.random, eval, the Function constructors, WeakRef, FinalizationRegistry,
  * SharedArrayBuffer) and returns the value codec: JSON with sorted keys and bigint tagged
- * as {"$bigint": "..."} (state, nested calls) or as a decimal string (returns, events).
+ * as {"$bigint": "..."} (state, nested calls) or as a decimal string (returns, events), and
+ * `ctx.ibc`, sugar over `ctx.call('ibc', 'send', ...)`.
  * Everything is captured before the contract runs, so a contract that replaces globals or
  * prototypes only affects its own call (the context is dropped afterwards).
  */
@@ -45,7 +46,16 @@ export const PRELUDE = `(function (f) {
     return v !== null && typeof v === 'object' && !isArray(v) && hasOwn(v, '$bigint') && typeof v.$bigint === 'string' && keys(v).length === 1 ? BI(v.$bigint) : v;
   };
   const req = function (c, m) { if (!c) f.revert(m === undefined ? 'requirement failed' : S(m)); };
-  return [rep(true), rep(false), reviver, req, O.freeze, JSON.stringify, JSON.parse];
+  const ibc = function (call) {
+    return O.freeze({ send: function send(p) {
+      if (p === null || typeof p !== 'object') throw new TE('ctx.ibc.send needs { client, destPort, data }');
+      const a = { sourceClient: p.client, destPort: p.destPort, data: p.data };
+      if (p.timeoutHeight !== undefined) a.timeoutHeight = p.timeoutHeight;
+      if (p.timeoutTime !== undefined) a.timeoutTime = p.timeoutTime;
+      return call('ibc', 'send', a);
+    } });
+  };
+  return [rep(true), rep(false), reviver, req, O.freeze, JSON.stringify, JSON.parse, ibc];
 })`;
 
 /** Lists the functions a module exports (deploy only). */

@@ -2,12 +2,13 @@
  * Runs methods of user contracts in the sandbox against a CallContext: every host request
  * (state, events, nested calls, interrupt ticks) is answered here on the main thread, where
  * gas is charged and the tx's state overlay lives. Any failure ends the whole call (a caught
- * exception inside the contract cannot undo a refused host request).
+ * exception inside the contract cannot undo a refused host request). Nested calls of native
+ * contracts (CallContext.call) go through the same code, on the same call stack.
  */
 import type { StateReader } from '../../state/overlay.ts';
 import { ArchiError } from '../../types/errors.ts';
 import { checkJsonText, checkJsonValue, utf8Bytes, utf8Text } from '../../types/json.ts';
-import { type CallContext, GAS, type NativeMethod } from '../context.ts';
+import { type CallContext, checkHookCaller, GAS, type NativeMethod } from '../context.ts';
 import { doneError, type HostHandler, sandbox } from './host.ts';
 import { EVENT_NAME, LIMITS } from './limits.ts';
 import { type ContractMeta, contractSender, loadCode, MANAGE, metaKey } from './meta.ts';
@@ -22,13 +23,6 @@ export type Resolved =
 export interface CallEnv {
   resolve(contract: string, method: string, mode: 'tx' | 'query'): Resolved;
   state: StateReader;
-}
-
-/** Shared by a top-level call and every call it makes. */
-interface Frame {
-  stack: string[];
-  ticks: number;
-  events: number;
 }
 
 const OK: HostReply = { t: 'ok' };
@@ -52,8 +46,8 @@ function key(k: string | undefined, what = 'state key', allowEmpty = false): str
 }
 
 /** JSON text with bigint as {"$bigint": "..."} (how values travel between contracts). */
-export function taggedJson(value: unknown): string {
-  checkJsonValue(value, 'value', 'the return value');
+export function taggedJson(value: unknown, what = 'the return value'): string {
+  checkJsonValue(value, 'value', what);
   return (
     JSON.stringify(value ?? null, (_k, v) =>
       typeof v === 'bigint' ? { $bigint: v.toString() } : v,
@@ -91,7 +85,8 @@ function chargeAll(ctx: CallContext): void {
   }
 }
 
-function hostHandler(env: CallEnv, ctx: CallContext, frame: Frame): HostHandler {
+function hostHandler(env: CallEnv, ctx: CallContext): HostHandler {
+  const frame = ctx.frame;
   return (req: HostRequest): HostReply => {
     if (req.op === 'tick') {
       if (++frame.ticks > LIMITS.ticksPerCall) {
@@ -162,7 +157,7 @@ function hostHandler(env: CallEnv, ctx: CallContext, frame: Frame): HostHandler 
         return OK;
       }
       case 'call':
-        return { t: 'ok', v: nestedCall(env, ctx, frame, req.a, req.b, req.c ?? 'null') };
+        return { t: 'ok', v: nestedCall(env, ctx, req.a, req.b, req.c ?? 'null') };
       case 'revert':
         throw new ArchiError('CONTRACT_REVERTED', clip(req.a ?? 'reverted'));
       case 'forbidden': {
@@ -181,10 +176,10 @@ function hostHandler(env: CallEnv, ctx: CallContext, frame: Frame): HostHandler 
   };
 }
 
+/** `ctx.contract` calls `target.method` with tagged JSON args; the result is tagged JSON. */
 function nestedCall(
   env: CallEnv,
   ctx: CallContext,
-  frame: Frame,
   target: string | undefined,
   method: string | undefined,
   argsText: string,
@@ -196,6 +191,8 @@ function nestedCall(
     throw new ArchiError('VALUE_TOO_LARGE', `call args are limited to ${LIMITS.valueBytes} bytes`);
   }
   checkJsonText(argsText, 'value', 'call args');
+  checkHookCaller(ctx.contract, target, method);
+  const frame = ctx.frame;
   if (frame.stack.includes(target)) {
     throw new ArchiError(
       'REENTRANCY',
@@ -211,9 +208,9 @@ function nestedCall(
   const resolved = env.resolve(target, method, ctx.readOnly ? 'query' : 'tx');
   const sub = ctx.derive(target, contractSender(ctx.config, ctx.contract));
   if (resolved.kind === 'user') {
-    return runInSandbox(env, sub, resolved.meta, method, argsText, frame, ctx.contract);
+    return runInSandbox(env, sub, resolved.meta, method, argsText, ctx.contract);
   }
-  const result = taggedJson(resolved.method.run(sub, parseForNative(argsText)));
+  const result = taggedJson(runNative(sub, resolved.method, parseForNative(argsText)));
   if (bytesOver(result, LIMITS.returnBytes)) {
     throw new ArchiError(
       'RETURN_TOO_LARGE',
@@ -229,7 +226,6 @@ function runInSandbox(
   meta: ContractMeta,
   method: string,
   argsText: string,
-  frame: Frame,
   caller: string | null,
 ): string {
   // Read the metadata through the context: charged, and part of a query's proof.
@@ -247,6 +243,7 @@ function runInSandbox(
     txId: ctx.txId,
     readOnly: ctx.readOnly,
   });
+  const frame = ctx.frame;
   frame.stack.push(meta.name);
   try {
     const done = sandbox.request(
@@ -259,7 +256,7 @@ function runInSandbox(
         info,
         nested: caller !== null,
       },
-      hostHandler(env, ctx, frame),
+      hostHandler(env, ctx),
       () => code,
     );
     if (done.ok) {
@@ -289,8 +286,32 @@ export function runUserMethod(
   if (bytesOver(argsText, LIMITS.argsBytes)) {
     throw new ArchiError('ARGS_TOO_LARGE', `args are limited to ${LIMITS.argsBytes} bytes of JSON`);
   }
-  const frame: Frame = { stack: [], ticks: 0, events: 0 };
-  return JSON.parse(runInSandbox(env, ctx, meta, method, argsText, frame, null));
+  return JSON.parse(runInSandbox(env, ctx, meta, method, argsText, null));
+}
+
+/** Run a native method with `ctx.contract` on the call stack (natives call out, so they count). */
+export function runNative(ctx: CallContext, method: NativeMethod, args: unknown): unknown {
+  ctx.frame.stack.push(ctx.contract);
+  try {
+    return method.run(ctx, args);
+  } finally {
+    ctx.frame.stack.pop();
+  }
+}
+
+/**
+ * CallContext.call: the native contract `ctx.contract` calls `target.method` under the rules of
+ * a sandboxed contract's ctx.call. Args are JSON values (bigint allowed); the result is plain
+ * JSON with bigint as decimal strings, as a native method sees its args.
+ */
+export function callContract(
+  env: CallEnv,
+  ctx: CallContext,
+  target: string,
+  method: string,
+  args: unknown,
+): unknown {
+  return parseForNative(nestedCall(env, ctx, target, method, taggedJson(args, 'call args')));
 }
 
 /**
