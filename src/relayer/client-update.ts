@@ -10,6 +10,7 @@ import {
   getClient,
   getConsensusState,
   type HeaderSource,
+  type IbcClientView,
   planClientUpdate,
   updateClientArgs,
 } from '../sdk/ibc.ts';
@@ -74,4 +75,35 @@ export async function ensureConsensus(
     trusted = step;
   }
   return { ok: true, updates };
+}
+
+/**
+ * Update a client whose newest consensus state is older than a third of its trusting period
+ * (by this machine's clock) to the source's latest height, so a pair without traffic does
+ * not expire. Returns the updates made.
+ */
+export async function refreshIfOld(
+  dst: ChainEndpoint,
+  client: IbcClientView,
+  src: HeaderSource,
+  ctx: { log: Logger; metrics: RelayerMetrics },
+  now = Date.now(),
+): Promise<number> {
+  const cs = await dst.call((c) => getConsensusState(c, client.clientId, client.latestHeight));
+  if (cs && now - cs.time < client.trustingPeriodMs / 3) return 0;
+  const latest = (await src.client.getBlock('latest')).height;
+  if (latest <= client.latestHeight) return 0;
+  const r = await ensureConsensus(dst, client.clientId, src, latest, ctx);
+  if (!r.ok) {
+    ctx.log.warn(
+      { chain: dst.chainId, client: client.clientId, detail: r.detail },
+      'client refresh failed',
+    );
+    return 0;
+  }
+  ctx.log.info(
+    { chain: dst.chainId, client: client.clientId, height: latest, age: cs ? now - cs.time : null },
+    'client refreshed before its trusting period runs out',
+  );
+  return r.updates;
 }

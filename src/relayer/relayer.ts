@@ -12,6 +12,7 @@ import pino, { type Logger } from 'pino';
 import { isUnreachable } from '../sdk/errors.ts';
 import { HeaderSource } from '../sdk/ibc.ts';
 import { ArchiError } from '../errors/index.ts';
+import { refreshIfOld } from './client-update.ts';
 import { ChainEndpoint, type ChainTarget } from './endpoint.ts';
 import { RelayerMetrics } from './metrics.ts';
 import { type ClientPair, findPairs, pairsText } from './pair.ts';
@@ -86,6 +87,7 @@ export async function startRelayer(o: RelayerOptions): Promise<RunningRelayer> {
   let lastPairs: string | undefined;
   let lastPending: string | undefined;
   const downLogged = new Set<string>();
+  let lastFailure: { text: string; at: number } | undefined;
 
   const side = (ep: ChainEndpoint, client: ClientPair['a']): Side => ({
     ep,
@@ -97,6 +99,13 @@ export async function startRelayer(o: RelayerOptions): Promise<RunningRelayer> {
   const runPair = async (pair: ClientPair): Promise<RoundSummary> => {
     const A = side(a, pair.a);
     const B = side(b, pair.b);
+    // B's client of A is refreshed with A's headers, and A's client of B with B's.
+    const refreshed = (
+      await Promise.all([
+        refreshIfOld(b, pair.b, A.headers, ctx),
+        refreshIfOld(a, pair.a, B.headers, ctx),
+      ])
+    ).reduce((x, y) => x + y, 0);
     const [ab, ba] = await Promise.all([planDirection(A, B, ctx), planDirection(B, A, ctx)]);
     metrics.pending.set({ src: a.chainId, dst: b.chainId }, ab.pending);
     metrics.pending.set({ src: b.chainId, dst: a.chainId }, ba.pending);
@@ -113,6 +122,7 @@ export async function startRelayer(o: RelayerOptions): Promise<RunningRelayer> {
     };
     for (const d of [onA, onB])
       for (const k of Object.keys(d) as (keyof Delivered)[]) sum[k] += d[k];
+    sum.updates += refreshed;
     return sum;
   };
 
@@ -190,8 +200,13 @@ export async function startRelayer(o: RelayerOptions): Promise<RunningRelayer> {
         }
       } else {
         const code = e instanceof ArchiError ? e.code : 'INTERNAL';
+        const err = (e as Error)?.message ?? String(e);
         metrics.errors.inc({ chain: chain ?? 'unknown', code });
-        log.error({ chain, code, err: (e as Error)?.message }, 'relay round failed; next round');
+        // The same failure round after round is logged once a minute, not every round.
+        const again =
+          lastFailure?.text === `${code} ${err}` && Date.now() - lastFailure.at < 60_000;
+        if (!again) lastFailure = { text: `${code} ${err}`, at: Date.now() };
+        log[again ? 'debug' : 'error']({ chain, code, err }, 'relay round failed; next round');
       }
     }
     return sum;

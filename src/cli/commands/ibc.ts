@@ -163,7 +163,7 @@ async function connectSide(
       return { ...base, status: 'printed', file };
     }
     const gov = new Governance(client);
-    const kind = 'ibc_create_client' as GovernanceKind;
+    const kind: GovernanceKind = 'ibc_create_client';
     let r: GovernanceResult = await gov.propose(
       admins[0],
       kind,
@@ -201,7 +201,7 @@ async function connectSide(
 function connectText(sides: ConnectSide[], dirs: string[]): string {
   const lines: string[] = [];
   sides.forEach((s, i) => {
-    const head = `${s.chain}: client ${s.clientId} (of ${s.counterpartyClientId === s.clientId ? 'itself' : 'the other chain'}, counterparty ${s.counterpartyClientId})`;
+    const head = `${s.chain}: client ${s.clientId} (follows the other chain, whose client of this one is ${s.counterpartyClientId})`;
     if (s.status === 'exists')
       lines.push(`${head} exists already (latest height ${s.latestHeight})`);
     else if (s.status === 'created')
