@@ -5,10 +5,12 @@
 import type { NativeContract } from '../../context.ts';
 import { clientMethods } from './client.ts';
 import { IBC } from './keys.ts';
+import { packetMethods } from './packets.ts';
 
 export const ibcContract: NativeContract = {
   name: IBC,
   methods: {
     ...clientMethods,
+    ...packetMethods,
   },
 };
