@@ -34,6 +34,7 @@ const NATIVE_CONTRACTS = [
   'evidence',
   'governance',
   'org_keys',
+  'ibc',
   'contract_manage',
 ];
 const skip =
