@@ -273,6 +273,15 @@ describe('ibc packets between a standard and a gm island', () => {
     assert.equal(query(a, 'settled', { client: AB, sequence: seq }).status, 'acked');
   });
 
+  test('an onRecv that runs out of gas fails the whole receive: no receipt, no ack', async () => {
+    const seq = await ping('spin', { loop: true });
+    const args = await recvArgs(seq);
+    await refused(b, 'recvPacket', args, 'OUT_OF_GAS');
+    assert.equal(query(b, 'receipt', { client: BA, sequence: seq }), false);
+    assert.equal(query(b, 'ack', { client: BA, sequence: seq }), null);
+    assert.ok(query(a, 'packet', { client: AB, sequence: seq }), 'still pending on A');
+  });
+
   test('tampered proofs, changed packets and acks are refused', async () => {
     const seq = await ping('proof');
     const args = await recvArgs(seq);
