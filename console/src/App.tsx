@@ -10,6 +10,7 @@ import { BlockDetail, BlocksPage } from './pages/Blocks.tsx';
 import { ContractsPage } from './pages/Contracts.tsx';
 import { GatewayPage } from './pages/Gateway.tsx';
 import { GovernancePage } from './pages/Governance.tsx';
+import { InterchainPage } from './pages/Interchain.tsx';
 import { NetworkPage } from './pages/Network.tsx';
 import { OrgsPage } from './pages/Orgs.tsx';
 import { StatePage } from './pages/State.tsx';
@@ -40,6 +41,13 @@ const NAV: Array<{ id: string; label: string; short?: string; icon: string }> = 
     label: 'Governance',
     short: 'Gov',
     icon: 'M3 10h18L12 4zM5 10v8M10 10v8M14 10v8M19 10v8M3 20h18',
+  },
+  // Light clients, packets, transfers and denominations of other chains (issue 13).
+  {
+    id: 'interchain',
+    label: 'Interchain',
+    short: 'IBC',
+    icon: 'M6 18a3 3 0 1 0 0-.1M18 6a3 3 0 1 0 0-.1M8.2 15.8l7.6-7.6M3 10l3-3 3 3M15 17l3 3 3-3',
   },
   // The service gateway (issue 12): the operator's view and the tenants' portal.
   {
@@ -125,6 +133,8 @@ function Page({ route }: { route: Route }) {
       return <GovernancePage selected={route.parts[0]} />;
     case 'network':
       return <NetworkPage />;
+    case 'interchain':
+      return <InterchainPage />;
     case 'gateway':
       return <GatewayPage />;
     case 'tenants':
