@@ -711,9 +711,13 @@ describe('interchain: denominations', () => {
       clients: ['beta', 'x'],
       base: 'zeta',
     };
-    assert.equal(traceRoute(viaBeta, [beta]), 'beta → Beta (client beta)');
-    assert.equal(traceRoute(twoHops, [beta]), 'zeta → client x → Beta (client beta)');
-    assert.equal(traceRoute(viaBeta, []), 'beta → client beta');
+    assert.equal(traceRoute(viaBeta, [beta]), 'beta, over client beta (from Beta)');
+    assert.equal(
+      traceRoute(twoHops, [beta, gamma]),
+      'zeta, over client x, then client beta (from Beta)',
+    );
+    assert.equal(traceRoute(viaBeta, []), 'beta, over client beta');
+    assert.equal(traceRoute({ clients: [], base: 'alpha' }, [beta]), 'alpha');
 
     // A voucher that came over beta goes home over beta (burned), so only gamma escrows it.
     assert.deepEqual(escrowPairs([beta, gamma], 'alpha', [viaBeta, twoHops], 100), [

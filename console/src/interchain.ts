@@ -792,17 +792,18 @@ export function readDenoms(v: unknown): {
 }
 
 /**
- * A voucher's way here in words, oldest hop first: "archi-b → (client b-side) → here".
- * `clients` maps this chain's client ids to the chain ids they follow; only the latest hop is
- * a client of this chain, the others are clients of the chains the voucher passed through.
+ * A voucher's way here in words, oldest hop first: "zeta, over client x, then client beta
+ * (from Beta)". `clients` maps this chain's client ids to the chains they follow; only the
+ * latest hop is over a client of this chain, the others are clients of chains on the way.
  */
 export function traceRoute(t: Pick<DenomTrace, 'clients' | 'base'>, clients: IbcClient[]): string {
   const byId = new Map(clients.map((c) => [c.clientId, c.chainId]));
   const hops = [...t.clients].reverse();
-  const steps = hops.map((c, i) =>
-    i === hops.length - 1 && byId.get(c) ? `${byId.get(c)} (client ${c})` : `client ${c}`,
-  );
-  return [`${t.base}`, ...steps].join(' → ');
+  const steps = hops.map((c, i) => {
+    const chain = i === hops.length - 1 ? byId.get(c) : undefined;
+    return chain ? `client ${c} (from ${chain})` : `client ${c}`;
+  });
+  return steps.length ? `${t.base}, over ${steps.join(', then ')}` : t.base;
 }
 
 /**

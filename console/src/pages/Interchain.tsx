@@ -93,6 +93,44 @@ interface ClientRow {
 
 type Clients = { missing: true } | { missing: false; rows: ClientRow[]; skipped: number };
 
+/**
+ * What the page keeps per chain endpoint across reads: the look back's source (blocks and
+ * receipts fetched once) and the outcomes of settled packets, which never change either.
+ */
+interface Reader {
+  src: ScanSource;
+  settled: Map<string, Settled>;
+}
+
+function readerOf(rpc: Rpc): Reader {
+  return {
+    src: cachedSource({
+      page: (before, limit) => rpc.blocks({ before, limit, nonEmpty: true }),
+      block: (h) => rpc.block(h),
+      tx: (id) => rpc.tx(id),
+    }),
+    settled: new Map(),
+  };
+}
+
+/** How a sent packet ended, or null while it is pending (a settled one is asked once). */
+async function settledOf(
+  rpc: Rpc,
+  reader: Reader,
+  client: string,
+  sequence: number,
+): Promise<Settled | null> {
+  const key = packetKey(client, sequence);
+  const known = reader.settled.get(key);
+  if (known) return known;
+  const s = readSettled((await rpc.query('ibc', 'settled', { client, sequence })).result);
+  if (s) {
+    reader.settled.set(key, s);
+    if (reader.settled.size > 20_000) reader.settled.delete(reader.settled.keys().next().value!);
+  }
+  return s;
+}
+
 const message = (e: unknown): string =>
   e instanceof ApiError ? `${e.code}: ${e.message}` : (e as Error)?.message || String(e);
 
@@ -111,7 +149,7 @@ async function pendingOf(rpc: Rpc, client: string): Promise<{ list: IbcPacket[];
 }
 
 /** One client's figures from queries: its header time, sequences, pending and newest settled. */
-async function clientRow(rpc: Rpc, client: IbcClient): Promise<ClientRow> {
+async function clientRow(rpc: Rpc, reader: Reader, client: IbcClient): Promise<ClientRow> {
   const row: ClientRow = {
     client,
     headerTime: null,
@@ -152,8 +190,7 @@ async function clientRow(rpc: Rpc, client: IbcClient): Promise<ClientRow> {
     );
     await mapLimit(ask, CONCURRENCY, async (sequence) => {
       try {
-        const a = await rpc.query('ibc', 'settled', { client: id, sequence });
-        row.settled.set(sequence, readSettled(a.result));
+        row.settled.set(sequence, await settledOf(rpc, reader, id, sequence));
       } catch (e) {
         problems.push(`packet ${sequence}: ${message(e)}`);
       }
@@ -163,7 +200,7 @@ async function clientRow(rpc: Rpc, client: IbcClient): Promise<ClientRow> {
   return row;
 }
 
-async function loadClients(rpc: Rpc): Promise<Clients> {
+async function loadClients(rpc: Rpc, reader: Reader): Promise<Clients> {
   let answer: unknown;
   try {
     answer = (await rpc.query('ibc', 'clients', {})).result;
@@ -177,7 +214,7 @@ async function loadClients(rpc: Rpc): Promise<Clients> {
     throw e;
   }
   const { clients, skipped } = readClients(answer);
-  const rows = await mapLimit(clients, 3, (c) => clientRow(rpc, c));
+  const rows = await mapLimit(clients, 3, (c) => clientRow(rpc, reader, c));
   return { missing: false, rows, skipped };
 }
 
@@ -191,16 +228,15 @@ interface Activity {
 /** The look back through recent blocks, and the outcome of each transfer it found. */
 async function loadActivity(
   rpc: Rpc,
-  src: ScanSource,
+  reader: Reader,
   maxBlocks: number,
   ports: Set<string>,
 ): Promise<Activity> {
-  const scan = await scanInterchain(src, { maxBlocks, ports });
+  const scan = await scanInterchain(reader.src, { maxBlocks, ports });
   const settled = new Map<string, Settled | null>();
   await mapLimit(sentTransferPackets(scan.txs), CONCURRENCY, async ({ client, sequence }) => {
     try {
-      const a = await rpc.query('ibc', 'settled', { client, sequence });
-      settled.set(packetKey(client, sequence), readSettled(a.result));
+      settled.set(packetKey(client, sequence), await settledOf(rpc, reader, client, sequence));
     } catch {
       // unknown outcome: the row says so rather than guessing
     }
@@ -294,14 +330,14 @@ export function InterchainPage() {
   // The chain judges expiry by its block time: trust left is counted from the head's time.
   const now = head?.time ?? Date.now();
   const [maxBlocks, setMaxBlocks] = useState(LOOK_BACK_BLOCKS);
-  const [src, setSrc] = useState(() => ({ base: rpc.base, src: sourceOf(rpc) }));
+  const [reader, setReader] = useState(() => ({ base: rpc.base, reader: readerOf(rpc) }));
   useEffect(() => {
-    if (src.base !== rpc.base) setSrc({ base: rpc.base, src: sourceOf(rpc) });
-  }, [rpc, src]);
+    if (reader.base !== rpc.base) setReader({ base: rpc.base, reader: readerOf(rpc) });
+  }, [rpc, reader]);
 
   const [busy, setBusy] = useState(true);
   const tick = useHeadTick(head?.height, REFRESH_MS, busy);
-  const clients = useAsync(() => loadClients(rpc), [rpc, tick]);
+  const clients = useAsync(() => loadClients(rpc, reader.reader), [rpc, reader, tick]);
   const rows = clients.data && !clients.data.missing ? clients.data.rows : undefined;
   const ports = new Set(
     (rows ?? []).flatMap((r) => r.pending.map((p) => p.sourcePort)).filter((p) => p !== 'token'),
@@ -309,8 +345,8 @@ export function InterchainPage() {
   const portsKey = [...ports].sort().join(',');
   const ready = rows !== undefined;
   const activity = useAsync(
-    () => (ready ? loadActivity(rpc, src.src, maxBlocks, ports) : Promise.resolve(null)),
-    [rpc, src, tick, maxBlocks, portsKey, ready],
+    () => (ready ? loadActivity(rpc, reader.reader, maxBlocks, ports) : Promise.resolve(null)),
+    [rpc, reader, tick, maxBlocks, portsKey, ready],
   );
   const clientsKey = (rows ?? []).map((r) => r.client.clientId).join(',');
   const denoms = useAsync(
@@ -406,13 +442,13 @@ export function InterchainPage() {
         {stat(
           'Transfers',
           activity.data ? activity.data.transfers.length : undefined,
-          'in the blocks looked through',
+          'in recent blocks',
           'stat-transfers',
         )}
         {stat(
           'Vouchers',
           denoms.data ? denoms.data.traces.length : undefined,
-          'denominations of other chains',
+          'of other chains',
           'stat-vouchers',
         )}
       </div>
@@ -427,14 +463,6 @@ export function InterchainPage() {
       <DenomsCard a={denoms} clients={list.map((r) => r.client)} />
     </Frame>
   );
-}
-
-function sourceOf(rpc: Rpc): ScanSource {
-  return cachedSource({
-    page: (before, limit) => rpc.blocks({ before, limit, nonEmpty: true }),
-    block: (h) => rpc.block(h),
-    tx: (id) => rpc.tx(id),
-  });
 }
 
 function Frame({ children }: { children: ReactNode }) {
@@ -489,12 +517,12 @@ function ClientsCard({ rows, skipped, now }: { rows: ClientRow[]; skipped: numbe
                 const t = trustOf(c, r.headerTime, now);
                 return (
                   <tr key={c.clientId} data-client={c.clientId}>
-                    <td className="mono" data-col="client">
+                    <td className="mono nowrap" data-col="client">
                       {c.clientId}
                     </td>
                     <td data-col="chain">
-                      <span className="mono">{c.chainId || '—'}</span>{' '}
-                      <span className="tag" data-col="profile">
+                      <span className="mono nowrap">{c.chainId || '—'}</span>{' '}
+                      <span className="tag profile" data-col="profile">
                         {c.profile || '?'}
                       </span>
                     </td>
@@ -588,7 +616,7 @@ function FlowCard({
               <tbody>
                 {flows.map(({ row, flow }) => (
                   <tr key={row.client.clientId} data-client={row.client.clientId}>
-                    <td className="mono">{row.client.clientId}</td>
+                    <td className="mono nowrap">{row.client.clientId}</td>
                     {col(flow?.sent, 'sent')}
                     <td className="num" data-col="pending">
                       {flow ? `${flow.pending}${row.pendingMore ? '+' : ''}` : '—'}
@@ -617,9 +645,14 @@ function FlowCard({
           {pending.length === 0 ? (
             <div data-testid="no-pending">
               <Empty title="No packets waiting">
-                {flows.some(({ flow }) => flow && flow.sent > 0)
-                  ? 'Every packet sent from this chain was acked or timed out.'
-                  : 'Nothing was sent from this chain yet: contracts send packets (token transfers: archi ibc transfer).'}
+                {flows.some(({ flow }) => flow && flow.sent > 0) ? (
+                  'Every packet sent from this chain was acked or timed out.'
+                ) : (
+                  <>
+                    Nothing was sent from this chain yet: contracts send packets, token transfers
+                    among them (<code>archi ibc transfer</code>).
+                  </>
+                )}
               </Empty>
             </div>
           ) : (
@@ -643,9 +676,9 @@ function FlowCard({
                     const at = sent.get(packetKey(p.sourceClient, p.sequence));
                     return (
                       <tr key={packetKey(p.sourceClient, p.sequence)} data-seq={p.sequence}>
-                        <td className="mono">{p.sourceClient}</td>
+                        <td className="mono nowrap">{p.sourceClient}</td>
                         <td className="num">{p.sequence}</td>
-                        <td className="mono" data-col="ports">
+                        <td className="mono nowrap" data-col="ports">
                           {p.sourcePort} → {p.destPort}
                         </td>
                         <td data-col="timeout">
@@ -805,7 +838,10 @@ function TransfersCard({
                             <td data-col="status">
                               <Badge kind={TRANSFER_BADGE[t.status]}>{t.status}</Badge>
                               {t.detail && (
-                                <div className="small muted wrap-any" data-col="detail">
+                                <div
+                                  className="small muted wrap-any status-detail"
+                                  data-col="detail"
+                                >
                                   {t.detail}
                                 </div>
                               )}
@@ -927,7 +963,7 @@ function DenomsCard({ a, clients }: { a: Async<Denoms | null>; clients: IbcClien
                             data-client={e.client.clientId}
                             data-denom={e.denom}
                           >
-                            <td className="mono">{e.client.clientId}</td>
+                            <td className="mono nowrap">{e.client.clientId}</td>
                             <td className="mono wrap-any">{e.denom}</td>
                             <td className="num" data-col="escrow">
                               {e.amount !== null ? amountText(e.amount) : '—'}
