@@ -7,8 +7,6 @@
  * (test/e2e/ibc-*.test.ts) use the same helpers between two networks.
  */
 import assert from 'node:assert/strict';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { CommitSchema, decode, HeaderSchema } from '../../src/codec/index.ts';
 import { address, getProfile } from '../../src/crypto/profile.ts';
@@ -30,42 +28,8 @@ import { hex, unhex } from '../../src/types/hex.ts';
 import { utf8Bytes } from '../../src/types/json.ts';
 import type { ValidatorJson } from '../../src/types/rpc-json.ts';
 import { kvPut, removeDir, stopAll, tempDir, up } from '../e2e/harness.ts';
+import { TamperProxy } from '../e2e/ibc-tamper.ts';
 import { initNetwork, waitUntil } from '../e2e/network.ts';
-
-/** A proxy in front of a node that may rewrite the JSON of chosen answers. */
-class Tamper {
-  server: http.Server;
-  url = '';
-  rewrite: ((path: string, body: any) => any) | undefined;
-
-  constructor(private readonly target: string) {
-    this.server = http.createServer(async (req, res) => {
-      const chunks: Buffer[] = [];
-      for await (const c of req) chunks.push(c as Buffer);
-      const r = await fetch(`${this.target}${req.url}`, {
-        method: req.method,
-        headers: { 'content-type': req.headers['content-type'] ?? 'application/json' },
-        body: req.method === 'GET' ? undefined : Buffer.concat(chunks),
-      });
-      let text = await r.text();
-      if (this.rewrite && r.ok) {
-        const changed = this.rewrite(req.url ?? '', JSON.parse(text));
-        if (changed !== undefined) text = JSON.stringify(changed);
-      }
-      res.writeHead(r.status, { 'content-type': 'application/json' }).end(text);
-    });
-  }
-
-  async start(): Promise<void> {
-    await new Promise<void>((r) => this.server.listen(0, '127.0.0.1', r));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
-  }
-
-  async stop(): Promise<void> {
-    this.server.closeAllConnections();
-    await new Promise((r) => this.server.close(r));
-  }
-}
 
 const refused = (code: string, re?: RegExp) => (e: unknown) => {
   assert.ok(e instanceof ArchiError, String(e));
@@ -77,7 +41,7 @@ const refused = (code: string, re?: RegExp) => (e: unknown) => {
 describe('sdk/ibc against a real gm network', () => {
   let dir: string;
   let client: ArchiClient;
-  let tamper: Tamper;
+  let tamper: TamperProxy;
   let lying: ArchiClient;
   const gm = getProfile('gm');
 
@@ -87,7 +51,7 @@ describe('sdk/ibc against a real gm network', () => {
     const { rpc } = await up(dir);
     client = new ArchiClient(rpc);
     await waitUntil(async () => (await client.status()).height >= 3, 'three blocks');
-    tamper = new Tamper(rpc);
+    tamper = new TamperProxy(rpc);
     await tamper.start();
     lying = new ArchiClient(tamper.url);
   });
