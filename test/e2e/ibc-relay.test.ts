@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import pino from 'pino';
 import { ArchiClient } from '../../src/sdk/client.ts';
-import { getClient, getSettled, type IbcSettled } from '../../src/sdk/ibc.ts';
+import { allPendingPackets, getClient, getSettled, type IbcSettled } from '../../src/sdk/ibc.ts';
 import { Identity } from '../../src/sdk/identity.ts';
 import type { CommittedAnswer } from '../../src/sdk/types.ts';
 import {
@@ -422,5 +422,132 @@ describe('interchain between two real networks', () => {
       await relayer.stop();
       await proxy.stop();
     }
+  });
+
+  test('archi ibc transfer: tokens there and back, an error ack refunded, a 3-block timeout refunded, supply conserved', async () => {
+    const tokenQuery = async (i: Island, method: string, args: unknown): Promise<bigint> =>
+      BigInt((await i.client.query('token', method, args)).result as string);
+    const receiverB = (await archiJson(['id', 'show', '--dir', B.dir, '--as', 'org1/client']))
+      .address;
+    assert.match(receiverB, /^[0-9a-f]{40}$/);
+    const ownerA = A.admin.address;
+    await send(A, 'token', 'mint', { to: ownerA, amount: '1000' });
+    const start = await tokenQuery(A, 'balanceOf', { owner: ownerA });
+    const transfer = (dir: string, ...args: string[]) =>
+      archiJson(['ibc', 'transfer', '--dir', dir, ...args]);
+    relay();
+
+    const there = await transfer(
+      A.dir,
+      '--to-chain',
+      'island-b',
+      '--receiver',
+      receiverB,
+      '--amount',
+      '100',
+      '--wait',
+    );
+    assert.equal(there.status, 'acked', JSON.stringify(there));
+    assert.equal(there.destDenom, 'transfer/island-a/island-a');
+    assert.match(there.destDenomShort, /^ibc\/[0-9A-F]{64}$/);
+    assert.ok(Number.isSafeInteger(there.sequence) && there.sequence > 0);
+    assert.equal(
+      await tokenQuery(B, 'balanceOf', { owner: receiverB, denom: there.destDenom }),
+      100n,
+    );
+    assert.equal(
+      await tokenQuery(B, 'balanceOf', { owner: receiverB, denom: there.destDenomShort }),
+      100n,
+    );
+
+    // Back home by the voucher's short form: unescrowed on A, burned on B.
+    const back = await transfer(
+      B.dir,
+      '--as',
+      'org1/client',
+      '--to-chain',
+      'island-a',
+      '--receiver',
+      ownerA,
+      '--amount',
+      '40',
+      '--denom',
+      there.destDenomShort,
+      '--wait',
+    );
+    assert.equal(back.status, 'acked', JSON.stringify(back));
+    assert.equal(back.denom, 'transfer/island-a/island-a');
+    assert.equal(back.destDenom, 'island-a');
+    assert.equal(await tokenQuery(A, 'balanceOf', { owner: ownerA }), start - 60n);
+
+    // A receiver island-b cannot read: its error ack refunds the sender.
+    const refused = await transfer(
+      A.dir,
+      '--to-chain',
+      'island-b',
+      '--receiver',
+      'nobody',
+      '--amount',
+      '5',
+      '--wait',
+    );
+    assert.equal(refused.status, 'refunded', JSON.stringify(refused));
+    assert.match(refused.ack.error, /IBC_PACKET_INVALID|receiver/);
+    assert.equal(await tokenQuery(A, 'balanceOf', { owner: ownerA }), start - 60n);
+
+    // No relayer while a 3-block timeout passes: timed out, refunded.
+    await stopRelayers();
+    const waiting = archi(
+      [
+        'ibc',
+        'transfer',
+        '--dir',
+        A.dir,
+        '--to-chain',
+        'island-b',
+        '--receiver',
+        receiverB,
+        '--amount',
+        '7',
+        '--timeout-blocks',
+        '3',
+        '--wait',
+        '--json',
+      ],
+      { timeoutMs: 180_000 },
+    );
+    const packet = await waitUntil(async () => {
+      const page = await allPendingPackets(A.client, 'island-b');
+      return page.packets.find((p) => p.sourcePort === 'token' && p.timeoutHeight > 0);
+    }, 'the transfer pending on island-a');
+    assert.equal(
+      await tokenQuery(A, 'balanceOf', { owner: ownerA }),
+      start - 67n,
+      'escrowed while in flight',
+    );
+    await waitUntil(
+      async () => (await B.client.status()).height >= packet.timeoutHeight,
+      'island-b at the timeout height',
+    );
+    relay();
+    const r = await waiting;
+    assert.equal(r.code, 0, r.stderr);
+    const late = JSON.parse(r.stdout);
+    assert.equal(late.status, 'timed-out');
+    assert.equal(late.sequence, packet.sequence);
+    assert.equal(await tokenQuery(A, 'balanceOf', { owner: ownerA }), start - 60n);
+    assert.equal(
+      await tokenQuery(B, 'balanceOf', { owner: receiverB, denom: there.destDenom }),
+      60n,
+    );
+
+    // With nothing in flight, A's escrow for island-b is B's supply of the voucher.
+    assert.equal(await tokenQuery(A, 'escrowOf', { client: 'island-b' }), 60n);
+    assert.equal(await tokenQuery(B, 'totalSupply', { denom: there.destDenom }), 60n);
+    const listed = await archiJson(['ibc', 'packets', '--dir', A.dir, '--client', 'island-b']);
+    assert.ok(listed.refunded.some((x: any) => x.sequence === refused.sequence));
+    assert.ok(listed.timedOut.some((x: any) => x.sequence === late.sequence));
+    assert.ok(listed.acked.some((x: any) => x.sequence === there.sequence));
+    await stopRelayers();
   });
 });

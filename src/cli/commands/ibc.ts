@@ -24,6 +24,7 @@ import {
   nextSequence,
   waitForSettlement,
 } from '../../sdk/ibc.ts';
+import { remoteError } from '../../sdk/errors.ts';
 import type { Identity } from '../../sdk/identity.ts';
 import type { CommittedAnswer } from '../../sdk/types.ts';
 import { ArchiError } from '../../types/errors.ts';
@@ -279,30 +280,6 @@ export async function clientOf(client: ArchiClient, chainId: string): Promise<Ib
 /** The voucher trace prefix a client gives a denomination it receives. */
 const tracePrefix = (clientId: string): string => `transfer/${clientId}/`;
 
-/**
- * The full name of `denom` on the sending chain: its own denomination (the chain id) and
- * full names as they are, a short `ibc/HEX` form looked up in the token contract's traces.
- */
-async function fullDenom(
-  client: ArchiClient,
-  denom: string,
-  profile: 'standard' | 'gm',
-): Promise<string> {
-  if (!/^ibc\/[0-9A-Fa-f]{64}$/.test(denom)) return denom;
-  const want = `ibc/${denom.slice(4).toUpperCase()}`;
-  const r = (await client.query('token', 'denoms', {})).result as unknown;
-  const list = Array.isArray(r) ? r : (r as { denoms?: unknown })?.denoms;
-  // Each trace names its full name in some field; the one whose short form matches is it.
-  for (const d of Array.isArray(list) ? list : []) {
-    const names =
-      typeof d === 'string' ? [d] : Object.values(d ?? {}).filter((v) => typeof v === 'string');
-    for (const name of names as string[]) {
-      if (name.startsWith('transfer/') && shortDenom(name, profile) === want) return name;
-    }
-  }
-  throw new ArchiError('IBC_DENOM_UNKNOWN', `no voucher ${denom} on this chain`);
-}
-
 /** The denomination a transfer of `full` through `client` has on the destination. */
 export function destDenomOf(full: string, client: IbcClientView): string {
   const home = tracePrefix(client.clientId);
@@ -339,8 +316,6 @@ async function transfer(flags: TransferFlags): Promise<void> {
     const info = await ctx.chainInfo(client);
     const sender = ctx.identity(flags.as, info);
     const ibcClient = await clientOf(client, flags.toChain);
-    const denom = flags.denom ?? info.chainId;
-    const full = await fullDenom(client, denom, info.crypto);
     const args: Record<string, unknown> = {
       client: ibcClient.clientId,
       receiver: flags.receiver,
@@ -360,12 +335,18 @@ async function transfer(flags: TransferFlags): Promise<void> {
     )) as CommittedAnswer;
     const r = answer.receipt;
     if (r.status !== 'ok') {
+      throw remoteError(r.code, `sendTransfer failed in block ${answer.height}: ${r.message}`);
+    }
+    // The token contract answers the denomination's full name, whatever form --denom took.
+    const sent = r.result as { sequence?: unknown; denom?: unknown };
+    const sequence = Number(sent?.sequence);
+    if (!Number.isSafeInteger(sequence) || sequence < 1) {
       throw new ArchiError(
-        r.code as never,
-        `sendTransfer failed in block ${answer.height}: ${r.message}`,
+        'INTERNAL',
+        `sendTransfer committed in block ${answer.height} without a sequence`,
       );
     }
-    const sequence = Number((r.result as { sequence?: unknown })?.sequence);
+    const full = typeof sent?.denom === 'string' ? sent.denom : (flags.denom ?? info.chainId);
     let destDenom = destDenomOf(full, ibcClient);
     const result: Record<string, unknown> = {
       txId: answer.txId,
