@@ -84,9 +84,15 @@ export function readClients(v: unknown): { clients: IbcClient[]; skipped: number
   return { clients, skipped: v.length - clients.length };
 }
 
+/** Latest time a JavaScript Date holds (ms): anything later cannot be shown as a date. */
+const MAX_DATE_MS = 8.64e15;
+
 /** The time (ms) of a `consensusState` answer, or null. */
 export function consensusTime(v: unknown): number | null {
-  return isObj(v) && Number.isSafeInteger(v.time) && (v.time as number) > 0
+  return isObj(v) &&
+    Number.isSafeInteger(v.time) &&
+    (v.time as number) > 0 &&
+    (v.time as number) <= MAX_DATE_MS
     ? (v.time as number)
     : null;
 }

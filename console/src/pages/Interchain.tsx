@@ -7,7 +7,7 @@
  * txs); interchain.ts says which figure comes from where. The page reads again as blocks
  * arrive (at most every REFRESH_MS, and never while a read is still running).
  */
-import { type ReactNode, useEffect, useRef, useState } from 'react';
+import { Component, type ReactNode, useEffect, useRef, useState } from 'react';
 import { ApiError, type Rpc } from '../api.ts';
 import { useCtx, useFeed } from '../context.tsx';
 import {
@@ -452,17 +452,44 @@ export function InterchainPage() {
           'stat-vouchers',
         )}
       </div>
-      <ClientsCard rows={list} skipped={clients.data.skipped} now={now} />
-      <FlowCard flows={flows} scan={scan} now={now} />
-      <TransfersCard
-        a={activity}
-        clients={list.map((r) => r.client)}
-        crypto={crypto}
-        further={() => setMaxBlocks((m) => m * 2)}
-      />
-      <DenomsCard a={denoms} clients={list.map((r) => r.client)} />
+      <Guard>
+        <ClientsCard rows={list} skipped={clients.data.skipped} now={now} />
+      </Guard>
+      <Guard>
+        <FlowCard flows={flows} scan={scan} now={now} />
+      </Guard>
+      <Guard>
+        <TransfersCard
+          a={activity}
+          clients={list.map((r) => r.client)}
+          crypto={crypto}
+          further={() => setMaxBlocks((m) => m * 2)}
+        />
+      </Guard>
+      <Guard>
+        <DenomsCard a={denoms} clients={list.map((r) => r.client)} />
+      </Guard>
     </Frame>
   );
+}
+
+/**
+ * Keeps a card's render failure (a node answer of a shape nothing here foresaw) inside the
+ * card: it shows the error and a retry, the rest of the page stays.
+ */
+class Guard extends Component<{ children: ReactNode }, { error: Error | null }> {
+  override state = { error: null as Error | null };
+  static getDerivedStateFromError(error: Error) {
+    return { error };
+  }
+  override render() {
+    if (!this.state.error) return this.props.children;
+    return (
+      <Card>
+        <ErrorBox error={this.state.error} retry={() => this.setState({ error: null })} />
+      </Card>
+    );
+  }
 }
 
 function Frame({ children }: { children: ReactNode }) {
