@@ -22,7 +22,7 @@ import {
 import type { BlockJson } from '../sdk/types.ts';
 import { hex, unhex } from '../types/hex.ts';
 import { utf8Text } from '../types/json.ts';
-import { fullKey, keys, packetCommitment } from '../vm/native/ibc/keys.ts';
+import { fullKey, IBC, keys, packetCommitment } from '../vm/native/ibc/keys.ts';
 import { ensureConsensus } from './client-update.ts';
 import type { ChainEndpoint, TxOutcome } from './endpoint.ts';
 import type { RelayerMetrics } from './metrics.ts';
@@ -128,6 +128,7 @@ export async function planDirection(
       'node listed entries that are no packet of this client; skipped',
     );
   }
+  // The sender's hash: the receiver's client records the sender's profile.
   const srcHash = getProfile(dst.client.profile).hash;
   const plan: DirectionPlan = { onDst: [], onSrc: [], pending: page.packets.length, waiting: 0 };
   const packets = page.packets.filter((p) => p.destClient === dst.client.clientId);
@@ -152,7 +153,7 @@ export async function planDirection(
       if (receipt.value !== null) {
         const [ack, data] = await Promise.all([
           dst.ep.call((c) => provenState(c, fullKey(keys.ack(p.destClient, seq)), dst.blocks)),
-          dst.ep.call((c) => c.getState('ibc', keys.ackData(p.destClient, seq))),
+          dst.ep.call((c) => c.getState(IBC, keys.ackData(p.destClient, seq))),
         ]);
         const decoded = ack.value !== null && data?.value ? decodeAck(data.value) : undefined;
         if (!decoded) {

@@ -146,7 +146,9 @@ export async function startRelayer(o: RelayerOptions): Promise<RunningRelayer> {
             'no client pair connects the chains yet (archi ibc connect); waiting',
           );
         } else {
-          log.info(
+          // A frozen or expired client needs governance (ibc_recover_client): say so louder.
+          const inactive = pairs.some((p) => p.a.status !== 'active' || p.b.status !== 'active');
+          log[inactive ? 'warn' : 'info'](
             {
               pairs: pairs.map((p) => ({
                 [a.chainId]: p.a.clientId,

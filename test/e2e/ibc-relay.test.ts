@@ -548,6 +548,17 @@ describe('interchain between two real networks', () => {
     assert.ok(listed.refunded.some((x: any) => x.sequence === refused.sequence));
     assert.ok(listed.timedOut.some((x: any) => x.sequence === late.sequence));
     assert.ok(listed.acked.some((x: any) => x.sequence === there.sequence));
+    // The same for a person: one row per packet with how it ended.
+    const text = await archi(['ibc', 'packets', '--dir', A.dir, '--client', 'island-b']);
+    assert.equal(text.code, 0, text.stderr);
+    assert.match(text.stdout, /^CLIENT +SEQ +STATUS/);
+    assert.match(
+      text.stdout,
+      new RegExp(`island-b +${refused.sequence} +error ack .*IBC_PACKET_INVALID`),
+    );
+    assert.match(text.stdout, new RegExp(`island-b +${late.sequence} +timed out`));
+    const clients = await archi(['ibc', 'clients', '--dir', A.dir]);
+    assert.match(clients.stdout, /island-b +island-b +gm +island-a +\d+ +active/);
     await stopRelayers();
   });
 });

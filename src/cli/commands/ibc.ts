@@ -28,6 +28,7 @@ import { remoteError } from '../../sdk/errors.ts';
 import type { Identity } from '../../sdk/identity.ts';
 import type { CommittedAnswer } from '../../sdk/types.ts';
 import { ArchiError } from '../../types/errors.ts';
+import { homeOf, shortOf, voucherOf } from '../../vm/native/denom.ts';
 import { CLIENT_ID } from '../../vm/native/ibc/keys.ts';
 import {
   addSigningOptions,
@@ -277,21 +278,14 @@ export async function clientOf(client: ArchiClient, chainId: string): Promise<Ib
   return named ?? all[0];
 }
 
-/** The voucher trace prefix a client gives a denomination it receives. */
-const tracePrefix = (clientId: string): string => `transfer/${clientId}/`;
-
 /** The denomination a transfer of `full` through `client` has on the destination. */
 export function destDenomOf(full: string, client: IbcClientView): string {
-  const home = tracePrefix(client.clientId);
-  return full.startsWith(home)
-    ? full.slice(home.length)
-    : `${tracePrefix(client.counterpartyClientId)}${full}`;
+  return homeOf(full, client.clientId) ?? voucherOf(client.counterpartyClientId, full);
 }
 
 /** `ibc/HEX` of a voucher's full name under a chain's profile (what its short form is). */
 export function shortDenom(full: string, profile: 'standard' | 'gm'): string {
-  const h = getProfile(profile).hash(new TextEncoder().encode(full));
-  return `ibc/${Buffer.from(h).toString('hex').toUpperCase()}`;
+  return shortOf(getProfile(profile).hash, full);
 }
 
 /** acked, refunded (the receiver answered an error) or timed-out. */
