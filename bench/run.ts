@@ -10,15 +10,20 @@
  * --profiles standard,gm, --workload transfer|kv, --logs DIR (each node's log to DIR/nodeN.log),
  * --cpu-prof DIR (each node's V8 CPU profile, written when it stops)
  */
-import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
-import { createWriteStream, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { availableParallelism, cpus, tmpdir, totalmem } from 'node:os';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { NODE_V8_FLAGS } from '../src/node/v8-flags.ts';
+import {
+  gitCommit,
+  machineInfo,
+  runArchi as run,
+  spawnNodes,
+  stopProcesses,
+  waitNodes,
+  writeReport,
+} from './harness.ts';
 
-const ARCHI = fileURLToPath(new URL('../bin/archi.js', import.meta.url));
 const { values } = parseArgs({
   options: {
     txs: { type: 'string', default: '30000' },
@@ -32,31 +37,6 @@ const { values } = parseArgs({
     'cpu-prof': { type: 'string' },
   },
 });
-
-function run(args: string[]): Promise<string> {
-  return new Promise((resolve, reject) =>
-    execFile(
-      process.execPath,
-      [ARCHI, ...args],
-      { maxBuffer: 64 << 20, timeout: 600_000 },
-      (err, out, errOut) =>
-        err ? reject(new Error(`archi ${args.join(' ')}: ${errOut || err.message}`)) : resolve(out),
-    ),
-  );
-}
-
-/** Waits until the child's stdout matches `re`; resolves to the output so far. */
-async function waitFor(child: ChildProcess, re: RegExp): Promise<string> {
-  let out = '';
-  await new Promise<void>((resolve, reject) => {
-    child.stdout?.on('data', (d) => {
-      out += d;
-      if (re.test(out)) resolve();
-    });
-    child.once('exit', (code) => reject(new Error(`node exited with ${code}`)));
-  });
-  return out;
-}
 
 /**
  * How many of a chain's blocks were decided in round 0 and how many needed more rounds (read
@@ -119,31 +99,12 @@ for (const profile of values.profiles.split(',')) {
         await run(['chain', 'join', '--config', config, '--chain', id!]);
       }
     }
-    const nodes = Array.from({ length: nodeCount }, (_, k) =>
-      spawn(
-        process.execPath,
-        [
-          ...NODE_V8_FLAGS,
-          ...(values['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', values['cpu-prof']] : []),
-          ARCHI,
-          'node',
-          'start',
-          '--config',
-          join(dir, 'nodes', `node${k + 1}`, 'node.json'),
-        ],
-        { stdio: ['ignore', 'pipe', 'inherit'] },
-      ),
-    );
-    if (values.logs) {
-      mkdirSync(values.logs, { recursive: true });
-      for (const [k, node] of nodes.entries())
-        node.stdout?.pipe(createWriteStream(join(values.logs, `${profile}-node${k + 1}.log`)));
-    }
+    const nodes = spawnNodes(dir, nodeCount, {
+      cpuProfDir: values['cpu-prof'],
+      logs: values.logs ? { dir: values.logs, prefix: profile } : undefined,
+    });
     try {
-      const started = await Promise.all(
-        nodes.map((node, k) => waitFor(node, new RegExp(`node${k + 1} rpc \\S+ height`))),
-      );
-      const rpc = /rpc (\S+) height/.exec(started[0])![1];
+      const [rpc] = await waitNodes(nodes);
       // Every chain loaded at once, each through another node so no one RPC carries it all.
       const outs = await Promise.all(
         chainIds.map((chain, i) =>
@@ -171,12 +132,7 @@ for (const profile of values.profiles.split(',')) {
         for (const [i, r] of perChain.entries()) r.rounds = await roundCensus(rpc, chainIds[i]);
       results.push(perChain.length === 1 ? perChain[0] : combine(profile, perChain));
     } finally {
-      await Promise.all(
-        nodes.map((node) => {
-          node.kill('SIGTERM');
-          return new Promise((r) => node.once('exit', r));
-        }),
-      );
+      await stopProcesses(nodes);
     }
   } catch (e) {
     results.push({ crypto: profile, error: (e as Error).message });
@@ -191,27 +147,11 @@ const report = {
       ? 'solo node, one process, client on the same machine'
       : `${values.nodes}-organization BFT network, one process per node${values.chains === '1' ? '' : `, ${values.chains} chains on every node, all loaded at once`}, client on the same machine`,
   date: new Date().toISOString(),
-  machine: {
-    cpus: availableParallelism(),
-    model: cpus()[0]?.model,
-    memGiB: Math.round(totalmem() / 2 ** 30),
-    node: process.version,
-  },
-  commit: (() => {
-    try {
-      return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
-    } catch {
-      return null;
-    }
-  })(),
+  machine: machineInfo(),
+  commit: gitCommit(),
   results,
 };
-const dirOut = fileURLToPath(new URL('./results/', import.meta.url));
-mkdirSync(dirOut, { recursive: true });
-const file = join(
-  dirOut,
-  `${values.nodes === '1' ? 'solo' : `bft${values.nodes}`}${values.chains === '1' ? '' : `x${values.chains}`}-${values.workload}-${report.date.replace(/[:.]/g, '-')}.json`,
+writeReport(
+  `${values.nodes === '1' ? 'solo' : `bft${values.nodes}`}${values.chains === '1' ? '' : `x${values.chains}`}-${values.workload}`,
+  report,
 );
-writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
-console.log(JSON.stringify(report, null, 2));
-console.error(`written to ${file}`);
