@@ -22,7 +22,7 @@ import {
 import type { BlockJson } from '../sdk/types.ts';
 import { hex, unhex } from '../types/hex.ts';
 import { utf8Text } from '../types/json.ts';
-import { fullKey, IBC, keys, packetCommitment } from '../vm/native/ibc/keys.ts';
+import { ackCommitment, fullKey, IBC, keys, packetCommitment } from '../vm/native/ibc/keys.ts';
 import { ensureConsensus } from './client-update.ts';
 import type { ChainEndpoint, TxOutcome } from './endpoint.ts';
 import type { RelayerMetrics } from './metrics.ts';
@@ -111,7 +111,7 @@ const codeOf = (e: unknown): string =>
   e instanceof ArchiError ? e.code : ((e as { code?: string })?.code ?? 'INTERNAL');
 
 /**
- * What the packets `src` sent to `dst` owe, read from both chains now. A packet whose
+ * What the packets `src` sent to `dst` owe, read from both chains now. A packet or ack whose
  * stored form does not match the commitment its node proves is skipped and counted as an
  * error (a node that lies costs no tx).
  */
@@ -128,8 +128,9 @@ export async function planDirection(
       'node listed entries that are no packet of this client; skipped',
     );
   }
-  // The sender's hash: the receiver's client records the sender's profile.
+  // Each chain's hash, as the other chain's client of it records its profile.
   const srcHash = getProfile(dst.client.profile).hash;
+  const dstHash = getProfile(src.client.profile).hash;
   const plan: DirectionPlan = { onDst: [], onSrc: [], pending: page.packets.length, waiting: 0 };
   const packets = page.packets.filter((p) => p.destClient === dst.client.clientId);
   const lost = page.packets.length - packets.length;
@@ -159,6 +160,14 @@ export async function planDirection(
         if (!decoded) {
           plan.waiting++;
           ctx.log.debug({ src: src.ep.chainId, sequence: seq }, 'received, ack not readable yet');
+          return;
+        }
+        if (ack.value !== hex(ackCommitment(dstHash, decoded))) {
+          ctx.metrics.errors.inc({ chain: dst.ep.chainId, code: 'ACK_MISMATCH' });
+          ctx.log.error(
+            { chain: dst.ep.chainId, client: p.destClient, sequence: seq },
+            'the ack data does not match its proven commitment; skipped',
+          );
           return;
         }
         plan.onSrc.push({

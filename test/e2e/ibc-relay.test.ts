@@ -18,6 +18,8 @@ import { ArchiClient } from '../../src/sdk/client.ts';
 import { allPendingPackets, getClient, getSettled, type IbcSettled } from '../../src/sdk/ibc.ts';
 import { Identity } from '../../src/sdk/identity.ts';
 import type { CommittedAnswer } from '../../src/sdk/types.ts';
+import { hex } from '../../src/types/hex.ts';
+import { utf8Bytes } from '../../src/types/json.ts';
 import {
   archi,
   archiJson,
@@ -368,8 +370,15 @@ describe('interchain between two real networks', () => {
   test('a node that lies or answers garbage costs no tx and crashes nothing', async () => {
     const { startRelayer } = await import('../../src/relayer/relayer.ts');
     const proxy = new TamperProxy(A.rpc);
+    const proxyB = new TamperProxy(B.rpc);
     await proxy.start();
+    await proxyB.start();
     const seq = await ping(A, 'genuine');
+    // island-b's node claims another ack than the one it committed.
+    proxyB.rewrite = (path, body) =>
+      path.includes('/state/ibc/ackdata') && body.value
+        ? { ...body, value: hex(utf8Bytes('{"result":"forged"}')) }
+        : undefined;
     let blocks = 0;
     proxy.rewrite = (path, body, request) => {
       if (
@@ -393,7 +402,7 @@ describe('interchain between two real networks', () => {
       Identity.fromUserDir(crypto, 'org1', join(i.dir, 'orgs/org1/users/client'), 'cert');
     const relayer = await startRelayer({
       a: { chainId: A.chainId, nodes: [proxy.url], identity: identity(A, 'standard') },
-      b: { chainId: B.chainId, nodes: [B.rpc], identity: identity(B, 'gm') },
+      b: { chainId: B.chainId, nodes: [proxyB.url], identity: identity(B, 'gm') },
       intervalMs: 250,
       logger: pino({ level: 'debug' }, { write: (l: string) => void lines.push(l) }),
     });
@@ -410,17 +419,30 @@ describe('interchain between two real networks', () => {
       assert.equal(receipt.result, false, 'nothing was delivered on the forged packet');
       assert.equal(await read(B, `seen/${seq}`), null);
       proxy.rewrite = undefined;
-      const s = await settled(A, seq);
-      assert.equal(s.status, 'acked');
+      // Received now, but the forged ack is never carried to island-a.
+      await waitUntil(
+        async () =>
+          (await relayer.metrics.errors.get()).values.some((v) => v.labels.code === 'ACK_MISMATCH'),
+        'the forged ack counted',
+      );
       assert.equal(
         await read(B, `seen/${seq}`),
         'genuine',
         'the packet as sent, not as the node told it',
       );
-      assert.ok(lines.some((l) => l.includes('does not match its proven commitment')));
+      assert.equal(await getSettled(A.client, 'island-b', seq), null, 'still pending on island-a');
+      proxyB.rewrite = undefined;
+      const s = await settled(A, seq);
+      assert.equal(s.status, 'acked');
+      assert.equal((s.ack as { result: any }).result.echo, 'GENUINE');
+      assert.ok(
+        lines.some((l) => l.includes('the listed packet does not match its proven commitment')),
+      );
+      assert.ok(lines.some((l) => l.includes('the ack data does not match its proven commitment')));
     } finally {
       await relayer.stop();
       await proxy.stop();
+      await proxyB.stop();
     }
   });
 
