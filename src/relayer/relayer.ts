@@ -239,8 +239,18 @@ export async function startRelayer(o: RelayerOptions): Promise<RunningRelayer> {
 
   log.info(
     {
-      a: { chainId: o.a.chainId, nodes: o.a.nodes, as: `${o.a.identity.org}` },
-      b: { chainId: o.b.chainId, nodes: o.b.nodes, as: `${o.b.identity.org}` },
+      a: {
+        chainId: o.a.chainId,
+        nodes: o.a.nodes,
+        org: o.a.identity.org,
+        address: o.a.identity.address,
+      },
+      b: {
+        chainId: o.b.chainId,
+        nodes: o.b.nodes,
+        org: o.b.identity.org,
+        address: o.b.identity.address,
+      },
       intervalMs,
       metrics: served?.url,
     },
