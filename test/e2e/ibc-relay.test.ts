@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import pino from 'pino';
 import { ArchiClient } from '../../src/sdk/client.ts';
+import { Governance } from '../../src/sdk/governance.ts';
 import { allPendingPackets, getClient, getSettled, type IbcSettled } from '../../src/sdk/ibc.ts';
 import { Identity } from '../../src/sdk/identity.ts';
 import type { CommittedAnswer } from '../../src/sdk/types.ts';
@@ -581,6 +582,49 @@ describe('interchain between two real networks', () => {
     assert.match(text.stdout, new RegExp(`island-b +${late.sequence} +timed out`));
     const clients = await archi(['ibc', 'clients', '--dir', A.dir]);
     assert.match(clients.stdout, /island-b +island-b +gm +island-a +\d+ +active/);
+    await stopRelayers();
+  });
+
+  test("island-a's validator set changes and the relayer's client updates cross the change", async () => {
+    const r = relay();
+    const org2 = Identity.fromUserDir(
+      'standard',
+      'org2',
+      join(A.dir, 'orgs/org2/users/admin'),
+      'cert',
+    );
+    const gov = new Governance(A.client);
+    const p = await gov.propose(A.admin, 'set_validator_power', { name: 'node2', power: 30 });
+    const done = await gov.approve(org2, p.proposal.id);
+    assert.equal(done.proposal.status, 'executed');
+    // The new set decides from two blocks after the one that executed it.
+    await waitUntil(
+      async () => (await A.client.validators()).totalPower === 40,
+      'the new set in force',
+    );
+    const changedAt = (await A.client.validators()).height;
+    await waitUntil(
+      async () => (await A.client.status()).height > changedAt,
+      'a block of the new set',
+    );
+    const seq = await ping(A, 'after the change');
+    const s = await settled(A, seq);
+    assert.equal(s.status, 'acked');
+    const onB = await getClient(B.client, 'island-a');
+    assert.ok(onB.latestHeight > changedAt, `island-b's client of island-a is past ${changedAt}`);
+    const cs = (
+      await B.client.query('ibc', 'consensusState', {
+        clientId: 'island-a',
+        height: onB.latestHeight,
+      })
+    ).result as { validatorsHash: string };
+    assert.equal(cs.validatorsHash, (await A.client.validators(onB.latestHeight)).hash);
+    assert.ok(
+      logs(r, 'client updated').some(
+        (l) => l.chain === 'island-b' && l.trustedHeight < changedAt && l.height >= changedAt,
+      ),
+      'one update crossed the change',
+    );
     await stopRelayers();
   });
 });
