@@ -18,6 +18,7 @@
  * - transfers come from tx receipts (`token.sendTransfer` and `ibc.recvPacket` txs of the same
  *   blocks): state keeps no list of them. Their outcome comes from the queries above.
  */
+import type { IbcAck, IbcPacket } from '../../src/types/rpc-json.ts';
 import type { EventJson } from './api.ts';
 import { hashFor, toHex } from './chain.ts';
 
@@ -145,21 +146,8 @@ export function durationText(ms: number): string {
 
 // ---------------------------------------------------------------- packets
 
-/** A packet as the `ibc` contract stores it (docs/INTERCHAIN.md, "Shapes"). */
-export interface IbcPacket {
-  sequence: number;
-  sourceClient: string;
-  destClient: string;
-  /** Counterparty height; 0 = none. */
-  timeoutHeight: number;
-  /** Counterparty block time (ms); 0 = none. */
-  timeoutTime: number;
-  sourcePort: string;
-  destPort: string;
-  data: unknown;
-}
-
-export type Ack = { result: unknown } | { error: string };
+export type { IbcPacket };
+export type Ack = IbcAck;
 
 /** A packet, or null when `v` is not one (no sequence of at least 1, or no clients). */
 export function readPacket(v: unknown): IbcPacket | null {

@@ -9,7 +9,7 @@ import { CommitSchema, encode } from '../codec/index.ts';
 import { address, type CryptoProfile } from '../crypto/profile.ts';
 import { ArchiError } from '../types/errors.ts';
 import { hex } from '../types/hex.ts';
-import type { CommitJson, ValidatorJson } from '../types/rpc-json.ts';
+import type { CommitJson, IbcAck, IbcPacket, ValidatorJson } from '../types/rpc-json.ts';
 import type { ArchiClient } from './client.ts';
 import { proofInvalid, timeoutError } from './errors.ts';
 import { validatorSetHash } from './light-client.ts';
@@ -59,22 +59,7 @@ export interface IbcConsensusState {
   nextValidatorsHash: string;
 }
 
-/** A packet as the sender stores it and a relayer carries it. */
-export interface IbcPacket {
-  sequence: number;
-  sourceClient: string;
-  destClient: string;
-  /** Counterparty height at which it times out; 0 = none. */
-  timeoutHeight: number;
-  /** Counterparty block time (ms) at which it times out; 0 = none. */
-  timeoutTime: number;
-  sourcePort: string;
-  destPort: string;
-  data: unknown;
-}
-
-/** What the receiving port made of a packet. */
-export type IbcAck = { result: unknown } | { error: string };
+export type { IbcAck, IbcPacket };
 
 /** A packet's end on its sender (`settled` query). */
 export interface IbcSettled {

@@ -189,3 +189,23 @@ export interface ContractMetaJson {
   deployedAt: number;
   updatedAt: number;
 }
+
+/**
+ * A packet as the `ibc` contract stores it, a relayer carries it and the `packet`/`packets`
+ * queries answer (docs/INTERCHAIN.md, "Shapes").
+ */
+export interface IbcPacket {
+  sequence: number;
+  sourceClient: string;
+  destClient: string;
+  /** Counterparty height at which the packet times out; 0 = none. */
+  timeoutHeight: number;
+  /** Counterparty block time (ms) at which the packet times out; 0 = none. */
+  timeoutTime: number;
+  sourcePort: string;
+  destPort: string;
+  data: unknown;
+}
+
+/** What the receiving port made of a packet: its answer, or "CODE: message". */
+export type IbcAck = { result: unknown } | { error: string };

@@ -5,6 +5,7 @@
  */
 import { stateKey } from '../../../state/overlay.ts';
 import { canonicalJsonText, utf8Bytes } from '../../../types/json.ts';
+import type { IbcAck, IbcPacket } from '../../../types/rpc-json.ts';
 
 /** The contract's name, so also the first part of every full state key below. */
 export const IBC = 'ibc';
@@ -34,21 +35,10 @@ export const fullKey = (key: string): string => stateKey(IBC, key);
 export const RECEIPT = new Uint8Array([1]);
 
 /** A packet as the contract stores it and a relayer carries it. */
-export interface Packet {
-  sequence: number;
-  sourceClient: string;
-  destClient: string;
-  /** Counterparty height at which the packet times out; 0 = none. */
-  timeoutHeight: number;
-  /** Counterparty block time (ms) at which the packet times out; 0 = none. */
-  timeoutTime: number;
-  sourcePort: string;
-  destPort: string;
-  data: unknown;
-}
+export type Packet = IbcPacket;
 
 /** What the receiving contract's `onRecv` made of a packet. */
-export type Ack = { result: unknown } | { error: string };
+export type Ack = IbcAck;
 
 type Hash = (data: Uint8Array) => Uint8Array;
 
