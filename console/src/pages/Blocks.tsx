@@ -12,6 +12,7 @@ import {
   Hash,
   Loading,
   Show,
+  Table,
   Time,
   useAsync,
   useNow,
@@ -46,45 +47,42 @@ export function BlocksPage() {
         ) : feed.blocks.length === 0 ? (
           <Empty title="No blocks yet">New blocks appear here as the chain commits them.</Empty>
         ) : (
-          <div className="table-wrap">
-            <table className="clickable" data-testid="blocks-table">
-              <thead>
-                <tr>
-                  <th className="num">Height</th>
-                  <th>Hash</th>
-                  <th>Time</th>
-                  <th className="num">Txs</th>
-                  <th className="hide-narrow">Proposer</th>
-                </tr>
-              </thead>
-              <tbody>
-                {feed.blocks.map((b) => (
-                  <tr
-                    key={b.height}
-                    data-height={b.height}
-                    className={b.live && now - b.seenAt < 3000 ? 'fresh' : undefined}
-                    onClick={() => go(`/blocks/${b.height}`)}
-                  >
-                    <td className="num">
-                      <a href={`#/blocks/${b.height}`}>{b.height}</a>
-                    </td>
-                    <td>
-                      <Hash value={b.hash} keep={6} label="block hash" />
-                    </td>
-                    <td title={new Date(b.time).toISOString()}>{ago(b.time, now)}</td>
-                    <td className="num">{b.txCount}</td>
-                    <td className="hide-narrow">
-                      {b.height === 0 ? (
-                        <span className="muted">genesis</span>
-                      ) : (
-                        <Proposer address={b.proposer} />
-                      )}
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <Table
+            columns={[
+              ['Height', 'num'],
+              'Hash',
+              'Time',
+              ['Txs', 'num'],
+              ['Proposer', 'hide-narrow'],
+            ]}
+            className="clickable"
+            testId="blocks-table"
+          >
+            {feed.blocks.map((b) => (
+              <tr
+                key={b.height}
+                data-height={b.height}
+                className={b.live && now - b.seenAt < 3000 ? 'fresh' : undefined}
+                onClick={() => go(`/blocks/${b.height}`)}
+              >
+                <td className="num">
+                  <a href={`#/blocks/${b.height}`}>{b.height}</a>
+                </td>
+                <td>
+                  <Hash value={b.hash} keep={6} label="block hash" />
+                </td>
+                <td title={new Date(b.time).toISOString()}>{ago(b.time, now)}</td>
+                <td className="num">{b.txCount}</td>
+                <td className="hide-narrow">
+                  {b.height === 0 ? (
+                    <span className="muted">genesis</span>
+                  ) : (
+                    <Proposer address={b.proposer} />
+                  )}
+                </td>
+              </tr>
+            ))}
+          </Table>
         )}
       </Card>
     </div>
@@ -118,33 +116,22 @@ function Signatures({ commit, title }: { commit: CommitJson | null; title: strin
               ['Signatures', commit.signatures.length],
             ]}
           />
-          <div className="table-wrap">
-            <table>
-              <thead>
-                <tr>
-                  <th>Validator</th>
-                  <th>Signed at</th>
-                  <th>Signature</th>
-                </tr>
-              </thead>
-              <tbody>
-                {commit.signatures.map((s) => (
-                  <tr key={s.validator + s.signature}>
-                    <td>
-                      {validatorNames.get(s.validator) && (
-                        <strong>{validatorNames.get(s.validator)} </strong>
-                      )}
-                      <Hash value={s.validator} keep={6} label="validator address" />
-                    </td>
-                    <td>{new Date(s.timestamp).toLocaleTimeString()}</td>
-                    <td>
-                      <Hash value={s.signature} keep={8} label="signature" />
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <Table columns={['Validator', 'Signed at', 'Signature']}>
+            {commit.signatures.map((s) => (
+              <tr key={s.validator + s.signature}>
+                <td>
+                  {validatorNames.get(s.validator) && (
+                    <strong>{validatorNames.get(s.validator)} </strong>
+                  )}
+                  <Hash value={s.validator} keep={6} label="validator address" />
+                </td>
+                <td>{new Date(s.timestamp).toLocaleTimeString()}</td>
+                <td>
+                  <Hash value={s.signature} keep={8} label="signature" />
+                </td>
+              </tr>
+            ))}
+          </Table>
         </>
       )}
     </Card>
@@ -249,34 +236,26 @@ export function BlockDetail({ height }: { height: string }) {
               {b.txs.length === 0 ? (
                 <Empty title="No transactions in this block" />
               ) : (
-                <div className="table-wrap">
-                  <table className="clickable" data-testid="block-txs">
-                    <thead>
-                      <tr>
-                        <th>#</th>
-                        <th>Tx id</th>
-                        <th>Call</th>
-                        <th>Sender org</th>
-                      </tr>
-                    </thead>
-                    <tbody>
-                      {b.txs.map((t, i) => (
-                        <tr key={t.txId} onClick={() => go(`/txs/${t.txId}`)}>
-                          <td>{i}</td>
-                          <td>
-                            <Hash value={t.txId} href={`#/txs/${t.txId}`} label="tx id" />
-                          </td>
-                          <td>
-                            <code>
-                              {t.contract}.{t.method}
-                            </code>
-                          </td>
-                          <td>{t.org}</td>
-                        </tr>
-                      ))}
-                    </tbody>
-                  </table>
-                </div>
+                <Table
+                  columns={['#', 'Tx id', 'Call', 'Sender org']}
+                  className="clickable"
+                  testId="block-txs"
+                >
+                  {b.txs.map((t, i) => (
+                    <tr key={t.txId} onClick={() => go(`/txs/${t.txId}`)}>
+                      <td>{i}</td>
+                      <td>
+                        <Hash value={t.txId} href={`#/txs/${t.txId}`} label="tx id" />
+                      </td>
+                      <td>
+                        <code>
+                          {t.contract}.{t.method}
+                        </code>
+                      </td>
+                      <td>{t.org}</td>
+                    </tr>
+                  ))}
+                </Table>
               )}
             </Card>
             <div className="grid two">

@@ -22,6 +22,7 @@ import {
   Loading,
   parseArgs,
   Show,
+  Table,
   useAsync,
 } from '../ui.tsx';
 import { Verdict } from './State.tsx';
@@ -442,49 +443,43 @@ function DeployedList({ rev }: { rev: number }) {
           const rows = a.result as ContractMetaJson[];
           if (rows.length === 0) return <Empty title="No TypeScript contracts deployed yet" />;
           return (
-            <div className="table-wrap">
-              <table data-testid="deployed-table">
-                <thead>
-                  <tr>
-                    <th>Name</th>
-                    <th>Version</th>
-                    <th>Status</th>
-                    <th>Code hash</th>
-                    <th className="hide-narrow">Methods</th>
-                    <th className="hide-narrow">Deployer</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {rows.map((m) => (
-                    <tr key={m.name} data-testid={`deployed-${m.name}`}>
-                      <td>
-                        <a href={`#/contracts/${m.name}`}>
-                          <code>{m.name}</code>
-                        </a>
-                      </td>
-                      <td>v{m.version}</td>
-                      <td>
-                        <Badge
-                          kind={
-                            m.status === 'active' ? 'ok' : m.status === 'frozen' ? 'warn' : 'error'
-                          }
-                        >
-                          {m.status}
-                        </Badge>
-                      </td>
-                      <td>
-                        <Hash value={m.codeHash} label="code hash" />
-                      </td>
-                      <td className="hide-narrow">{m.methods.join(', ')}</td>
-                      <td className="hide-narrow">
-                        {m.deployer.org}/
-                        {m.deployer.id.length > 20 ? shortId(m.deployer.id) : m.deployer.id}
-                      </td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
+            <Table
+              columns={[
+                'Name',
+                'Version',
+                'Status',
+                'Code hash',
+                ['Methods', 'hide-narrow'],
+                ['Deployer', 'hide-narrow'],
+              ]}
+              testId="deployed-table"
+            >
+              {rows.map((m) => (
+                <tr key={m.name} data-testid={`deployed-${m.name}`}>
+                  <td>
+                    <a href={`#/contracts/${m.name}`}>
+                      <code>{m.name}</code>
+                    </a>
+                  </td>
+                  <td>v{m.version}</td>
+                  <td>
+                    <Badge
+                      kind={m.status === 'active' ? 'ok' : m.status === 'frozen' ? 'warn' : 'error'}
+                    >
+                      {m.status}
+                    </Badge>
+                  </td>
+                  <td>
+                    <Hash value={m.codeHash} label="code hash" />
+                  </td>
+                  <td className="hide-narrow">{m.methods.join(', ')}</td>
+                  <td className="hide-narrow">
+                    {m.deployer.org}/
+                    {m.deployer.id.length > 20 ? shortId(m.deployer.id) : m.deployer.id}
+                  </td>
+                </tr>
+              ))}
+            </Table>
           );
         }}
       </Show>

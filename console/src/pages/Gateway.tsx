@@ -16,6 +16,8 @@ import {
   Hash,
   Loading,
   Show,
+  Stat,
+  Table,
   useAsync,
   useNow,
 } from '../ui.tsx';
@@ -36,23 +38,19 @@ export function GatewayGate({ children }: { children: (status: GwStatus) => Reac
   if (!s) return <Loading what="the gateway" />;
   if (!s.recorded) {
     return (
-      <div data-testid="no-gateway">
-        <Empty title="No gateway">
-          This network has no service gateway: network.json records none. Start one with{' '}
-          <code>archi gateway start --dir DIR</code> (<code>archi up</code> starts one unless it is
-          given <code>--no-gateway</code>); this page finds it as soon as it serves.
-        </Empty>
-      </div>
+      <Empty title="No gateway" testId="no-gateway">
+        This network has no service gateway: network.json records none. Start one with{' '}
+        <code>archi gateway start --dir DIR</code> (<code>archi up</code> starts one unless it is
+        given <code>--no-gateway</code>); this page finds it as soon as it serves.
+      </Empty>
     );
   }
   if (s.problem || !s.health) {
     return (
-      <div data-testid="no-gateway">
-        <Empty title="The gateway does not answer">
-          {s.problem ?? `no health answer from ${s.url}`}. This page asks again every{' '}
-          {GATEWAY_POLL_MS / 1000} s.
-        </Empty>
-      </div>
+      <Empty title="The gateway does not answer" testId="no-gateway">
+        {s.problem ?? `no health answer from ${s.url}`}. This page asks again every{' '}
+        {GATEWAY_POLL_MS / 1000} s.
+      </Empty>
     );
   }
   return <>{children(s)}</>;
@@ -80,29 +78,30 @@ function Operator({ status }: { status: GwStatus }) {
     { txs: 0, queries: 0, rejected: 0 },
   );
   const apps = tenants.data?.reduce((s, t) => s + t.apps, 0);
-  const stat = (label: string, value: ReactNode, sub: string, testId?: string) => (
-    <div className="stat">
-      <span className="stat-label">{label}</span>
-      <span className="stat-value" data-testid={testId}>
-        {value ?? '—'}
-      </span>
-      <span className="stat-sub">{sub}</span>
-    </div>
-  );
   return (
     <>
       <div className="stats">
-        {stat('Tenants', tenants.data?.length, 'on this gateway', 'stat-tenants')}
-        {stat('Apps', apps, 'of every tenant', 'stat-apps')}
-        {stat('Txs today', today?.txs, 'accepted, UTC day', 'stat-txs-today')}
-        {stat('Queries today', today?.queries, 'UTC day')}
-        {stat('Rejected today', today?.rejected, 'bad requests, over quota')}
-        {stat(
-          'Health',
-          status.health?.ok ? <Badge kind="ok">ok</Badge> : <Badge kind="error">down</Badge>,
-          status.id ?? '',
-          'gateway-health',
-        )}
+        <Stat
+          label="Tenants"
+          value={tenants.data?.length}
+          sub="on this gateway"
+          testId="stat-tenants"
+        />
+        <Stat label="Apps" value={apps} sub="of every tenant" testId="stat-apps" />
+        <Stat
+          label="Txs today"
+          value={today?.txs}
+          sub="accepted, UTC day"
+          testId="stat-txs-today"
+        />
+        <Stat label="Queries today" value={today?.queries} sub="UTC day" />
+        <Stat label="Rejected today" value={today?.rejected} sub="bad requests, over quota" />
+        <Stat
+          label="Health"
+          value={status.health?.ok ? <Badge kind="ok">ok</Badge> : <Badge kind="error">down</Badge>}
+          sub={status.id ?? ''}
+          testId="gateway-health"
+        />
       </div>
 
       <div className="grid two wide-left">
@@ -114,38 +113,34 @@ function Operator({ status }: { status: GwStatus }) {
                   Create one with <code>archi app create --tenant T --name A</code>.
                 </Empty>
               ) : (
-                <div className="table-wrap">
-                  <table data-testid="load-table">
-                    <thead>
-                      <tr>
-                        <th>Chain</th>
-                        <th className="num">Apps</th>
-                        <th className="num">Txs today</th>
-                        <th className="num">Queries today</th>
-                        <th className="num">Rejected today</th>
-                      </tr>
-                    </thead>
-                    <tbody>
-                      {rows.map((l) => (
-                        <tr key={l.chain} data-chain={l.chain}>
-                          <td className="mono">{l.chain}</td>
-                          <td className="num" data-col="apps">
-                            {l.apps}
-                          </td>
-                          <td className="num" data-col="txs">
-                            {l.txsToday}
-                          </td>
-                          <td className="num" data-col="queries">
-                            {l.queriesToday}
-                          </td>
-                          <td className="num" data-col="rejected">
-                            {l.rejectedToday}
-                          </td>
-                        </tr>
-                      ))}
-                    </tbody>
-                  </table>
-                </div>
+                <Table
+                  columns={[
+                    'Chain',
+                    ['Apps', 'num'],
+                    ['Txs today', 'num'],
+                    ['Queries today', 'num'],
+                    ['Rejected today', 'num'],
+                  ]}
+                  testId="load-table"
+                >
+                  {rows.map((l) => (
+                    <tr key={l.chain} data-chain={l.chain}>
+                      <td className="mono">{l.chain}</td>
+                      <td className="num" data-col="apps">
+                        {l.apps}
+                      </td>
+                      <td className="num" data-col="txs">
+                        {l.txsToday}
+                      </td>
+                      <td className="num" data-col="queries">
+                        {l.queriesToday}
+                      </td>
+                      <td className="num" data-col="rejected">
+                        {l.rejectedToday}
+                      </td>
+                    </tr>
+                  ))}
+                </Table>
               )
             }
           </Show>
@@ -175,61 +170,55 @@ function Operator({ status }: { status: GwStatus }) {
                 Create one with <code>archi tenant create NAME</code>.
               </Empty>
             ) : (
-              <div className="table-wrap">
-                <table data-testid="tenants-table" className="clickable">
-                  <thead>
-                    <tr>
-                      <th>Tenant</th>
-                      <th className="hide-narrow">Id</th>
-                      <th className="num">Apps</th>
-                      <th className="num">Txs</th>
-                      <th className="num">Queries</th>
-                      <th className="num hide-narrow">Gas</th>
-                      <th className="num hide-narrow">Written</th>
-                      <th className="num">Rejected</th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    {list.map((t) => (
-                      <tr
-                        key={t.id}
-                        data-tenant={t.name}
-                        onClick={() => {
-                          location.hash = `#/tenants/${encodeURIComponent(t.id)}`;
-                        }}
-                      >
-                        <td>
-                          <a href={`#/tenants/${encodeURIComponent(t.id)}`}>
-                            <strong>{t.name}</strong>
-                          </a>
-                        </td>
-                        <td className="hide-narrow">
-                          <Hash value={t.id} keep={6} label="tenant id" />
-                        </td>
-                        <td className="num" data-col="apps">
-                          {t.apps}
-                        </td>
-                        <td className="num" data-col="txs">
-                          {t.total.txs}
-                        </td>
-                        <td className="num" data-col="queries">
-                          {t.total.queries}
-                        </td>
-                        <td className="num hide-narrow">{t.total.gas}</td>
-                        <td
-                          className="num hide-narrow"
-                          title={plural(t.total.bytesWritten, 'byte')}
-                        >
-                          {bytesText(t.total.bytesWritten)}
-                        </td>
-                        <td className="num" data-col="rejected">
-                          {t.total.rejected}
-                        </td>
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
-              </div>
+              <Table
+                columns={[
+                  'Tenant',
+                  ['Id', 'hide-narrow'],
+                  ['Apps', 'num'],
+                  ['Txs', 'num'],
+                  ['Queries', 'num'],
+                  ['Gas', 'num hide-narrow'],
+                  ['Written', 'num hide-narrow'],
+                  ['Rejected', 'num'],
+                ]}
+                testId="tenants-table"
+                className="clickable"
+              >
+                {list.map((t) => (
+                  <tr
+                    key={t.id}
+                    data-tenant={t.name}
+                    onClick={() => {
+                      location.hash = `#/tenants/${encodeURIComponent(t.id)}`;
+                    }}
+                  >
+                    <td>
+                      <a href={`#/tenants/${encodeURIComponent(t.id)}`}>
+                        <strong>{t.name}</strong>
+                      </a>
+                    </td>
+                    <td className="hide-narrow">
+                      <Hash value={t.id} keep={6} label="tenant id" />
+                    </td>
+                    <td className="num" data-col="apps">
+                      {t.apps}
+                    </td>
+                    <td className="num" data-col="txs">
+                      {t.total.txs}
+                    </td>
+                    <td className="num" data-col="queries">
+                      {t.total.queries}
+                    </td>
+                    <td className="num hide-narrow">{t.total.gas}</td>
+                    <td className="num hide-narrow" title={plural(t.total.bytesWritten, 'byte')}>
+                      {bytesText(t.total.bytesWritten)}
+                    </td>
+                    <td className="num" data-col="rejected">
+                      {t.total.rejected}
+                    </td>
+                  </tr>
+                ))}
+              </Table>
             )
           }
         </Show>

@@ -46,8 +46,9 @@ import {
   Hash,
   Json,
   Loading,
-  Show,
   shorten,
+  Show,
+  Table,
   useAsync,
 } from '../ui.tsx';
 import { IdentityPicker, Receipt, useIdentity } from './Contracts.tsx';
@@ -288,32 +289,22 @@ function Detail({
               ]}
             />
             <h3>Votes per organization</h3>
-            <div className="table-wrap">
-              <table data-testid="votes">
-                <thead>
-                  <tr>
-                    <th>Organization</th>
-                    <th>Vote</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {orgs.map((o) => (
-                    <tr key={o}>
-                      <td>{o}</td>
-                      <td>
-                        {x.approvals.includes(o) ? (
-                          <Badge kind="ok">approved</Badge>
-                        ) : x.rejections.includes(o) ? (
-                          <Badge kind="error">rejected</Badge>
-                        ) : (
-                          <span className="muted">not voted</span>
-                        )}
-                      </td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
+            <Table columns={['Organization', 'Vote']} testId="votes">
+              {orgs.map((o) => (
+                <tr key={o}>
+                  <td>{o}</td>
+                  <td>
+                    {x.approvals.includes(o) ? (
+                      <Badge kind="ok">approved</Badge>
+                    ) : x.rejections.includes(o) ? (
+                      <Badge kind="error">rejected</Badge>
+                    ) : (
+                      <span className="muted">not voted</span>
+                    )}
+                  </td>
+                </tr>
+              ))}
+            </Table>
             {x.status === 'pending' ? (
               <div className="form vote" data-testid="vote">
                 <IdentityPicker value={as} onChange={setAs} />

@@ -55,6 +55,8 @@ import {
   Hash,
   Loading,
   Show,
+  Stat,
+  Table,
   Time,
   useAsync,
 } from '../ui.tsx';
@@ -363,29 +365,17 @@ export function InterchainPage() {
   const loading = clients.loading || activity.loading || denoms.loading;
   useEffect(() => setBusy(loading), [loading]);
 
-  if (clients.error && !clients.data) {
+  if (!clients.data || clients.data.missing) {
     return (
       <Frame>
-        <ErrorBox error={clients.error} retry={clients.reload} />
-      </Frame>
-    );
-  }
-  if (!clients.data) {
-    return (
-      <Frame>
-        <Loading what="the light clients" />
-      </Frame>
-    );
-  }
-  if (clients.data.missing) {
-    return (
-      <Frame>
-        <div data-testid="no-ibc">
-          <Empty title="This chain has no ibc contract">
-            Its nodes run a version from before interchain support; upgrade them to connect it to
-            other chains.
-          </Empty>
-        </div>
+        <Show a={clients} what="the light clients">
+          {() => (
+            <Empty title="This chain has no ibc contract" testId="no-ibc">
+              Its nodes run a version from before interchain support; upgrade them to connect it to
+              other chains.
+            </Empty>
+          )}
+        </Show>
       </Frame>
     );
   }
@@ -408,49 +398,45 @@ export function InterchainPage() {
   const sum = (f: (x: NonNullable<(typeof flows)[number]['flow']>) => number) =>
     flows.reduce((s, x) => s + (x.flow ? f(x.flow) : 0), 0);
   const active = list.filter((r) => trustOf(r.client, r.headerTime, now).status === 'active');
-  const stat = (label: string, value: ReactNode, sub: string, testId: string) => (
-    <div className="stat">
-      <span className="stat-label">{label}</span>
-      <span className="stat-value" data-testid={testId}>
-        {value ?? '—'}
-      </span>
-      <span className="stat-sub">{sub}</span>
-    </div>
-  );
   return (
     <Frame>
       <div className="stats">
-        {stat('Clients', list.length, `${active.length} active`, 'stat-clients')}
-        {stat(
-          'Sent',
-          sum((f) => f.sent),
-          'packets, every client',
-          'stat-sent',
-        )}
-        {stat(
-          'Pending',
-          sum((f) => f.pending),
-          'sent, not yet settled',
-          'stat-pending',
-        )}
-        {stat(
-          'Received',
-          scan ? sum((f) => f.received) : undefined,
-          scan?.complete ? 'packets, all blocks' : 'packets, recent blocks',
-          'stat-received',
-        )}
-        {stat(
-          'Transfers',
-          activity.data ? activity.data.transfers.length : undefined,
-          'in recent blocks',
-          'stat-transfers',
-        )}
-        {stat(
-          'Vouchers',
-          denoms.data ? denoms.data.traces.length : undefined,
-          'of other chains',
-          'stat-vouchers',
-        )}
+        <Stat
+          label="Clients"
+          value={list.length}
+          sub={`${active.length} active`}
+          testId="stat-clients"
+        />
+        <Stat
+          label="Sent"
+          value={sum((f) => f.sent)}
+          sub="packets, every client"
+          testId="stat-sent"
+        />
+        <Stat
+          label="Pending"
+          value={sum((f) => f.pending)}
+          sub="sent, not yet settled"
+          testId="stat-pending"
+        />
+        <Stat
+          label="Received"
+          value={scan ? sum((f) => f.received) : undefined}
+          sub={scan?.complete ? 'packets, all blocks' : 'packets, recent blocks'}
+          testId="stat-received"
+        />
+        <Stat
+          label="Transfers"
+          value={activity.data ? activity.data.transfers.length : undefined}
+          sub="in recent blocks"
+          testId="stat-transfers"
+        />
+        <Stat
+          label="Vouchers"
+          value={denoms.data ? denoms.data.traces.length : undefined}
+          sub="of other chains"
+          testId="stat-vouchers"
+        />
       </div>
       <Guard>
         <ClientsCard rows={list} skipped={clients.data.skipped} now={now} />
@@ -519,72 +505,62 @@ function ClientsCard({ rows, skipped, now }: { rows: ClientRow[]; skipped: numbe
   return (
     <Card title="Light clients" testId="clients-card">
       {rows.length === 0 ? (
-        <div data-testid="no-clients">
-          <Empty title="No light clients">
-            This chain follows no other chain yet. Connect it to one with <code>{CONNECT}</code>{' '}
-            (each side's admins vote a client of the other in by governance), then start a relayer
-            with <code>{RELAY}</code> to keep the clients updated and carry packets.
-          </Empty>
-        </div>
+        <Empty title="No light clients" testId="no-clients">
+          This chain follows no other chain yet. Connect it to one with <code>{CONNECT}</code> (each
+          side's admins vote a client of the other in by governance), then start a relayer with{' '}
+          <code>{RELAY}</code> to keep the clients updated and carry packets.
+        </Empty>
       ) : (
-        <div className="table-wrap">
-          <table data-testid="clients-table">
-            <thead>
-              <tr>
-                <th>Client</th>
-                <th>Counterparty chain</th>
-                <th className="hide-narrow">Its client of us</th>
-                <th className="num">Latest verified height</th>
-                <th>Status</th>
+        <Table
+          columns={[
+            'Client',
+            'Counterparty chain',
+            ['Its client of us', 'hide-narrow'],
+            ['Latest verified height', 'num'],
+            'Status',
+          ]}
+          testId="clients-table"
+        >
+          {rows.map((r) => {
+            const c = r.client;
+            const t = trustOf(c, r.headerTime, now);
+            return (
+              <tr key={c.clientId} data-client={c.clientId}>
+                <td className="mono nowrap" data-col="client">
+                  {c.clientId}
+                </td>
+                <td data-col="chain">
+                  <span className="mono nowrap">{c.chainId || '—'}</span>{' '}
+                  <span className="tag profile" data-col="profile">
+                    {c.profile || '?'}
+                  </span>
+                </td>
+                <td className="mono hide-narrow" data-col="counterparty">
+                  {c.counterpartyClientId || '—'}
+                </td>
+                <td className="num">
+                  <div data-col="height">{c.latestHeight}</div>
+                  <div className="small muted">
+                    {r.headerTime !== null ? <Time ms={r.headerTime} now={now} /> : 'time unknown'}
+                  </div>
+                </td>
+                <td data-col="status">
+                  <StatusBadge status={t.status} />
+                  <div className="small muted" data-col="trust">
+                    {t.status === 'frozen'
+                      ? `frozen at height ${c.frozenHeight}: governance recovers it (ibc_recover_client)`
+                      : t.leftMs === null
+                        ? `trusting period ${durationText(c.trustingPeriodMs)}`
+                        : t.leftMs > 0
+                          ? `${durationText(t.leftMs)} of ${durationText(c.trustingPeriodMs)} trust left`
+                          : `trust ran out ${durationText(-t.leftMs)} ago: governance recovers it (ibc_recover_client)`}
+                  </div>
+                  {r.problem && <div className="small err-text">{r.problem}</div>}
+                </td>
               </tr>
-            </thead>
-            <tbody>
-              {rows.map((r) => {
-                const c = r.client;
-                const t = trustOf(c, r.headerTime, now);
-                return (
-                  <tr key={c.clientId} data-client={c.clientId}>
-                    <td className="mono nowrap" data-col="client">
-                      {c.clientId}
-                    </td>
-                    <td data-col="chain">
-                      <span className="mono nowrap">{c.chainId || '—'}</span>{' '}
-                      <span className="tag profile" data-col="profile">
-                        {c.profile || '?'}
-                      </span>
-                    </td>
-                    <td className="mono hide-narrow" data-col="counterparty">
-                      {c.counterpartyClientId || '—'}
-                    </td>
-                    <td className="num">
-                      <div data-col="height">{c.latestHeight}</div>
-                      <div className="small muted">
-                        {r.headerTime !== null ? (
-                          <Time ms={r.headerTime} now={now} />
-                        ) : (
-                          'time unknown'
-                        )}
-                      </div>
-                    </td>
-                    <td data-col="status">
-                      <StatusBadge status={t.status} />
-                      <div className="small muted" data-col="trust">
-                        {t.status === 'frozen'
-                          ? `frozen at height ${c.frozenHeight}: governance recovers it (ibc_recover_client)`
-                          : t.leftMs === null
-                            ? `trusting period ${durationText(c.trustingPeriodMs)}`
-                            : t.leftMs > 0
-                              ? `${durationText(t.leftMs)} of ${durationText(c.trustingPeriodMs)} trust left`
-                              : `trust ran out ${durationText(-t.leftMs)} ago: governance recovers it (ibc_recover_client)`}
-                      </div>
-                      {r.problem && <div className="small err-text">{r.problem}</div>}
-                    </td>
-                  </tr>
-                );
-              })}
-            </tbody>
-          </table>
-        </div>
+            );
+          })}
+        </Table>
       )}
       {skipped > 0 && (
         <p className="small muted">
@@ -626,40 +602,36 @@ function FlowCard({
         <p className="muted">No clients, so no packets: packets travel over a light client.</p>
       ) : (
         <>
-          <div className="table-wrap">
-            <table data-testid="flow-table">
-              <thead>
-                <tr>
-                  <th>Client</th>
-                  <th className="num">Sent</th>
-                  <th className="num">Pending</th>
-                  <th className="num">Acked</th>
-                  <th className="num">Error acks</th>
-                  <th className="num">Timed out</th>
-                  <th className="num">Received</th>
-                  <th className="num hide-narrow">Refused</th>
-                </tr>
-              </thead>
-              <tbody>
-                {flows.map(({ row, flow }) => (
-                  <tr key={row.client.clientId} data-client={row.client.clientId}>
-                    <td className="mono nowrap">{row.client.clientId}</td>
-                    {col(flow?.sent, 'sent')}
-                    <td className="num" data-col="pending">
-                      {flow ? `${flow.pending}${row.pendingMore ? '+' : ''}` : '—'}
-                    </td>
-                    {col(flow?.acked, 'acked')}
-                    {col(flow?.errorAcks, 'error-acks')}
-                    {col(flow?.timedOut, 'timed-out')}
-                    {col(scan ? flow?.received : undefined, 'received')}
-                    <td className="num hide-narrow" data-col="refused">
-                      {scan ? (flow?.refused ?? '—') : '—'}
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <Table
+            columns={[
+              'Client',
+              ['Sent', 'num'],
+              ['Pending', 'num'],
+              ['Acked', 'num'],
+              ['Error acks', 'num'],
+              ['Timed out', 'num'],
+              ['Received', 'num'],
+              ['Refused', 'num hide-narrow'],
+            ]}
+            testId="flow-table"
+          >
+            {flows.map(({ row, flow }) => (
+              <tr key={row.client.clientId} data-client={row.client.clientId}>
+                <td className="mono nowrap">{row.client.clientId}</td>
+                {col(flow?.sent, 'sent')}
+                <td className="num" data-col="pending">
+                  {flow ? `${flow.pending}${row.pendingMore ? '+' : ''}` : '—'}
+                </td>
+                {col(flow?.acked, 'acked')}
+                {col(flow?.errorAcks, 'error-acks')}
+                {col(flow?.timedOut, 'timed-out')}
+                {col(scan ? flow?.received : undefined, 'received')}
+                <td className="num hide-narrow" data-col="refused">
+                  {scan ? (flow?.refused ?? '—') : '—'}
+                </td>
+              </tr>
+            ))}
+          </Table>
           <p className="small muted" data-testid="flow-sources">
             Sent and pending are read from state (exact).{' '}
             {partial
@@ -670,63 +642,51 @@ function FlowCard({
           </p>
           <h3>Pending packets</h3>
           {pending.length === 0 ? (
-            <div data-testid="no-pending">
-              <Empty title="No packets waiting">
-                {flows.some(({ flow }) => flow && flow.sent > 0) ? (
-                  'Every packet sent from this chain was acked or timed out.'
-                ) : (
-                  <>
-                    Nothing was sent from this chain yet: contracts send packets, token transfers
-                    among them (<code>archi ibc transfer</code>).
-                  </>
-                )}
-              </Empty>
-            </div>
+            <Empty title="No packets waiting" testId="no-pending">
+              {flows.some(({ flow }) => flow && flow.sent > 0) ? (
+                'Every packet sent from this chain was acked or timed out.'
+              ) : (
+                <>
+                  Nothing was sent from this chain yet: contracts send packets, token transfers
+                  among them (<code>archi ibc transfer</code>).
+                </>
+              )}
+            </Empty>
           ) : (
-            <div className="table-wrap">
-              <table data-testid="pending-table">
-                <thead>
-                  <tr>
-                    <th>Client</th>
-                    <th className="num">Seq</th>
-                    <th>Ports</th>
-                    <th>Timeout</th>
-                    <th>Age</th>
+            <Table
+              columns={['Client', ['Seq', 'num'], 'Ports', 'Timeout', 'Age']}
+              testId="pending-table"
+            >
+              {pending.map(({ row, p }) => {
+                const reached = timeoutReached(p, {
+                  height: row.client.latestHeight,
+                  time: row.headerTime,
+                });
+                const at = sent.get(packetKey(p.sourceClient, p.sequence));
+                return (
+                  <tr key={packetKey(p.sourceClient, p.sequence)} data-seq={p.sequence}>
+                    <td className="mono nowrap">{p.sourceClient}</td>
+                    <td className="num">{p.sequence}</td>
+                    <td className="mono nowrap" data-col="ports">
+                      {p.sourcePort} → {p.destPort}
+                    </td>
+                    <td data-col="timeout">
+                      {timeoutText(p)}{' '}
+                      {reached && <Badge kind="warn">passed: a relayer times it out</Badge>}
+                    </td>
+                    <td data-col="age">
+                      {at ? (
+                        <span title={`block ${at.height}`}>{ago(at.time, now)}</span>
+                      ) : (
+                        <span className="muted" title="sent before the blocks looked through">
+                          older
+                        </span>
+                      )}
+                    </td>
                   </tr>
-                </thead>
-                <tbody>
-                  {pending.map(({ row, p }) => {
-                    const reached = timeoutReached(p, {
-                      height: row.client.latestHeight,
-                      time: row.headerTime,
-                    });
-                    const at = sent.get(packetKey(p.sourceClient, p.sequence));
-                    return (
-                      <tr key={packetKey(p.sourceClient, p.sequence)} data-seq={p.sequence}>
-                        <td className="mono nowrap">{p.sourceClient}</td>
-                        <td className="num">{p.sequence}</td>
-                        <td className="mono nowrap" data-col="ports">
-                          {p.sourcePort} → {p.destPort}
-                        </td>
-                        <td data-col="timeout">
-                          {timeoutText(p)}{' '}
-                          {reached && <Badge kind="warn">passed: a relayer times it out</Badge>}
-                        </td>
-                        <td data-col="age">
-                          {at ? (
-                            <span title={`block ${at.height}`}>{ago(at.time, now)}</span>
-                          ) : (
-                            <span className="muted" title="sent before the blocks looked through">
-                              older
-                            </span>
-                          )}
-                        </td>
-                      </tr>
-                    );
-                  })}
-                </tbody>
-              </table>
-            </div>
+                );
+              })}
+            </Table>
           )}
           {pending.length > 0 && (
             <p className="small muted">
@@ -797,88 +757,75 @@ function TransfersCard({
           return (
             <>
               {transfers.length === 0 ? (
-                <div data-testid="no-transfers">
-                  <Empty title="No token transfers">
-                    None in {scopeText(scan)}. Send tokens to a connected chain with{' '}
-                    <code>archi ibc transfer --to-chain CHAIN --receiver ADDRESS --amount N</code>.
-                  </Empty>
-                </div>
+                <Empty title="No token transfers" testId="no-transfers">
+                  None in {scopeText(scan)}. Send tokens to a connected chain with{' '}
+                  <code>archi ibc transfer --to-chain CHAIN --receiver ADDRESS --amount N</code>.
+                </Empty>
               ) : (
-                <div className="table-wrap">
-                  <table data-testid="transfers-table">
-                    <thead>
-                      <tr>
-                        <th>Block</th>
-                        <th>Direction</th>
-                        <th className="num">Amount</th>
-                        <th>Denomination</th>
-                        <th className="hide-narrow">Sender</th>
-                        <th className="hide-narrow">Receiver</th>
-                        <th>Status</th>
+                <Table
+                  columns={[
+                    'Block',
+                    'Direction',
+                    ['Amount', 'num'],
+                    'Denomination',
+                    ['Sender', 'hide-narrow'],
+                    ['Receiver', 'hide-narrow'],
+                    'Status',
+                  ]}
+                  testId="transfers-table"
+                >
+                  {transfers.map((t) => {
+                    const other = chainOf.get(t.client) || t.client || '?';
+                    return (
+                      <tr
+                        key={`${t.txId}-${t.direction}`}
+                        data-direction={t.direction}
+                        data-seq={t.sequence ?? ''}
+                        data-client={t.client}
+                      >
+                        <td>
+                          <a href={`#/txs/${t.txId}`}>{t.height}</a>
+                          <div className="small muted">{ago(t.time)}</div>
+                        </td>
+                        <td data-col="direction">
+                          {t.direction === 'out' ? `to ${other}` : `from ${other}`}
+                          {t.sequence !== null && (
+                            <div className="small muted">packet {t.sequence}</div>
+                          )}
+                        </td>
+                        <td className="num" data-col="amount">
+                          {t.amount ? amountText(t.amount) : '—'}
+                        </td>
+                        <td data-col="denom">
+                          {t.direction === 'in' && t.localDenom ? (
+                            <>
+                              <DenomName name={t.localDenom} crypto={crypto} />
+                              <div className="small muted">
+                                sent as <span className="mono">{t.denom}</span>
+                              </div>
+                            </>
+                          ) : (
+                            <DenomName name={t.denom} crypto={crypto} />
+                          )}
+                        </td>
+                        <td className="hide-narrow" data-col="sender">
+                          {t.sender ? <Hash value={t.sender} keep={6} label="sender" /> : '—'}
+                        </td>
+                        <td className="hide-narrow" data-col="receiver">
+                          {t.receiver ? <Hash value={t.receiver} keep={6} label="receiver" /> : '—'}
+                        </td>
+                        <td data-col="status">
+                          <Badge kind={TRANSFER_BADGE[t.status]}>{t.status}</Badge>
+                          {t.detail && (
+                            <div className="small muted wrap-any status-detail" data-col="detail">
+                              {t.detail}
+                            </div>
+                          )}
+                        </td>
                       </tr>
-                    </thead>
-                    <tbody>
-                      {transfers.map((t) => {
-                        const other = chainOf.get(t.client) || t.client || '?';
-                        return (
-                          <tr
-                            key={`${t.txId}-${t.direction}`}
-                            data-direction={t.direction}
-                            data-seq={t.sequence ?? ''}
-                            data-client={t.client}
-                          >
-                            <td>
-                              <a href={`#/txs/${t.txId}`}>{t.height}</a>
-                              <div className="small muted">{ago(t.time)}</div>
-                            </td>
-                            <td data-col="direction">
-                              {t.direction === 'out' ? `to ${other}` : `from ${other}`}
-                              {t.sequence !== null && (
-                                <div className="small muted">packet {t.sequence}</div>
-                              )}
-                            </td>
-                            <td className="num" data-col="amount">
-                              {t.amount ? amountText(t.amount) : '—'}
-                            </td>
-                            <td data-col="denom">
-                              {t.direction === 'in' && t.localDenom ? (
-                                <>
-                                  <DenomName name={t.localDenom} crypto={crypto} />
-                                  <div className="small muted">
-                                    sent as <span className="mono">{t.denom}</span>
-                                  </div>
-                                </>
-                              ) : (
-                                <DenomName name={t.denom} crypto={crypto} />
-                              )}
-                            </td>
-                            <td className="hide-narrow" data-col="sender">
-                              {t.sender ? <Hash value={t.sender} keep={6} label="sender" /> : '—'}
-                            </td>
-                            <td className="hide-narrow" data-col="receiver">
-                              {t.receiver ? (
-                                <Hash value={t.receiver} keep={6} label="receiver" />
-                              ) : (
-                                '—'
-                              )}
-                            </td>
-                            <td data-col="status">
-                              <Badge kind={TRANSFER_BADGE[t.status]}>{t.status}</Badge>
-                              {t.detail && (
-                                <div
-                                  className="small muted wrap-any status-detail"
-                                  data-col="detail"
-                                >
-                                  {t.detail}
-                                </div>
-                              )}
-                            </td>
-                          </tr>
-                        );
-                      })}
-                    </tbody>
-                  </table>
-                </div>
+                    );
+                  })}
+                </Table>
               )}
               <div className="row spaced">
                 <p className="small muted" data-testid="transfers-scope">
@@ -917,49 +864,38 @@ function DenomsCard({ a, clients }: { a: Async<Denoms | null>; clients: IbcClien
               </p>
               <h3>Vouchers</h3>
               {d.traces.length === 0 ? (
-                <div data-testid="no-vouchers">
-                  <Empty title="No vouchers yet">
-                    Tokens that arrive from another chain become vouchers here, named by their path
-                    (<code>transfer/&lt;client&gt;/&lt;denomination&gt;</code>) and by a short{' '}
-                    <code>ibc/&lt;HEX&gt;</code> form; they are listed once the first arrives.
-                  </Empty>
-                </div>
+                <Empty title="No vouchers yet" testId="no-vouchers">
+                  Tokens that arrive from another chain become vouchers here, named by their path (
+                  <code>transfer/&lt;client&gt;/&lt;denomination&gt;</code>) and by a short{' '}
+                  <code>ibc/&lt;HEX&gt;</code> form; they are listed once the first arrives.
+                </Empty>
               ) : (
-                <div className="table-wrap">
-                  <table data-testid="denoms-table">
-                    <thead>
-                      <tr>
-                        <th>Full path</th>
-                        <th>Short form</th>
-                        <th className="hide-narrow">Route</th>
-                        <th className="num">Supply</th>
-                      </tr>
-                    </thead>
-                    <tbody>
-                      {d.traces.map((t) => (
-                        <tr key={t.denom} data-denom={t.denom}>
-                          <td className="mono wrap-any" data-col="denom">
-                            {t.denom}
-                          </td>
-                          <td data-col="short">
-                            {t.short ? <Hash value={t.short} keep={10} label="short form" /> : '—'}
-                            {!t.shortOk && (
-                              <div>
-                                <Badge kind="error">does not match the hash of its path</Badge>
-                              </div>
-                            )}
-                          </td>
-                          <td className="hide-narrow" data-col="route">
-                            {traceRoute(t, clients)}
-                          </td>
-                          <td className="num" data-col="supply">
-                            {t.supply !== null ? amountText(t.supply) : '—'}
-                          </td>
-                        </tr>
-                      ))}
-                    </tbody>
-                  </table>
-                </div>
+                <Table
+                  columns={['Full path', 'Short form', ['Route', 'hide-narrow'], ['Supply', 'num']]}
+                  testId="denoms-table"
+                >
+                  {d.traces.map((t) => (
+                    <tr key={t.denom} data-denom={t.denom}>
+                      <td className="mono wrap-any" data-col="denom">
+                        {t.denom}
+                      </td>
+                      <td data-col="short">
+                        {t.short ? <Hash value={t.short} keep={10} label="short form" /> : '—'}
+                        {!t.shortOk && (
+                          <div>
+                            <Badge kind="error">does not match the hash of its path</Badge>
+                          </div>
+                        )}
+                      </td>
+                      <td className="hide-narrow" data-col="route">
+                        {traceRoute(t, clients)}
+                      </td>
+                      <td className="num" data-col="supply">
+                        {t.supply !== null ? amountText(t.supply) : '—'}
+                      </td>
+                    </tr>
+                  ))}
+                </Table>
               )}
               {d.truncated && (
                 <p className="small muted">The node lists the first 500 vouchers only.</p>
@@ -971,44 +907,40 @@ function DenomsCard({ a, clients }: { a: Async<Denoms | null>; clients: IbcClien
                   held here, per client, until they come back.
                 </p>
               ) : (
-                <div className="table-wrap">
-                  <table data-testid="escrow-table">
-                    <thead>
-                      <tr>
-                        <th>Client</th>
-                        <th>Denomination</th>
-                        <th className="num">In escrow</th>
-                        <th className="hide-narrow">On the other chain, as</th>
+                <Table
+                  columns={[
+                    'Client',
+                    'Denomination',
+                    ['In escrow', 'num'],
+                    ['On the other chain, as', 'hide-narrow'],
+                  ]}
+                  testId="escrow-table"
+                >
+                  {d.escrow.map((e) => {
+                    const there = across(e.denom, e.client);
+                    return (
+                      <tr
+                        key={`${e.client.clientId}/${e.denom}`}
+                        data-client={e.client.clientId}
+                        data-denom={e.denom}
+                      >
+                        <td className="mono nowrap">{e.client.clientId}</td>
+                        <td className="mono wrap-any">{e.denom}</td>
+                        <td className="num" data-col="escrow">
+                          {e.amount !== null ? amountText(e.amount) : '—'}
+                        </td>
+                        <td className="hide-narrow" data-col="there">
+                          <span className="mono wrap-any">{there.name}</span>
+                          {there.short && isShort(there.short) && (
+                            <div className="small muted mono" title={there.short}>
+                              {there.short.slice(0, 12)}… on {e.client.chainId}
+                            </div>
+                          )}
+                        </td>
                       </tr>
-                    </thead>
-                    <tbody>
-                      {d.escrow.map((e) => {
-                        const there = across(e.denom, e.client);
-                        return (
-                          <tr
-                            key={`${e.client.clientId}/${e.denom}`}
-                            data-client={e.client.clientId}
-                            data-denom={e.denom}
-                          >
-                            <td className="mono nowrap">{e.client.clientId}</td>
-                            <td className="mono wrap-any">{e.denom}</td>
-                            <td className="num" data-col="escrow">
-                              {e.amount !== null ? amountText(e.amount) : '—'}
-                            </td>
-                            <td className="hide-narrow" data-col="there">
-                              <span className="mono wrap-any">{there.name}</span>
-                              {there.short && isShort(there.short) && (
-                                <div className="small muted mono" title={there.short}>
-                                  {there.short.slice(0, 12)}… on {e.client.chainId}
-                                </div>
-                              )}
-                            </td>
-                          </tr>
-                        );
-                      })}
-                    </tbody>
-                  </table>
-                </div>
+                    );
+                  })}
+                </Table>
               )}
               {d.escrow.length > 0 && (
                 <p className="small muted">

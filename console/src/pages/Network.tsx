@@ -8,7 +8,7 @@ import { useCtx, useFeed } from '../context.tsx';
 import { rateSeries } from '../feed.ts';
 import { plural } from '../lib.ts';
 import { ChainMatrix } from './ChainMatrix.tsx';
-import { ago, Badge, Card, Empty, ErrorBox, Hash, Loading, useNow } from '../ui.tsx';
+import { ago, Badge, Card, Empty, ErrorBox, Hash, Loading, Stat, Table, useNow } from '../ui.tsx';
 
 /** Poll the nodes every 2 s while this page shows (a node that does not answer shows as down). */
 function useHurry(): void {
@@ -67,45 +67,34 @@ export function NetworkPage() {
     <div className="page" data-testid="network-page">
       <h1>Network</h1>
       <div className="stats">
-        <div className="stat">
-          <span className="stat-label">Height</span>
-          <span className="stat-value" data-testid="height">
-            {top ? top.height : (selected?.height ?? '—')}
-          </span>
-          <span className="stat-sub">{top ? ago(top.time, now) : 'no blocks yet'}</span>
-        </div>
-        <div className="stat">
-          <span className="stat-label">Blocks / min</span>
-          <span className="stat-value">{blocksPerMin}</span>
-          <span className="stat-sub">over the last 60 s</span>
-        </div>
-        <div className="stat">
-          <span className="stat-label">Tx / s</span>
-          <span className="stat-value">{tps.toFixed(tps >= 10 ? 0 : 2)}</span>
-          <span className="stat-sub">over the last 60 s</span>
-        </div>
-        <div className="stat">
-          <span className="stat-label">Nodes up</span>
-          <span className="stat-value">
-            {answered ? upCount : '—'}
-            <small> / {hosts.length}</small>
-          </span>
-          <span className="stat-sub">
-            {selected?.consensus ?? chain.consensus ?? network.consensus ?? ''}
-          </span>
-        </div>
-        <div className="stat">
-          <span className="stat-label">Validators</span>
-          <span className="stat-value">{config.data ? validators.length : '—'}</span>
-          <span className="stat-sub">total power {config.data ? totalPower : '—'}</span>
-        </div>
-        <div className="stat">
-          <span className="stat-label">Mempool</span>
-          <span className="stat-value">{selected ? selected.mempool.size : '—'}</span>
-          <span className="stat-sub">
-            {selected ? `${(selected.mempool.bytes / 1024).toFixed(1)} KiB on ${node.name}` : ''}
-          </span>
-        </div>
+        <Stat
+          label="Height"
+          value={top ? top.height : (selected?.height ?? '—')}
+          sub={top ? ago(top.time, now) : 'no blocks yet'}
+          testId="height"
+        />
+        <Stat label="Blocks / min" value={blocksPerMin} sub="over the last 60 s" />
+        <Stat label="Tx / s" value={tps.toFixed(tps >= 10 ? 0 : 2)} sub="over the last 60 s" />
+        <Stat
+          label="Nodes up"
+          value={
+            <>
+              {answered ? upCount : '—'}
+              <small> / {hosts.length}</small>
+            </>
+          }
+          sub={selected?.consensus ?? chain.consensus ?? network.consensus ?? ''}
+        />
+        <Stat
+          label="Validators"
+          value={config.data ? validators.length : '—'}
+          sub={`total power ${config.data ? totalPower : '—'}`}
+        />
+        <Stat
+          label="Mempool"
+          value={selected ? selected.mempool.size : '—'}
+          sub={selected ? `${(selected.mempool.bytes / 1024).toFixed(1)} KiB on ${node.name}` : ''}
+        />
       </div>
 
       <div className="grid two">
@@ -135,65 +124,61 @@ export function NetworkPage() {
           {!answered ? (
             <Loading what="node status" />
           ) : (
-            <div className="table-wrap">
-              <table data-testid="nodes-table">
-                <thead>
-                  <tr>
-                    <th>Node</th>
-                    <th className="hide-narrow">Org</th>
-                    <th className="num">Height</th>
-                    <th className="num hide-narrow">Round</th>
-                    <th className="num">Peers</th>
-                    <th className="num">Power</th>
-                    <th>State</th>
+            <Table
+              columns={[
+                'Node',
+                ['Org', 'hide-narrow'],
+                ['Height', 'num'],
+                ['Round', 'num hide-narrow'],
+                ['Peers', 'num'],
+                ['Power', 'num'],
+                'State',
+              ]}
+              testId="nodes-table"
+            >
+              {hosts.map((n) => {
+                const v = views.get(n.name);
+                const st = v?.status;
+                return (
+                  <tr key={n.name}>
+                    <td>
+                      <strong title={n.rpc}>{n.name}</strong>
+                      <div className="muted small mono wrap-any hide-narrow">{n.rpc}</div>
+                    </td>
+                    <td className="hide-narrow">{st?.org ?? n.org ?? '—'}</td>
+                    <td className="num">{st?.height ?? '—'}</td>
+                    <td className="num hide-narrow">
+                      {st?.round ?? '—'}
+                      {st?.step && <div className="muted small">{st.step}</div>}
+                    </td>
+                    <td className="num">
+                      {st ? (
+                        <span title={st.peers.map((p) => peerName(p) ?? '').join(', ')}>
+                          {st.peers.filter((p) => peerName(p)).length}
+                          {st.peers.some((p) => !peerName(p)) && (
+                            <span className="muted"> / {st.peers.length}</span>
+                          )}
+                        </span>
+                      ) : (
+                        '—'
+                      )}
+                    </td>
+                    <td className="num">{powerOf(n.name) || (st?.validator ? '?' : '—')}</td>
+                    <td>
+                      {st ? (
+                        <Badge kind="ok">{st.validator ? 'validator' : 'up'}</Badge>
+                      ) : v?.error ? (
+                        <span title={v.error}>
+                          <Badge kind="error">down</Badge>
+                        </span>
+                      ) : (
+                        <Badge kind="muted">checking</Badge>
+                      )}
+                    </td>
                   </tr>
-                </thead>
-                <tbody>
-                  {hosts.map((n) => {
-                    const v = views.get(n.name);
-                    const st = v?.status;
-                    return (
-                      <tr key={n.name}>
-                        <td>
-                          <strong title={n.rpc}>{n.name}</strong>
-                          <div className="muted small mono wrap-any hide-narrow">{n.rpc}</div>
-                        </td>
-                        <td className="hide-narrow">{st?.org ?? n.org ?? '—'}</td>
-                        <td className="num">{st?.height ?? '—'}</td>
-                        <td className="num hide-narrow">
-                          {st?.round ?? '—'}
-                          {st?.step && <div className="muted small">{st.step}</div>}
-                        </td>
-                        <td className="num">
-                          {st ? (
-                            <span title={st.peers.map((p) => peerName(p) ?? '').join(', ')}>
-                              {st.peers.filter((p) => peerName(p)).length}
-                              {st.peers.some((p) => !peerName(p)) && (
-                                <span className="muted"> / {st.peers.length}</span>
-                              )}
-                            </span>
-                          ) : (
-                            '—'
-                          )}
-                        </td>
-                        <td className="num">{powerOf(n.name) || (st?.validator ? '?' : '—')}</td>
-                        <td>
-                          {st ? (
-                            <Badge kind="ok">{st.validator ? 'validator' : 'up'}</Badge>
-                          ) : v?.error ? (
-                            <span title={v.error}>
-                              <Badge kind="error">down</Badge>
-                            </span>
-                          ) : (
-                            <Badge kind="muted">checking</Badge>
-                          )}
-                        </td>
-                      </tr>
-                    );
-                  })}
-                </tbody>
-              </table>
-            </div>
+                );
+              })}
+            </Table>
           )}
           {others.length > 0 && (
             <p className="muted small" data-testid="not-hosting">

@@ -7,7 +7,7 @@ import type { ChainConfigJson, ConsoleIdentity } from '../api.ts';
 import { addressOf, fromHex, hashFor, toHex } from '../chain.ts';
 import { useCtx, useFeed } from '../context.tsx';
 import { pendingPowers, powerNow, validatorChanges } from '../proposals.ts';
-import { Badge, Card, Empty, ErrorBox, Fields, Hash, Loading, Show } from '../ui.tsx';
+import { Badge, Card, Empty, ErrorBox, Fields, Hash, Loading, Show, Table } from '../ui.tsx';
 import { type CertInfo, parseCert } from '../x509.ts';
 
 function tryParse(der: string): CertInfo | Error {
@@ -50,61 +50,50 @@ function Members({
   if (mine.length === 0)
     return <p className="muted small">No identities of {org} in this network directory.</p>;
   return (
-    <div className="table-wrap">
-      <table data-testid={`members-${org}`}>
-        <thead>
-          <tr>
-            <th>Member</th>
-            <th>Role</th>
-            <th>Certificate</th>
-            <th className="hide-narrow">Address</th>
+    <Table
+      columns={['Member', 'Role', 'Certificate', ['Address', 'hide-narrow']]}
+      testId={`members-${org}`}
+    >
+      {mine.map((i) => {
+        const cert = i.cert ? tryParse(i.cert) : null;
+        const revoked = i.cert ? config.revokedCerts.includes(toHex(hash(fromHex(i.cert)))) : false;
+        const key = config.orgs
+          .find((o) => o.id === org)
+          ?.keys.find((k) => k.publicKey === i.publicKey);
+        return (
+          <tr key={i.id}>
+            <td>
+              <strong>{i.user}</strong>
+              {cert &&
+                !(cert instanceof Error) &&
+                cert.subject.CN &&
+                cert.subject.CN !== i.user && (
+                  <div className="muted small">CN {cert.subject.CN}</div>
+                )}
+            </td>
+            <td>
+              {cert && !(cert instanceof Error) ? (cert.subject.OU ?? '—') : (key?.role ?? '—')}
+            </td>
+            <td>
+              {cert instanceof Error ? (
+                <span className="form-error">unreadable: {cert.message}</span>
+              ) : cert ? (
+                <>
+                  <Validity c={cert} /> {revoked && <Badge kind="error">revoked</Badge>}
+                </>
+              ) : key ? (
+                <Badge kind="info">registered key</Badge>
+              ) : (
+                <Badge kind="muted">key not registered on chain</Badge>
+              )}
+            </td>
+            <td className="hide-narrow">
+              {i.address ? <Hash value={i.address} keep={6} label="address" /> : '—'}
+            </td>
           </tr>
-        </thead>
-        <tbody>
-          {mine.map((i) => {
-            const cert = i.cert ? tryParse(i.cert) : null;
-            const revoked = i.cert
-              ? config.revokedCerts.includes(toHex(hash(fromHex(i.cert))))
-              : false;
-            const key = config.orgs
-              .find((o) => o.id === org)
-              ?.keys.find((k) => k.publicKey === i.publicKey);
-            return (
-              <tr key={i.id}>
-                <td>
-                  <strong>{i.user}</strong>
-                  {cert &&
-                    !(cert instanceof Error) &&
-                    cert.subject.CN &&
-                    cert.subject.CN !== i.user && (
-                      <div className="muted small">CN {cert.subject.CN}</div>
-                    )}
-                </td>
-                <td>
-                  {cert && !(cert instanceof Error) ? (cert.subject.OU ?? '—') : (key?.role ?? '—')}
-                </td>
-                <td>
-                  {cert instanceof Error ? (
-                    <span className="form-error">unreadable: {cert.message}</span>
-                  ) : cert ? (
-                    <>
-                      <Validity c={cert} /> {revoked && <Badge kind="error">revoked</Badge>}
-                    </>
-                  ) : key ? (
-                    <Badge kind="info">registered key</Badge>
-                  ) : (
-                    <Badge kind="muted">key not registered on chain</Badge>
-                  )}
-                </td>
-                <td className="hide-narrow">
-                  {i.address ? <Hash value={i.address} keep={6} label="address" /> : '—'}
-                </td>
-              </tr>
-            );
-          })}
-        </tbody>
-      </table>
-    </div>
+        );
+      })}
+    </Table>
   );
 }
 
@@ -191,28 +180,17 @@ function OrgCard({
       {org.keys.length > 0 && (
         <>
           <h3>Registered keys</h3>
-          <div className="table-wrap">
-            <table>
-              <thead>
-                <tr>
-                  <th>Name</th>
-                  <th>Role</th>
-                  <th>Public key</th>
-                </tr>
-              </thead>
-              <tbody>
-                {org.keys.map((k) => (
-                  <tr key={k.publicKey}>
-                    <td>{k.name}</td>
-                    <td>{k.role}</td>
-                    <td>
-                      <Hash value={k.publicKey} keep={8} label="public key" />
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <Table columns={['Name', 'Role', 'Public key']}>
+            {org.keys.map((k) => (
+              <tr key={k.publicKey}>
+                <td>{k.name}</td>
+                <td>{k.role}</td>
+                <td>
+                  <Hash value={k.publicKey} keep={8} label="public key" />
+                </td>
+              </tr>
+            ))}
+          </Table>
         </>
       )}
       <h3>Members</h3>
@@ -248,62 +226,52 @@ function OrgCard({
 function MemberNodes({ c }: { c: ChainConfigJson }) {
   if (c.nodes.length === 0) return <Empty title="No member nodes" />;
   return (
-    <div className="table-wrap">
-      <table data-testid="member-nodes">
-        <thead>
-          <tr>
-            <th>Name</th>
-            <th>Org</th>
-            <th>Address</th>
-            <th>Validator</th>
-            <th className="hide-narrow">Public key</th>
+    <Table
+      columns={['Name', 'Org', 'Address', 'Validator', ['Public key', 'hide-narrow']]}
+      testId="member-nodes"
+    >
+      {c.nodes.map((n) => {
+        const power = powerNow(c, n.name);
+        const pending = pendingPowers(c, n.name);
+        return (
+          <tr
+            key={n.name}
+            data-testid={`member-node-${n.name}`}
+            data-validator={power > 0 ? 'true' : 'false'}
+          >
+            <td>{n.name}</td>
+            <td>{n.org}</td>
+            <td>
+              {n.address ? (
+                <code>{n.address}</code>
+              ) : (
+                <span
+                  className="muted"
+                  title="No address on chain: the other nodes wait for it to dial them"
+                >
+                  dials in
+                </span>
+              )}
+            </td>
+            <td>
+              {power > 0 ? (
+                <Badge kind="info">validator · power {power.toLocaleString('en')}</Badge>
+              ) : (
+                <span className="muted">not a validator</span>
+              )}
+              {pending.map((p) => (
+                <div key={p.height} className="muted small">
+                  power {p.power.toLocaleString('en')} from height {p.height}
+                </div>
+              ))}
+            </td>
+            <td className="hide-narrow">
+              <Hash value={n.publicKey} keep={6} label="public key" />
+            </td>
           </tr>
-        </thead>
-        <tbody>
-          {c.nodes.map((n) => {
-            const power = powerNow(c, n.name);
-            const pending = pendingPowers(c, n.name);
-            return (
-              <tr
-                key={n.name}
-                data-testid={`member-node-${n.name}`}
-                data-validator={power > 0 ? 'true' : 'false'}
-              >
-                <td>{n.name}</td>
-                <td>{n.org}</td>
-                <td>
-                  {n.address ? (
-                    <code>{n.address}</code>
-                  ) : (
-                    <span
-                      className="muted"
-                      title="No address on chain: the other nodes wait for it to dial them"
-                    >
-                      dials in
-                    </span>
-                  )}
-                </td>
-                <td>
-                  {power > 0 ? (
-                    <Badge kind="info">validator · power {power.toLocaleString('en')}</Badge>
-                  ) : (
-                    <span className="muted">not a validator</span>
-                  )}
-                  {pending.map((p) => (
-                    <div key={p.height} className="muted small">
-                      power {p.power.toLocaleString('en')} from height {p.height}
-                    </div>
-                  ))}
-                </td>
-                <td className="hide-narrow">
-                  <Hash value={n.publicKey} keep={6} label="public key" />
-                </td>
-              </tr>
-            );
-          })}
-        </tbody>
-      </table>
-    </div>
+        );
+      })}
+    </Table>
   );
 }
 
@@ -391,38 +359,34 @@ export function OrgsPage() {
                 {c.validators.length === 0 ? (
                   <Empty title="No validators" />
                 ) : (
-                  <div className="table-wrap">
-                    <table data-testid="validators">
-                      <thead>
-                        <tr>
-                          <th>Name</th>
-                          <th>Org</th>
-                          <th className="num">Power</th>
-                          <th className="num hide-narrow">Share</th>
-                          <th>Address</th>
-                        </tr>
-                      </thead>
-                      <tbody>
-                        {c.validators.map((v) => (
-                          <tr key={v.publicKey}>
-                            <td>{v.name}</td>
-                            <td>{v.org}</td>
-                            <td className="num">{v.power}</td>
-                            <td className="num hide-narrow">
-                              {total ? `${((100 * v.power) / total).toFixed(0)}%` : '—'}
-                            </td>
-                            <td>
-                              <Hash
-                                value={addressOf(c.crypto, v.publicKey)}
-                                keep={6}
-                                label="validator address"
-                              />
-                            </td>
-                          </tr>
-                        ))}
-                      </tbody>
-                    </table>
-                  </div>
+                  <Table
+                    columns={[
+                      'Name',
+                      'Org',
+                      ['Power', 'num'],
+                      ['Share', 'num hide-narrow'],
+                      'Address',
+                    ]}
+                    testId="validators"
+                  >
+                    {c.validators.map((v) => (
+                      <tr key={v.publicKey}>
+                        <td>{v.name}</td>
+                        <td>{v.org}</td>
+                        <td className="num">{v.power}</td>
+                        <td className="num hide-narrow">
+                          {total ? `${((100 * v.power) / total).toFixed(0)}%` : '—'}
+                        </td>
+                        <td>
+                          <Hash
+                            value={addressOf(c.crypto, v.publicKey)}
+                            keep={6}
+                            label="validator address"
+                          />
+                        </td>
+                      </tr>
+                    ))}
+                  </Table>
                 )}
                 <PendingValidators c={c} />
               </Card>

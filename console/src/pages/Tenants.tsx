@@ -26,6 +26,8 @@ import {
   Hash,
   Loading,
   Show,
+  Stat,
+  Table,
   Time,
   useAsync,
   useNow,
@@ -185,79 +187,53 @@ function TenantView({ tenant, month }: { tenant: GwTenant; month?: string }) {
   );
 }
 
-function Stat({
-  label,
-  value,
-  sub,
-  testId,
-}: {
-  label: string;
-  value: string | number | undefined;
-  sub: string;
-  testId?: string;
-}) {
-  return (
-    <div className="stat">
-      <span className="stat-label">{label}</span>
-      <span className="stat-value" data-testid={testId}>
-        {value ?? '—'}
-      </span>
-      <span className="stat-sub">{sub}</span>
-    </div>
-  );
-}
-
 function quotaText(v: number | null, per: string): string {
   return v === null ? `unlimited ${per}` : `${v.toLocaleString('en-US')} ${per}`;
 }
 
 function AppsTable({ list }: { list: GwAppDetail[] }) {
   return (
-    <div className="table-wrap">
-      <table data-testid="apps-table">
-        <thead>
-          <tr>
-            <th>App</th>
-            <th>Mode</th>
-            <th>Chain</th>
-            <th>Namespace</th>
-            <th className="num">Tx/s</th>
-            <th className="num">Tx/day</th>
-            <th className="num">Txs today</th>
-          </tr>
-        </thead>
-        <tbody>
-          {list.map(({ app, usageToday }) => (
-            <tr key={app.id} data-app={app.name}>
-              <td>
-                <a href={`#app-${app.id}`}>
-                  <strong>{app.name}</strong>
-                </a>
-                <div>
-                  <Hash value={app.id} keep={8} label="app id" />
-                </div>
-              </td>
-              <td>
-                <ModeBadge mode={app.mode} />
-              </td>
-              <td className="mono">
-                {app.chainId} <span className="muted">({app.crypto})</span>
-              </td>
-              <td className="mono">{app.namespace}</td>
-              <td className="num" data-col="tps">
-                {app.tps ?? '—'}
-              </td>
-              <td className="num" data-col="tpd">
-                {app.tpd ?? '—'}
-              </td>
-              <td className="num" data-col="txs-today">
-                {usageToday.txs}
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
+    <Table
+      columns={[
+        'App',
+        'Mode',
+        'Chain',
+        'Namespace',
+        ['Tx/s', 'num'],
+        ['Tx/day', 'num'],
+        ['Txs today', 'num'],
+      ]}
+      testId="apps-table"
+    >
+      {list.map(({ app, usageToday }) => (
+        <tr key={app.id} data-app={app.name}>
+          <td>
+            <a href={`#app-${app.id}`}>
+              <strong>{app.name}</strong>
+            </a>
+            <div>
+              <Hash value={app.id} keep={8} label="app id" />
+            </div>
+          </td>
+          <td>
+            <ModeBadge mode={app.mode} />
+          </td>
+          <td className="mono">
+            {app.chainId} <span className="muted">({app.crypto})</span>
+          </td>
+          <td className="mono">{app.namespace}</td>
+          <td className="num" data-col="tps">
+            {app.tps ?? '—'}
+          </td>
+          <td className="num" data-col="tpd">
+            {app.tpd ?? '—'}
+          </td>
+          <td className="num" data-col="txs-today">
+            {usageToday.txs}
+          </td>
+        </tr>
+      ))}
+    </Table>
   );
 }
 
@@ -440,65 +416,56 @@ function Identities({ app, identities }: { app: GwApp; identities: GwAppDetail['
   if (identities.length === 0) return <Empty title="No identities" />;
   const now = Date.now();
   return (
-    <div className="table-wrap">
-      <table data-testid="identities-table">
-        <thead>
-          <tr>
-            <th>Name</th>
-            <th>Public key</th>
-            <th>Certificate subject</th>
-            <th>Validity</th>
+    <Table
+      columns={['Name', 'Public key', 'Certificate subject', 'Validity']}
+      testId="identities-table"
+    >
+      {identities.map((i) => {
+        const cert = i.cert ? certOf(i.cert) : null;
+        return (
+          <tr key={i.name} data-identity={i.name}>
+            <td>
+              <strong>{i.name}</strong>
+              <div className="muted small">{i.org}</div>
+            </td>
+            <td>
+              <Hash value={i.publicKey} keep={10} label="public key" />
+              <div className="muted small">{app.crypto === 'gm' ? 'SM2' : 'P-256'}</div>
+            </td>
+            {cert instanceof Error ? (
+              <td colSpan={2}>
+                <span className="form-error">unreadable certificate: {cert.message}</span>
+              </td>
+            ) : cert ? (
+              <>
+                <td className="wrap-any" data-testid="cert-subject">
+                  {dn(cert.subject)}
+                  <div className="muted small">issuer {dn(cert.issuer)}</div>
+                </td>
+                <td data-testid="cert-validity">
+                  {now < cert.notBefore.getTime() ? (
+                    <Badge kind="error">not yet valid</Badge>
+                  ) : now > cert.notAfter.getTime() ? (
+                    <Badge kind="error">expired</Badge>
+                  ) : (
+                    <Badge kind="ok">valid</Badge>
+                  )}{' '}
+                  <span className="small nowrap">
+                    {cert.notBefore.toISOString().slice(0, 10)} →{' '}
+                    {cert.notAfter.toISOString().slice(0, 10)}
+                  </span>
+                </td>
+              </>
+            ) : (
+              <td colSpan={2}>
+                <Badge kind="info">key registered on chain</Badge>{' '}
+                <span className="muted small">(a key-mode chain: no certificate)</span>
+              </td>
+            )}
           </tr>
-        </thead>
-        <tbody>
-          {identities.map((i) => {
-            const cert = i.cert ? certOf(i.cert) : null;
-            return (
-              <tr key={i.name} data-identity={i.name}>
-                <td>
-                  <strong>{i.name}</strong>
-                  <div className="muted small">{i.org}</div>
-                </td>
-                <td>
-                  <Hash value={i.publicKey} keep={10} label="public key" />
-                  <div className="muted small">{app.crypto === 'gm' ? 'SM2' : 'P-256'}</div>
-                </td>
-                {cert instanceof Error ? (
-                  <td colSpan={2}>
-                    <span className="form-error">unreadable certificate: {cert.message}</span>
-                  </td>
-                ) : cert ? (
-                  <>
-                    <td className="wrap-any" data-testid="cert-subject">
-                      {dn(cert.subject)}
-                      <div className="muted small">issuer {dn(cert.issuer)}</div>
-                    </td>
-                    <td data-testid="cert-validity">
-                      {now < cert.notBefore.getTime() ? (
-                        <Badge kind="error">not yet valid</Badge>
-                      ) : now > cert.notAfter.getTime() ? (
-                        <Badge kind="error">expired</Badge>
-                      ) : (
-                        <Badge kind="ok">valid</Badge>
-                      )}{' '}
-                      <span className="small nowrap">
-                        {cert.notBefore.toISOString().slice(0, 10)} →{' '}
-                        {cert.notAfter.toISOString().slice(0, 10)}
-                      </span>
-                    </td>
-                  </>
-                ) : (
-                  <td colSpan={2}>
-                    <Badge kind="info">key registered on chain</Badge>{' '}
-                    <span className="muted small">(a key-mode chain: no certificate)</span>
-                  </td>
-                )}
-              </tr>
-            );
-          })}
-        </tbody>
-      </table>
-    </div>
+        );
+      })}
+    </Table>
   );
 }
 
@@ -562,55 +529,51 @@ function Usage({
       {listed.length === 0 ? (
         <Empty title="No usage in the last 30 days" />
       ) : (
-        <div className="table-wrap">
-          <table data-testid="usage-table">
-            <thead>
-              <tr>
-                <th>Day</th>
-                <th className="num">Txs</th>
-                <th className="num">Queries</th>
-                <th className="num">Gas</th>
-                <th className="num">Bytes written</th>
-                <th className="num">Rejected</th>
+        <Table
+          columns={[
+            'Day',
+            ['Txs', 'num'],
+            ['Queries', 'num'],
+            ['Gas', 'num'],
+            ['Bytes written', 'num'],
+            ['Rejected', 'num'],
+          ]}
+          testId="usage-table"
+        >
+          {listed.map((d) => {
+            const c = sumCounts(byDay.get(d) ?? []);
+            return (
+              <tr key={d} data-day={d}>
+                <td className="mono">{d}</td>
+                <td className="num">{c.txs}</td>
+                <td className="num">{c.queries}</td>
+                <td className="num">{c.gas}</td>
+                <td className="num">{c.bytesWritten}</td>
+                <td className="num">{c.rejected}</td>
               </tr>
-            </thead>
-            <tbody>
-              {listed.map((d) => {
-                const c = sumCounts(byDay.get(d) ?? []);
-                return (
-                  <tr key={d} data-day={d}>
-                    <td className="mono">{d}</td>
-                    <td className="num">{c.txs}</td>
-                    <td className="num">{c.queries}</td>
-                    <td className="num">{c.gas}</td>
-                    <td className="num">{c.bytesWritten}</td>
-                    <td className="num">{c.rejected}</td>
-                  </tr>
-                );
-              })}
-              <tr data-testid="usage-total">
-                <td>
-                  <strong>total</strong>
-                </td>
-                <td className="num" data-col="txs">
-                  <strong>{total.txs}</strong>
-                </td>
-                <td className="num" data-col="queries">
-                  <strong>{total.queries}</strong>
-                </td>
-                <td className="num" data-col="gas">
-                  <strong>{total.gas}</strong>
-                </td>
-                <td className="num" data-col="bytesWritten">
-                  <strong>{total.bytesWritten}</strong>
-                </td>
-                <td className="num" data-col="rejected">
-                  <strong>{total.rejected}</strong>
-                </td>
-              </tr>
-            </tbody>
-          </table>
-        </div>
+            );
+          })}
+          <tr data-testid="usage-total">
+            <td>
+              <strong>total</strong>
+            </td>
+            <td className="num" data-col="txs">
+              <strong>{total.txs}</strong>
+            </td>
+            <td className="num" data-col="queries">
+              <strong>{total.queries}</strong>
+            </td>
+            <td className="num" data-col="gas">
+              <strong>{total.gas}</strong>
+            </td>
+            <td className="num" data-col="bytesWritten">
+              <strong>{total.bytesWritten}</strong>
+            </td>
+            <td className="num" data-col="rejected">
+              <strong>{total.rejected}</strong>
+            </td>
+          </tr>
+        </Table>
       )}
     </>
   );
@@ -685,60 +648,56 @@ function BillTable({
       {!t || t.apps.length === 0 ? (
         <Empty title={`No usage billed in ${bill.month}`} />
       ) : (
-        <div className="table-wrap">
-          <table data-testid="bill-table">
-            <thead>
-              <tr>
-                <th>App</th>
-                <th className="num">Txs</th>
-                <th className="num">Queries</th>
-                <th className="num">GB-months</th>
-                <th className="num">Txs ({bill.currency})</th>
-                <th className="num">Queries ({bill.currency})</th>
-                <th className="num">Storage ({bill.currency})</th>
-                <th className="num">Total ({bill.currency})</th>
-              </tr>
-            </thead>
-            <tbody>
-              {[...t.apps, { ...t, appId: '' }].map((a) => (
-                <tr
-                  key={a.appId || 'total'}
-                  data-app={a.appId ? (names.get(a.appId) ?? a.appId) : undefined}
-                  data-testid={a.appId ? undefined : 'bill-tenant-total'}
-                >
-                  <td>
-                    {a.appId ? (
-                      (names.get(a.appId) ?? <Hash value={a.appId} keep={8} />)
-                    ) : (
-                      <strong>total</strong>
-                    )}
-                  </td>
-                  <td className="num" data-col="txs">
-                    {a.txs}
-                  </td>
-                  <td className="num" data-col="queries">
-                    {a.queries}
-                  </td>
-                  <td className="num" title={String(a.gbMonths)}>
-                    {a.gbMonths.toFixed(6)}
-                  </td>
-                  <td className="num" data-col="txAmount">
-                    {m(a.txAmount)}
-                  </td>
-                  <td className="num" data-col="queryAmount">
-                    {m(a.queryAmount)}
-                  </td>
-                  <td className="num" data-col="storageAmount">
-                    {m(a.storageAmount)}
-                  </td>
-                  <td className="num" data-col="total">
-                    {a.appId ? m(a.total) : <strong>{m(a.total)}</strong>}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <Table
+          columns={[
+            'App',
+            ['Txs', 'num'],
+            ['Queries', 'num'],
+            ['GB-months', 'num'],
+            [`Txs (${bill.currency})`, 'num'],
+            [`Queries (${bill.currency})`, 'num'],
+            [`Storage (${bill.currency})`, 'num'],
+            [`Total (${bill.currency})`, 'num'],
+          ]}
+          testId="bill-table"
+        >
+          {[...t.apps, { ...t, appId: '' }].map((a) => (
+            <tr
+              key={a.appId || 'total'}
+              data-app={a.appId ? (names.get(a.appId) ?? a.appId) : undefined}
+              data-testid={a.appId ? undefined : 'bill-tenant-total'}
+            >
+              <td>
+                {a.appId ? (
+                  (names.get(a.appId) ?? <Hash value={a.appId} keep={8} />)
+                ) : (
+                  <strong>total</strong>
+                )}
+              </td>
+              <td className="num" data-col="txs">
+                {a.txs}
+              </td>
+              <td className="num" data-col="queries">
+                {a.queries}
+              </td>
+              <td className="num" title={String(a.gbMonths)}>
+                {a.gbMonths.toFixed(6)}
+              </td>
+              <td className="num" data-col="txAmount">
+                {m(a.txAmount)}
+              </td>
+              <td className="num" data-col="queryAmount">
+                {m(a.queryAmount)}
+              </td>
+              <td className="num" data-col="storageAmount">
+                {m(a.storageAmount)}
+              </td>
+              <td className="num" data-col="total">
+                {a.appId ? m(a.total) : <strong>{m(a.total)}</strong>}
+              </td>
+            </tr>
+          ))}
+        </Table>
       )}
       <p className="muted small">
         {bill.days} days; amounts from the gateway's price table (D/gateway/prices.json), each

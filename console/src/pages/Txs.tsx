@@ -5,7 +5,19 @@ import { useCtx, useFeed } from '../context.tsx';
 import { RecentTxs, type RecentTxsSnapshot } from '../feed.ts';
 import { plural } from '../lib.ts';
 import { go } from '../router.ts';
-import { Badge, Card, Empty, ErrorBox, Fields, Hash, Json, Show, Time, useAsync } from '../ui.tsx';
+import {
+  Badge,
+  Card,
+  Empty,
+  ErrorBox,
+  Fields,
+  Hash,
+  Json,
+  Show,
+  Table,
+  Time,
+  useAsync,
+} from '../ui.tsx';
 
 /** Search box: a 64-hex tx id opens the tx, a number opens the block at that height. */
 export function SearchBox({ autoFocus }: { autoFocus?: boolean }) {
@@ -167,38 +179,30 @@ export function TxsPage() {
           )
         ) : (
           <>
-            <div className="table-wrap">
-              <table className="clickable" data-testid="recent-txs">
-                <thead>
-                  <tr>
-                    <th>Tx id</th>
-                    <th className="num">Block</th>
-                    <th>Call</th>
-                    <th>Org</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {rows.map((t) => (
-                    <tr key={t.txId} data-tx={t.txId} onClick={() => go(`/txs/${t.txId}`)}>
-                      <td>
-                        <Hash value={t.txId} href={`#/txs/${t.txId}`} label="tx id" />
-                      </td>
-                      <td className="num">
-                        <a href={`#/blocks/${t.height}`} onClick={(e) => e.stopPropagation()}>
-                          {t.height}
-                        </a>
-                      </td>
-                      <td>
-                        <code>
-                          {t.contract}.{t.method}
-                        </code>
-                      </td>
-                      <td>{t.org}</td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
+            <Table
+              columns={['Tx id', ['Block', 'num'], 'Call', 'Org']}
+              className="clickable"
+              testId="recent-txs"
+            >
+              {rows.map((t) => (
+                <tr key={t.txId} data-tx={t.txId} onClick={() => go(`/txs/${t.txId}`)}>
+                  <td>
+                    <Hash value={t.txId} href={`#/txs/${t.txId}`} label="tx id" />
+                  </td>
+                  <td className="num">
+                    <a href={`#/blocks/${t.height}`} onClick={(e) => e.stopPropagation()}>
+                      {t.height}
+                    </a>
+                  </td>
+                  <td>
+                    <code>
+                      {t.contract}.{t.method}
+                    </code>
+                  </td>
+                  <td>{t.org}</td>
+                </tr>
+              ))}
+            </Table>
             <div className="row spaced muted small" data-testid="recent-scope">
               <span>{scope}</span>
               {further}
@@ -298,31 +302,20 @@ export function TxDetail({ txId }: { txId: string }) {
                 {t.receipt.events.length === 0 ? (
                   <Empty title="No events" />
                 ) : (
-                  <div className="table-wrap">
-                    <table data-testid="events">
-                      <thead>
-                        <tr>
-                          <th>Contract</th>
-                          <th>Name</th>
-                          <th>Data</th>
-                        </tr>
-                      </thead>
-                      <tbody>
-                        {t.receipt.events.map((e, i) => (
-                          // biome-ignore lint/suspicious/noArrayIndexKey: events are ordered and never reorder
-                          <tr key={i}>
-                            <td>{e.contract}</td>
-                            <td>
-                              <code>{e.name}</code>
-                            </td>
-                            <td>
-                              <code className="wrap">{JSON.stringify(e.data)}</code>
-                            </td>
-                          </tr>
-                        ))}
-                      </tbody>
-                    </table>
-                  </div>
+                  <Table columns={['Contract', 'Name', 'Data']} testId="events">
+                    {t.receipt.events.map((e, i) => (
+                      // biome-ignore lint/suspicious/noArrayIndexKey: events are ordered and never reorder
+                      <tr key={i}>
+                        <td>{e.contract}</td>
+                        <td>
+                          <code>{e.name}</code>
+                        </td>
+                        <td>
+                          <code className="wrap">{JSON.stringify(e.data)}</code>
+                        </td>
+                      </tr>
+                    ))}
+                  </Table>
                 )}
               </Card>
             </>
