@@ -8,13 +8,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { ReceiptJson } from '../../src/types/block.ts';
-import { hex } from '../../src/types/hex.ts';
-import type { ValidatorJson } from '../../src/types/rpc-json.ts';
 import { fullKey, keys, type Packet } from '../../src/vm/native/ibc/keys.ts';
 import { initSandbox } from '../../src/vm/sandbox/host.ts';
 import type { Member } from '../unit/chain-fixture.ts';
 import { bundle } from './harness.ts';
-import { type Island, makeIsland } from './ibc-fixture.ts';
+import { HandRelay, type Island, makeIsland, ok, runTx } from './ibc-fixture.ts';
 
 const A_ID = 'island-a'; // standard
 const B_ID = 'island-b'; // gm
@@ -22,25 +20,16 @@ const B_ID = 'island-b'; // gm
 const AB = B_ID;
 const BA = A_ID;
 
-async function run(
+/** One tx on `island` (to ibc unless `contract` says otherwise), committed: its receipt. */
+const run = (
   island: Island,
   method: string,
   args: unknown,
   opts: { contract?: string; who?: Member } = {},
-): Promise<ReceiptJson> {
-  const who = opts.who ?? island.fx.client;
-  const id = await who.send(island.chain, { contract: opts.contract ?? 'ibc', method, args });
-  island.commit();
-  return island.chain.getTx(id).receipt;
-}
+): Promise<ReceiptJson> => runTx(island, opts.contract ?? 'ibc', method, args, opts.who);
 
 const query = (island: Island, method: string, args: unknown, contract = 'ibc'): any =>
   island.chain.query(contract, method, args, false).result;
-
-function ok(r: ReceiptJson): ReceiptJson {
-  assert.equal(r.status, 'ok', `${r.code}: ${r.message}`);
-  return r;
-}
 
 /** Run a tx that must fail with `code` and leave the island's state as it was. */
 async function refused(
@@ -64,38 +53,7 @@ async function refused(
   return r;
 }
 
-function setAt(island: Island, height: number): ValidatorJson[] {
-  return island.chain.validatorsAt(height).map((v) => ({
-    name: v.name,
-    org: v.org,
-    publicKey: hex(v.publicKey),
-    power: Number(v.power),
-  }));
-}
-
-/** Bring `host`'s client `clientId` of `src` up to `src`'s height `height` (if it is behind). */
-async function updateTo(host: Island, clientId: string, src: Island, height: number) {
-  const trusted = query(host, 'client', { clientId }).latestHeight as number;
-  if (height <= trusted) return;
-  const h = src.headerAt(height);
-  ok(
-    await run(host, 'updateClient', {
-      clientId,
-      header: h.header,
-      commit: h.commit,
-      validators: h.validators,
-      trustedHeight: trusted,
-      trustedValidators: setAt(src, trusted + 1),
-    }),
-  );
-}
-
-/** A state proof of `src`'s full key at its latest height, brought to `host`'s client. */
-async function proveTo(host: Island, clientId: string, src: Island, key: string) {
-  const p = src.prove(fullKey(key));
-  await updateTo(host, clientId, src, p.height);
-  return p;
-}
+const relay = new HandRelay();
 
 /** A copy of a state proof with one sibling hash changed. */
 function tamper(proof: unknown): unknown {
@@ -124,21 +82,10 @@ describe('ibc packets between a standard and a gm island', () => {
   }
 
   /** The pending packet `seq` of A, its commitment proven to B's client: a recvPacket's args. */
-  async function recvArgs(seq: number) {
-    const packet: Packet = query(a, 'packet', { client: AB, sequence: seq });
-    assert.ok(packet, `packet ${seq} is pending on A`);
-    const p = await proveTo(b, BA, a, keys.commitment(AB, seq));
-    assert.ok(p.value !== null);
-    return { packet, proof: p.proof, proofHeight: p.height };
-  }
+  const recvArgs = (seq: number) => relay.recvArgs(a, b, AB, BA, seq);
 
   /** B's ack of packet `seq`, proven to A's client: an acknowledgePacket's args. */
-  async function ackArgs(packet: Packet) {
-    const ack = query(b, 'ack', { client: BA, sequence: packet.sequence });
-    assert.ok(ack, `B wrote an ack for ${packet.sequence}`);
-    const p = await proveTo(a, AB, b, keys.ack(BA, packet.sequence));
-    return { packet, ack, proof: p.proof, proofHeight: p.height };
-  }
+  const ackArgs = (packet: Packet) => relay.ackArgs(a, b, AB, BA, packet);
 
   before(async () => {
     await initSandbox();
@@ -158,32 +105,7 @@ describe('ibc packets between a standard and a gm island', () => {
         ),
       );
     }
-    for (const [host, src, clientId, counterparty] of [
-      [a, b, AB, BA],
-      [b, a, BA, AB],
-    ] as const) {
-      const h = src.headerAt();
-      ok(
-        await run(
-          host,
-          'propose',
-          {
-            kind: 'ibc_create_client',
-            args: {
-              clientId,
-              chainId: src.chainId,
-              profile: src.fx.profile.name,
-              counterpartyClientId: counterparty,
-              trustingPeriodMs: 3_600_000,
-              maxClockDriftMs: 600_000,
-              header: h.header,
-              validators: h.validators,
-            },
-          },
-          { contract: 'governance', who: host.fx.admin },
-        ),
-      );
-    }
+    await relay.connect(a, b, AB, BA);
   });
   after(async () => {
     await a?.cleanup();
@@ -244,7 +166,7 @@ describe('ibc packets between a standard and a gm island', () => {
     ok(await run(a, 'acknowledgePacket', ackA));
     await refused(a, 'acknowledgePacket', ackA, 'IBC_PACKET_UNKNOWN');
     // A settled packet cannot be timed out either.
-    const absent = await proveTo(a, AB, b, keys.receipt(BA, 999));
+    const absent = await relay.prove(a, AB, b, keys.receipt(BA, 999));
     await refused(
       a,
       'timeoutPacket',
@@ -340,7 +262,7 @@ describe('ibc packets between a standard and a gm island', () => {
       destPort: 'port',
       data: { text: 'ghost' },
     };
-    const p = await proveTo(a, AB, b, keys.ack(BA, ghost.sequence));
+    const p = await relay.prove(a, AB, b, keys.ack(BA, ghost.sequence));
     await refused(
       a,
       'acknowledgePacket',
@@ -370,7 +292,7 @@ describe('ibc packets between a standard and a gm island', () => {
     const packet = args.packet;
     assert.ok(b.chain.height < timeoutHeight);
 
-    const early = await proveTo(a, AB, b, keys.receipt(BA, seq));
+    const early = await relay.prove(a, AB, b, keys.receipt(BA, seq));
     assert.equal(early.value, null);
     assert.ok(early.height < timeoutHeight);
     await refused(
@@ -385,7 +307,7 @@ describe('ibc packets between a standard and a gm island', () => {
     await refused(b, 'recvPacket', args, 'IBC_PACKET_TIMED_OUT');
     assert.ok(b.chain.height >= timeoutHeight);
 
-    const absent = await proveTo(a, AB, b, keys.receipt(BA, seq));
+    const absent = await relay.prove(a, AB, b, keys.receipt(BA, seq));
     // The receipt's absence proven at a height before the timeout does not count.
     await refused(
       a,
@@ -425,7 +347,7 @@ describe('ibc packets between a standard and a gm island', () => {
     ok(await run(b, 'recvPacket', await recvArgs(seq)));
     while (b.chain.height < timeoutHeight) b.commit();
     const packet: Packet = query(a, 'packet', { client: AB, sequence: seq });
-    const present = await proveTo(a, AB, b, keys.receipt(BA, seq));
+    const present = await relay.prove(a, AB, b, keys.receipt(BA, seq));
     assert.notEqual(present.value, null);
     await refused(
       a,
@@ -446,7 +368,7 @@ describe('ibc packets between a standard and a gm island', () => {
     const args = await recvArgs(seq);
     while (b.time < timeoutTime) b.commit();
     await refused(b, 'recvPacket', args, 'IBC_PACKET_TIMED_OUT', { message: /timed out/ });
-    const absent = await proveTo(a, AB, b, keys.receipt(BA, seq));
+    const absent = await relay.prove(a, AB, b, keys.receipt(BA, seq));
     ok(
       await run(a, 'timeoutPacket', {
         packet: args.packet,

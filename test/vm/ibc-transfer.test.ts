@@ -10,15 +10,13 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { getProfile } from '../../src/crypto/profile.ts';
 import type { ReceiptJson } from '../../src/types/block.ts';
-import { hex } from '../../src/types/hex.ts';
-import type { ValidatorJson } from '../../src/types/rpc-json.ts';
 import { homeOf, shortOf, voucherOf } from '../../src/vm/native/denom.ts';
-import { type Ack, fullKey, keys, type Packet } from '../../src/vm/native/ibc/keys.ts';
+import { type Ack, keys, type Packet } from '../../src/vm/native/ibc/keys.ts';
 import { initSandbox } from '../../src/vm/sandbox/host.ts';
 import { contractAddress } from '../../src/vm/sandbox/meta.ts';
 import type { Member } from '../unit/chain-fixture.ts';
 import { bundle } from './harness.ts';
-import { type Island, makeIsland } from './ibc-fixture.ts';
+import { HandRelay, type Island, makeIsland, ok } from './ibc-fixture.ts';
 
 /** Client ids are named after the counterparty's chain id, as the CLI does. */
 const A_ID = 'island-a';
@@ -128,6 +126,7 @@ describe('token transfers between islands', () => {
     return h;
   }
 
+  /** One tx on `island`, committed with conservation checked: its receipt. */
   async function run(
     island: Island,
     contract: string,
@@ -140,11 +139,6 @@ describe('token transfers between islands', () => {
     return island.chain.getTx(id).receipt;
   }
 
-  function ok(r: ReceiptJson): ReceiptJson {
-    assert.equal(r.status, 'ok', `${r.code}: ${r.message}`);
-    return r;
-  }
-
   async function refused(island: Island, method: string, args: unknown, code: string) {
     const root = island.chain.latestHeader.stateRoot;
     const r = await run(island, 'token', method, args);
@@ -154,78 +148,8 @@ describe('token transfers between islands', () => {
     return r;
   }
 
-  function setAt(island: Island, height: number): ValidatorJson[] {
-    return island.chain.validatorsAt(height).map((v) => ({
-      name: v.name,
-      org: v.org,
-      publicKey: hex(v.publicKey),
-      power: Number(v.power),
-    }));
-  }
-
-  /** Bring `host`'s client of `src` up to `src`'s latest height; returns that height. */
-  async function update(host: Island, clientId: string, src: Island): Promise<number> {
-    const height = src.chain.height;
-    const trusted = query(host, 'client', { clientId }, 'ibc').latestHeight as number;
-    if (height > trusted) {
-      const h = src.headerAt(height);
-      ok(
-        await run(host, 'ibc', 'updateClient', {
-          clientId,
-          header: h.header,
-          commit: h.commit,
-          validators: h.validators,
-          trustedHeight: trusted,
-          trustedValidators: setAt(src, trusted + 1),
-        }),
-      );
-    }
-    return height;
-  }
-
-  /** A proof of `src`'s full key at its latest height, with `host`'s client brought there. */
-  async function prove(host: Island, clientId: string, src: Island, key: string) {
-    const p = src.prove(fullKey(key));
-    await update(host, clientId, src);
-    return p;
-  }
-
-  /** Relay the receive of `src`'s packet `seq` over `link` to the other side; its ack. */
-  async function deliver(
-    src: Island,
-    dst: Island,
-    srcClient: string,
-    dstClient: string,
-    seq: number,
-  ) {
-    const packet: Packet = query(src, 'packet', { client: srcClient, sequence: seq }, 'ibc');
-    assert.ok(packet, `packet ${srcClient}/${seq} is pending on ${src.chainId}`);
-    const p = await prove(dst, dstClient, src, keys.commitment(srcClient, seq));
-    const r = ok(
-      await run(dst, 'ibc', 'recvPacket', { packet, proof: p.proof, proofHeight: p.height }),
-    );
-    return { packet, ack: (r.result as { ack: Ack }).ack, receipt: r };
-  }
-
-  /** Relay the ack of a delivered packet back to its sender. */
-  async function acknowledge(
-    src: Island,
-    dst: Island,
-    srcClient: string,
-    dstClient: string,
-    packet: Packet,
-  ) {
-    const ack: Ack = query(dst, 'ack', { client: dstClient, sequence: packet.sequence }, 'ibc');
-    const p = await prove(src, srcClient, dst, keys.ack(dstClient, packet.sequence));
-    return ok(
-      await run(src, 'ibc', 'acknowledgePacket', {
-        packet,
-        ack,
-        proof: p.proof,
-        proofHeight: p.height,
-      }),
-    );
-  }
+  /** Each relayed tx commits through `run`, so conservation is checked after it too. */
+  const relay = new HandRelay(run);
 
   /** sendTransfer on `src` by `who`; the packet's sequence. */
   async function send(src: Island, who: Member, args: Record<string, unknown>): Promise<number> {
@@ -247,8 +171,8 @@ describe('token transfers between islands', () => {
       timeoutHeight: dst.chain.height + 1000,
       ...args,
     });
-    const { packet, ack } = await deliver(src, dst, srcClient, dstClient, seq);
-    await acknowledge(src, dst, srcClient, dstClient, packet);
+    const { packet, ack } = await relay.deliver(src, dst, srcClient, dstClient, seq);
+    await relay.acknowledge(src, dst, srcClient, dstClient, packet);
     assert.equal(
       query(src, 'settled', { client: srcClient, sequence: seq }, 'ibc').status,
       'acked',
@@ -257,33 +181,7 @@ describe('token transfers between islands', () => {
   }
 
   async function connect(x: Island, y: Island, xy: string, yx: string): Promise<void> {
-    for (const [host, src, clientId, counterparty] of [
-      [x, y, xy, yx],
-      [y, x, yx, xy],
-    ] as const) {
-      const h = src.headerAt();
-      ok(
-        await run(
-          host,
-          'governance',
-          'propose',
-          {
-            kind: 'ibc_create_client',
-            args: {
-              clientId,
-              chainId: src.chainId,
-              profile: src.fx.profile.name,
-              counterpartyClientId: counterparty,
-              trustingPeriodMs: 3_600_000,
-              maxClockDriftMs: 600_000,
-              header: h.header,
-              validators: h.validators,
-            },
-          },
-          host.fx.admin,
-        ),
-      );
-    }
+    await relay.connect(x, y, xy, yx);
     links.push({ a: x, b: y, ab: xy, ba: yx });
   }
 
@@ -333,7 +231,7 @@ describe('token transfers between islands', () => {
     assert.equal(pending.sourcePort, 'token');
     assert.equal(pending.destPort, 'token');
 
-    const { packet, ack, receipt } = await deliver(a, b, B_ID, A_ID, seq);
+    const { packet, ack, receipt } = await relay.deliver(a, b, B_ID, A_ID, seq);
     assert.deepEqual(ack, { result: { denom: A_ON_B } });
     assert.deepEqual(
       receipt.events.map((e) => `${e.contract}.${e.name}`),
@@ -351,7 +249,7 @@ describe('token transfers between islands', () => {
       truncated: false,
     });
 
-    const acked = await acknowledge(a, b, B_ID, A_ID, packet);
+    const acked = await relay.acknowledge(a, b, B_ID, A_ID, packet);
     assert.deepEqual(
       acked.events.map((e) => `${e.contract}.${e.name}`),
       ['ibc.AckPacket'],
@@ -406,13 +304,13 @@ describe('token transfers between islands', () => {
     assert.equal(supply(b, A_ON_B), 50n, 'burned, not escrowed');
     assert.equal(escrowOf(b, A_ID, A_ON_B), 0n);
     assert.equal(escrowOf(a, B_ID), 90n, 'A releases only when the packet arrives');
-    const { packet, ack } = await deliver(b, a, A_ID, B_ID, seq);
+    const { packet, ack } = await relay.deliver(b, a, A_ID, B_ID, seq);
     assert.deepEqual(ack, { result: { denom: A_ID } });
     assert.equal(balance(a, alice.address), 950n);
     assert.equal(escrowOf(a, B_ID), 50n);
     assert.equal(supply(a, A_ID), 1000n);
     assert.deepEqual(query(a, 'denoms', {}).denoms, [], 'coming home mints no voucher');
-    await acknowledge(b, a, A_ID, B_ID, packet);
+    await relay.acknowledge(b, a, A_ID, B_ID, packet);
     assert.equal(supply(b, A_ON_B), 50n);
   });
 
@@ -449,7 +347,7 @@ describe('token transfers between islands', () => {
     });
     assert.equal(escrowOf(a, B_ID), 75n);
     assert.equal(balance(a, alice.address), 925n);
-    const { packet, ack, receipt } = await deliver(a, b, B_ID, A_ID, seq);
+    const { packet, ack, receipt } = await relay.deliver(a, b, B_ID, A_ID, seq);
     assert.ok('error' in ack);
     assert.match(ack.error, /^IBC_PACKET_INVALID: .*receiver/);
     assert.deepEqual(
@@ -457,7 +355,7 @@ describe('token transfers between islands', () => {
       ['ibc.RecvPacket', 'ibc.WriteAck'],
     );
     assert.equal(supply(b, A_ON_B), 50n, 'nothing minted on B');
-    const r = await acknowledge(a, b, B_ID, A_ID, packet);
+    const r = await relay.acknowledge(a, b, B_ID, A_ID, packet);
     assert.deepEqual(
       r.events.map((e) => [
         `${e.contract}.${e.name}`,
@@ -481,11 +379,11 @@ describe('token transfers between islands', () => {
       timeoutHeight: a.chain.height + 1000,
     });
     assert.equal(supply(b, A_ON_B), 45n);
-    const { packet, ack } = await deliver(b, a, A_ID, B_ID, seq);
+    const { packet, ack } = await relay.deliver(b, a, A_ID, B_ID, seq);
     assert.ok('error' in ack, JSON.stringify(ack));
     assert.equal(escrowOf(a, B_ID), 50n, 'A released nothing');
     assert.equal(balance(a, alice.address), 950n);
-    await acknowledge(b, a, A_ID, B_ID, packet);
+    await relay.acknowledge(b, a, A_ID, B_ID, packet);
     assert.equal(supply(b, A_ON_B), 50n);
     assert.equal(balance(b, bob.address, A_ON_B), 50n);
   });
@@ -499,16 +397,12 @@ describe('token transfers between islands', () => {
       timeoutHeight,
     });
     assert.equal(escrowOf(a, B_ID), 57n);
-    const packet: Packet = query(a, 'packet', { client: B_ID, sequence: seq }, 'ibc');
-    const p = await prove(b, A_ID, a, keys.commitment(B_ID, seq));
+    const recv = await relay.recvArgs(a, b, B_ID, A_ID, seq);
+    const packet = recv.packet;
     while (b.chain.height < timeoutHeight - 1) commit(b);
-    const late = await run(b, 'ibc', 'recvPacket', {
-      packet,
-      proof: p.proof,
-      proofHeight: p.height,
-    });
+    const late = await run(b, 'ibc', 'recvPacket', recv);
     assert.equal(late.code, 'IBC_PACKET_TIMED_OUT', late.message);
-    const absent = await prove(a, B_ID, b, keys.receipt(A_ID, seq));
+    const absent = await relay.prove(a, B_ID, b, keys.receipt(A_ID, seq));
     assert.equal(absent.value, null);
     const r = ok(
       await run(a, 'ibc', 'timeoutPacket', {
@@ -546,7 +440,7 @@ describe('token transfers between islands', () => {
     // The last block of A must be at the timeout time: its consensus state proves the timeout.
     while (a.time <= timeoutTime + 1000) commit(a);
     const packet: Packet = query(b, 'packet', { client: A_ID, sequence: seq }, 'ibc');
-    const absent = await prove(b, A_ID, a, keys.receipt(B_ID, seq));
+    const absent = await relay.prove(b, A_ID, a, keys.receipt(B_ID, seq));
     ok(
       await run(b, 'ibc', 'timeoutPacket', {
         packet,
@@ -615,11 +509,11 @@ describe('token transfers between islands', () => {
       }),
     );
     const seq = (r.result as { sequence: number }).sequence;
-    const { packet, ack } = await deliver(a, b, B_ID, A_ID, seq);
+    const { packet, ack } = await relay.deliver(a, b, B_ID, A_ID, seq);
     assert.ok('error' in ack);
     assert.match(ack.error, /^IBC_PACKET_INVALID: .*port/);
     assert.equal(supply(b, A_ON_B), before);
-    await acknowledge(a, b, B_ID, A_ID, packet);
+    await relay.acknowledge(a, b, B_ID, A_ID, packet);
     assert.deepEqual(query(a, 'read', { key: `ack/${seq}` }, 'forger'), ack);
 
     // The contract's own account sends; a refund goes back to it.
@@ -636,9 +530,9 @@ describe('token transfers between islands', () => {
     const sent = s.result as { sequence: number; denom: string };
     assert.equal(sent.denom, A_ID);
     assert.equal(balance(a, account), 0n);
-    const d = await deliver(a, b, B_ID, A_ID, sent.sequence);
+    const d = await relay.deliver(a, b, B_ID, A_ID, sent.sequence);
     assert.ok('error' in d.ack);
-    await acknowledge(a, b, B_ID, A_ID, d.packet);
+    await relay.acknowledge(a, b, B_ID, A_ID, d.packet);
     assert.equal(balance(a, account), 6n, 'refunded to the contract that sent');
   });
 
