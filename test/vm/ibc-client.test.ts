@@ -11,7 +11,6 @@ import { after, before, describe, test } from 'node:test';
 import type { ReceiptJson } from '../../src/types/block.ts';
 import { hex, unhex } from '../../src/types/hex.ts';
 import { utf8Bytes } from '../../src/types/json.ts';
-import type { ValidatorJson } from '../../src/types/rpc-json.ts';
 import type { CallContext } from '../../src/vm/context.ts';
 import {
   type ClientState,
@@ -20,25 +19,26 @@ import {
 } from '../../src/vm/native/ibc/client.ts';
 import { MAX_VALIDATORS, SIG_CHECK_GAS } from '../../src/vm/native/ibc/light-client.ts';
 import type { Member } from '../unit/chain-fixture.ts';
-import { type Island, type IslandValidator, makeIsland, twinIsland } from './ibc-fixture.ts';
+import {
+  createClientArgs,
+  type Island,
+  type IslandValidator,
+  makeIsland,
+  ok,
+  runTx,
+  twinIsland,
+  updateClientArgs,
+  validatorSetAt,
+} from './ibc-fixture.ts';
 
 /** Send one tx on `island`, commit a block, return the receipt. */
-async function run(
+const run = (
   island: Island,
   method: string,
   args: unknown,
   opts: { contract?: string; who?: Member; gasLimit?: bigint } = {},
-): Promise<ReceiptJson> {
-  const who = opts.who ?? island.fx.client;
-  const id = await who.send(island.chain, {
-    contract: opts.contract ?? 'ibc',
-    method,
-    args,
-    gasLimit: opts.gasLimit,
-  });
-  island.commit();
-  return island.chain.getTx(id).receipt;
-}
+): Promise<ReceiptJson> =>
+  runTx(island, opts.contract ?? 'ibc', method, args, opts.who, opts.gasLimit);
 
 const query = (island: Island, method: string, args: unknown, contract = 'ibc'): any =>
   island.chain.query(contract, method, args, false).result;
@@ -47,60 +47,10 @@ const query = (island: Island, method: string, args: unknown, contract = 'ibc'):
 const propose = (island: Island, kind: string, args: unknown) =>
   run(island, 'propose', { kind, args }, { contract: 'governance', who: island.fx.admin });
 
-function ok(r: ReceiptJson): ReceiptJson {
-  assert.equal(r.status, 'ok', `${r.code}: ${r.message}`);
-  return r;
-}
-
 function refused(r: ReceiptJson, code: string, message?: RegExp): void {
   assert.equal(r.status, 'error', `expected ${code}, the tx succeeded`);
   assert.equal(r.code, code, r.message);
   if (message) assert.match(r.message, message);
-}
-
-/** The validator set ruling `height` of `island`, as a relayer carries it. */
-function setAt(island: Island, height: number): ValidatorJson[] {
-  return island.chain.validatorsAt(height).map((v) => ({
-    name: v.name,
-    org: v.org,
-    publicKey: hex(v.publicKey),
-    power: Number(v.power),
-  }));
-}
-
-/** updateClient args: `src`'s header at `height`, trusted from `trustedHeight`. */
-function update(clientId: string, src: Island, height: number, trustedHeight: number) {
-  const h = src.headerAt(height);
-  return {
-    clientId,
-    header: h.header,
-    commit: h.commit,
-    validators: h.validators,
-    trustedHeight,
-    trustedValidators: setAt(src, trustedHeight + 1),
-  };
-}
-
-/** The `ibc_create_client` args of a client of `src` trusting its header at `height`. */
-function createArgs(
-  clientId: string,
-  src: Island,
-  height: number,
-  extra: Record<string, unknown> = {},
-): Record<string, unknown> {
-  const h = src.headerAt(height);
-  return {
-    clientId,
-    chainId: src.chainId,
-    profile: src.fx.profile.name,
-    counterpartyClientId: 'counterparty',
-    trustingPeriodMs: 3_600_000,
-    // Islands' clocks move one second per block, so they drift apart in long tests.
-    maxClockDriftMs: 600_000,
-    header: h.header,
-    validators: h.validators,
-    ...extra,
-  };
 }
 
 /** What a refused tx must have left alone: the client and the consensus state it aimed at. */
@@ -118,7 +68,7 @@ function snapshot(island: Island, clientId: string, height: number) {
 
 async function refusedUnchanged(
   island: Island,
-  args: ReturnType<typeof update> | Record<string, unknown>,
+  args: ReturnType<typeof updateClientArgs> | Record<string, unknown>,
   code: string,
   message?: RegExp,
   height = 0,
@@ -169,14 +119,14 @@ describe('ibc light clients between a standard and a gm island', () => {
     // alpha's client of beta checks SM2/SM3; beta's client of alpha checks P-256/SHA-256.
     const created = ok(
       await propose(alpha, 'ibc_create_client', {
-        ...createArgs('beta-1', beta, 1),
+        ...createClientArgs('beta-1', beta, 1),
         counterpartyClientId: 'alpha-1',
       }),
     );
     assert.ok(created.events.some((e) => e.name === 'ClientCreated'));
     ok(
       await propose(beta, 'ibc_create_client', {
-        ...createArgs('alpha-1', alpha, 1),
+        ...createClientArgs('alpha-1', alpha, 1),
         counterpartyClientId: 'beta-1',
       }),
     );
@@ -202,7 +152,7 @@ describe('ibc light clients between a standard and a gm island', () => {
     let [ta, tb, prev] = [1, 1, 1];
     for (let i = 0; i < 3; i++) {
       const hb = beta.commit();
-      const r = ok(await run(alpha, 'updateClient', update('beta-1', beta, hb, tb)));
+      const r = ok(await run(alpha, 'updateClient', updateClientArgs('beta-1', beta, hb, tb)));
       [prev, tb] = [tb, hb];
       assert.deepEqual(JSON.parse(JSON.stringify(r.result)), {
         clientId: 'beta-1',
@@ -211,7 +161,7 @@ describe('ibc light clients between a standard and a gm island', () => {
       });
       assert.equal(r.events[0].name, 'ClientUpdated');
       const ha = alpha.chain.height;
-      ok(await run(beta, 'updateClient', update('alpha-1', alpha, ha, ta)));
+      ok(await run(beta, 'updateClient', updateClientArgs('alpha-1', alpha, ha, ta)));
       ta = ha;
     }
     // The stored consensus state is the header's, read from its bytes.
@@ -226,14 +176,14 @@ describe('ibc light clients between a standard and a gm island', () => {
     assert.equal(query(beta, 'client', { clientId: 'alpha-1' }).latestHeight, ta);
 
     // The same header again is a no-op (no write, no event).
-    const again = ok(await run(alpha, 'updateClient', update('beta-1', beta, hb, prev)));
+    const again = ok(await run(alpha, 'updateClient', updateClientArgs('beta-1', beta, hb, prev)));
     assert.equal((again.result as { result: string }).result, 'unchanged');
     assert.deepEqual(again.events, []);
 
     // Signature checks are paid for: four precommits cost at least four checks.
     assert.ok(again.gasUsed >= 4 * SIG_CHECK_GAS, `gasUsed ${again.gasUsed}`);
     refused(
-      await run(alpha, 'updateClient', update('beta-1', beta, hb, prev), {
+      await run(alpha, 'updateClient', updateClientArgs('beta-1', beta, hb, prev), {
         gasLimit: BigInt(3 * SIG_CHECK_GAS),
       }),
       'OUT_OF_GAS',
@@ -251,45 +201,57 @@ describe('ibc light clients between a standard and a gm island', () => {
     const before = next();
     const h = beta.chain.height;
     refused(
-      await propose(alpha, 'ibc_create_client', createArgs('beta-1', beta, h)),
+      await propose(alpha, 'ibc_create_client', createClientArgs('beta-1', beta, h)),
       'IBC_CLIENT_EXISTS',
     );
     // A gm header declared standard: its set does not hash to its validatorsHash under SHA-256.
     refused(
-      await propose(alpha, 'ibc_create_client', createArgs('x', beta, h, { profile: 'standard' })),
+      await propose(
+        alpha,
+        'ibc_create_client',
+        createClientArgs('x', beta, h, { profile: 'standard' }),
+      ),
       'IBC_HEADER_INVALID',
     );
     refused(
       await propose(
         alpha,
         'ibc_create_client',
-        createArgs('x', beta, h, { validators: setAt(alpha, 1) }),
+        createClientArgs('x', beta, h, { validators: validatorSetAt(alpha, 1) }),
       ),
       'IBC_HEADER_INVALID',
       /validators do not hash/,
     );
     refused(
-      await propose(alpha, 'ibc_create_client', createArgs('x', beta, h, { chainId: 'other' })),
+      await propose(
+        alpha,
+        'ibc_create_client',
+        createClientArgs('x', beta, h, { chainId: 'other' }),
+      ),
       'IBC_HEADER_INVALID',
       /chain/,
     );
     refused(
-      await propose(alpha, 'ibc_create_client', createArgs('x', beta, h, { extra: 1 })),
+      await propose(alpha, 'ibc_create_client', createClientArgs('x', beta, h, { extra: 1 })),
       'INVALID_ARGS',
     );
     refused(
-      await propose(alpha, 'ibc_create_client', createArgs('Bad Id', beta, h)),
+      await propose(alpha, 'ibc_create_client', createClientArgs('Bad Id', beta, h)),
       'INVALID_ARGS',
     );
     refused(
-      await propose(alpha, 'ibc_create_client', createArgs('x', beta, h, { trustingPeriodMs: 0 })),
+      await propose(
+        alpha,
+        'ibc_create_client',
+        createClientArgs('x', beta, h, { trustingPeriodMs: 0 }),
+      ),
       'INVALID_ARGS',
     );
     refused(
       await propose(alpha, 'ibc_recover_client', {
         clientId: 'beta-1',
         header: beta.headerAt(h).header,
-        validators: setAt(beta, h),
+        validators: validatorSetAt(beta, h),
       }),
       'INVALID_ARGS',
       /active/,
@@ -298,7 +260,7 @@ describe('ibc light clients between a standard and a gm island', () => {
       await propose(alpha, 'ibc_recover_client', {
         clientId: 'none',
         header: beta.headerAt(h).header,
-        validators: setAt(beta, h),
+        validators: validatorSetAt(beta, h),
       }),
       'IBC_CLIENT_NOT_FOUND',
     );
@@ -312,11 +274,11 @@ describe('ibc light clients between a standard and a gm island', () => {
     const from = query(alpha, 'client', { clientId: 'beta-1' }).latestHeight;
     for (let i = 0; i < 25; i++) beta.commit();
     const to = beta.chain.height;
-    const r = ok(await run(alpha, 'updateClient', update('beta-1', beta, to, from)));
+    const r = ok(await run(alpha, 'updateClient', updateClientArgs('beta-1', beta, to, from)));
     assert.equal((r.result as { height: number }).height, to);
     assert.equal(query(alpha, 'client', { clientId: 'beta-1' }).latestHeight, to);
     // A height between, trusted from the older state, fills in below latestHeight.
-    ok(await run(alpha, 'updateClient', update('beta-1', beta, from + 7, from)));
+    ok(await run(alpha, 'updateClient', updateClientArgs('beta-1', beta, from + 7, from)));
     assert.equal(query(alpha, 'client', { clientId: 'beta-1' }).latestHeight, to);
     assert.equal(
       query(alpha, 'consensusState', { clientId: 'beta-1', height: from + 7 }).blockHash,
@@ -327,13 +289,13 @@ describe('ibc light clients between a standard and a gm island', () => {
   test('bad updates are refused with a code and change nothing', async () => {
     const t = query(alpha, 'client', { clientId: 'beta-1' }).latestHeight;
     const h = beta.commit();
-    const good = update('beta-1', beta, h, t);
+    const good = updateClientArgs('beta-1', beta, h, t);
 
     // A header carrying only 2/3 (or less) of its set's power.
     const weak = beta.commit(beta.validators.slice(0, 2));
     await refusedUnchanged(
       alpha,
-      update('beta-1', beta, weak, t),
+      updateClientArgs('beta-1', beta, weak, t),
       'IBC_INSUFFICIENT_POWER',
       /20 of 40/,
       weak,
@@ -381,13 +343,18 @@ describe('ibc light clients between a standard and a gm island', () => {
     const ha = alpha.chain.height;
     await refusedUnchanged(
       alpha,
-      { ...update('alpha-1', alpha, ha, ha - 1), clientId: 'beta-1', trustedHeight: t },
+      { ...updateClientArgs('alpha-1', alpha, ha, ha - 1), clientId: 'beta-1', trustedHeight: t },
       'IBC_HEADER_INVALID',
       /chain "alpha-1"/,
       ha,
     );
     // Not above the trusted height; a trusted height with no consensus state.
-    await refusedUnchanged(alpha, update('beta-1', beta, t, t), 'IBC_HEADER_INVALID', /not above/);
+    await refusedUnchanged(
+      alpha,
+      updateClientArgs('beta-1', beta, t, t),
+      'IBC_HEADER_INVALID',
+      /not above/,
+    );
     // t - 1 is not stored: the client reached t by a skipping update.
     assert.throws(() => query(alpha, 'consensusState', { clientId: 'beta-1', height: t - 1 }), {
       code: 'IBC_CONSENSUS_NOT_FOUND',
@@ -430,11 +397,11 @@ describe('ibc light clients between a standard and a gm island', () => {
       const t = query(alpha, 'client', { clientId: 'beta-1' }).latestHeight;
       imp.time = beta.time;
       while (imp.chain.height < t + 5) imp.commit();
-      const real = setAt(beta, t + 1);
+      const real = validatorSetAt(beta, t + 1);
       // Adjacent: the header names a set other than the one the trusted header announced.
       await refusedUnchanged(
         alpha,
-        { ...update('beta-1', imp, t + 1, t), trustedValidators: real },
+        { ...updateClientArgs('beta-1', imp, t + 1, t), trustedValidators: real },
         'IBC_HEADER_INVALID',
         /names a validator set other/,
         t + 1,
@@ -442,7 +409,7 @@ describe('ibc light clients between a standard and a gm island', () => {
       // Skipping: none of the trusted set signed.
       await refusedUnchanged(
         alpha,
-        { ...update('beta-1', imp, t + 5, t), trustedValidators: real },
+        { ...updateClientArgs('beta-1', imp, t + 5, t), trustedValidators: real },
         'IBC_INSUFFICIENT_POWER',
         /only 0 of 40 power of the set trusted/,
         t + 5,
@@ -450,7 +417,7 @@ describe('ibc light clients between a standard and a gm island', () => {
       // Its own set offered as the trusted one does not hash to what the client trusts.
       await refusedUnchanged(
         alpha,
-        update('beta-1', imp, t + 5, t),
+        updateClientArgs('beta-1', imp, t + 5, t),
         'IBC_HEADER_INVALID',
         /trustedValidators do not hash/,
         t + 5,
@@ -468,12 +435,12 @@ describe('ibc light clients between a standard and a gm island', () => {
       await run(
         alpha,
         'updateClient',
-        update(id, beta, t, query(alpha, 'client', { clientId: id }).latestHeight),
+        updateClientArgs(id, beta, t, query(alpha, 'client', { clientId: id }).latestHeight),
       ),
     );
     const follow = async (to: number) => {
       for (let h = t + 1; h <= to; h++) {
-        ok(await run(alpha, 'updateClient', update(id, beta, h, h - 1)));
+        ok(await run(alpha, 'updateClient', updateClientArgs(id, beta, h, h - 1)));
       }
       t = to;
     };
@@ -507,13 +474,13 @@ describe('ibc light clients between a standard and a gm island', () => {
     assert.equal(beta.chain.validatorsAt(all).length, 5);
     assert.equal(beta.chain.validatorsAt(all - 1).length, 4);
     // Skipping with every validator signing: the old set's 60 all signed.
-    ok(await run(alpha, 'updateClient', update(id, beta, all, trustedBefore)));
+    ok(await run(alpha, 'updateClient', updateClientArgs(id, beta, all, trustedBefore)));
 
     // node5 + node1 hold 110 of 160 (+2/3), but only 10 of the trusted set's 60: refused.
     const few = beta.commit([node5, n1]);
     await refusedUnchanged(
       alpha,
-      update(id, beta, few, trustedBefore),
+      updateClientArgs(id, beta, few, trustedBefore),
       'IBC_INSUFFICIENT_POWER',
       /more than 1\/3 needed to skip/,
       few,
@@ -522,17 +489,17 @@ describe('ibc light clients between a standard and a gm island', () => {
     const third = beta.commit([node5, n1, n3]);
     await refusedUnchanged(
       alpha,
-      update(id, beta, third, trustedBefore),
+      updateClientArgs(id, beta, third, trustedBefore),
       'IBC_INSUFFICIENT_POWER',
       /20 of 60/,
       third,
     );
     // node5 + node2 + node1: 40 of 60: the jump is vouched for.
     const enough = beta.commit([node5, n2, n1]);
-    ok(await run(alpha, 'updateClient', update(id, beta, enough, trustedBefore)));
+    ok(await run(alpha, 'updateClient', updateClientArgs(id, beta, enough, trustedBefore)));
     // The refused heights are reachable through a height between (the new set trusted there).
-    ok(await run(alpha, 'updateClient', update(id, beta, few, all)));
-    ok(await run(alpha, 'updateClient', update(id, beta, third, few)));
+    ok(await run(alpha, 'updateClient', updateClientArgs(id, beta, few, all)));
+    ok(await run(alpha, 'updateClient', updateClientArgs(id, beta, third, few)));
 
     // Removing a validator (power 0): adjacent updates follow again.
     ok(await propose(beta, 'set_validator_power', { name: 'node4', power: 0 }));
@@ -582,14 +549,14 @@ describe('expiry, clock drift and misbehaviour', () => {
       await propose(
         alpha,
         'ibc_create_client',
-        createArgs('drift', beta, 4, { maxClockDriftMs: 10_000 }),
+        createClientArgs('drift', beta, 4, { maxClockDriftMs: 10_000 }),
       ),
     );
     beta.time = alpha.time + 60_000;
     const h = beta.commit();
     await refusedUnchanged(
       alpha,
-      update('drift', beta, h, 4),
+      updateClientArgs('drift', beta, h, 4),
       'IBC_HEADER_INVALID',
       /more than 10000 ms past/,
       h,
@@ -599,11 +566,11 @@ describe('expiry, clock drift and misbehaviour', () => {
   });
 
   test('a header not later than the trusted one is refused', async () => {
-    ok(await propose(alpha, 'ibc_create_client', createArgs('early', beta, 4)));
+    ok(await propose(alpha, 'ibc_create_client', createClientArgs('early', beta, 4)));
     assert.ok(early.chain.getBlock(5).header.time < beta.chain.getBlock(4).header.time);
     await refusedUnchanged(
       alpha,
-      update('early', early, 5, 4),
+      updateClientArgs('early', early, 5, 4),
       'IBC_HEADER_INVALID',
       /not after the trusted time/,
       5,
@@ -616,20 +583,26 @@ describe('expiry, clock drift and misbehaviour', () => {
       await propose(
         alpha,
         'ibc_create_client',
-        createArgs('short', beta, t, { trustingPeriodMs: 120_000 }),
+        createClientArgs('short', beta, t, { trustingPeriodMs: 120_000 }),
       ),
     );
     assert.equal(query(alpha, 'client', { clientId: 'short' }).status, 'active');
     const h = beta.commit();
     alpha.time += 180_000;
-    await refusedUnchanged(alpha, update('short', beta, h, t), 'IBC_CLIENT_EXPIRED', /expired/, h);
+    await refusedUnchanged(
+      alpha,
+      updateClientArgs('short', beta, h, t),
+      'IBC_CLIENT_EXPIRED',
+      /expired/,
+      h,
+    );
     assert.equal(query(alpha, 'client', { clientId: 'short' }).status, 'expired');
     // A recovery header must be above the latest height and fresh.
     refused(
       await propose(alpha, 'ibc_recover_client', {
         clientId: 'short',
         header: beta.headerAt(t).header,
-        validators: setAt(beta, t),
+        validators: validatorSetAt(beta, t),
       }),
       'IBC_HEADER_INVALID',
       /not above/,
@@ -640,7 +613,7 @@ describe('expiry, clock drift and misbehaviour', () => {
       await propose(alpha, 'ibc_recover_client', {
         clientId: 'short',
         header: beta.headerAt(fresh).header,
-        validators: setAt(beta, fresh),
+        validators: validatorSetAt(beta, fresh),
       }),
     );
     assert.ok(r.events.some((e) => e.name === 'ClientRecovered'));
@@ -648,25 +621,25 @@ describe('expiry, clock drift and misbehaviour', () => {
     assert.equal(c.status, 'active');
     assert.equal(c.latestHeight, fresh);
     const next = beta.commit();
-    ok(await run(alpha, 'updateClient', update('short', beta, next, fresh)));
+    ok(await run(alpha, 'updateClient', updateClientArgs('short', beta, next, fresh)));
 
     // The client stays active while its latest state is fresh, but an older trusted state may
     // have aged out: updates must then start from a newer one.
     alpha.time += 90_000;
     beta.time = alpha.time;
     const n2 = beta.commit();
-    ok(await run(alpha, 'updateClient', update('short', beta, n2, next)));
+    ok(await run(alpha, 'updateClient', updateClientArgs('short', beta, n2, next)));
     alpha.time += 60_000;
     const n3 = beta.commit();
     await refusedUnchanged(
       alpha,
-      update('short', beta, n3, next),
+      updateClientArgs('short', beta, n3, next),
       'IBC_CLIENT_EXPIRED',
       /consensus state at height \d+ is past the trusting period/,
       n3,
     );
     assert.equal(query(alpha, 'client', { clientId: 'short' }).status, 'active');
-    ok(await run(alpha, 'updateClient', update('short', beta, n3, n2)));
+    ok(await run(alpha, 'updateClient', updateClientArgs('short', beta, n3, n2)));
     twin.time = beta.time + 500;
   });
 
@@ -675,11 +648,11 @@ describe('expiry, clock drift and misbehaviour', () => {
     while (twin.chain.height < beta.chain.height + 2) twin.commit();
     while (beta.chain.height < twin.chain.height) beta.commit();
     const t = beta.chain.height - 2;
-    ok(await propose(alpha, 'ibc_create_client', createArgs('fork', beta, t)));
-    ok(await run(alpha, 'updateClient', update('fork', beta, t + 1, t)));
+    ok(await propose(alpha, 'ibc_create_client', createClientArgs('fork', beta, t)));
+    ok(await run(alpha, 'updateClient', updateClientArgs('fork', beta, t + 1, t)));
 
     // The twin's t + 1 verifies just as well (same keys signed it): misbehaviour, kept.
-    const r = ok(await run(alpha, 'updateClient', update('fork', twin, t + 1, t)));
+    const r = ok(await run(alpha, 'updateClient', updateClientArgs('fork', twin, t + 1, t)));
     assert.deepEqual(JSON.parse(JSON.stringify(r.result)), {
       clientId: 'fork',
       height: t + 1,
@@ -701,7 +674,7 @@ describe('expiry, clock drift and misbehaviour', () => {
     );
     await refusedUnchanged(
       alpha,
-      update('fork', beta, t + 2, t + 1),
+      updateClientArgs('fork', beta, t + 2, t + 1),
       'IBC_CLIENT_FROZEN',
       /frozen/,
       t + 2,
@@ -713,7 +686,7 @@ describe('expiry, clock drift and misbehaviour', () => {
       await propose(alpha, 'ibc_recover_client', {
         clientId: 'fork',
         header: beta.headerAt(h).header,
-        validators: setAt(beta, h),
+        validators: validatorSetAt(beta, h),
       }),
     );
     const back = query(alpha, 'client', { clientId: 'fork' });
@@ -721,16 +694,16 @@ describe('expiry, clock drift and misbehaviour', () => {
     assert.equal(back.frozenHeight, 0);
     assert.equal(back.latestHeight, h);
     const next = beta.commit();
-    ok(await run(alpha, 'updateClient', update('fork', beta, next, h)));
+    ok(await run(alpha, 'updateClient', updateClientArgs('fork', beta, next, h)));
   });
 
   test('submitMisbehaviour with two verified headers of one height freezes the client', async () => {
     while (twin.chain.height < beta.chain.height + 3) twin.commit();
     while (beta.chain.height < twin.chain.height) beta.commit();
     const t = beta.chain.height - 3;
-    ok(await propose(alpha, 'ibc_create_client', createArgs('mis', beta, t)));
+    ok(await propose(alpha, 'ibc_create_client', createClientArgs('mis', beta, t)));
     const side = (island: Island, h: number) => {
-      const { clientId: _, ...u } = update('mis', island, h, t);
+      const { clientId: _, ...u } = updateClientArgs('mis', island, h, t);
       return u;
     };
     const misRefused = async (header1: unknown, header2: unknown, code: string, msg?: RegExp) => {
@@ -808,7 +781,7 @@ describe("verifyMembership against a client's consensus state", () => {
       const src = srcName === 'alpha' ? alpha : beta;
       const clientId = `${srcName}-3`;
       const first = src.chain.height;
-      ok(await propose(host, 'ibc_create_client', createArgs(clientId, src, first)));
+      ok(await propose(host, 'ibc_create_client', createClientArgs(clientId, src, first)));
       ok(
         await run(
           src,
@@ -826,7 +799,7 @@ describe("verifyMembership against a client's consensus state", () => {
       assert.equal(present.height, h);
       assert.ok(present.value !== null);
       assert.equal(absent.value, null);
-      ok(await run(host, 'updateClient', update(clientId, src, h, first)));
+      ok(await run(host, 'updateClient', updateClientArgs(clientId, src, h, first)));
 
       const client: ClientState = query(host, 'client', { clientId });
       const cs: ConsensusState = query(host, 'consensusState', { clientId, height: h });

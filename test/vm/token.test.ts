@@ -13,7 +13,7 @@ import type { ReceiptJson } from '../../src/types/block.ts';
 import { hex } from '../../src/types/hex.ts';
 import { homeOf, parseDenom, SHORT, shortOf, voucherOf } from '../../src/vm/native/denom.ts';
 import type { Member } from '../unit/chain-fixture.ts';
-import { type Island, makeIsland } from './ibc-fixture.ts';
+import { type Island, makeIsland, ok } from './ibc-fixture.ts';
 
 describe('denomination names', () => {
   test('a base, or transfer/<client>/ hops before it', () => {
@@ -88,11 +88,6 @@ describe('token on one chain', () => {
 
   const query = (method: string, args?: unknown): any =>
     c.chain.query('token', method, args, false).result;
-
-  function ok(r: ReceiptJson): ReceiptJson {
-    assert.equal(r.status, 'ok', `${r.code}: ${r.message}`);
-    return r;
-  }
 
   /** A tx that must fail with `code` and leave the state root as it was. */
   async function refused(method: string, args: unknown, code: string, who: Member = alice) {
