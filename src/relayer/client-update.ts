@@ -1,9 +1,10 @@
 /**
  * Keeping a light client able to check a proof: a proof taken at height H of the source is
  * checked against the client's consensus state at exactly H, so before relaying it the
- * client on the destination must hold H. If it does not, the relayer updates it from its
- * latest trusted height (one skipping step when the trusted validators vouch for H, else
- * bisection down to adjacent steps; sdk/ibc.ts planClientUpdate).
+ * client on the destination must hold H. For each height it does not hold the relayer plans
+ * updateClient messages from the client's latest trusted height (one skipping step when the
+ * trusted validators vouch for H, else bisection down to adjacent steps; sdk/ibc.ts
+ * planClientUpdate). They go into the same `relay` tx as the proofs, ahead of them.
  */
 import type { Logger } from 'pino';
 import {
@@ -14,67 +15,60 @@ import {
   planClientUpdate,
   updateClientArgs,
 } from '../sdk/ibc.ts';
-import type { ChainEndpoint } from './endpoint.ts';
+import type { ChainEndpoint, RelayMsg } from './endpoint.ts';
 import type { RelayerMetrics } from './metrics.ts';
 
-/** Why a client could not be brought to a height this round. */
-export type EnsureOutcome =
-  | { ok: true; updates: number }
-  | { ok: false; reason: 'stale' | 'inactive' | 'refused'; detail: string };
+/** What a client needs to check proofs at some heights. */
+export interface UpdatePlan {
+  /** updateClient messages, in the order they must run. */
+  msgs: RelayMsg[];
+  /** Heights the client holds once `msgs` ran. */
+  held: Set<number>;
+  /**
+   * Heights the client is already past without a state there (another relayer updated it
+   * meanwhile): proofs at them must be taken again at a newer height.
+   */
+  stale: number[];
+  /** Set when the client is frozen or expired: nothing can be proven to it. */
+  inactive?: string;
+}
 
 /**
- * Make the client `clientId` on `dst` hold the consensus state of `height` of the chain
- * `src` reads. 'stale': the client is already past `height` without a state there (another
- * relayer updated it meanwhile), so the proof must be taken again at a newer height.
+ * Plan how the client `clientId` on `dst` comes to hold the consensus state of every one of
+ * `heights` of the chain `src` reads. Submits nothing.
  */
-export async function ensureConsensus(
+export async function planUpdates(
   dst: ChainEndpoint,
   clientId: string,
   src: HeaderSource,
-  height: number,
-  ctx: { log: Logger; metrics: RelayerMetrics },
-): Promise<EnsureOutcome> {
-  if (await dst.call((c) => getConsensusState(c, clientId, height)))
-    return { ok: true, updates: 0 };
+  heights: number[],
+): Promise<UpdatePlan> {
+  const plan: UpdatePlan = { msgs: [], held: new Set(), stale: [] };
   const client = await dst.call((c) => getClient(c, clientId));
   if (client.status !== undefined && client.status !== 'active') {
-    return { ok: false, reason: 'inactive', detail: `client ${clientId} is ${client.status}` };
+    plan.inactive = `client ${clientId} is ${client.status}`;
+    return plan;
   }
-  let trusted = client.latestHeight;
-  if (trusted >= height) {
-    return {
-      ok: false,
-      reason: 'stale',
-      detail: `client ${clientId} is at ${trusted} and holds no state at ${height}`,
-    };
-  }
-  const steps = await planClientUpdate(src, trusted, height);
-  let updates = 0;
-  for (const step of steps) {
-    const args = await updateClientArgs(src, clientId, step, trusted);
-    const out = await dst.submit('updateClient', args);
-    if (!out.ok) {
-      return {
-        ok: false,
-        reason: 'refused',
-        detail: `updateClient ${clientId} ${trusted}->${step} refused in block ${out.height}: ${out.code}: ${out.message}`,
-      };
+  const latest = client.latestHeight;
+  let trusted = latest;
+  for (const h of [...new Set(heights)].sort((x, y) => x - y)) {
+    if (h <= latest) {
+      // Below the latest height a state exists only if some update stopped there.
+      if (h === latest || (await dst.call((c) => getConsensusState(c, clientId, h))))
+        plan.held.add(h);
+      else plan.stale.push(h);
+      continue;
     }
-    ctx.metrics.clientUpdates.inc({ chain: dst.chainId, client: clientId });
-    ctx.log.info(
-      {
-        chain: dst.chainId,
-        client: clientId,
-        height: step,
-        trustedHeight: trusted,
-        block: out.height,
-      },
-      'client updated',
-    );
-    updates++;
-    trusted = step;
+    for (const step of await planClientUpdate(src, trusted, h)) {
+      plan.msgs.push({
+        method: 'updateClient',
+        args: await updateClientArgs(src, clientId, step, trusted),
+      });
+      trusted = step;
+    }
+    plan.held.add(h);
   }
-  return { ok: true, updates };
+  return plan;
 }
 
 /**
@@ -93,17 +87,27 @@ export async function refreshIfOld(
   if (cs && now - cs.time < client.trustingPeriodMs / 3) return 0;
   const latest = (await src.client.getBlock('latest')).height;
   if (latest <= client.latestHeight) return 0;
-  const r = await ensureConsensus(dst, client.clientId, src, latest, ctx);
-  if (!r.ok) {
-    ctx.log.warn(
-      { chain: dst.chainId, client: client.clientId, detail: r.detail },
-      'client refresh failed',
-    );
+  const plan = await planUpdates(dst, client.clientId, src, [latest]);
+  const refused = (detail: string): number => {
+    ctx.log.warn({ chain: dst.chainId, client: client.clientId, detail }, 'client refresh failed');
     return 0;
+  };
+  if (plan.inactive) return refused(plan.inactive);
+  if (plan.msgs.length === 0) return 0;
+  const out = await dst.relay(plan.msgs);
+  const updated = out.results?.filter((r) => r.ok).length ?? 0;
+  if (!out.ok || updated < plan.msgs.length) {
+    const failed = out.results?.find((r) => !r.ok);
+    return refused(
+      out.ok && failed && !failed.ok
+        ? `${failed.code}: ${failed.message}`
+        : `${out.code}: ${out.message}`,
+    );
   }
+  ctx.metrics.clientUpdates.inc({ chain: dst.chainId, client: client.clientId }, updated);
   ctx.log.info(
     { chain: dst.chainId, client: client.clientId, height: latest, age: cs ? now - cs.time : null },
     'client refreshed before its trusting period runs out',
   );
-  return r.updates;
+  return updated;
 }

@@ -31,7 +31,26 @@ export interface TxOutcome {
   result: unknown;
 }
 
+/** One message of an `ibc.relay` tx. */
+export interface RelayMsg {
+  method: 'updateClient' | 'recvPacket' | 'acknowledgePacket' | 'timeoutPacket';
+  args: unknown;
+}
+
+/** What one message of an `ibc.relay` tx did (the contract's RelayResult). */
+export type RelayMsgResult =
+  | { method: string; ok: true; result: unknown }
+  | { method: string; ok: false; code: string; message: string };
+
+/** A committed `ibc.relay` tx: the tx's outcome and, when it ran, each message's. */
+export interface RelayOutcome extends TxOutcome {
+  /** One per message, in order; undefined when the tx as a whole was refused. */
+  results?: RelayMsgResult[];
+}
+
 const BACKOFF_FIRST_MS = 500;
+/** How long a chain's tx size limit is trusted before it is read again. */
+const PARAMS_TTL_MS = 60_000;
 const BACKOFF_MAX_MS = 30_000;
 
 export class ChainEndpoint {
@@ -39,6 +58,7 @@ export class ChainEndpoint {
   private current = 0;
   private failures = 0;
   private retryAt = 0;
+  private limit?: { bytes: number; at: number };
 
   constructor(
     readonly target: ChainTarget,
@@ -104,6 +124,22 @@ export class ChainEndpoint {
       Object.assign(e, { chainId: this.chainId });
     }
     return e;
+  }
+
+  /** The chain's largest tx in bytes (its `maxTxBytes` param), read at most once a minute. */
+  async maxTxBytes(now = Date.now()): Promise<number> {
+    if (!this.limit || now - this.limit.at > PARAMS_TTL_MS) {
+      const config = await this.call((c) => c.config());
+      this.limit = { bytes: config.params?.maxTxBytes ?? 64 * 1024, at: now };
+    }
+    return this.limit.bytes;
+  }
+
+  /** Submit the messages as one `ibc.relay` tx and wait for its receipt. */
+  async relay(msgs: RelayMsg[], waitMs = 30_000): Promise<RelayOutcome> {
+    const out: RelayOutcome = await this.submit('relay', { msgs }, waitMs);
+    if (out.ok) out.results = (out.result as { results: RelayMsgResult[] }).results;
+    return out;
   }
 
   /** Sign `method(args)` on the `ibc` contract, submit it and wait for its receipt. */

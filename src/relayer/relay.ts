@@ -23,8 +23,9 @@ import type { BlockJson } from '../sdk/types.ts';
 import { hex, unhex } from '../types/hex.ts';
 import { utf8Text } from '../types/json.ts';
 import { ackCommitment, fullKey, IBC, keys, packetCommitment } from '../vm/native/ibc/keys.ts';
-import { ensureConsensus } from './client-update.ts';
-import type { ChainEndpoint, TxOutcome } from './endpoint.ts';
+import { MAX_RELAY_MESSAGES } from '../vm/native/ibc/relay-batch.ts';
+import { planUpdates, type UpdatePlan } from './client-update.ts';
+import type { ChainEndpoint, RelayMsg, RelayMsgResult, RelayOutcome } from './endpoint.ts';
 import type { RelayerMetrics } from './metrics.ts';
 
 /** One chain of a pair: how to reach it, its client of the other chain, its headers. */
@@ -246,9 +247,46 @@ export const emptyDelivered = (): Delivered => ({
   updates: 0,
 });
 
+/** Bytes of a relay tx besides its messages' JSON: the signed envelope, with a certificate. */
+const TX_ENVELOPE_BYTES = 8 * 1024;
+
+const jsonBytes = (m: RelayMsg): number => Buffer.byteLength(JSON.stringify(m));
+
 /**
- * Carry `works` (proofs from `from`) to `to`: bring `to`'s client of `from` to every proof
- * height (ascending), then send the txs whose height it holds, several at once.
+ * Split `msgs` into runs that fit a tx each: at most `budget` bytes of JSON and `maxMsgs`
+ * messages, counting `reserved` of both taken (a prefix every run carries). A message too
+ * large for any tx gets a run of its own, for the node to refuse with TX_TOO_LARGE.
+ */
+export function packMessages<T extends RelayMsg>(
+  msgs: T[],
+  budget: number,
+  maxMsgs = MAX_RELAY_MESSAGES,
+  reserved = { bytes: 0, count: 0 },
+): T[][] {
+  const runs: T[][] = [];
+  let run: T[] = [];
+  let bytes = reserved.bytes;
+  for (const m of msgs) {
+    const b = jsonBytes(m);
+    if (run.length > 0 && (bytes + b > budget || reserved.count + run.length >= maxMsgs)) {
+      runs.push(run);
+      run = [];
+      bytes = reserved.bytes;
+    }
+    run.push(m);
+    bytes += b;
+  }
+  if (run.length > 0) runs.push(run);
+  return runs;
+}
+
+/**
+ * Carry `works` (proofs from `from`) to `to` in `ibc.relay` txs: each tx carries the
+ * updateClient messages that bring `to`'s client of `from` to the proofs' heights, then as
+ * many proofs as fit. Every tx repeats the updates, so the txs are independent of the order
+ * they commit in (an update the client already holds is a no-op); the txs go out at once.
+ * Updates too large to repeat (a long bisection, a large validator set) go first in txs of
+ * their own.
  */
 export async function deliver(
   to: Side,
@@ -258,91 +296,199 @@ export async function deliver(
 ): Promise<Delivered> {
   const done = emptyDelivered();
   if (works.length === 0) return done;
-  const heights = [...new Set(works.map((w) => w.proofHeight))].sort((x, y) => x - y);
-  const held = new Set<number>();
-  for (const h of heights) {
-    try {
-      const r = await ensureConsensus(to.ep, to.client.clientId, from.headers, h, ctx);
-      if (r.ok) {
-        held.add(h);
-        done.updates += r.updates;
-      } else if (r.reason === 'stale') {
-        ctx.log.debug(
-          { chain: to.ep.chainId, height: h, detail: r.detail },
-          'proof height passed; next round',
-        );
-      } else {
-        done.failed++;
-        ctx.metrics.errors.inc({
-          chain: to.ep.chainId,
-          code: r.reason === 'inactive' ? 'CLIENT_INACTIVE' : 'UPDATE_REFUSED',
-        });
-        ctx.log.error(
-          { chain: to.ep.chainId, client: to.client.clientId, height: h, detail: r.detail },
-          'client not updated',
-        );
-        // Later heights go through the same client: they would fail the same way.
-        break;
-      }
-    } catch (e) {
-      done.failed++;
-      ctx.metrics.errors.inc({ chain: to.ep.chainId, code: codeOf(e) });
-      ctx.log.warn(
-        { chain: to.ep.chainId, client: to.client.clientId, height: h, err: (e as Error)?.message },
-        'client update failed; next round',
-      );
-      break;
-    }
-  }
-  const ready = works.filter((w) => held.has(w.proofHeight));
-  await mapLimit(ready, 8, async (w) => {
-    const labels =
-      w.kind === 'recv'
-        ? { src: from.ep.chainId, dst: to.ep.chainId }
-        : { src: to.ep.chainId, dst: from.ep.chainId };
-    const at = {
-      chain: to.ep.chainId,
-      sequence: w.packet.sequence,
-      sourceClient: w.packet.sourceClient,
-      kind: w.kind,
-    };
-    let out: TxOutcome;
-    try {
-      out = await to.ep.submit(w.method, w.args);
-    } catch (e) {
-      done.failed++;
-      ctx.metrics.errors.inc({ chain: to.ep.chainId, code: codeOf(e) });
-      ctx.log.warn({ ...at, err: (e as Error)?.message }, 'relay tx not committed; next round');
-      return;
-    }
-    if (out.ok) {
-      if (w.kind === 'recv') {
-        done.recv++;
-        ctx.metrics.packetsRelayed.inc(labels);
-        ctx.log.info({ ...at, block: out.height, destPort: w.packet.destPort }, 'packet delivered');
-      } else if (w.kind === 'ack') {
-        done.ack++;
-        ctx.metrics.acksRelayed.inc(labels);
-        ctx.log.info({ ...at, block: out.height }, 'ack delivered');
-      } else {
-        done.timeout++;
-        ctx.metrics.timeoutsRelayed.inc(labels);
-        ctx.log.info({ ...at, block: out.height }, 'packet timed out');
-      }
-      return;
-    }
-    if (RACE_CODES.has(out.code) || (w.kind === 'recv' && out.code === 'IBC_PACKET_TIMED_OUT')) {
-      done.races++;
-      ctx.metrics.races.inc({ chain: to.ep.chainId, code: out.code });
-      ctx.log.debug({ ...at, code: out.code }, 'already done (or timed out on arrival)');
-      return;
-    }
+  const clientId = to.client.clientId;
+  let plan: UpdatePlan;
+  let budget: number;
+  try {
+    [plan, budget] = await Promise.all([
+      planUpdates(
+        to.ep,
+        clientId,
+        from.headers,
+        works.map((w) => w.proofHeight),
+      ),
+      to.ep.maxTxBytes().then((max) => max - TX_ENVELOPE_BYTES),
+    ]);
+  } catch (e) {
     done.failed++;
-    ctx.metrics.errors.inc({ chain: to.ep.chainId, code: out.code });
-    ctx.log.error(
-      { ...at, code: out.code, message: out.message, block: out.height },
-      'relay tx refused',
+    ctx.metrics.errors.inc({ chain: to.ep.chainId, code: codeOf(e) });
+    ctx.log.warn(
+      { chain: to.ep.chainId, client: clientId, err: (e as Error)?.message },
+      'client update failed; next round',
     );
+    return done;
+  }
+  if (plan.inactive) {
+    done.failed++;
+    ctx.metrics.errors.inc({ chain: to.ep.chainId, code: 'CLIENT_INACTIVE' });
+    ctx.log.error(
+      { chain: to.ep.chainId, client: clientId, detail: plan.inactive },
+      'client not updated',
+    );
+    return done;
+  }
+  if (plan.stale.length > 0) {
+    ctx.log.debug(
+      { chain: to.ep.chainId, client: clientId, heights: plan.stale },
+      'proof height passed; next round',
+    );
+  }
+  const ready = works.filter((w) => plan.held.has(w.proofHeight));
+  if (ready.length === 0) return done;
+
+  // Judges one tx's update messages; false when the client could not be brought up.
+  const judgeUpdates = (msgs: RelayMsg[], out: RelayOutcome): boolean => {
+    let ok = true;
+    msgs.forEach((m, i) => {
+      const r = out.results?.[i];
+      const trustedHeight = (m.args as { trustedHeight: number }).trustedHeight;
+      if (r?.ok) {
+        const result = r.result as { height: number; result: string };
+        if (result.result !== 'updated') return;
+        done.updates++;
+        ctx.metrics.clientUpdates.inc({ chain: to.ep.chainId, client: clientId });
+        ctx.log.info(
+          {
+            chain: to.ep.chainId,
+            client: clientId,
+            height: result.height,
+            trustedHeight,
+            block: out.height,
+          },
+          'client updated',
+        );
+        return;
+      }
+      ok = false;
+      const code = r && !r.ok ? r.code : out.code;
+      ctx.metrics.errors.inc({ chain: to.ep.chainId, code: 'UPDATE_REFUSED' });
+      ctx.log.error(
+        {
+          chain: to.ep.chainId,
+          client: clientId,
+          trustedHeight,
+          code,
+          detail: r && !r.ok ? r.message : out.message,
+          block: out.height,
+        },
+        'client not updated',
+      );
+    });
+    return ok;
+  };
+
+  let prefix = plan.msgs;
+  let prefixBytes = prefix.reduce((n, m) => n + jsonBytes(m), 0);
+  if (prefixBytes > budget / 2 || prefix.length > MAX_RELAY_MESSAGES / 2) {
+    for (const run of packMessages(prefix, budget)) {
+      let out: RelayOutcome;
+      try {
+        out = await to.ep.relay(run);
+      } catch (e) {
+        done.failed++;
+        ctx.metrics.errors.inc({ chain: to.ep.chainId, code: codeOf(e) });
+        ctx.log.warn(
+          { chain: to.ep.chainId, client: clientId, err: (e as Error)?.message },
+          'client update failed; next round',
+        );
+        return done;
+      }
+      // Later heights go through the same client: they would fail the same way.
+      if (!judgeUpdates(run, out)) {
+        done.failed++;
+        return done;
+      }
+    }
+    prefix = [];
+    prefixBytes = 0;
+  }
+
+  const runs = packMessages(ready, budget, MAX_RELAY_MESSAGES, {
+    bytes: prefixBytes,
+    count: prefix.length,
+  });
+  await mapLimit(runs, 4, async (run) => {
+    let out: RelayOutcome;
+    try {
+      out = await to.ep.relay([...prefix, ...run.map((w) => ({ method: w.method, args: w.args }))]);
+    } catch (e) {
+      done.failed += run.length;
+      ctx.metrics.errors.inc({ chain: to.ep.chainId, code: codeOf(e) }, run.length);
+      ctx.log.warn(
+        { chain: to.ep.chainId, packets: run.length, err: (e as Error)?.message },
+        'relay tx not committed; next round',
+      );
+      return;
+    }
+    if (!out.ok) {
+      done.failed += run.length;
+      ctx.metrics.errors.inc({ chain: to.ep.chainId, code: out.code }, run.length);
+      ctx.log.error(
+        {
+          chain: to.ep.chainId,
+          packets: run.length,
+          code: out.code,
+          message: out.message,
+          block: out.height,
+        },
+        'relay tx refused',
+      );
+      return;
+    }
+    judgeUpdates(prefix, out);
+    for (const [i, w] of run.entries()) {
+      judgeWork(w, out.results?.[prefix.length + i], out, to, from, done, ctx);
+    }
   });
   return done;
+}
+
+/** Counts and logs what one message of a committed relay tx did for its packet. */
+function judgeWork(
+  w: Work,
+  r: RelayMsgResult | undefined,
+  out: RelayOutcome,
+  to: Side,
+  from: Side,
+  done: Delivered,
+  ctx: RoundContext,
+): void {
+  const labels =
+    w.kind === 'recv'
+      ? { src: from.ep.chainId, dst: to.ep.chainId }
+      : { src: to.ep.chainId, dst: from.ep.chainId };
+  const at = {
+    chain: to.ep.chainId,
+    sequence: w.packet.sequence,
+    sourceClient: w.packet.sourceClient,
+    kind: w.kind,
+    block: out.height,
+  };
+  if (r?.ok) {
+    if (w.kind === 'recv') {
+      done.recv++;
+      ctx.metrics.packetsRelayed.inc(labels);
+      ctx.log.info({ ...at, destPort: w.packet.destPort }, 'packet delivered');
+    } else if (w.kind === 'ack') {
+      done.ack++;
+      ctx.metrics.acksRelayed.inc(labels);
+      ctx.log.info(at, 'ack delivered');
+    } else {
+      done.timeout++;
+      ctx.metrics.timeoutsRelayed.inc(labels);
+      ctx.log.info(at, 'packet timed out');
+    }
+    return;
+  }
+  const code = r ? r.code : 'INTERNAL';
+  const message = r ? r.message : 'the relay tx answered no result for this message';
+  if (RACE_CODES.has(code) || (w.kind === 'recv' && code === 'IBC_PACKET_TIMED_OUT')) {
+    done.races++;
+    ctx.metrics.races.inc({ chain: to.ep.chainId, code });
+    ctx.log.debug({ ...at, code }, 'already done (or timed out on arrival)');
+    return;
+  }
+  done.failed++;
+  ctx.metrics.errors.inc({ chain: to.ep.chainId, code });
+  ctx.log.error({ ...at, code, message }, 'relay message refused');
 }

@@ -1,7 +1,7 @@
 /**
- * The relayer process (`archi relay start`, docs/INTERCHAIN.md "Relayer and CLI"): every
- * interval it finds the client pairs that connect two chains and runs a relay round for each
- * (relay.ts). It keeps nothing between rounds but logs and counters, so it may be killed at
+ * The relayer process (`archi relay start`, docs/INTERCHAIN.md "Relayer and CLI"): on every
+ * new block of either chain (and at least every interval) it finds the client pairs that
+ * connect two chains and runs a relay round for each (relay.ts). It keeps nothing between rounds but logs and counters, so it may be killed at
  * any point and restarted, and several may relay the same pair: the chains deliver each
  * packet once (receipts) and settle it once (commitments), and a relayer that comes second
  * only counts a race. A chain none of whose nodes answers is retried with backoff; an error of
@@ -12,6 +12,7 @@ import pino, { type Logger } from 'pino';
 import { isUnreachable } from '../sdk/errors.ts';
 import { HeaderSource } from '../sdk/ibc.ts';
 import { ArchiError } from '../errors/index.ts';
+import { BlockTrigger } from './block-trigger.ts';
 import { refreshIfOld } from './client-update.ts';
 import { ChainEndpoint, type ChainTarget } from './endpoint.ts';
 import { RelayerMetrics } from './metrics.ts';
@@ -28,8 +29,13 @@ import {
 export interface RelayerOptions {
   a: ChainTarget;
   b: ChainTarget;
-  /** Pause between rounds (default 1000 ms). */
+  /**
+   * Longest pause between rounds (default 1000 ms). A new block on either chain starts a round
+   * sooner (WebSocket); the interval is what is left when no subscription can be made.
+   */
   intervalMs?: number;
+  /** Shortest pause between two rounds (default 20 ms), so that blocks do not busy the nodes. */
+  minGapMs?: number;
   /** Serve Prometheus metrics on 127.0.0.1:port (0: a free port); none when undefined. */
   metricsPort?: number;
   /** Logger (default: pino JSON lines on stdout). */
@@ -228,12 +234,23 @@ export async function startRelayer(o: RelayerOptions): Promise<RunningRelayer> {
 
   let stopped = false;
   const wake: { wake?: () => void } = {};
+  // A block committed while a round ran may hold what the round did not see: run again.
+  let newBlock = false;
+  const onBlock = (): void => {
+    newBlock = true;
+    wake.wake?.();
+  };
+  const triggers = [a, b].map((ep) => new BlockTrigger(ep, onBlock, log));
+  for (const t of triggers) t.start();
+  const minGapMs = o.minGapMs ?? 20;
   const loop = (async () => {
     while (!stopped) {
       const now = Date.now();
+      newBlock = false;
       if (a.ready(now) && b.ready(now)) await round();
       if (stopped) break;
-      await sleep(intervalMs, wake);
+      if (!newBlock) await sleep(intervalMs, wake);
+      if (!stopped) await sleep(minGapMs, {});
     }
   })();
 
@@ -263,6 +280,7 @@ export async function startRelayer(o: RelayerOptions): Promise<RunningRelayer> {
     round,
     async stop() {
       stopped = true;
+      for (const t of triggers) t.stop();
       wake.wake?.();
       await loop;
       await running.catch(() => undefined);

@@ -110,7 +110,7 @@ const settled = (i: Island, seq: number, timeoutMs = 90_000): Promise<IbcSettled
     200,
   );
 
-/** ok receipts of ibc.`method` in blocks from `fromHeight` on, by tx. */
+/** ok calls of ibc.`method` in blocks from `fromHeight` on: txs, and messages of relay txs. */
 async function okIbcTxs(i: Island, method: string, fromHeight: number): Promise<number> {
   let n = 0;
   let before: number | undefined;
@@ -120,8 +120,16 @@ async function okIbcTxs(i: Island, method: string, fromHeight: number): Promise<
       if (b.height < fromHeight) continue;
       const block = await i.client.getBlock(b.height);
       for (const t of block.txs) {
-        if (t.contract !== 'ibc' || t.method !== method) continue;
-        if ((await i.client.getTx(t.txId)).receipt.status === 'ok') n++;
+        if (t.contract !== 'ibc' || (t.method !== method && t.method !== 'relay')) continue;
+        const receipt = (await i.client.getTx(t.txId)).receipt;
+        if (receipt.status !== 'ok') continue;
+        if (t.method === method) n++;
+        else {
+          // A relayer's batch: count its messages of `method` that went through.
+          const results = (receipt.result as { results: Array<{ method: string; ok: boolean }> })
+            .results;
+          n += results.filter((r) => r.method === method && r.ok).length;
+        }
       }
     }
     if (page.next === null || page.scannedFrom <= fromHeight) return n;
