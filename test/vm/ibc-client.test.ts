@@ -200,53 +200,31 @@ describe('ibc light clients between a standard and a gm island', () => {
     const next = () => query(alpha, 'list', {}, 'governance').length;
     const before = next();
     const h = beta.chain.height;
-    refused(
-      await propose(alpha, 'ibc_create_client', createClientArgs('beta-1', beta, h)),
-      'IBC_CLIENT_EXISTS',
-    );
+    /** A proposal to create client `clientId` of beta at `h` that alpha must refuse. */
+    const refusedCreate = async (
+      clientId: string,
+      extra: Record<string, unknown>,
+      code: string,
+      message?: RegExp,
+    ) =>
+      refused(
+        await propose(alpha, 'ibc_create_client', createClientArgs(clientId, beta, h, extra)),
+        code,
+        message,
+      );
+    await refusedCreate('beta-1', {}, 'IBC_CLIENT_EXISTS');
     // A gm header declared standard: its set does not hash to its validatorsHash under SHA-256.
-    refused(
-      await propose(
-        alpha,
-        'ibc_create_client',
-        createClientArgs('x', beta, h, { profile: 'standard' }),
-      ),
-      'IBC_HEADER_INVALID',
-    );
-    refused(
-      await propose(
-        alpha,
-        'ibc_create_client',
-        createClientArgs('x', beta, h, { validators: validatorSetAt(alpha, 1) }),
-      ),
+    await refusedCreate('x', { profile: 'standard' }, 'IBC_HEADER_INVALID');
+    await refusedCreate(
+      'x',
+      { validators: validatorSetAt(alpha, 1) },
       'IBC_HEADER_INVALID',
       /validators do not hash/,
     );
-    refused(
-      await propose(
-        alpha,
-        'ibc_create_client',
-        createClientArgs('x', beta, h, { chainId: 'other' }),
-      ),
-      'IBC_HEADER_INVALID',
-      /chain/,
-    );
-    refused(
-      await propose(alpha, 'ibc_create_client', createClientArgs('x', beta, h, { extra: 1 })),
-      'INVALID_ARGS',
-    );
-    refused(
-      await propose(alpha, 'ibc_create_client', createClientArgs('Bad Id', beta, h)),
-      'INVALID_ARGS',
-    );
-    refused(
-      await propose(
-        alpha,
-        'ibc_create_client',
-        createClientArgs('x', beta, h, { trustingPeriodMs: 0 }),
-      ),
-      'INVALID_ARGS',
-    );
+    await refusedCreate('x', { chainId: 'other' }, 'IBC_HEADER_INVALID', /chain/);
+    await refusedCreate('x', { extra: 1 }, 'INVALID_ARGS');
+    await refusedCreate('Bad Id', {}, 'INVALID_ARGS');
+    await refusedCreate('x', { trustingPeriodMs: 0 }, 'INVALID_ARGS');
     refused(
       await propose(alpha, 'ibc_recover_client', {
         clientId: 'beta-1',
