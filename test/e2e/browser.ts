@@ -54,6 +54,8 @@ export async function openBrowser(
       '--disable-sync',
     ],
     viewport: opts.viewport ?? { width: 1280, height: 800 },
+    // Playwright's default, said outright: the gateway test downloads the usage CSV.
+    acceptDownloads: true,
   });
   const page = context.pages()[0] ?? (await context.newPage());
   const problems: string[] = [];
@@ -68,6 +70,8 @@ export async function openBrowser(
     page,
     problems,
     async shot(name) {
+      // Let charts measure their width and fresh-row highlights settle, and start from the top
+      // so the sticky header sits where a person would see it.
       // Callbacks of page.evaluate run in the page; globalThis because the root tsconfig has no DOM.
       await page.evaluate(() => (globalThis as any).scrollTo(0, 0));
       await page.waitForTimeout(300);

@@ -10,44 +10,29 @@
  * CHAIN_NOT_FOUND), and that the browser logs no errors.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
-import { type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
+import { type Browser, browserSkip, openBrowser } from './browser.ts';
 import { archi, removeDir, stopAll, tempDir, up } from './harness.ts';
 
-const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
-const ARTIFACTS = fileURLToPath(new URL('../../test-artifacts/console/', import.meta.url));
 const FIRST = 'archipelago-local';
 const BETA = 'beta';
-const missing = !existsSync(CHROMIUM);
-const skip =
-  missing && process.env.CI !== 'true'
-    ? `no chromium at ${CHROMIUM}: install it with "apt-get install -y chromium" (Debian) to run the browser test`
-    : false;
 
 const readJson = (path: string): any => JSON.parse(readFileSync(path, 'utf8'));
 
-describe('web console across two chains', { skip, timeout: 300_000 }, () => {
+describe('web console across two chains', { skip: browserSkip, timeout: 300_000 }, () => {
   let dir: string;
-  let profile: string;
   let consoleUrl: string;
   let rpc1: string;
   let rpc2: string;
-  let context: BrowserContext;
+  let browser: Browser;
   let page: Page;
-  const problems: string[] = [];
   /** Paths the page asked node1 for (it hosts only the first chain). */
   const askedNode1: string[] = [];
   /** Paths the page asked any node for. */
   const askedNodes: string[] = [];
-
-  const shot = async (name: string): Promise<void> => {
-    await page.evaluate(() => (globalThis as any).scrollTo(0, 0));
-    await page.waitForTimeout(300);
-    await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
-  };
 
   const status = async (rpc: string, chain?: string): Promise<any> => {
     const res = await fetch(`${rpc}${chain ? `/v1/chains/${chain}` : '/v1'}/status`);
@@ -72,10 +57,7 @@ describe('web console across two chains', { skip, timeout: 300_000 }, () => {
       .evaluateAll((rows) => rows.map((r: any) => Number(r.getAttribute('data-height'))));
 
   before(async () => {
-    assert.ok(!missing, `CI must have chromium at ${CHROMIUM}`);
-    mkdirSync(ARTIFACTS, { recursive: true });
     dir = tempDir('archi-console-chains-');
-    profile = tempDir('archi-chromium-');
     const init = await archi(['init', '--dir', dir, '--orgs', '2']);
     assert.equal(init.code, 0, init.stderr);
     // beta: org2 alone, so a solo chain that node2 hosts (archi up adds it to node2's node.json).
@@ -87,28 +69,10 @@ describe('web console across two chains', { skip, timeout: 300_000 }, () => {
     const nodes = readJson(join(dir, 'network.json')).nodes as Array<{ name: string; rpc: string }>;
     rpc1 = nodes.find((n) => n.name === 'node1')!.rpc;
     rpc2 = nodes.find((n) => n.name === 'node2')!.rpc;
-    context = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-      viewport: { width: 1280, height: 800 },
-    });
-    page = context.pages()[0] ?? (await context.newPage());
-    page.on('console', (m) => {
-      if (m.type() === 'error') problems.push(`console.error: ${m.text()}`);
-    });
-    page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+    browser = await openBrowser();
+    page = browser.page;
     page.on('response', (r) => {
-      if (r.status() >= 400) problems.push(`${r.status()} from ${r.url()}`);
+      if (r.status() >= 400) browser.problems.push(`${r.status()} from ${r.url()}`);
     });
     page.on('request', (r) => {
       const u = new URL(r.url());
@@ -118,10 +82,9 @@ describe('web console across two chains', { skip, timeout: 300_000 }, () => {
   });
 
   after(async () => {
-    await context?.close();
+    await browser?.close();
     await stopAll();
     if (dir) removeDir(dir);
-    if (profile) removeDir(profile);
   });
 
   it('the nodes host what node.json lists', async () => {
@@ -154,7 +117,7 @@ describe('web console across two chains', { skip, timeout: 300_000 }, () => {
       'node1',
       'node2',
     ]);
-    await shot('chains-network-first-1280');
+    await browser.shot('chains-network-first-1280');
   });
 
   it('switches to the second chain: URL, storage, node picker and the Network page follow', async () => {
@@ -209,7 +172,7 @@ describe('web console across two chains', { skip, timeout: 300_000 }, () => {
     await page.goto(`${consoleUrl}/?chain=${BETA}#/blocks`);
     await page.locator('[data-testid="blocks-table"] tr[data-height="1"]').waitFor();
     assert.deepEqual(await listedHeights(), [1, 0]);
-    await shot('chains-blocks-beta-1280');
+    await browser.shot('chains-blocks-beta-1280');
 
     await page.goto(`${consoleUrl}/?chain=${BETA}#/network`);
     await page.getByTestId('height').getByText('1', { exact: true }).waitFor();
@@ -217,7 +180,7 @@ describe('web console across two chains', { skip, timeout: 300_000 }, () => {
       .getByTestId(`chain-cell-node2-${BETA}`)
       .and(page.locator('[data-height="1"]'))
       .waitFor();
-    await shot('chains-network-beta-1280');
+    await browser.shot('chains-network-beta-1280');
 
     // The proof of beta's state checks out in the page against beta's block.
     await page.goto(`${consoleUrl}/?chain=${BETA}#/state`);
@@ -312,6 +275,6 @@ describe('web console across two chains', { skip, timeout: 300_000 }, () => {
       askedNodes.filter((p) => p.includes('/chains/gamma')),
       [],
     );
-    assert.deepEqual(problems, []);
+    assert.deepEqual(browser.problems, []);
   });
 });

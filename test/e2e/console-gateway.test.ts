@@ -11,22 +11,16 @@
  * must log no errors.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
+import { type Browser, browserSkip, openBrowser } from './browser.ts';
 import { archi, removeDir, startArchi, stopAll, tempDir } from './harness.ts';
 
-const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 const COUNTER = fileURLToPath(new URL('../../contracts/counter.ts', import.meta.url));
-const ARTIFACTS = fileURLToPath(new URL('../../test-artifacts/console/', import.meta.url));
 const CHAIN = 'archipelago-local';
-const missing = !existsSync(CHROMIUM);
-const skip =
-  missing && process.env.CI !== 'true'
-    ? `no chromium at ${CHROMIUM}: install it with "apt-get install -y chromium" (Debian) to run the browser test`
-    : false;
 
 /** Prices high enough that a handful of calls bills whole cents. */
 const PRICES = {
@@ -43,36 +37,28 @@ const money = (minor: number, digits: number): string => {
   return `${minor < 0 ? '-' : ''}${digits ? `${s.slice(0, -digits)}.${s.slice(-digits)}` : s}`;
 };
 
-describe('web console: the gateway pages in headless chromium', { skip, timeout: 600_000 }, () => {
+describe('web console: the gateway pages in headless chromium', {
+  skip: browserSkip,
+  timeout: 600_000,
+}, () => {
   let dir: string;
-  let profile: string;
   let consoleUrl: string;
   let gatewayPid: number;
   let token: string;
-  let context: BrowserContext;
+  let browser: Browser;
   let page: Page;
   let tenantId: string;
   const apps: Record<'shop' | 'vault', { id: string; namespace: string }> = {} as any;
-  const problems: string[] = [];
   /** Bodies of every /console-api/ answer the page got, to look for the token in. */
   const seen: string[] = [];
   const cli = (...args: string[]) => cliJson(dir, ...args);
 
-  const shot = async (name: string): Promise<void> => {
-    await page.evaluate(() => (globalThis as any).scrollTo(0, 0));
-    await page.waitForTimeout(300);
-    await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
-  };
-
-  /** The text of a cell `[data-col=col]` in `row`. */
+  /** The text of a cell `[data-col=col]` in `row`: strict, a second match fails the test. */
   const cell = async (row: ReturnType<Page['locator']>, col: string): Promise<string> =>
     ((await row.locator(`[data-col="${col}"]`).textContent()) ?? '').trim();
 
   before(async () => {
-    assert.ok(!missing, `CI must have chromium at ${CHROMIUM} (.ci/run installs it)`);
-    mkdirSync(ARTIFACTS, { recursive: true });
     dir = tempDir('archi-console-gw-');
-    profile = tempDir('archi-chromium-');
     // A new embedded database is an initdb: on a busy machine that takes a while.
     const proc = startArchi(['up', '--dir', dir, '--nodes', '1']);
     await proc.waitFor(/press Ctrl-C/, 420_000);
@@ -132,33 +118,14 @@ describe('web console: the gateway pages in headless chromium', { skip, timeout:
     };
     await Promise.all([calls('shop', 2, 1)(), calls('vault', 1, 2)()]);
 
-    context = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-      viewport: { width: 1280, height: 800 },
-      acceptDownloads: true,
-    });
-    page = context.pages()[0] ?? (await context.newPage());
-    page.on('console', (m) => {
-      // The pages ask for the gateway while it is stopped on purpose: those 503s are expected.
-      if (m.type() === 'error' && !/503 \(Service Unavailable\)/.test(m.text())) {
-        problems.push(`console.error: ${m.text()}`);
-      }
-    });
-    page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+    // The pages ask for the gateway while it is stopped on purpose: those 503s are expected.
+    browser = await openBrowser({ ignore: /503 \(Service Unavailable\)/ });
+    page = browser.page;
     page.on('request', (r) => {
       for (const [k, v] of Object.entries(r.headers())) {
-        if (v.includes(token)) problems.push(`the page sent the token in ${k} to ${r.url()}`);
+        if (v.includes(token)) {
+          browser.problems.push(`the page sent the token in ${k} to ${r.url()}`);
+        }
       }
     });
     page.on('response', async (r) => {
@@ -170,10 +137,9 @@ describe('web console: the gateway pages in headless chromium', { skip, timeout:
   });
 
   after(async () => {
-    await context?.close();
+    await browser?.close();
     await stopAll();
     if (dir) removeDir(dir);
-    if (profile) removeDir(profile);
   });
 
   it('the operator view lists the tenant, its usage and the chain load', async () => {
@@ -202,7 +168,7 @@ describe('web console: the gateway pages in headless chromium', { skip, timeout:
     assert.equal(await cell(load, 'queries'), String(acme.total.queries));
     assert.match((await page.getByTestId('gateway-health').textContent()) ?? '', /ok/);
     assert.equal(await page.getByTestId('stat-tenants').textContent(), '2');
-    await shot('gateway-operator-1280');
+    await browser.shot('gateway-operator-1280');
   });
 
   it('the tenant portal shows both apps and changes a quota through the form', async () => {
@@ -265,7 +231,7 @@ describe('web console: the gateway pages in headless chromium', { skip, timeout:
     assert.equal(await vault.getByTestId('quota-save').isDisabled(), true);
     assert.match((await vault.textContent()) ?? '', /at least 1/);
     await vault.getByTestId('quota-tpd').fill('');
-    await shot('gateway-tenant-1280');
+    await browser.shot('gateway-tenant-1280');
   });
 
   it('the usage charts, table, CSV and bill show what the CLI reports', async () => {
@@ -357,7 +323,7 @@ describe('web console: the gateway pages in headless chromium', { skip, timeout:
       assert.equal(await cell(row, 'txs'), String(a.txs));
       assert.equal(await cell(row, 'total'), money(a.total, bill.minorDigits));
     }
-    await shot('gateway-usage-bill-1280');
+    await browser.shot('gateway-usage-bill-1280');
 
     // Another month: nothing billed, and the URL keeps the choice.
     const other = await page
@@ -392,7 +358,7 @@ describe('web console: the gateway pages in headless chromium', { skip, timeout:
     res = await fetch(`${consoleUrl}/console-api/gateway/load`);
     assert.equal(res.status, 503);
     assert.match(((await res.json()) as any).error.message, /no gateway is recorded/);
-    await shot('gateway-none-1280');
+    await browser.shot('gateway-none-1280');
 
     // A gateway started now records itself; the open page finds it and shows the portal.
     const gw = await startGatewayProcess(['--dir', dir]);
@@ -406,7 +372,7 @@ describe('web console: the gateway pages in headless chromium', { skip, timeout:
     assert.equal(JSON.parse(r.stdout).app.tps, 12, 'the quota kept across the restart');
     for (const text of seen) assert.ok(!text.includes(token), 'the token reached the browser');
     assert.ok(seen.length > 0, 'the page read the gateway through the console server');
-    assert.deepEqual(problems, []);
+    assert.deepEqual(browser.problems, []);
   });
 });
 

@@ -11,21 +11,18 @@
  * one GET /v1/blocks?nonEmpty=true rather than a request per empty block.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { getProfile } from '../../src/crypto/profile.ts';
 import { hex } from '../../src/types/hex.ts';
+import { type Browser, browserSkip, openBrowser } from './browser.ts';
 import { archiJson, kvPut, removeDir, stopAll, tempDir, up } from './harness.ts';
 // The console's own unit tests (hashes, header decoding, proofs, certificates) live next to
 // its code; importing them here lets `npm test` run them.
 
-const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 const COUNTER = fileURLToPath(new URL('../../contracts/counter.ts', import.meta.url));
-const ARTIFACTS = fileURLToPath(new URL('../../test-artifacts/console/', import.meta.url));
-const missing = !existsSync(CHROMIUM);
 /** The contracts a new chain runs, in the order GET /v1/contracts lists them. */
 const NATIVE_CONTRACTS = [
   'chain_config',
@@ -37,28 +34,13 @@ const NATIVE_CONTRACTS = [
   'ibc',
   'contract_manage',
 ];
-const skip =
-  missing && process.env.CI !== 'true'
-    ? `no chromium at ${CHROMIUM}: install it with "apt-get install -y chromium" (Debian) to run the browser test`
-    : false;
 
-describe('web console in headless chromium', { skip, timeout: 420_000 }, () => {
+describe('web console in headless chromium', { skip: browserSkip, timeout: 420_000 }, () => {
   let dir: string;
-  let profile: string;
   let consoleUrl: string;
-  let context: BrowserContext;
+  let browser: Browser;
   let page: Page;
   let txId: string;
-  const problems: string[] = [];
-
-  const shot = async (name: string): Promise<void> => {
-    // Let charts measure their width and fresh-row highlights settle, and start from the top
-    // so the sticky header sits where a person would see it.
-    // Callbacks of page.evaluate run in the page; globalThis because the root tsconfig has no DOM.
-    await page.evaluate(() => (globalThis as any).scrollTo(0, 0));
-    await page.waitForTimeout(300);
-    await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
-  };
 
   /** Text of the page that counts one thing with a plural noun ("1 methods", "1 blocks"). */
   const oneWithPlural = (): Promise<string[]> =>
@@ -147,40 +129,18 @@ describe('web console in headless chromium', { skip, timeout: 420_000 }, () => {
     });
 
   before(async () => {
-    assert.ok(!missing, `CI must have chromium at ${CHROMIUM} (.ci/run installs it)`);
-    mkdirSync(ARTIFACTS, { recursive: true });
     dir = tempDir('archi-console-');
-    profile = tempDir('archi-chromium-');
     const net = await up(dir, ['--nodes', '1']);
     assert.ok(net.console, `archi up printed no console URL:\n${net.proc.out}\n${net.proc.err}`);
     consoleUrl = net.console;
-    context = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-      viewport: { width: 1280, height: 800 },
-    });
-    page = context.pages()[0] ?? (await context.newPage());
-    page.on('console', (m) => {
-      if (m.type() === 'error') problems.push(`console.error: ${m.text()}`);
-    });
-    page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+    browser = await openBrowser();
+    page = browser.page;
   });
 
   after(async () => {
-    await context?.close();
+    await browser?.close();
     await stopAll();
     if (dir) removeDir(dir);
-    if (profile) removeDir(profile);
   });
 
   it('shows the network and a new block without reloading', async () => {
@@ -188,7 +148,7 @@ describe('web console in headless chromium', { skip, timeout: 420_000 }, () => {
     await page.getByTestId('network-page').waitFor();
     await page.getByTestId('nodes-table').getByText('node1').waitFor();
     await page.locator('.live.live').waitFor();
-    await shot('network-1280');
+    await browser.shot('network-1280');
 
     await page.goto(`${consoleUrl}/#/blocks`);
     await page.getByTestId('blocks-table').waitFor();
@@ -202,12 +162,12 @@ describe('web console in headless chromium', { skip, timeout: 420_000 }, () => {
     const row = page.locator(`[data-testid="blocks-table"] tr[data-height="${sent.height}"]`);
     await row.waitFor({ timeout: 15_000 });
     assert.equal(await page.evaluate(() => (globalThis as any).__noReload), true);
-    await shot('blocks-1280');
+    await browser.shot('blocks-1280');
 
     await row.click();
     await page.getByTestId('block-detail').getByText(`Block ${sent.height}`).waitFor();
     await page.getByTestId('block-txs').waitFor();
-    await shot('block-1280');
+    await browser.shot('block-1280');
     await page.getByTestId('block-txs').locator(`a[href="#/txs/${sent.txId}"]`).click();
     const tx = page.getByTestId('tx-detail');
     await tx.getByTestId('receipt').waitFor();
@@ -217,7 +177,7 @@ describe('web console in headless chromium', { skip, timeout: 420_000 }, () => {
       sent.gasUsed,
     );
     assert.match((await tx.getByTestId('events').textContent()) ?? '', /put/);
-    await shot('tx-1280');
+    await browser.shot('tx-1280');
   });
 
   it('runs a query and verifies its proof in the browser', async () => {
@@ -232,7 +192,7 @@ describe('web console in headless chromium', { skip, timeout: 420_000 }, () => {
     assert.match((await page.getByTestId('query-result').textContent()) ?? '', /MA\.156\.1301\.02/);
     await page.getByTestId('tamper').click();
     assert.match((await page.getByTestId('tamper-result').textContent()) ?? '', /fails/);
-    await shot('state-1280');
+    await browser.shot('state-1280');
   });
 
   it('invokes a contract from the browser and shows the receipt', async () => {
@@ -270,7 +230,7 @@ describe('web console in headless chromium', { skip, timeout: 420_000 }, () => {
     );
     assert.match((await page.getByTestId('contract-kv').textContent()) ?? '', /3 methods/);
     assert.deepEqual(await oneWithPlural(), []);
-    await shot('contracts-1280');
+    await browser.shot('contracts-1280');
   });
 
   it('deploys a TypeScript contract from the browser, invokes it and proves a query', async () => {
@@ -305,7 +265,7 @@ describe('web console in headless chromium', { skip, timeout: 420_000 }, () => {
     const row = page.getByTestId('deployed-counter');
     await row.waitFor();
     assert.match((await row.textContent()) ?? '', /v1.*active/);
-    await shot('contracts-deploy-1280');
+    await browser.shot('contracts-deploy-1280');
 
     await deploy.getByTestId('deploy-open').click();
     await page.getByTestId('contract-card').getByText('TypeScript · v1 · active').waitFor();
@@ -329,7 +289,7 @@ describe('web console in headless chromium', { skip, timeout: 420_000 }, () => {
       /verified ✓ against block \d+ state root/,
     );
     assert.match((await answer.locator('pre, .json').first().textContent()) ?? '', /^\s*5\s*$/);
-    await shot('contracts-counter-1280');
+    await browser.shot('contracts-counter-1280');
   });
 
   it('shows organizations, governance and the phone layout', async () => {
@@ -345,7 +305,7 @@ describe('web console in headless chromium', { skip, timeout: 420_000 }, () => {
       /node1\s*org1\s*dials in\s*validator · power \d+/,
     );
     assert.equal(await page.getByTestId('pending-validators').getAttribute('data-count'), '0');
-    await shot('orgs-1280');
+    await browser.shot('orgs-1280');
     await page.goto(`${consoleUrl}/#/governance`);
     await page.getByTestId('proposals-card').getByText('No proposals yet').waitFor();
     // One organization under MAJORITY: the proposer's own approval meets the policy, so the
@@ -384,12 +344,12 @@ describe('web console in headless chromium', { skip, timeout: 420_000 }, () => {
     assert.deepEqual(stored.result.args, { roles: ['admin', 'client'] });
     // The change applies from the next block; the policy card re-reads the config.
     await page.getByTestId('kv-writers').getByText('admin, client').waitFor({ timeout: 15_000 });
-    await shot('governance-1280');
+    await browser.shot('governance-1280');
     await listed.locator('a').click();
     const detail = page.getByTestId('proposal-detail');
     await detail.getByTestId('votes').getByText('approved').waitFor();
     assert.match((await detail.textContent()) ?? '', /voting is closed/);
-    await shot('governance-detail-1280');
+    await browser.shot('governance-detail-1280');
 
     await page.setViewportSize({ width: 390, height: 844 });
     for (const [name, hash, testId] of [
@@ -418,13 +378,13 @@ describe('web console in headless chromium', { skip, timeout: 420_000 }, () => {
       if (name === 'contracts') {
         await assertTabsWhole('390 px', [...NATIVE_CONTRACTS, 'counter']);
       }
-      await shot(`${name}-390`);
+      await browser.shot(`${name}-390`);
     }
     await page.setViewportSize({ width: 1280, height: 800 });
     await page.emulateMedia({ colorScheme: 'dark' });
     await page.goto(`${consoleUrl}/#/network`);
     await page.getByTestId('nodes-table').waitFor();
-    await shot('network-dark-1280');
+    await browser.shot('network-dark-1280');
     await page.emulateMedia({ colorScheme: 'light' });
   });
 
@@ -450,7 +410,7 @@ describe('web console in headless chromium', { skip, timeout: 420_000 }, () => {
       'Proposes: add node node9 of org1 as non-validator (dials in)',
     );
     await propose.getByTestId('identity').selectOption('org1/admin');
-    await shot('governance-add-node-form-1280');
+    await browser.shot('governance-add-node-form-1280');
     await propose.getByTestId('propose-run').click();
     const proposed = propose.getByTestId('send-receipt');
     await proposed.waitFor({ timeout: 30_000 });
@@ -476,7 +436,7 @@ describe('web console in headless chromium', { skip, timeout: 420_000 }, () => {
     const detail = page.getByTestId('proposal-detail');
     await detail.getByTestId('detail-args').waitFor();
     assert.match((await detail.getByTestId('detail-args').textContent()) ?? '', /"node9"/);
-    await shot('governance-add-node-1280');
+    await browser.shot('governance-add-node-1280');
 
     // The node is a member from the next block; the Organizations page reads the config anew.
     await page.goto(`${consoleUrl}/#/orgs`);
@@ -491,7 +451,7 @@ describe('web console in headless chromium', { skip, timeout: 420_000 }, () => {
     assert.equal(await page.getByTestId('member-nodes').locator('tbody tr').count(), 2);
     assert.equal(await page.getByTestId('pending-validators').getAttribute('data-count'), '0');
     assert.equal(await page.getByTestId('validators').locator('tbody tr').count(), 1);
-    await shot('orgs-nodes-1280');
+    await browser.shot('orgs-nodes-1280');
   });
 
   it('shows whole validator badges and txs behind empty blocks on a tbft network', {
@@ -530,7 +490,7 @@ describe('web console in headless chromium', { skip, timeout: 420_000 }, () => {
             `${width} px: a validator badge is cut ${JSON.stringify(b)}`,
           );
         }
-        if (width !== 1024) await shot(`network-tbft-${width}`);
+        if (width !== 1024) await browser.shot(`network-tbft-${width}`);
       }
 
       // Txs, then more empty blocks than the block feed loads on start (30): the newest
@@ -607,7 +567,7 @@ describe('web console in headless chromium', { skip, timeout: 420_000 }, () => {
         'newest first (each tx waited for its own block)',
       );
       assert.deepEqual(await oneWithPlural(), []);
-      await shot('txs-tbft-1280');
+      await browser.shot('txs-tbft-1280');
 
       // Live: a new tx shows up on top without a reload.
       const live = await put('k4');
@@ -623,7 +583,7 @@ describe('web console in headless chromium', { skip, timeout: 420_000 }, () => {
           (globalThis as any).document.documentElement.clientWidth,
       );
       assert.ok(overflow <= 1, `txs scrolls sideways by ${overflow}px at phone width`);
-      await shot('txs-tbft-390');
+      await browser.shot('txs-tbft-390');
     } finally {
       await page.setViewportSize({ width: 1280, height: 800 });
       // Leave the page first: its WebSocket would otherwise hold the node's shutdown open
@@ -647,7 +607,7 @@ describe('web console in headless chromium', { skip, timeout: 420_000 }, () => {
       await verdict.waitFor();
       assert.match((await verdict.textContent()) ?? '', /verified ✓ against block \d+ state root/);
       assert.match((await page.getByTestId('proof-result').textContent()) ?? '', /SM3/);
-      await shot('state-gm-1280');
+      await browser.shot('state-gm-1280');
       // Leave the page first: its WebSocket would otherwise hold the node's shutdown open.
       await page.goto('about:blank');
       await gm.proc.stop();
@@ -657,6 +617,6 @@ describe('web console in headless chromium', { skip, timeout: 420_000 }, () => {
   });
 
   it('logged no errors in the browser console', () => {
-    assert.deepEqual(problems, []);
+    assert.deepEqual(browser.problems, []);
   });
 });
