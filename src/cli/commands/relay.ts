@@ -121,7 +121,7 @@ export function register(program: Command): void {
     .requiredOption('--b <dir[:chain]>', 'the other side')
     .option(
       '--interval <ms>',
-      'pause between relay rounds',
+      'longest pause between relay rounds (a new block on either chain starts one sooner)',
       intOption('--interval', 10, 3_600_000),
       1000,
     )
