@@ -16,26 +16,31 @@ import type { Locator, Page } from 'playwright-core';
 import { getProfile } from '../../src/crypto/profile.ts';
 import { shortOf } from '../../src/vm/native/denom.ts';
 import { type Browser, browserSkip, cell, openBrowser } from './browser.ts';
-import { archi, archiJson, removeDir, startArchi, stopAll, tempDir, up } from './harness.ts';
-import { initNetwork, waitUntil } from './network.ts';
+import { archi, archiJson } from './harness.ts';
+import {
+  connectArgs,
+  type IbcNetwork,
+  startNetworks,
+  startRelay,
+  stopNetworks,
+  transferArgs,
+} from './ibc-networks.ts';
+import { waitUntil } from './network.ts';
 
-interface Side {
-  dir: string;
-  chainId: string;
+interface Side extends IbcNetwork {
   console: string;
   /** The address of org1/admin (the CLI's default identity). */
   address: string;
 }
 
-async function side(dir: string, chainId: string, crypto: string): Promise<Side> {
-  await initNetwork(dir, 1, ['--chain', chainId, '--crypto', crypto]);
-  const net = await up(dir);
+/** A started network with its console URL and the address the CLI shows for it. */
+async function side(net: IbcNetwork): Promise<Side> {
   assert.ok(net.console, `archi up printed no console URL:\n${net.proc.out}\n${net.proc.err}`);
-  const id = await archi(['id', 'show', '--dir', dir, '--address']);
+  const id = await archi(['id', 'show', '--dir', net.dir, '--address']);
   assert.equal(id.code, 0, id.stderr);
   const address = id.stdout.trim();
   assert.match(address, /^[0-9a-f]{40}$/);
-  return { dir, chainId, console: net.console, address };
+  return { ...net, console: net.console, address };
 }
 
 /** Wait until `loc` (one element) holds text matching `re`. */
@@ -53,7 +58,6 @@ describe('web console: the Interchain page of two connected networks', {
   let B: Side;
   let browser: Browser;
   let page: Page;
-  const dirs: string[] = [];
   let sent: any;
 
   const open = async (s: Side): Promise<void> => {
@@ -63,19 +67,14 @@ describe('web console: the Interchain page of two connected networks', {
   const table = (id: string) => page.getByTestId(id);
 
   before(async () => {
-    dirs.push(tempDir('archi-ic-a-'), tempDir('archi-ic-b-'));
-    [A, B] = await Promise.all([
-      side(dirs[0], 'island-a', 'standard'),
-      side(dirs[1], 'island-b', 'gm'),
-    ]);
+    [A, B] = await Promise.all((await startNetworks()).map(side));
     browser = await openBrowser();
     page = browser.page;
   });
 
   after(async () => {
     await browser?.close();
-    await stopAll();
-    for (const d of dirs) removeDir(d);
+    await stopNetworks();
   });
 
   it('before any connection it says what to run', async () => {
@@ -90,7 +89,7 @@ describe('web console: the Interchain page of two connected networks', {
   });
 
   it('after archi ibc connect: the client with its latest verified height, without a reload', async () => {
-    const made = await archiJson(['ibc', 'connect', '--a', A.dir, '--b', B.dir]);
+    const made = await archiJson(connectArgs(A, B));
     assert.equal(made.a.status, 'created', JSON.stringify(made));
     assert.equal(made.b.status, 'created', JSON.stringify(made));
     const [c] = await archiJson(['ibc', 'clients', '--dir', A.dir]);
@@ -127,18 +126,7 @@ describe('web console: the Interchain page of two connected networks', {
       '--wait',
     ]);
     assert.equal(mint.status, 'ok', JSON.stringify(mint));
-    sent = await archiJson([
-      'ibc',
-      'transfer',
-      '--dir',
-      A.dir,
-      '--to-chain',
-      'island-b',
-      '--receiver',
-      B.address,
-      '--amount',
-      '250',
-    ]);
+    sent = await archiJson(transferArgs(A.dir, 'island-b', B.address, '250'));
     assert.equal(sent.status, 'pending');
     assert.equal(sent.sequence, 1);
     assert.equal(sent.denom, 'island-a');
@@ -160,7 +148,7 @@ describe('web console: the Interchain page of two connected networks', {
     assert.equal(await cell(tr, 'direction'), 'to island-bpacket 1');
     await browser.shot('interchain-pending-1280');
 
-    startArchi(['relay', 'start', '--a', A.dir, '--b', B.dir, '--interval', '250']);
+    startRelay(A, B);
     await waitUntil(
       async () => (await archiJson(['ibc', 'packets', '--dir', A.dir])).acked.length === 1,
       'the transfer acked on island-a',
@@ -224,20 +212,7 @@ describe('web console: the Interchain page of two connected networks', {
   it('a receiver the other chain refuses: refunded on the sender, refused on the receiver', async () => {
     // --wait follows the packet until the relayer settled it: more than archiJson's minute may pass.
     const r = await archi(
-      [
-        'ibc',
-        'transfer',
-        '--dir',
-        A.dir,
-        '--to-chain',
-        'island-b',
-        '--receiver',
-        'not-an-address',
-        '--amount',
-        '5',
-        '--wait',
-        '--json',
-      ],
+      transferArgs(A.dir, 'island-b', 'not-an-address', '5', '--wait', '--json'),
       { timeoutMs: 150_000 },
     );
     assert.equal(r.code, 0, r.stderr);

@@ -14,53 +14,29 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import pino from 'pino';
-import { ArchiClient } from '../../src/sdk/client.ts';
 import { Governance } from '../../src/sdk/governance.ts';
 import { allPendingPackets, getClient, getSettled, type IbcSettled } from '../../src/sdk/ibc.ts';
 import { Identity } from '../../src/sdk/identity.ts';
 import type { CommittedAnswer } from '../../src/sdk/types.ts';
 import { hex } from '../../src/types/hex.ts';
 import { utf8Bytes } from '../../src/types/json.ts';
+import { archi, archiJson, kill9, type Running, up } from './harness.ts';
 import {
-  archi,
-  archiJson,
-  kill9,
-  removeDir,
-  type Running,
-  startArchi,
-  stopAll,
-  tempDir,
-  up,
-} from './harness.ts';
+  connectArgs,
+  type IbcNetwork,
+  startNetworks,
+  startRelay,
+  stopNetworks,
+  transferArgs,
+} from './ibc-networks.ts';
 import { TamperProxy } from './ibc-tamper.ts';
-import { initNetwork, waitUntil } from './network.ts';
+import { waitUntil } from './network.ts';
 
 const PORT_CONTRACT = 'test/vm/fixtures/port.ts';
 
-interface Island {
-  dir: string;
-  chainId: string;
-  /** The `archi up` process serving it. */
-  proc: Running;
-  rpc: string;
-  client: ArchiClient;
-  admin: Identity;
+interface Island extends IbcNetwork {
   /** This chain's client of the other one (named after its chain id). */
   clientId: string;
-}
-
-async function island(dir: string, chainId: string, orgs: number, crypto: string): Promise<Island> {
-  await initNetwork(dir, orgs, ['--chain', chainId, '--crypto', crypto]);
-  const { rpc, proc } = await up(dir);
-  const client = new ArchiClient(rpc);
-  const net = JSON.parse(readFileSync(join(dir, 'network.json'), 'utf8'));
-  const admin = Identity.fromUserDir(
-    net.crypto,
-    'org1',
-    join(dir, 'orgs/org1/users/admin'),
-    net.identityMode,
-  );
-  return { dir, chainId, proc, rpc, client, admin, clientId: '' };
 }
 
 /** Send a committed tx as the island's admin; throws unless its receipt is ok. */
@@ -155,21 +131,10 @@ function logs(r: Running, msg: string): Array<Record<string, any>> {
 describe('interchain between two real networks', () => {
   let A: Island;
   let B: Island;
-  const dirs: string[] = [];
   const relayers: Running[] = [];
 
   const relay = (...extra: string[]): Running => {
-    const r = startArchi([
-      'relay',
-      'start',
-      '--a',
-      A.dir,
-      '--b',
-      B.dir,
-      '--interval',
-      '250',
-      ...extra,
-    ]);
+    const r = startRelay(A, B, ...extra);
     relayers.push(r);
     return r;
   };
@@ -178,35 +143,18 @@ describe('interchain between two real networks', () => {
   };
 
   before(async () => {
-    dirs.push(tempDir('archi-ibc-a-'), tempDir('archi-ibc-b-'));
-    [A, B] = await Promise.all([
-      island(dirs[0], 'island-a', 2, 'standard'),
-      island(dirs[1], 'island-b', 1, 'gm'),
-    ]);
-    A.clientId = 'island-b';
-    B.clientId = 'island-a';
+    const [a, b] = await startNetworks(2);
+    A = { ...a, clientId: 'island-b' };
+    B = { ...b, clientId: 'island-a' };
     for (const i of [A, B]) {
       const d = await archiJson(['contract', 'deploy', 'port', PORT_CONTRACT, '--dir', i.dir]);
       assert.equal(d.status, 'active');
     }
   });
-  after(async () => {
-    await stopAll();
-    for (const d of dirs) removeDir(d);
-  });
+  after(stopNetworks);
 
   test('connect: proposals written where no admin votes, then made by the local admins, then found', async () => {
-    const printed = await archiJson([
-      'ibc',
-      'connect',
-      '--a',
-      A.dir,
-      '--b',
-      B.dir,
-      '--print',
-      '--trusting-period',
-      '90s',
-    ]);
+    const printed = await archiJson(connectArgs(A, B, '--print', '--trusting-period', '90s'));
     assert.equal(printed.a.status, 'printed');
     assert.equal(printed.b.status, 'printed');
     const args = JSON.parse(readFileSync(printed.a.file, 'utf8'));
@@ -218,16 +166,7 @@ describe('interchain between two real networks', () => {
     assert.ok(existsSync(printed.b.file));
     await assert.rejects(getClient(A.client, 'island-b'), /IBC_CLIENT_NOT_FOUND|no client/);
 
-    const made = await archiJson([
-      'ibc',
-      'connect',
-      '--a',
-      A.dir,
-      '--b',
-      B.dir,
-      '--trusting-period',
-      '90s',
-    ]);
+    const made = await archiJson(connectArgs(A, B, '--trusting-period', '90s'));
     assert.equal(made.a.status, 'created', JSON.stringify(made));
     assert.equal(made.b.status, 'created');
     // Two organizations on A: the proposal needed the second admin's vote too.
@@ -242,7 +181,7 @@ describe('interchain between two real networks', () => {
     assert.equal(onA.counterpartyClientId, 'island-a');
     assert.equal(onA.status, 'active');
 
-    const again = await archi(['ibc', 'connect', '--a', A.dir, '--b', B.dir]);
+    const again = await archi(connectArgs(A, B));
     assert.equal(again.code, 0, again.stderr);
     assert.match(again.stdout, /exists already/);
     assert.match(again.stdout, /connected; relay with: .*relay start/);
@@ -464,20 +403,9 @@ describe('interchain between two real networks', () => {
     const ownerA = A.admin.address;
     await send(A, 'token', 'mint', { to: ownerA, amount: '1000' });
     const start = await tokenQuery(A, 'balanceOf', { owner: ownerA });
-    const transfer = (dir: string, ...args: string[]) =>
-      archiJson(['ibc', 'transfer', '--dir', dir, ...args]);
     relay();
 
-    const there = await transfer(
-      A.dir,
-      '--to-chain',
-      'island-b',
-      '--receiver',
-      receiverB,
-      '--amount',
-      '100',
-      '--wait',
-    );
+    const there = await archiJson(transferArgs(A.dir, 'island-b', receiverB, '100', '--wait'));
     assert.equal(there.status, 'acked', JSON.stringify(there));
     assert.equal(there.destDenom, 'transfer/island-a/island-a');
     assert.match(there.destDenomShort, /^ibc\/[0-9A-F]{64}$/);
@@ -492,19 +420,18 @@ describe('interchain between two real networks', () => {
     );
 
     // Back home by the voucher's short form: unescrowed on A, burned on B.
-    const back = await transfer(
-      B.dir,
-      '--as',
-      'org1/client',
-      '--to-chain',
-      'island-a',
-      '--receiver',
-      ownerA,
-      '--amount',
-      '40',
-      '--denom',
-      there.destDenomShort,
-      '--wait',
+    const back = await archiJson(
+      transferArgs(
+        B.dir,
+        'island-a',
+        ownerA,
+        '40',
+        '--as',
+        'org1/client',
+        '--denom',
+        there.destDenomShort,
+        '--wait',
+      ),
     );
     assert.equal(back.status, 'acked', JSON.stringify(back));
     assert.equal(back.denom, 'transfer/island-a/island-a');
@@ -512,16 +439,7 @@ describe('interchain between two real networks', () => {
     assert.equal(await tokenQuery(A, 'balanceOf', { owner: ownerA }), start - 60n);
 
     // A receiver island-b cannot read: its error ack refunds the sender.
-    const refused = await transfer(
-      A.dir,
-      '--to-chain',
-      'island-b',
-      '--receiver',
-      'nobody',
-      '--amount',
-      '5',
-      '--wait',
-    );
+    const refused = await archiJson(transferArgs(A.dir, 'island-b', 'nobody', '5', '--wait'));
     assert.equal(refused.status, 'refunded', JSON.stringify(refused));
     assert.match(refused.ack.error, /IBC_PACKET_INVALID|receiver/);
     assert.equal(await tokenQuery(A, 'balanceOf', { owner: ownerA }), start - 60n);
@@ -529,22 +447,7 @@ describe('interchain between two real networks', () => {
     // No relayer while a 3-block timeout passes: timed out, refunded.
     await stopRelayers();
     const waiting = archi(
-      [
-        'ibc',
-        'transfer',
-        '--dir',
-        A.dir,
-        '--to-chain',
-        'island-b',
-        '--receiver',
-        receiverB,
-        '--amount',
-        '7',
-        '--timeout-blocks',
-        '3',
-        '--wait',
-        '--json',
-      ],
+      transferArgs(A.dir, 'island-b', receiverB, '7', '--timeout-blocks', '3', '--wait', '--json'),
       { timeoutMs: 180_000 },
     );
     const packet = await waitUntil(async () => {
