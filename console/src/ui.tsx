@@ -1,7 +1,4 @@
-/**
- * Small building blocks every page uses: async state, ids you can copy, the three states,
- * cards, stat tiles and tables.
- */
+/** Small building blocks every page uses: async state, ids you can copy, the three states. */
 import { type ReactNode, useCallback, useEffect, useRef, useState } from 'react';
 import { ApiError } from './api.ts';
 
@@ -203,65 +200,6 @@ export function Card({
       )}
       {children}
     </section>
-  );
-}
-
-/** One tile of a page's `.stats` row; a value not known yet shows as a dash. */
-export function Stat({
-  label,
-  value,
-  sub,
-  testId,
-}: {
-  label: string;
-  value: ReactNode;
-  sub: ReactNode;
-  testId?: string;
-}) {
-  return (
-    <div className="stat">
-      <span className="stat-label">{label}</span>
-      <span className="stat-value" data-testid={testId}>
-        {value ?? '—'}
-      </span>
-      <span className="stat-sub">{sub}</span>
-    </div>
-  );
-}
-
-/** A column of a Table: its heading, or its heading and the class of the heading's cell. */
-export type Column = string | [heading: string, className: string];
-
-/** A table in its own sideways scroller, so a wide one never widens the page. */
-export function Table({
-  columns,
-  testId,
-  className,
-  children,
-}: {
-  columns: Column[];
-  testId?: string;
-  className?: string;
-  children: ReactNode;
-}) {
-  return (
-    <div className="table-wrap">
-      <table className={className} data-testid={testId}>
-        <thead>
-          <tr>
-            {columns.map((c) => {
-              const [heading, cls] = typeof c === 'string' ? [c, undefined] : c;
-              return (
-                <th key={heading} className={cls}>
-                  {heading}
-                </th>
-              );
-            })}
-          </tr>
-        </thead>
-        <tbody>{children}</tbody>
-      </table>
-    </div>
   );
 }
 

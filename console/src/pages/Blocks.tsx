@@ -2,6 +2,7 @@
 import type { CommitJson } from '../api.ts';
 import { useCtx, useFeed } from '../context.tsx';
 import { go } from '../router.ts';
+import { Table } from '../table.tsx';
 import {
   ago,
   Badge,
@@ -12,7 +13,6 @@ import {
   Hash,
   Loading,
   Show,
-  Table,
   Time,
   useAsync,
   useNow,

@@ -11,6 +11,7 @@ import { ApiError, type CommittedAnswer, type ContractMetaJson, operator } from 
 import { type ProofCheck, verifyReads } from '../chain.ts';
 import { useCtx } from '../context.tsx';
 import { plural } from '../lib.ts';
+import { Table } from '../table.tsx';
 import {
   Badge,
   Card,
@@ -22,7 +23,6 @@ import {
   Loading,
   parseArgs,
   Show,
-  Table,
   useAsync,
 } from '../ui.tsx';
 import { Verdict } from './State.tsx';

@@ -7,6 +7,8 @@
 import type { ReactNode } from 'react';
 import { type GwStatus, gateway } from '../api.ts';
 import { plural } from '../lib.ts';
+import { Stat } from '../stat.tsx';
+import { Table } from '../table.tsx';
 import {
   Badge,
   Card,
@@ -16,8 +18,6 @@ import {
   Hash,
   Loading,
   Show,
-  Stat,
-  Table,
   useAsync,
   useNow,
 } from '../ui.tsx';

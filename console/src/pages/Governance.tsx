@@ -36,6 +36,7 @@ import {
   removeOrgArgs,
   setValidatorPowerArgs,
 } from '../proposals.ts';
+import { Table } from '../table.tsx';
 import {
   Badge,
   Card,
@@ -46,9 +47,8 @@ import {
   Hash,
   Json,
   Loading,
-  shorten,
   Show,
-  Table,
+  shorten,
   useAsync,
 } from '../ui.tsx';
 import { IdentityPicker, Receipt, useIdentity } from './Contracts.tsx';

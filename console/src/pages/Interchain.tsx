@@ -45,6 +45,8 @@ import {
   trustOf,
 } from '../interchain.ts';
 import { plural } from '../lib.ts';
+import { Stat } from '../stat.tsx';
+import { Table } from '../table.tsx';
 import {
   type Async,
   ago,
@@ -55,8 +57,6 @@ import {
   Hash,
   Loading,
   Show,
-  Stat,
-  Table,
   Time,
   useAsync,
 } from '../ui.tsx';

@@ -8,7 +8,9 @@ import { useCtx, useFeed } from '../context.tsx';
 import { rateSeries } from '../feed.ts';
 import { plural } from '../lib.ts';
 import { ChainMatrix } from './ChainMatrix.tsx';
-import { ago, Badge, Card, Empty, ErrorBox, Hash, Loading, Stat, Table, useNow } from '../ui.tsx';
+import { Stat } from '../stat.tsx';
+import { Table } from '../table.tsx';
+import { ago, Badge, Card, Empty, ErrorBox, Hash, Loading, useNow } from '../ui.tsx';
 
 /** Poll the nodes every 2 s while this page shows (a node that does not answer shows as down). */
 function useHurry(): void {

@@ -7,7 +7,8 @@ import type { ChainConfigJson, ConsoleIdentity } from '../api.ts';
 import { addressOf, fromHex, hashFor, toHex } from '../chain.ts';
 import { useCtx, useFeed } from '../context.tsx';
 import { pendingPowers, powerNow, validatorChanges } from '../proposals.ts';
-import { Badge, Card, Empty, ErrorBox, Fields, Hash, Loading, Show, Table } from '../ui.tsx';
+import { Table } from '../table.tsx';
+import { Badge, Card, Empty, ErrorBox, Fields, Hash, Loading, Show } from '../ui.tsx';
 import { type CertInfo, parseCert } from '../x509.ts';
 
 function tryParse(der: string): CertInfo | Error {

@@ -17,6 +17,8 @@ import {
 } from '../api.ts';
 import { plural } from '../lib.ts';
 import { go } from '../router.ts';
+import { Stat } from '../stat.tsx';
+import { Table } from '../table.tsx';
 import {
   Badge,
   Card,
@@ -26,8 +28,6 @@ import {
   Hash,
   Loading,
   Show,
-  Stat,
-  Table,
   Time,
   useAsync,
   useNow,

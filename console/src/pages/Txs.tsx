@@ -5,19 +5,8 @@ import { useCtx, useFeed } from '../context.tsx';
 import { RecentTxs, type RecentTxsSnapshot } from '../feed.ts';
 import { plural } from '../lib.ts';
 import { go } from '../router.ts';
-import {
-  Badge,
-  Card,
-  Empty,
-  ErrorBox,
-  Fields,
-  Hash,
-  Json,
-  Show,
-  Table,
-  Time,
-  useAsync,
-} from '../ui.tsx';
+import { Table } from '../table.tsx';
+import { Badge, Card, Empty, ErrorBox, Fields, Hash, Json, Show, Time, useAsync } from '../ui.tsx';
 
 /** Search box: a 64-hex tx id opens the tx, a number opens the block at that height. */
 export function SearchBox({ autoFocus }: { autoFocus?: boolean }) {
