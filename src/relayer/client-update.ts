@@ -20,10 +20,13 @@ import type { RelayerMetrics } from './metrics.ts';
 
 /** What a client needs to check proofs at some heights. */
 export interface UpdatePlan {
-  /** updateClient messages, in the order they must run. */
-  msgs: RelayMsg[];
-  /** Heights the client holds once `msgs` ran. */
-  held: Set<number>;
+  /**
+   * For each height the client can be brought to: the updateClient messages that bring it
+   * there from its latest trusted height, in order (none when it holds the height already).
+   * Each height's messages stand alone, so txs carrying proofs of different heights do not
+   * depend on one another.
+   */
+  chains: Map<number, RelayMsg[]>;
   /**
    * Heights the client is already past without a state there (another relayer updated it
    * meanwhile): proofs at them must be taken again at a newer height.
@@ -34,7 +37,7 @@ export interface UpdatePlan {
 }
 
 /**
- * Plan how the client `clientId` on `dst` comes to hold the consensus state of every one of
+ * Plan how the client `clientId` on `dst` comes to hold the consensus state of each of
  * `heights` of the chain `src` reads. Submits nothing.
  */
 export async function planUpdates(
@@ -43,31 +46,35 @@ export async function planUpdates(
   src: HeaderSource,
   heights: number[],
 ): Promise<UpdatePlan> {
-  const plan: UpdatePlan = { msgs: [], held: new Set(), stale: [] };
+  const plan: UpdatePlan = { chains: new Map(), stale: [] };
   const client = await dst.call((c) => getClient(c, clientId));
   if (client.status !== undefined && client.status !== 'active') {
     plan.inactive = `client ${clientId} is ${client.status}`;
     return plan;
   }
   const latest = client.latestHeight;
-  let trusted = latest;
-  for (const h of [...new Set(heights)].sort((x, y) => x - y)) {
-    if (h <= latest) {
-      // Below the latest height a state exists only if some update stopped there.
-      if (h === latest || (await dst.call((c) => getConsensusState(c, clientId, h))))
-        plan.held.add(h);
-      else plan.stale.push(h);
-      continue;
-    }
-    for (const step of await planClientUpdate(src, trusted, h)) {
-      plan.msgs.push({
-        method: 'updateClient',
-        args: await updateClientArgs(src, clientId, step, trusted),
-      });
-      trusted = step;
-    }
-    plan.held.add(h);
-  }
+  await Promise.all(
+    [...new Set(heights)].map(async (h) => {
+      if (h <= latest) {
+        // Below the latest height a state exists only if some update stopped there.
+        if (h === latest || (await dst.call((c) => getConsensusState(c, clientId, h))))
+          plan.chains.set(h, []);
+        else plan.stale.push(h);
+        return;
+      }
+      const msgs: RelayMsg[] = [];
+      let trusted = latest;
+      for (const step of await planClientUpdate(src, latest, h)) {
+        msgs.push({
+          method: 'updateClient',
+          args: await updateClientArgs(src, clientId, step, trusted),
+        });
+        trusted = step;
+      }
+      plan.chains.set(h, msgs);
+    }),
+  );
+  plan.stale.sort((x, y) => x - y);
   return plan;
 }
 
@@ -93,10 +100,11 @@ export async function refreshIfOld(
     return 0;
   };
   if (plan.inactive) return refused(plan.inactive);
-  if (plan.msgs.length === 0) return 0;
-  const out = await dst.relay(plan.msgs);
+  const msgs = plan.chains.get(latest) ?? [];
+  if (msgs.length === 0) return 0;
+  const out = await dst.relay(msgs);
   const updated = out.results?.filter((r) => r.ok).length ?? 0;
-  if (!out.ok || updated < plan.msgs.length) {
+  if (!out.ok || updated < msgs.length) {
     const failed = out.results?.find((r) => !r.ok);
     return refused(
       out.ok && failed && !failed.ok

@@ -1,10 +1,10 @@
 /**
  * One relay round for a pair of clients, worked out from the chains alone (the relayer keeps
- * no state): for every packet still pending on a sender, the receiver's receipt decides what
- * is owed. No receipt and not timed out by the receiver's proven height/time: a receive on the
- * receiver, with the sender's commitment proof. No receipt and timed out: a timeout on the
- * sender, with the receipt's absence proof. A receipt with its ack: an acknowledgement on the
- * sender, with the ack's proof. Proofs are taken at a node's latest height, so each chain's
+ * no state): for every packet still pending on a sender, the receiver's ack (written with the
+ * receipt) decides what is owed. No ack and not timed out by the receiver's proven
+ * height/time: a receive on the receiver, with the sender's commitment proof. No ack and timed
+ * out: a timeout on the sender, with the receipt's absence proof. An ack: an acknowledgement
+ * on the sender, with the ack's proof. Proofs are taken at a node's latest height, so each chain's
  * client of the other is first brought to the heights the proofs are at (client-update.ts).
  * Refusals that only mean someone else got there first are counted as races.
  */
@@ -149,15 +149,17 @@ export async function planDirection(
   await mapLimit(packets, 16, async (p) => {
     const seq = p.sequence;
     try {
-      const receipt = await dst.ep.call((c) =>
-        provenState(c, fullKey(keys.receipt(p.destClient, seq)), dst.blocks),
-      );
-      if (receipt.value !== null) {
-        const [ack, data] = await Promise.all([
-          dst.ep.call((c) => provenState(c, fullKey(keys.ack(p.destClient, seq)), dst.blocks)),
-          dst.ep.call((c) => c.getState(IBC, keys.ackData(p.destClient, seq))),
-        ]);
-        const decoded = ack.value !== null && data?.value ? decodeAck(data.value) : undefined;
+      // The ack is written with the receipt, so its proof tells received from not; the
+      // sender's commitment proof is fetched beside it, ready for a receive (one round trip).
+      const [ack, data, commitment] = await Promise.all([
+        dst.ep.call((c) => provenState(c, fullKey(keys.ack(p.destClient, seq)), dst.blocks)),
+        dst.ep.call((c) => c.getState(IBC, keys.ackData(p.destClient, seq))),
+        src.ep.call((c) =>
+          provenState(c, fullKey(keys.commitment(src.client.clientId, seq)), src.blocks),
+        ),
+      ]);
+      if (ack.value !== null) {
+        const decoded = data?.value ? decodeAck(data.value) : undefined;
         if (!decoded) {
           plan.waiting++;
           ctx.log.debug({ src: src.ep.chainId, sequence: seq }, 'received, ack not readable yet');
@@ -180,7 +182,15 @@ export async function planDirection(
         });
         return;
       }
-      if (timedOut(p, receipt.height, receipt.time)) {
+      if (timedOut(p, ack.height, ack.time)) {
+        // A timeout proves the receipt absent (the ack's absence is not what the sender checks).
+        const receipt = await dst.ep.call((c) =>
+          provenState(c, fullKey(keys.receipt(p.destClient, seq)), dst.blocks),
+        );
+        if (receipt.value !== null || !timedOut(p, receipt.height, receipt.time)) {
+          plan.waiting++; // received meanwhile: its ack is owed next round
+          return;
+        }
         plan.onSrc.push({
           kind: 'timeout',
           packet: p,
@@ -191,13 +201,10 @@ export async function planDirection(
         return;
       }
       // Received in a later block: at the timeout height itself it would be refused.
-      if (p.timeoutHeight > 0 && receipt.height + 1 >= p.timeoutHeight) {
+      if (p.timeoutHeight > 0 && ack.height + 1 >= p.timeoutHeight) {
         plan.waiting++;
         return;
       }
-      const commitment = await src.ep.call((c) =>
-        provenState(c, fullKey(keys.commitment(src.client.clientId, seq)), src.blocks),
-      );
       if (commitment.value === null) return; // settled since it was listed
       if (commitment.value !== hex(packetCommitment(srcHash, p))) {
         ctx.metrics.errors.inc({ chain: src.ep.chainId, code: 'PACKET_MISMATCH' });
@@ -281,12 +288,12 @@ export function packMessages<T extends RelayMsg>(
 }
 
 /**
- * Carry `works` (proofs from `from`) to `to` in `ibc.relay` txs: each tx carries the
- * updateClient messages that bring `to`'s client of `from` to the proofs' heights, then as
- * many proofs as fit. Every tx repeats the updates, so the txs are independent of the order
- * they commit in (an update the client already holds is a no-op); the txs go out at once.
- * Updates too large to repeat (a long bisection, a large validator set) go first in txs of
- * their own.
+ * Carry `works` (proofs from `from`) to `to` in `ibc.relay` txs: each tx carries proofs of one
+ * height, after the updateClient messages that bring `to`'s client of `from` there from its
+ * latest trusted height. Every tx repeats its height's updates, so the txs are independent of
+ * the order they commit in (an update the client already holds is a no-op); they go out at
+ * once. Updates too large to repeat (a long bisection, a large validator set) go first, in
+ * txs of their own.
  */
 export async function deliver(
   to: Side,
@@ -333,8 +340,15 @@ export async function deliver(
       'proof height passed; next round',
     );
   }
-  const ready = works.filter((w) => plan.held.has(w.proofHeight));
-  if (ready.length === 0) return done;
+  // The works by proof height, each height with the updates that bring the client there.
+  const groups = new Map<number, Work[]>();
+  for (const w of works) {
+    if (!plan.chains.has(w.proofHeight)) continue;
+    const g = groups.get(w.proofHeight);
+    if (g) g.push(w);
+    else groups.set(w.proofHeight, [w]);
+  }
+  if (groups.size === 0) return done;
 
   // Judges one tx's update messages; false when the client could not be brought up.
   const judgeUpdates = (msgs: RelayMsg[], out: RelayOutcome): boolean => {
@@ -377,37 +391,41 @@ export async function deliver(
     return ok;
   };
 
-  let prefix = plan.msgs;
-  let prefixBytes = prefix.reduce((n, m) => n + jsonBytes(m), 0);
-  if (prefixBytes > budget / 2 || prefix.length > MAX_RELAY_MESSAGES / 2) {
-    for (const run of packMessages(prefix, budget)) {
-      let out: RelayOutcome;
-      try {
-        out = await to.ep.relay(run);
-      } catch (e) {
-        done.failed++;
-        ctx.metrics.errors.inc({ chain: to.ep.chainId, code: codeOf(e) });
-        ctx.log.warn(
-          { chain: to.ep.chainId, client: clientId, err: (e as Error)?.message },
-          'client update failed; next round',
-        );
-        return done;
+  const txs: Array<{ prefix: RelayMsg[]; run: Work[] }> = [];
+  for (const [h, group] of [...groups].sort(([x], [y]) => x - y)) {
+    let prefix = plan.chains.get(h) ?? [];
+    let prefixBytes = prefix.reduce((n, m) => n + jsonBytes(m), 0);
+    if (prefixBytes > budget / 2 || prefix.length > MAX_RELAY_MESSAGES / 2) {
+      // Too large to repeat in every tx: the updates go first, each tx waited for.
+      let brought = true;
+      for (const run of packMessages(prefix, budget)) {
+        try {
+          brought = judgeUpdates(run, await to.ep.relay(run));
+        } catch (e) {
+          ctx.metrics.errors.inc({ chain: to.ep.chainId, code: codeOf(e) });
+          ctx.log.warn(
+            { chain: to.ep.chainId, client: clientId, err: (e as Error)?.message },
+            'client update failed; next round',
+          );
+          brought = false;
+        }
+        if (!brought) break;
       }
-      // Later heights go through the same client: they would fail the same way.
-      if (!judgeUpdates(run, out)) {
+      if (!brought) {
         done.failed++;
-        return done;
+        continue;
       }
+      prefix = [];
+      prefixBytes = 0;
     }
-    prefix = [];
-    prefixBytes = 0;
+    for (const run of packMessages(group, budget, MAX_RELAY_MESSAGES, {
+      bytes: prefixBytes,
+      count: prefix.length,
+    })) {
+      txs.push({ prefix, run });
+    }
   }
-
-  const runs = packMessages(ready, budget, MAX_RELAY_MESSAGES, {
-    bytes: prefixBytes,
-    count: prefix.length,
-  });
-  await mapLimit(runs, 4, async (run) => {
+  await mapLimit(txs, 4, async ({ prefix, run }) => {
     let out: RelayOutcome;
     try {
       out = await to.ep.relay([...prefix, ...run.map((w) => ({ method: w.method, args: w.args }))]);

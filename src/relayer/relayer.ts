@@ -64,6 +64,13 @@ export interface RunningRelayer {
   stop(): Promise<void>;
 }
 
+/**
+ * How long a round trusts the client pairs found earlier, and how often a pair's clients are
+ * checked for age: a new block starts a round, and these need not be read every block.
+ */
+const PAIRS_TTL_MS = 5_000;
+const REFRESH_CHECK_MS = 10_000;
+
 const sleep = (ms: number, signal: { wake?: () => void }): Promise<void> =>
   new Promise((r) => {
     const t = setTimeout(r, ms);
@@ -102,16 +109,22 @@ export async function startRelayer(o: RelayerOptions): Promise<RunningRelayer> {
     blocks: new Map(),
   });
 
+  const refreshedAt = new Map<string, number>();
   const runPair = async (pair: ClientPair): Promise<RoundSummary> => {
     const A = side(a, pair.a);
     const B = side(b, pair.b);
     // B's client of A is refreshed with A's headers, and A's client of B with B's.
-    const refreshed = (
-      await Promise.all([
-        refreshIfOld(b, pair.b, A.headers, ctx),
-        refreshIfOld(a, pair.a, B.headers, ctx),
-      ])
-    ).reduce((x, y) => x + y, 0);
+    const key = `${pair.a.clientId}<->${pair.b.clientId}`;
+    let refreshed = 0;
+    if (Date.now() - (refreshedAt.get(key) ?? 0) >= REFRESH_CHECK_MS) {
+      refreshed = (
+        await Promise.all([
+          refreshIfOld(b, pair.b, A.headers, ctx),
+          refreshIfOld(a, pair.a, B.headers, ctx),
+        ])
+      ).reduce((x, y) => x + y, 0);
+      refreshedAt.set(key, Date.now());
+    }
     const [ab, ba] = await Promise.all([planDirection(A, B, ctx), planDirection(B, A, ctx)]);
     metrics.pending.set({ src: a.chainId, dst: b.chainId }, ab.pending);
     metrics.pending.set({ src: b.chainId, dst: a.chainId }, ba.pending);
@@ -137,10 +150,14 @@ export async function startRelayer(o: RelayerOptions): Promise<RunningRelayer> {
     if (downLogged.delete(ep.chainId)) log.info({ chain: ep.chainId }, 'chain reachable again');
   };
 
+  let found: { pairs: ClientPair[]; at: number } | undefined;
   const roundOnce = async (): Promise<RoundSummary> => {
     const sum: RoundSummary = { ...emptyDelivered(), pairs: 0, pendingAtoB: 0, pendingBtoA: 0 };
     try {
-      const pairs = await findPairs(a, b);
+      if (!found || Date.now() - found.at >= PAIRS_TTL_MS) {
+        found = { pairs: await findPairs(a, b), at: Date.now() };
+      }
+      const pairs = found.pairs;
       markUp(a);
       markUp(b);
       const text = pairsText(pairs);
@@ -194,6 +211,7 @@ export async function startRelayer(o: RelayerOptions): Promise<RunningRelayer> {
       metrics.rounds.inc({ outcome: sum.failed > 0 ? 'partial' : 'ok' });
     } catch (e) {
       const chain = (e as { chainId?: string })?.chainId;
+      found = undefined; // what failed may be a pair that changed: look again next round
       metrics.rounds.inc({ outcome: 'failed' });
       if (isUnreachable(e)) {
         const which = chain ?? (a.down ? a.chainId : b.chainId);

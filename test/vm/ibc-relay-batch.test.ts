@@ -212,6 +212,27 @@ describe('ibc.relay between a standard and a gm island', () => {
     assert.equal(query(b, 'ibc', 'receipt', { client: BA, sequence: packets[1].sequence }), true);
   });
 
+  test('txs of two heights stand alone: the later height commits first, the earlier one after', async () => {
+    const [early] = await sendAll([3]);
+    const low = a.chain.height;
+    const lowMsgs = [updateMsg(b, BA, a, low), ...recvMsgs([early])];
+    const [late] = await sendAll([4]);
+    const high = a.chain.height;
+    ok(await runTx(b, 'ibc', 'relay', { msgs: [updateMsg(b, BA, a, high), ...recvMsgs([late])] }));
+    assert.equal(query(b, 'ibc', 'client', { clientId: BA }).latestHeight, high);
+    // Built before: it updates from the same trusted height to one below the client's latest.
+    const r = ok(await runTx(b, 'ibc', 'relay', { msgs: lowMsgs }));
+    assert.deepEqual(
+      results(r).map((x) => x.ok),
+      [true, true],
+    );
+    assert.equal(holds(b, BA, low), true);
+    assert.equal(query(b, 'ibc', 'client', { clientId: BA }).latestHeight, high);
+    for (const p of [early, late]) {
+      assert.equal(query(b, 'ibc', 'receipt', { client: BA, sequence: p.sequence }), true);
+    }
+  });
+
   test('malformed batches are refused whole with INVALID_ARGS and change nothing', async () => {
     const [packet] = await sendAll([7]);
     const good = [updateMsg(b, BA, a, a.chain.height), ...recvMsgs([packet])];
