@@ -407,6 +407,7 @@ describe('interchain: looking back through blocks', () => {
     assert.equal(wantsTx('ibc', 'recvPacket', ports), true);
     assert.equal(wantsTx('ibc', 'acknowledgePacket', ports), true);
     assert.equal(wantsTx('ibc', 'timeoutPacket', ports), true);
+    assert.equal(wantsTx('ibc', 'relay', ports), true);
     assert.equal(wantsTx('ibc', 'updateClient', ports), false);
     assert.equal(wantsTx('token', 'sendTransfer', ports), true);
     assert.equal(wantsTx('token', 'transfer', ports), false);
@@ -594,6 +595,73 @@ describe('interchain: transfers', () => {
     assert.deepEqual(
       [r.client, r.sequence, r.denom, r.amount, r.sender, r.receiver],
       ['beta', 7, 'beta', '1000000', 'ee'.repeat(20), 'cd'.repeat(20)],
+    );
+  });
+
+  it("a relayer's batch (ibc.relay): each packet message a transfer of its own, with its own events", async () => {
+    const one = recvTx('x', 7, { result: { denom: 'transfer/beta/beta' } });
+    const refused = recvTx('x', 8, { error: 'IBC_PACKET_INVALID: bad receiver' });
+    const raced = recvTx('x', 6, { result: {} });
+    const three = recvTx('x', 9, { result: { denom: 'transfer/beta/beta' } });
+    const updated = {
+      contract: 'ibc',
+      name: 'ClientUpdated',
+      data: { clientId: 'beta', height: 41, blockHash: 'ab' },
+    };
+    const batch: MemTx = {
+      txId: 'batch',
+      contract: 'ibc',
+      method: 'relay',
+      args: {
+        msgs: [
+          { method: 'updateClient', args: { clientId: 'beta' } },
+          ...[one, refused, raced, three].map((t) => ({ method: 'recvPacket', args: t.args })),
+        ],
+      },
+      result: {
+        results: [
+          {
+            method: 'updateClient',
+            ok: true,
+            result: { clientId: 'beta', height: 41, result: 'updated' },
+          },
+          { method: 'recvPacket', ok: true, result: one.result },
+          { method: 'recvPacket', ok: true, result: refused.result },
+          {
+            method: 'recvPacket',
+            ok: false,
+            code: 'IBC_PACKET_ALREADY_RECEIVED',
+            message: 'packet beta/6 was received already',
+          },
+          { method: 'recvPacket', ok: true, result: three.result },
+        ],
+      },
+      events: [updated, ...one.events!, ...refused.events!, ...three.events!],
+    };
+    const txs = await scanned({ 30: [batch] });
+    assert.deepEqual(
+      txs.map((t) => [t.txId, t.method, t.ok, t.code, t.events.length]),
+      [
+        ['batch', 'recvPacket', true, '', 3],
+        ['batch', 'recvPacket', true, '', 2],
+        ['batch', 'recvPacket', false, 'IBC_PACKET_ALREADY_RECEIVED', 0],
+        ['batch', 'recvPacket', true, '', 3],
+      ].reverse(),
+    );
+    const rows = transfersOf(txs, new Set(), new Map());
+    assert.deepEqual(
+      rows.map((r) => [r.txId, r.sequence, r.status, r.localDenom, r.detail]),
+      [
+        ['batch', 9, 'received', 'transfer/beta/beta', 'voucher minted'],
+        ['batch', 8, 'refused', null, 'IBC_PACKET_INVALID: bad receiver'],
+        ['batch', 7, 'received', 'transfer/beta/beta', 'voucher minted'],
+      ],
+    );
+    // A refused batch (malformed, or out of gas) delivered nothing: no rows.
+    const failed = await scanned({ 31: [{ ...batch, ok: false, result: null, events: [] }] });
+    assert.deepEqual(
+      failed.map((t) => [t.method, t.ok]),
+      [],
     );
   });
 

@@ -16,7 +16,7 @@
  *   looked back through: the receiving side keeps a receipt per sequence but no count, and
  *   the sender's sequences are not known here. Exact once the look back reached genesis;
  * - transfers come from tx receipts (`token.sendTransfer` and `ibc.recvPacket` txs of the same
- *   blocks): state keeps no list of them. Their outcome comes from the queries above.
+ *   blocks, alone or in a relayer's `ibc.relay` batch): state keeps no list of them. Their outcome comes from the queries above.
  */
 import type { IbcAck, IbcPacket } from '../../src/types/rpc-json.ts';
 import type { EventJson } from './api.ts';
@@ -387,11 +387,12 @@ export interface Scan {
 const PACKET_METHODS = new Set(['recvPacket', 'acknowledgePacket', 'timeoutPacket']);
 
 /**
- * Whether a tx's receipt is worth fetching: packet txs of `ibc`, `token.sendTransfer`, and
- * any call of a contract known to send packets (`ports`: their SendPacket events date them).
+ * Whether a tx's receipt is worth fetching: packet txs of `ibc` (alone or in a relayer's
+ * `relay` batch), `token.sendTransfer`, and any call of a contract known to send packets
+ * (`ports`: their SendPacket events date them).
  */
 export function wantsTx(contract: string, method: string, ports: ReadonlySet<string>): boolean {
-  if (contract === 'ibc') return PACKET_METHODS.has(method);
+  if (contract === 'ibc') return PACKET_METHODS.has(method) || method === 'relay';
   if (contract === 'token') return method === 'sendTransfer';
   return ports.has(contract);
 }
@@ -411,6 +412,66 @@ export async function mapLimit<T, R>(
     }
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}
+
+/** The ibc event that ends each relayable method's own events (they come in message order). */
+const LAST_EVENT: Record<string, string> = {
+  recvPacket: 'WriteAck',
+  acknowledgePacket: 'AckPacket',
+  timeoutPacket: 'TimeoutPacket',
+};
+
+/**
+ * The packet messages of an `ibc.relay` tx (src/vm/native/ibc/relay-batch.ts) as txs of their
+ * own, each with its result and the events it emitted; any other tx as it is. The batch's
+ * events are its messages' in order, and each packet message's end with its ibc event of the
+ * same packet; a refused message emitted none. Client updates are left out, as their own txs are.
+ */
+export function relayMessages(t: ScannedTx): ScannedTx[] {
+  if (t.contract !== 'ibc' || t.method !== 'relay') return [t];
+  const msgs = isObj(t.args) && Array.isArray(t.args.msgs) ? t.args.msgs : [];
+  const results = isObj(t.result) && Array.isArray(t.result.results) ? t.result.results : [];
+  const out: ScannedTx[] = [];
+  let cursor = 0;
+  msgs.forEach((m: unknown, i: number) => {
+    const r: unknown = results[i];
+    if (!isObj(m) || !isObj(r)) return;
+    const method = str(m.method);
+    const packet = isObj(m.args) && isObj(m.args.packet) ? m.args.packet : null;
+    let events: EventJson[] = [];
+    if (r.ok === true) {
+      // A client update's events: up to its own ClientUpdated or ClientFrozen, if any.
+      const ends = (e: EventJson): boolean =>
+        e.contract === 'ibc' &&
+        (method === 'updateClient'
+          ? (e.name === 'ClientUpdated' || e.name === 'ClientFrozen') &&
+            isObj(e.data) &&
+            isObj(r.result) &&
+            e.data.height === r.result.height
+          : e.name === LAST_EVENT[method] &&
+            isObj(e.data) &&
+            packet !== null &&
+            e.data.sequence === packet.sequence &&
+            e.data.sourceClient === packet.sourceClient);
+      const last = t.events.findIndex((e, k) => k >= cursor && ends(e));
+      if (last >= 0) {
+        events = t.events.slice(cursor, last + 1);
+        cursor = last + 1;
+      }
+    }
+    if (!PACKET_METHODS.has(method)) return;
+    out.push({
+      ...t,
+      method,
+      args: m.args,
+      ok: t.ok && r.ok === true,
+      code: t.ok ? str(r.code) : t.code,
+      message: t.ok ? str(r.message) : t.message,
+      result: r.result ?? null,
+      events,
+    });
+  });
   return out;
 }
 
@@ -464,7 +525,7 @@ export async function scanInterchain(
     }));
     for (const { w, t } of receipts) {
       const r: Partial<Awaited<ReturnType<ScanSource['tx']>>['receipt']> = t.receipt ?? {};
-      txs.push({
+      const scanned: ScannedTx = {
         txId: t.txId,
         height: t.height,
         time: w.time,
@@ -476,7 +537,8 @@ export async function scanInterchain(
         message: str(r.message),
         result: r.result,
         events: Array.isArray(r.events) ? r.events : [],
-      });
+      };
+      txs.push(...relayMessages(scanned));
     }
     blocks += take.length;
     if (take.length < list.length) {
@@ -490,9 +552,10 @@ export async function scanInterchain(
     }
     before = page.next;
   }
-  // Newest first: by height, then by place in the block (receipts came in block order).
-  const order = new Map(txs.map((t, i) => [t.txId, i]));
-  txs.sort((a, b) => b.height - a.height || order.get(b.txId)! - order.get(a.txId)!);
+  // Newest first: by height, then by place in the block (receipts came in block order, and a
+  // relay tx's messages in message order).
+  const order = new Map(txs.map((t, i) => [t, i]));
+  txs.sort((a, b) => b.height - a.height || order.get(b)! - order.get(a)!);
   const events: ScannedEvent[] = txs.flatMap((t) =>
     [...t.events]
       .reverse()
