@@ -4,7 +4,7 @@
  * on Ctrl-C, the machine's description and writing a result file under bench/results/.
  */
 import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
-import { createWriteStream, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -202,4 +202,26 @@ export function writeReport(name: string, report: { date: string }): string {
   console.log(JSON.stringify(report, null, 2));
   console.error(`written to ${file}`);
   return file;
+}
+
+/** A node's `process_cpu_seconds_total` from its Prometheus metrics (user + system CPU). */
+export async function nodeCpuSeconds(rpc: string): Promise<number> {
+  const r = await fetch(`${rpc}/metrics`);
+  if (!r.ok) throw new Error(`${rpc}/metrics: ${r.status}`);
+  const m = /^process_cpu_seconds_total\s+(\S+)/m.exec(await r.text());
+  if (!m) throw new Error(`${rpc}/metrics: no process_cpu_seconds_total`);
+  return Number(m[1]);
+}
+
+/** Busy and total jiffies of all CPUs so far (/proc/stat), for the machine's load over a span. */
+export function machineJiffies(): { busy: number; total: number } | undefined {
+  try {
+    const f = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1);
+    const n = f.map(Number);
+    // user nice system idle iowait irq softirq steal: idle and iowait are not work.
+    const total = n.slice(0, 8).reduce((a, b) => a + b, 0);
+    return { busy: total - n[3] - n[4], total };
+  } catch {
+    return undefined;
+  }
 }

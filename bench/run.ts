@@ -6,17 +6,23 @@
  * --chains 2 (with --nodes > 1) makes the nodes host that many chains (all orgs, the same
  * profile; `archi chain new` + `chain join`) and loads every chain at once with the same
  * offered load each: the result sums what they commit together, to compare with one chain.
+ * --chains 1,2 --repeat 3 alternates runs of each count (1, 2, 1, 2, 1, 2) and adds a summary:
+ * the median per count and its share of one chain's (this VM's speed varies by a quarter
+ * from run to run, so one run of each says little).
  * Options: --txs N (default 30000), --concurrency C (default 256), --batch B (default 1),
  * --profiles standard,gm, --workload transfer|kv, --logs DIR (each node's log to DIR/nodeN.log),
- * --cpu-prof DIR (each node's V8 CPU profile, written when it stops)
+ * --cpu-prof DIR (each node's V8 CPU profile, written when it stops), --log-level L (the nodes'
+ * log level, e.g. debug to see each block built or validated and each timeout, with --logs)
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import {
   gitCommit,
   machineInfo,
+  machineJiffies,
+  nodeCpuSeconds,
   runArchi as run,
   spawnNodes,
   stopProcesses,
@@ -33,8 +39,10 @@ const { values } = parseArgs({
     batch: { type: 'string', default: '1' },
     nodes: { type: 'string', default: '1' },
     chains: { type: 'string', default: '1' },
+    repeat: { type: 'string', default: '1' },
     logs: { type: 'string' },
     'cpu-prof': { type: 'string' },
+    'log-level': { type: 'string' },
   },
 });
 
@@ -60,9 +68,19 @@ async function roundCensus(rpc: string, chain: string | undefined): Promise<unkn
   return { blocks: head - 1, byRound: rounds };
 }
 
-/** Ids of the chains beyond the first for --chains (none on a solo node). */
-function extraChains(_dir: string, nodeCount: number): string[] {
-  const n = Number(values.chains);
+/** Sets `logLevel` in every node's node.json. */
+function setLogLevel(dir: string, nodeCount: number, level: string): void {
+  for (let k = 1; k <= nodeCount; k++) {
+    const file = join(dir, 'nodes', `node${k}`, 'node.json');
+    writeFileSync(
+      file,
+      JSON.stringify({ ...JSON.parse(readFileSync(file, 'utf8')), logLevel: level }, null, 2),
+    );
+  }
+}
+
+/** Ids of the chains beyond the first for a run of `n` chains (none on a solo node). */
+function extraChains(n: number, nodeCount: number): string[] {
   if (n > 1 && nodeCount < 2) throw new Error('--chains needs --nodes 2 or more');
   return Array.from({ length: Math.max(0, n - 1) }, (_, i) => `bench-${i + 2}`);
 }
@@ -84,13 +102,38 @@ function combine(profile: string, perChain: Array<Record<string, any>>): unknown
   };
 }
 
-const results: unknown[] = [];
-for (const profile of values.profiles.split(',')) {
+/**
+ * Where the machine's CPU went during the load: each node's CPU seconds (includes signing up
+ * the txs of the bench's setup, a small share), their sum per 1,000 committed txs, and how
+ * busy the whole machine was (1 = every core busy). Comparing CPU per tx between 1 and N
+ * chains tells duplicated work from idle time.
+ */
+function cpuReport(
+  nodeSec: number[],
+  perChain: Array<Record<string, any>>,
+  machineBefore: ReturnType<typeof machineJiffies>,
+): unknown {
+  const committed = perChain.reduce((n, r) => n + Number(r.committed ?? 0), 0);
+  const sum = nodeSec.reduce((a, b) => a + b, 0);
+  const after = machineJiffies();
+  const busy =
+    machineBefore && after && after.total > machineBefore.total
+      ? (after.busy - machineBefore.busy) / (after.total - machineBefore.total)
+      : undefined;
+  return {
+    nodeSec: nodeSec.map((s) => Math.round(s * 10) / 10),
+    nodeMsPerTx: committed > 0 ? Math.round((sum / committed) * 1e6) / 1e3 : undefined,
+    machineBusy: busy === undefined ? undefined : Math.round(busy * 1000) / 1000,
+  };
+}
+
+/** One bench run: a fresh network of `chainCount` chains under `profile`, every chain loaded. */
+async function runOnce(profile: string, chainCount: number): Promise<Record<string, unknown>> {
   const dir = mkdtempSync(join(tmpdir(), `archi-bench-${profile}-`));
   try {
     const nodeCount = Number(values.nodes);
     await run(['init', '--dir', dir, '--orgs', String(nodeCount), '--crypto', profile]);
-    const chainIds = [undefined, ...extraChains(dir, nodeCount)];
+    const chainIds = [undefined, ...extraChains(chainCount, nodeCount)];
     for (const id of chainIds.slice(1)) {
       const orgs = Array.from({ length: nodeCount }, (_, k) => `org${k + 1}`).join(',');
       await run(['chain', 'new', '--dir', dir, '--name', id!, '--orgs', orgs]);
@@ -99,12 +142,16 @@ for (const profile of values.profiles.split(',')) {
         await run(['chain', 'join', '--config', config, '--chain', id!]);
       }
     }
+    if (values['log-level']) setLogLevel(dir, nodeCount, values['log-level']);
     const nodes = spawnNodes(dir, nodeCount, {
       cpuProfDir: values['cpu-prof'],
       logs: values.logs ? { dir: values.logs, prefix: profile } : undefined,
     });
     try {
-      const [rpc] = await waitNodes(nodes);
+      const rpcs = await waitNodes(nodes);
+      const [rpc] = rpcs;
+      const cpuBefore = await Promise.all(rpcs.map(nodeCpuSeconds));
+      const machineBefore = machineJiffies();
       // Every chain loaded at once, each through another node so no one RPC carries it all.
       const outs = await Promise.all(
         chainIds.map((chain, i) =>
@@ -128,30 +175,94 @@ for (const profile of values.profiles.split(',')) {
         ),
       );
       const perChain = outs.map((out) => JSON.parse(out.trim().split('\n').pop()!));
+      const cpu = cpuReport(
+        (await Promise.all(rpcs.map(nodeCpuSeconds))).map((s, k) => s - cpuBefore[k]),
+        perChain,
+        machineBefore,
+      );
       if (nodeCount > 1)
         for (const [i, r] of perChain.entries()) r.rounds = await roundCensus(rpc, chainIds[i]);
-      results.push(perChain.length === 1 ? perChain[0] : combine(profile, perChain));
+      const result = perChain.length === 1 ? perChain[0] : combine(profile, perChain);
+      return { ...(result as object), cpu };
     } finally {
       await stopProcesses(nodes);
     }
   } catch (e) {
-    results.push({ crypto: profile, error: (e as Error).message });
+    return { crypto: profile, chains: chainCount, error: (e as Error).message };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
+/** Middle value (mean of the two middle ones for an even count). */
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+/**
+ * With several chain counts or --repeat: per profile and chain count, the median committed/s
+ * and CPU per tx over the runs, and each count's median as a share of one chain's.
+ */
+function summarize(runs: Array<Record<string, any>>): unknown {
+  const out: unknown[] = [];
+  for (const profile of profiles) {
+    const rows = chainCounts.map((chains) => {
+      const mine = runs.filter(
+        (r) => r.crypto === profile && (r.chains ?? 1) === chains && r.error === undefined,
+      );
+      return {
+        chains,
+        runs: mine.length,
+        committedPerSec: mine.map((r) => r.committedPerSec),
+        medianCommittedPerSec: mine.length ? median(mine.map((r) => r.committedPerSec)) : null,
+        medianNodeMsPerTx: mine.length ? median(mine.map((r) => r.cpu.nodeMsPerTx)) : null,
+      };
+    });
+    const one = rows.find((r) => r.chains === 1)?.medianCommittedPerSec;
+    out.push({
+      crypto: profile,
+      byChains: rows.map((r) => ({
+        ...r,
+        shareOfOneChain:
+          one && r.medianCommittedPerSec !== null
+            ? Math.round((r.medianCommittedPerSec / one) * 1000) / 1000
+            : undefined,
+      })),
+    });
+  }
+  return out;
+}
+
+const profiles = values.profiles.split(',');
+const chainCounts = values.chains.split(',').map(Number);
+if (chainCounts.some((n) => !Number.isSafeInteger(n) || n < 1)) {
+  throw new Error(`--chains takes counts like 1 or 1,2, not ${values.chains}`);
+}
+const repeat = Number(values.repeat);
+const results: Array<Record<string, unknown>> = [];
+// Runs alternate (1, 2, 1, 2, ...) so a machine that speeds up or slows down over the
+// session weighs on every chain count alike.
+for (let i = 0; i < repeat; i++)
+  for (const profile of profiles)
+    for (const chains of chainCounts) results.push(await runOnce(profile, chains));
+
+const several = chainCounts.length > 1 || repeat > 1;
+const chainsText =
+  values.chains === '1' ? '' : `, ${values.chains} chains on every node, all loaded at once`;
 const report = {
   scenario:
     values.nodes === '1'
       ? 'solo node, one process, client on the same machine'
-      : `${values.nodes}-organization BFT network, one process per node${values.chains === '1' ? '' : `, ${values.chains} chains on every node, all loaded at once`}, client on the same machine`,
+      : `${values.nodes}-organization BFT network, one process per node${chainsText}, client on the same machine${repeat > 1 ? `, ${repeat} runs of each, alternating` : ''}`,
   date: new Date().toISOString(),
   machine: machineInfo(),
   commit: gitCommit(),
+  ...(several ? { summary: summarize(results) } : {}),
   results,
 };
 writeReport(
-  `${values.nodes === '1' ? 'solo' : `bft${values.nodes}`}${values.chains === '1' ? '' : `x${values.chains}`}-${values.workload}`,
+  `${values.nodes === '1' ? 'solo' : `bft${values.nodes}`}${values.chains === '1' ? '' : `x${values.chains.replace(/,/g, '-')}`}-${values.workload}`,
   report,
 );

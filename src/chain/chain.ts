@@ -322,16 +322,21 @@ export class Chain extends EventEmitter {
 
   /**
    * Build and execute the next block from the mempool (does not commit it). `full`, asked
-   * before each tx, ends the block early: the proposer's time budget.
+   * before each tx, ends the block early: the proposer's time budget. `maxTxs` bounds what is
+   * taken from the pool at all, so a backlog does not cost a committed-check per pooled tx.
    */
   proposeBlock(
     time: number,
     proposer: Uint8Array,
     lastCommit?: Commit,
     full?: () => boolean,
+    maxTxs = Number.POSITIVE_INFINITY,
   ): ProposedBlock {
     const params = this._config.params!;
-    const reaped = this.mempool.reap(params.maxBlockTxs, Number(params.maxBlockBytes));
+    const reaped = this.mempool.reap(
+      Math.min(params.maxBlockTxs, maxTxs),
+      Number(params.maxBlockBytes),
+    );
     // A tx committed through another path (block sync, another proposer) may still sit in the pool.
     const fresh = reaped.filter((t) => !this.store.hasTx(t.txId));
     if (fresh.length !== reaped.length)

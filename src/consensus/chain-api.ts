@@ -26,9 +26,15 @@ export interface ConsensusChain<B extends CandidateBlock = CandidateBlock> {
   readonly config: Pick<ChainConfig, 'validators' | 'params'>;
   /**
    * Builds and executes the next block from pending txs and evidence; `full`, asked before
-   * each tx, ends the block early (the proposer's time budget).
+   * each tx, ends the block early (the proposer's time budget); at most `maxTxs` txs.
    */
-  proposeBlock(time: number, proposer: Uint8Array, lastCommit?: Commit, full?: () => boolean): B;
+  proposeBlock(
+    time: number,
+    proposer: Uint8Array,
+    lastCommit?: Commit,
+    full?: () => boolean,
+    maxTxs?: number,
+  ): B;
   /** Decodes, checks and executes a block for the next height; throws when it is invalid. */
   validateBlock(blockBytes: Uint8Array): B;
   /** Persists a decided block with the precommits that decided it. */

@@ -7,10 +7,11 @@ test('before any sample only the time budget bounds a block', () => {
   assert.deepEqual(p.limits(3000, 0), { budgetMs: 1000, maxTxs: Number.POSITIVE_INFINITY });
 });
 
-test('after a failed round the tx cap fits the budget at the cost learned from blocks built or validated', () => {
+test('the tx cap fits the budget at the cost learned from blocks built or validated, round 0 with slack', () => {
   const p = new BlockPacer();
   p.observe(2000, 1000); // 0.5 ms a tx
-  assert.deepEqual(p.limits(3000, 0), { budgetMs: 1000, maxTxs: Number.POSITIVE_INFINITY });
+  // Round 0: 1.25 times the 1,000 ms budget at 0.5 ms a tx.
+  assert.deepEqual(p.limits(3000, 0), { budgetMs: 1000, maxTxs: 2500 });
   assert.deepEqual(p.limits(3000, 1), { budgetMs: 500, maxTxs: 1000 });
   // A slower block moves the running cost toward it, not all the way.
   p.observe(1000, 1000); // 1 ms a tx: 0.7 * 0.5 + 0.3 * 1 = 0.65

@@ -271,8 +271,14 @@ export class TbftDriver<B extends CandidateBlock = CandidateBlock> implements Re
         this.signVote(a.vote);
         return;
       case 'scheduleTimeout': {
+        const due = this.o.clock.now() + a.durationMs;
         const fire = (): void => {
           if (this.stopped || a.height !== this.height) return;
+          // How late a timer ran shows an event loop kept busy (by another chain, say).
+          this.o.log.debug(
+            { height: a.height, round: a.round, step: a.step, lateMs: this.o.clock.now() - due },
+            'timeout',
+          );
           this.resend();
           this.enqueue(
             { type: 'timeout', step: a.step, height: a.height, round: a.round },
@@ -317,8 +323,13 @@ export class TbftDriver<B extends CandidateBlock = CandidateBlock> implements Re
       unhex(this.self),
       chain.seenCommitAt(chain.height),
       () => ++taken >= maxTxs || this.o.clock.now() >= end,
+      maxTxs,
     );
     this.pacer.observe(p.block.txs.length, this.o.clock.now() - now);
+    this.o.log.debug(
+      { height, round, txs: p.block.txs.length, ms: this.o.clock.now() - now },
+      'block built',
+    );
     this.o.wal.append({ height, kind: 'block', round, data: p.blockBytes });
     const blockHash = hex(p.blockHash);
     this.blocks.set(blockHash, p);
@@ -453,6 +464,8 @@ export class TbftDriver<B extends CandidateBlock = CandidateBlock> implements Re
   }
 
   private decide(height: number, round: number, blockHash: string): void {
+    // A round that failed is time in which the chain committed nothing: worth an operator's eye.
+    if (round > 0) this.o.log.info({ height, round }, 'height decided after failed rounds');
     const block = this.blocks.get(blockHash);
     if (!block || block === 'invalid') {
       // +2/3 committed a block we never received (or could not run): fetch it by block sync.
@@ -552,7 +565,12 @@ export class TbftDriver<B extends CandidateBlock = CandidateBlock> implements Re
       try {
         const t0 = this.o.clock.now();
         const validated = chain.validateBlock(p.block);
-        this.pacer.observe(validated.block.txs.length, this.o.clock.now() - t0);
+        const ms = this.o.clock.now() - t0;
+        this.pacer.observe(validated.block.txs.length, ms);
+        this.o.log.debug(
+          { height, round: body.round, txs: validated.block.txs.length, ms },
+          'proposed block validated',
+        );
         this.blocks.set(blockHash, validated);
       } catch (e) {
         this.o.log.warn({ height, blockHash, err: (e as Error).message }, 'proposed block refused');
