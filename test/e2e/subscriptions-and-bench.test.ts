@@ -1,7 +1,7 @@
 /**
  * Against a real solo node: WebSocket subscriptions deliver blocks, tx results and contract
  * events as they commit; metrics are served; `archi bench` runs end to end (single and
- * batched submission, both workloads) and prints its JSON.
+ * batched submission, both workloads, and at a fixed rate) and prints its JSON.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -110,4 +110,24 @@ describe('subscriptions, metrics and bench on a real node', () => {
       assert.ok(r.latencyMs.p50 <= r.latencyMs.p99);
     });
   }
+
+  test('archi bench --rate R --duration S offers R txs/s for S seconds', async () => {
+    const r = await archiJson(['bench', '--dir', dir, '--rate', '100', '--duration', '3']);
+    assert.equal(r.txs, 300);
+    assert.equal(r.rate, 100);
+    assert.equal(r.committed, 300, JSON.stringify(r));
+    // Tx i may not go out before i / rate seconds: the last one (299) not before 2.99 s, so the
+    // sending rate cannot exceed the asked one (by more than the clock's rounding).
+    assert.ok(r.offeredPerSec <= 100.5, JSON.stringify(r));
+    assert.ok(r.durationSec >= 2.99, JSON.stringify(r));
+  });
+
+  test('archi bench refuses --duration without --rate and --txs with it', async () => {
+    for (const args of [
+      ['--duration', '3'],
+      ['--rate', '10', '--txs', '50'],
+    ]) {
+      await assert.rejects(archiJson(['bench', '--dir', dir, ...args]), /INVALID_ARGS/);
+    }
+  });
 });

@@ -48,6 +48,13 @@ export interface BenchOptions {
   progress: boolean;
   /** Send through the service gateway as this app, calling its counter `contract`. */
   gateway?: { client: GatewayClient; contract: string };
+  /**
+   * Fixed offered load (txs per second): tx i is sent at start + i / rate whatever the
+   * answers (open loop, as Caliper's fixed-rate), at most `concurrency` requests in flight;
+   * latency counts from each tx's scheduled time, so a node that falls behind is not flattered
+   * by the client waiting for it. Unset: `concurrency` workers send as fast as answered.
+   */
+  rate?: number;
 }
 
 /** The JSON object `archi bench` prints. */
@@ -62,6 +69,9 @@ export interface BenchResult {
   committedPerSec: number;
   submitPerSec: number;
   latencyMs: { p50: number; p90: number; p99: number; max: number };
+  /** With a fixed rate: the rate asked for and the rate the txs really went out at. */
+  rate?: number;
+  offeredPerSec?: number;
   /** From sending a tx to its accepted answer (the node's, or the gateway's). */
   submitLatencyMs: { p50: number; p99: number };
   crypto: string;
@@ -410,7 +420,32 @@ export async function runBench(
       progress.update(`submitted ${nextTx}/${o.txs}  committed ${committed}`);
     }
   };
-  await Promise.all(Array.from({ length: Math.min(o.concurrency, o.txs) }, worker));
+  /** Fixed-rate sending: every few ms, what is due by now (up to `concurrency` in flight). */
+  const paced = async (rate: number): Promise<void> => {
+    const inflight = new Set<Promise<void>>();
+    while (nextTx < o.txs) {
+      const due = Math.min(o.txs, Math.floor(((performance.now() - t0) * rate) / 1000) + 1);
+      while (nextTx < due && inflight.size < o.concurrency) {
+        const first = nextTx;
+        nextTx = Math.min(due, first + o.batch);
+        const indices: number[] = [];
+        for (let i = first; i < nextTx; i++) {
+          startAt[i] = t0 + (i * 1000) / rate;
+          indices.push(i);
+        }
+        const p = submit(indices).finally(() => inflight.delete(p));
+        inflight.add(p);
+      }
+      progress.update(`submitted ${nextTx}/${o.txs}  committed ${committed}`);
+      const wait = t0 + (nextTx * 1000) / rate - performance.now();
+      // Behind with every slot taken: wait for an answer rather than spin.
+      if (nextTx < due) await Promise.race(inflight);
+      else await sleep(Math.max(1, Math.min(wait, 10)));
+    }
+    await Promise.all(inflight);
+  };
+  if (o.rate) await paced(o.rate);
+  else await Promise.all(Array.from({ length: Math.min(o.concurrency, o.txs) }, worker));
   poster.close();
 
   lastProgress = Math.max(lastProgress, performance.now());
@@ -455,6 +490,7 @@ export async function runBench(
       p50: round(quantile(answers, 0.5), 1),
       p99: round(quantile(answers, 0.99), 1),
     },
+    ...(o.rate ? { rate: o.rate, offeredPerSec: round(o.txs / submitSec, 1) } : {}),
     crypto: status.crypto,
     node: nodeName.includes('://') && status.node ? status.node : nodeName,
     chainId,
@@ -472,6 +508,8 @@ interface BenchFlags extends TargetFlags {
   idleTimeout: number;
   via: 'node' | 'gateway';
   gateway?: string;
+  rate?: number;
+  duration?: number;
 }
 
 /** What `archi bench --via gateway` prints: both runs and how the gateway path compares. */
@@ -576,8 +614,30 @@ export function register(program: Command): void {
           .choices(['node', 'gateway'])
           .default('node'),
       )
-      .option('--gateway <url>', "the gateway's URL (default: network.json's record)"),
+      .option('--gateway <url>', "the gateway's URL (default: network.json's record)")
+      .option(
+        '--rate <r>',
+        'offer R txs/s (fixed rate, latency from each scheduled send) instead of sending as fast as answered',
+        intOption('--rate', 1, 1_000_000),
+      )
+      .option(
+        '--duration <s>',
+        'with --rate: seconds of load (R x S txs; default 30)',
+        intOption('--duration', 1, 86_400),
+      ),
   ).action(async (flags: BenchFlags, cmd: Command) => {
+    if (flags.duration !== undefined && flags.rate === undefined) {
+      throw new ArchiError('INVALID_ARGS', '--duration goes with --rate');
+    }
+    if (flags.rate !== undefined) {
+      if (cmd.getOptionValueSource('txs') === 'cli') {
+        throw new ArchiError('INVALID_ARGS', '--rate with --duration sets the txs; drop --txs');
+      }
+      if (flags.via === 'gateway') {
+        throw new ArchiError('INVALID_ARGS', '--rate runs straight to the node (--via node)');
+      }
+      flags.txs = flags.rate * (flags.duration ?? 30);
+    }
     if (flags.via === 'gateway') {
       if (cmd.getOptionValueSource('workload') === 'default') flags.workload = 'contract';
       if (flags.workload !== 'contract' || flags.batch !== 1) {
@@ -601,6 +661,7 @@ export function register(program: Command): void {
       workload: flags.workload,
       idleTimeoutMs: flags.idleTimeout,
       progress: process.stderr.isTTY === true,
+      rate: flags.rate,
     };
     if (flags.via === 'node') {
       const result = await runBench(client, node.name, identity, options);
