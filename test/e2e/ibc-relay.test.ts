@@ -530,12 +530,19 @@ describe('interchain between two real networks', () => {
       })
     ).result as { validatorsHash: string };
     assert.equal(cs.validatorsHash, (await A.client.validators(onB.latestHeight)).hash);
-    assert.ok(
+    // Waited for, and on failure the relayer's update and warning lines are shown: this failed
+    // once in a loaded full-suite run (1 of 6 runs) and passed when rerun.
+    const crossed = (): boolean =>
       logs(r, 'client updated').some(
         (l) => l.chain === 'island-b' && l.trustedHeight < changedAt && l.height >= changedAt,
-      ),
-      'one update crossed the change',
-    );
+      );
+    await waitUntil(crossed, 'one update crossed the change', 15_000).catch(() => {
+      const seen = r.out
+        .split('\n')
+        .filter((l) => /client updated|"level":(40|50)/.test(l))
+        .join('\n');
+      assert.fail(`no update crossed the change at ${changedAt}; relayer said:\n${seen}`);
+    });
     await stopRelayers();
   });
 });
