@@ -317,19 +317,16 @@ export class TbftDriver<B extends CandidateBlock = CandidateBlock> implements Re
     // reach them and be re-executed before it fires (see block-pacer.ts).
     const { budgetMs, maxTxs } = this.pacer.limits(timeoutMs(this.timeouts(), 'propose', 0), round);
     const end = now + budgetMs;
-    let taken = 0;
     const p = chain.proposeBlock(
       time,
       unhex(this.self),
       chain.seenCommitAt(chain.height),
-      () => ++taken >= maxTxs || this.o.clock.now() >= end,
+      () => this.o.clock.now() >= end,
       maxTxs,
     );
-    this.pacer.observe(p.block.txs.length, this.o.clock.now() - now);
-    this.o.log.debug(
-      { height, round, txs: p.block.txs.length, ms: this.o.clock.now() - now },
-      'block built',
-    );
+    const ms = this.o.clock.now() - now;
+    this.pacer.observe(p.block.txs.length, ms);
+    this.o.log.debug({ height, round, txs: p.block.txs.length, ms }, 'block built');
     this.o.wal.append({ height, kind: 'block', round, data: p.blockBytes });
     const blockHash = hex(p.blockHash);
     this.blocks.set(blockHash, p);
