@@ -48,7 +48,13 @@ import {
 } from '../vm/context.ts';
 import type { ContractRegistry } from '../vm/registry.ts';
 import { type CallEnv, callContract, runNative } from '../vm/sandbox/runner.ts';
-import { type CheckedTx, checkDecodedTx, type TxCheckEnv } from './tx-check.ts';
+import {
+  blockGasLimit,
+  type CheckedTx,
+  checkDecodedTx,
+  checkTxGasLimit,
+  type TxCheckEnv,
+} from './tx-check.ts';
 
 export interface ExecutorStore extends StateReader, NodeReader {
   hasTx(txId: Uint8Array): boolean;
@@ -67,6 +73,12 @@ export interface BlockInput {
    * one tx is always taken). Validators never pass it: a block they get is executed whole.
    */
   full?: () => boolean;
+  /**
+   * A proposer's build: the tx that would take the block's gas past params.maxBlockGas ends the
+   * block and is left out, its writes taken back, so it stays in the pool for a later block.
+   * Without it such a block is invalid (BLOCK_GAS_EXCEEDED).
+   */
+  proposing?: boolean;
 }
 
 export interface BlockResult {
@@ -286,7 +298,8 @@ export class Executor {
 
   /**
    * Execute a block's txs in order. A tx that fails any check or throws gets an error
-   * receipt and leaves no state change. A block carrying a duplicate tx is invalid as a whole.
+   * receipt and leaves no state change. A block carrying a duplicate tx, or whose receipts
+   * charge more gas than params.maxBlockGas (BLOCK_GAS_EXCEEDED), is invalid as a whole.
    */
   executeBlock(input: BlockInput): BlockResult {
     const hash = (d: Uint8Array) => this.env.profile.hash(d);
@@ -294,6 +307,8 @@ export class Executor {
     const seen = new Set<string>();
     const receipts: Receipt[] = [];
     const block: BlockInfo = { height: input.height, time: input.time };
+    const gasLimit = blockGasLimit(input.config);
+    let gasUsed = 0n;
     for (const tx of input.txs) {
       if (receipts.length > 0 && input.full?.()) break;
       if (seen.has(tx.txIdHex) || this.store.hasTx(tx.txId)) {
@@ -303,7 +318,23 @@ export class Executor {
         );
       }
       seen.add(tx.txIdHex);
-      receipts.push(this.executeTx(input.config, tx, block, state));
+      // Only the tx's own gas tells whether it fits, so it runs first and may be taken back.
+      if (gasLimit !== undefined && input.proposing) state.mark();
+      const receipt = this.executeTx(input.config, tx, block, state);
+      gasUsed += receipt.gasUsed;
+      if (gasLimit !== undefined && gasUsed > gasLimit) {
+        if (!input.proposing) {
+          throw new ArchiError(
+            'BLOCK_GAS_EXCEEDED',
+            `block ${input.height} charges more gas than its limit ${gasLimit}: ${gasUsed} with its tx ${receipts.length} (${tx.txIdHex}, counting from 0)`,
+          );
+        }
+        // Never the block's first tx: a receipt charges at most the tx's gas limit, and a tx
+        // above the block's limit is refused before any charge (checkTxGasLimit).
+        state.rollbackToMark();
+        break;
+      }
+      receipts.push(receipt);
     }
     for (const e of input.evidence ?? []) {
       state.set(
@@ -358,6 +389,9 @@ export class Executor {
     const run = newRun(this.env.registry, state, gas);
     const events = run.events;
     try {
+      // Before the base charge: such a tx (admitted under a higher limit) then costs nothing,
+      // so it fits any block and leaves the pool with its error receipt.
+      checkTxGasLimit(config, tx);
       gas.charge(GAS.txBase + tx.bytes.length * GAS.perArgByte);
       const checked: CheckedTx = checkDecodedTx(this.env, config, tx, block.time, state);
       const p = checked.payload;

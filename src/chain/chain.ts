@@ -324,6 +324,8 @@ export class Chain extends EventEmitter {
    * Build and execute the next block from the mempool (does not commit it). `full`, asked
    * before each tx, ends the block early: the proposer's time budget. `maxTxs` bounds what is
    * taken from the pool at all, so a backlog does not cost a committed-check per pooled tx.
+   * The block also ends before the tx that would take its gas past params.maxBlockGas; the txs
+   * left out stay in the pool.
    */
   proposeBlock(
     time: number,
@@ -351,6 +353,7 @@ export class Chain extends EventEmitter {
       txs: fresh,
       evidence: evidence.map((e) => e.json),
       full,
+      proposing: true,
     });
     const txs = fresh.slice(0, result.txIds.length);
     const lastCommitBytes = lastCommit ? encode(CommitSchema, lastCommit) : new Uint8Array(0);
@@ -424,7 +427,8 @@ export class Chain extends EventEmitter {
    * Check a block received from a peer as the next block of this chain and re-execute it:
    * header linkage, validator set, the previous block's commit, tx root, and the roots the
    * proposer claimed against our own execution. Returns the executed block, ready to commit.
-   * Throws ArchiError(BLOCK_INVALID) naming the first mismatch.
+   * Throws ArchiError(BLOCK_INVALID) naming the first mismatch, or BLOCK_GAS_EXCEEDED when its
+   * receipts charge more than params.maxBlockGas.
    */
   validateBlock(blockBytes: Uint8Array): ProposedBlock {
     const bad = (why: string): never => {
@@ -491,6 +495,8 @@ export class Chain extends EventEmitter {
         evidence,
       });
     } catch (e) {
+      // Its own code, so a proposer over the gas limit is told apart from a broken block.
+      if (e instanceof ArchiError && e.code === 'BLOCK_GAS_EXCEEDED') throw e;
       return bad(`execution failed: ${(e as Error).message}`);
     }
     if (!bytesEqual(result.txRoot, header.txRoot)) bad('tx root mismatch');

@@ -19,6 +19,11 @@ export class StateOverlay implements StateReader {
    * before its first write since the savepoint (undefined: the layer had no entry).
    */
   private readonly savepoints: Array<Map<string, Uint8Array | null | undefined>> = [];
+  /**
+   * While a mark is set: the block layer's entry of each key before its first change since the
+   * mark (undefined: the layer had no entry).
+   */
+  private marked: Map<string, Uint8Array | null | undefined> | undefined;
 
   constructor(private readonly base: StateReader) {}
 
@@ -100,8 +105,32 @@ export class StateOverlay implements StateReader {
     if (this.savepoints.length > 0) {
       throw new ArchiError('INTERNAL', 'a tx cannot be kept while a savepoint is open');
     }
-    for (const [k, v] of this.tx) this.block.set(k, v);
+    const marked = this.marked;
+    for (const [k, v] of this.tx) {
+      if (marked && !marked.has(k)) marked.set(k, this.block.get(k));
+      this.block.set(k, v);
+    }
     this.tx = new Map();
+  }
+
+  /**
+   * Remember the block layer as it is now, replacing an earlier mark, so that rollbackToMark can
+   * take back whatever is kept after it (a proposer leaving out a tx that has already run).
+   */
+  mark(): void {
+    this.marked = new Map();
+  }
+
+  /** Restore the block layer to the last mark, dropping the current tx too; the mark is used up. */
+  rollbackToMark(): void {
+    const marked = this.marked;
+    if (!marked) throw new ArchiError('INTERNAL', 'no mark is set');
+    this.rollbackTx();
+    for (const [k, prev] of marked) {
+      if (prev === undefined) this.block.delete(k);
+      else this.block.set(k, prev);
+    }
+    this.marked = undefined;
   }
 
   /** Drop the current tx's writes (and its open savepoints). */

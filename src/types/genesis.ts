@@ -6,6 +6,7 @@ import { type ChainConfig, ChainConfigSchema, create } from '../codec/index.ts';
 import { certFromPem } from '../crypto/x509.ts';
 import { ArchiError } from './errors.ts';
 import { unhex } from './hex.ts';
+import { DEFAULT_GAS_LIMIT } from './tx.ts';
 
 export const ROLES = ['admin', 'client', 'consensus', 'common'] as const;
 export type Role = (typeof ROLES)[number];
@@ -32,6 +33,11 @@ export interface GenesisParams {
   timeoutProposeMs: number;
   timeoutVoteMs: number;
   timeoutDeltaMs: number;
+  /**
+   * Most gas one block's receipts may charge together; absent: no gas limit (see
+   * validateGenesis). A tx whose own gas limit is above it is refused (TX_GAS_OVER_BLOCK_LIMIT).
+   */
+  maxBlockGas?: number;
 }
 
 export interface Genesis {
@@ -58,7 +64,21 @@ export const DEFAULT_PARAMS: GenesisParams = {
   timeoutProposeMs: 3000,
   timeoutVoteMs: 1000,
   timeoutDeltaMs: 500,
+  // About 1 s of token transfers on a 2-core machine (~4,500 gas each), so the limit bounds
+  // transfer blocks no tighter than the proposer's time budget did; TypeScript contract calls
+  // cost far more time per gas (docs/ARCHITECTURE.md, "BFT consensus").
+  maxBlockGas: 25_000_000,
 };
+
+/**
+ * Inclusive bounds of maxBlockGas, in genesis and in set_params. The floor is the SDK's default
+ * tx gas limit: every tx above the block limit is refused, so a lower one would refuse the
+ * governance txs that could raise it again unless they named a smaller gas limit.
+ */
+export const MAX_BLOCK_GAS_BOUNDS: readonly [number, number] = [
+  Number(DEFAULT_GAS_LIMIT),
+  1_000_000_000_000,
+];
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 const POLICY = /^(ANY|MAJORITY|ALL|[1-9][0-9]*\/[1-9][0-9]*)$/;
@@ -128,8 +148,20 @@ export function validateGenesis(raw: unknown): Genesis {
   // Consensus keeps 3 * total power exact (consensus/tbft/proposer.ts).
   const total = validators.reduce((n, v) => n + v.power, 0);
   if (total > Math.floor(Number.MAX_SAFE_INTEGER / 3)) fail('total validator power is too large');
-  const p = { ...DEFAULT_PARAMS, ...((g.params as object) ?? {}) } as GenesisParams;
-  for (const [k, v] of Object.entries(p)) posInt(v, `params.${k}`);
+  // A genesis without maxBlockGas is not given the default: the validated genesis is what a
+  // data directory's genesis hash covers, and the config it yields is the genesis state, so
+  // filling it in would make every existing chain's files and blocks another chain's.
+  const { maxBlockGas: _, ...legacyDefaults } = DEFAULT_PARAMS;
+  const p = { ...legacyDefaults, ...((g.params as object) ?? {}) } as GenesisParams;
+  for (const [k, v] of Object.entries(p)) {
+    if (k !== 'maxBlockGas') posInt(v, `params.${k}`);
+  }
+  if (p.maxBlockGas !== undefined) {
+    const [min, max] = MAX_BLOCK_GAS_BOUNDS;
+    if (!Number.isSafeInteger(p.maxBlockGas) || p.maxBlockGas < min || p.maxBlockGas > max) {
+      fail(`params.maxBlockGas must be an integer in ${min}..${max} (or absent: no gas limit)`);
+    }
+  }
   const roles = (v: unknown, what: string, dflt: Role[]): Role[] => {
     if (v === undefined) return dflt;
     if (!Array.isArray(v) || !v.every(isRole)) fail(`${what} must be a list of roles`);
@@ -206,6 +238,8 @@ export function genesisToConfig(g: Genesis): ChainConfig {
       timeoutProposeMs: g.params.timeoutProposeMs,
       timeoutVoteMs: g.params.timeoutVoteMs,
       timeoutDeltaMs: g.params.timeoutDeltaMs,
+      // 0 is proto3's absent field: the config of a genesis without a limit encodes as before.
+      maxBlockGas: BigInt(g.params.maxBlockGas ?? 0),
     },
     txRoles: g.txRoles,
     kvWriteRoles: g.kvWriteRoles,

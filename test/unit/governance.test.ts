@@ -65,6 +65,15 @@ describe('governance (one org: the proposer alone meets MAJORITY)', () => {
       [fx.admin, { kind: 'set_params', args: { gasPrice: 1 } }, 'INVALID_ARGS'],
       [
         fx.admin,
+        { kind: 'set_params', args: { maxBlockGas: 9_999_999 } },
+        'INVALID_ARGS',
+        /maxBlockGas must be an integer in 10000000\.\.1000000000000/,
+      ],
+      [fx.admin, { kind: 'set_params', args: { maxBlockGas: 0 } }, 'INVALID_ARGS'],
+      [fx.admin, { kind: 'set_params', args: { maxBlockGas: 1e12 + 1 } }, 'INVALID_ARGS'],
+      [fx.admin, { kind: 'set_params', args: { maxBlockGas: '20000000' } }, 'INVALID_ARGS'],
+      [
+        fx.admin,
         { kind: 'set_params', args: { maxTxBytes: 100_000, maxBlockBytes: 50_000 } },
         'INVALID_ARGS',
       ],
@@ -171,6 +180,40 @@ describe('governance (one org: the proposer alone meets MAJORITY)', () => {
       4096,
     );
     await assert.rejects(fx.client.send(chain, big), { code: 'TX_TOO_LARGE' });
+    await chain.close();
+  });
+
+  test('set_params gives a chain without one a block gas limit, shown in the config and enforced after activation', async () => {
+    const chain = fx.open();
+    const configParams = () =>
+      (chain.query('chain_config', 'get', {}, false).result as any).params as Record<
+        string,
+        number
+      >;
+    assert.equal(chain.config.params!.maxBlockGas, 0n);
+    assert.equal('maxBlockGas' in configParams(), false, 'no limit: absent, as before');
+    const put = (key: string, gasLimit: bigint) =>
+      fx.client.send(chain, { contract: 'kv', method: 'put', args: { key, value: 1 }, gasLimit });
+    const before = await put('g1', 30_000_000n);
+    const change = await propose(fx.admin, chain, {
+      kind: 'set_params',
+      args: { maxBlockGas: 20_000_000 },
+    });
+    const [r1, r2] = commitReceipts(fx, chain, [before, change]);
+    assert.equal(r1.status, 'ok', 'the block that sets the limit still runs without one');
+    assert.equal(r2.status, 'ok', r2.message);
+    assert.equal(chain.config.params!.maxBlockGas, 20_000_000n);
+    assert.equal(configParams().maxBlockGas, 20_000_000);
+    await assert.rejects(put('g2', 30_000_000n), { code: 'TX_GAS_OVER_BLOCK_LIMIT' });
+    const [r3] = commitReceipts(fx, chain, [await put('g3', 20_000_000n)]);
+    assert.equal(r3.status, 'ok');
+    // Other params changed later leave the limit as it is.
+    const other = await propose(fx.admin, chain, {
+      kind: 'set_params',
+      args: { maxBlockTxs: 900 },
+    });
+    assert.equal(commitReceipts(fx, chain, [other])[0].status, 'ok');
+    assert.equal(chain.config.params!.maxBlockGas, 20_000_000n);
     await chain.close();
   });
 

@@ -136,3 +136,38 @@ test('savepoints: keeping a tx with one open, or closing one never opened, is a 
   o.commitTx();
   assert.equal(text(o.get('c/z')), '9');
 });
+
+test('rollbackToMark restores the block layer exactly: rewritten, deleted and new keys', () => {
+  const o = new StateOverlay(reader);
+  o.set('c/a', b('tx1'));
+  o.set('c/n', b('tx1'));
+  o.commitTx();
+  const before = o.changes();
+  o.mark();
+  // The left-out tx: a key the block wrote, a committed key deleted, a new key, and a second
+  // kept tx of its own (a savepoint released inside), all taken back together.
+  o.set('c/a', b('tx2'));
+  o.delete('c/b');
+  o.set('c/new', b('tx2'));
+  o.commitTx();
+  o.savepoint();
+  o.set('c/n', b('tx3'));
+  o.releaseSavepoint();
+  o.commitTx();
+  o.set('c/pending', b('tx4'));
+  o.rollbackToMark();
+  assert.deepEqual(o.changes(), before);
+  assert.equal(text(o.get('c/a')), 'tx1');
+  assert.equal(text(o.get('c/b')), '2');
+  assert.equal(o.get('c/new'), undefined);
+  assert.equal(o.get('c/pending'), undefined);
+  assert.deepEqual(
+    o.range('c/', 10).map(([k]) => k),
+    ['c/a', 'c/b', 'c/n'],
+  );
+  assert.throws(() => o.rollbackToMark(), { code: 'INTERNAL' }, 'a mark is used once');
+  // Writes kept after the mark is used up stay.
+  o.set('c/z', b('9'));
+  o.commitTx();
+  assert.equal(text(o.get('c/z')), '9');
+});

@@ -64,6 +64,7 @@ const PARAMS: Array<[string, number, number]> = [
   ['timeoutProposeMs', 1, 3_600_000],
   ['timeoutVoteMs', 1, 3_600_000],
   ['timeoutDeltaMs', 1, 3_600_000],
+  ['maxBlockGas', 10_000_000, 1_000_000_000_000],
 ];
 
 export type { ProposalJson };
@@ -726,7 +727,7 @@ function ProposeForm({
               <input
                 inputMode="numeric"
                 value={params[name] ?? ''}
-                placeholder={`now ${config?.params?.[name] ?? '?'}`}
+                placeholder={`now ${config?.params?.[name] ?? (config?.params && name === 'maxBlockGas' ? 'no limit' : '?')}`}
                 onChange={(e) => setParams({ ...params, [name]: e.target.value })}
                 data-testid={`param-${name}`}
               />

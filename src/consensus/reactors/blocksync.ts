@@ -157,7 +157,10 @@ export class BlockSyncReactor<B extends CandidateBlock = CandidateBlock> impleme
       this.o.log.info({ height, from: peer }, 'synced block');
       this.o.onSynced(executed);
     } catch (e) {
-      this.o.log.warn({ height, peer, err: (e as Error).message }, 'synced block refused');
+      this.o.log.warn(
+        { height, peer, code: (e as { code?: string }).code, err: (e as Error).message },
+        'synced block refused',
+      );
       this.peerHeights.delete(peer);
     }
     this.maybeRequest();

@@ -570,7 +570,10 @@ export class TbftDriver<B extends CandidateBlock = CandidateBlock> implements Re
         );
         this.blocks.set(blockHash, validated);
       } catch (e) {
-        this.o.log.warn({ height, blockHash, err: (e as Error).message }, 'proposed block refused');
+        this.o.log.warn(
+          { height, blockHash, code: (e as { code?: string }).code, err: (e as Error).message },
+          'proposed block refused',
+        );
         this.blocks.set(blockHash, 'invalid');
       }
     }

@@ -59,6 +59,9 @@ export function configToJson(c: ChainConfig): ChainConfigJson {
           timeoutProposeMs: c.params.timeoutProposeMs,
           timeoutVoteMs: c.params.timeoutVoteMs,
           timeoutDeltaMs: c.params.timeoutDeltaMs,
+          // Absent means no gas limit, as in the config: the view of a chain without one stays
+          // what it was, since a contract may read it inside a tx and old blocks must replay.
+          ...(c.params.maxBlockGas > 0n ? { maxBlockGas: Number(c.params.maxBlockGas) } : {}),
         }
       : null,
     txRoles: c.txRoles,

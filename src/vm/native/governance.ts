@@ -32,7 +32,7 @@
  */
 import type { ChainConfig } from '../../codec/index.ts';
 import { ArchiError } from '../../types/errors.ts';
-import { ROLES, type Role } from '../../types/genesis.ts';
+import { MAX_BLOCK_GAS_BOUNDS, ROLES, type Role } from '../../types/genesis.ts';
 import {
   MEMBERSHIP_KINDS,
   type MembershipKind,
@@ -113,8 +113,12 @@ const LIST_LIMIT = 1000;
 const NEXT_KEY = 'next';
 const POLICY = /^(ANY|MAJORITY|ALL|([1-9][0-9]{0,5})\/([1-9][0-9]{0,5}))$/;
 
-/** Inclusive bounds of each settable param; maxTxBytes stays large enough for governance txs. */
-const PARAM_BOUNDS: Record<string, [number, number]> = {
+/**
+ * Inclusive bounds of each settable param; maxTxBytes stays large enough for governance txs,
+ * maxBlockGas for their default gas limit (MAX_BLOCK_GAS_BOUNDS). A chain without a gas limit
+ * gets one by set_params; none is taken away again (0 is outside the bounds).
+ */
+const PARAM_BOUNDS: Record<string, readonly [number, number]> = {
   maxBlockTxs: [1, 1_000_000],
   maxBlockBytes: [4096, 1024 * 1024 * 1024],
   maxTxBytes: [4096, 64 * 1024 * 1024],
@@ -122,6 +126,7 @@ const PARAM_BOUNDS: Record<string, [number, number]> = {
   timeoutProposeMs: [1, 3_600_000],
   timeoutVoteMs: [1, 3_600_000],
   timeoutDeltaMs: [1, 3_600_000],
+  maxBlockGas: MAX_BLOCK_GAS_BOUNDS,
 };
 
 const proposalKey = (id: number): string => `proposal/${String(id).padStart(12, '0')}`;
@@ -157,6 +162,8 @@ function mergedParams(
     timeoutProposeMs: p?.timeoutProposeMs ?? 0,
     timeoutVoteMs: p?.timeoutVoteMs ?? 0,
     timeoutDeltaMs: p?.timeoutDeltaMs ?? 0,
+    // 0: no gas limit; it stays 0, and absent from the stored config, unless a change sets it.
+    maxBlockGas: Number(p?.maxBlockGas ?? 0n),
     ...changes,
   };
   if (merged.maxTxBytes > merged.maxBlockBytes) {
@@ -305,6 +312,7 @@ function applyChange(ctx: CallContext, p: Proposal): void {
       config.params.timeoutProposeMs = m.timeoutProposeMs;
       config.params.timeoutVoteMs = m.timeoutVoteMs;
       config.params.timeoutDeltaMs = m.timeoutDeltaMs;
+      config.params.maxBlockGas = BigInt(m.maxBlockGas);
       break;
     }
     case 'set_policy':
