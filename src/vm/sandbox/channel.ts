@@ -79,6 +79,11 @@ export class Channel {
     return JSON.parse(this.data.toString('utf8', 0, this.ctrl[LENGTH]));
   }
 
+  /** Whether a message waits for this side (recv would not block). */
+  hasTurn(): boolean {
+    return Atomics.load(this.ctrl, TURN) === this.me;
+  }
+
   /** Mark the channel dead (the worker is going away) and wake the other side. */
   kill(): void {
     Atomics.store(this.ctrl, TURN, Turn.dead);

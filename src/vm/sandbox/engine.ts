@@ -1,7 +1,13 @@
 /**
- * One contract call inside QuickJS (sandbox thread): a fresh runtime and context, the
- * prelude, `ctx` made of host functions, and the translation of what happens into a Done.
- * Everything the contract asks of the chain goes through `env.rpc` to the main thread.
+ * Contract calls inside QuickJS (sandbox thread): a runtime and context, the prelude, the
+ * host functions, the contract's module, then per call a `ctx` and the translation of what
+ * happens into a Done. Everything the contract asks of the chain goes through `env.rpc` to
+ * the main thread.
+ *
+ * The part before the call (`setUp`) is the same for every call of a contract, so a warm
+ * slot (warm.ts) runs it once and restores the WebAssembly memory to that point after each
+ * call; a cold call runs the identical sequence in a fresh runtime. Both make the same
+ * QuickJS calls in the same order, so interrupt ticks (gas) and allocations are equal.
  */
 import {
   DefaultIntrinsics,
@@ -41,6 +47,18 @@ function clip(s: string): string {
 type Ret = QuickJSHandle | { error: QuickJSHandle } | undefined;
 type Ok = HostReply & { t: 'ok' };
 
+/** The host functions `ctx` is made of. */
+interface HostFns {
+  get: QuickJSHandle;
+  has: QuickJSHandle;
+  set: QuickJSHandle;
+  delete: QuickJSHandle;
+  range: QuickJSHandle;
+  emit: QuickJSHandle;
+  call: QuickJSHandle;
+  revert: QuickJSHandle;
+}
+
 /**
  * One call: a fresh runtime + context, the prelude run with the host stubs, and `ctx` built
  * from host functions. Every handle it makes is disposed with it.
@@ -50,8 +68,12 @@ export class Call {
   readonly vm: QuickJSContext;
   fault: Fault | undefined;
   private started = false;
-  private readonly heapAtStart: number;
-  private readonly handles: QuickJSHandle[] = [];
+  private heapAtStart: number;
+  /** Handles of the set-up (the slot's lifetime) and of the current call. */
+  private readonly setupHandles: QuickJSHandle[] = [];
+  private callHandles: QuickJSHandle[] = [];
+  private sealed = false;
+  private fns!: HostFns;
   private codec!: {
     tagged: QuickJSHandle;
     plain: QuickJSHandle;
@@ -93,8 +115,30 @@ export class Call {
   }
 
   keep(h: QuickJSHandle): QuickJSHandle {
-    this.handles.push(h);
+    (this.sealed ? this.callHandles : this.setupHandles).push(h);
     return h;
+  }
+
+  /** The set-up is complete: from here handles belong to the current call. */
+  seal(): void {
+    // Touch the context's lazily cached global handle now: made during a call, its heap
+    // pointer would not survive a warm slot's memory restore.
+    void this.vm.global;
+    this.sealed = true;
+  }
+
+  /** Start a call on a sealed set-up (a warm slot's memory was restored to the seal). */
+  begin(): void {
+    this.fault = undefined;
+    this.heapAtStart = this.env.heapFailures();
+  }
+
+  /**
+   * Forget the call's handles without freeing them: the memory restore already dropped
+   * what they point to, and freeing them now would corrupt the restored heap.
+   */
+  abandonCall(): void {
+    this.callHandles = [];
   }
 
   /** Fail the call for good: the contract sees an exception it cannot recover from. */
@@ -191,6 +235,7 @@ export class Call {
       parse: at(6),
       ibc: at(7),
     };
+    this.fns = this.hostFns();
   }
 
   private revertFn(): QuickJSHandle {
@@ -208,12 +253,9 @@ export class Call {
     (r.error ?? r.value).dispose();
   }
 
-  /** The `ctx` of a method: call info plus host functions, frozen. */
-  ctx(info: string): QuickJSHandle | Done {
+  /** The functions behind `ctx` (made once per set-up; they act on the current call). */
+  private hostFns(): HostFns {
     const vm = this.vm;
-    const ctx = this.decode(info);
-    if (!ctx || 'error' in ctx) return fail('INTERNAL', 'bad call info');
-    this.keep(ctx);
     const key = (
       h: QuickJSHandle | undefined,
       what = 'a state key',
@@ -226,27 +268,16 @@ export class Call {
       if (r.v === false) return vm.false;
       return vm.undefined;
     };
-    const state = this.keep(vm.newObject());
-    vm.setProp(
-      state,
-      'get',
-      this.fn('get', ([k]) => {
+    return {
+      get: this.fn('get', ([k]) => {
         const kk = key(k);
         return typeof kk === 'string' ? value(this.host('get', kk)) : kk;
       }),
-    );
-    vm.setProp(
-      state,
-      'has',
-      this.fn('has', ([k]) => {
+      has: this.fn('has', ([k]) => {
         const kk = key(k);
         return typeof kk === 'string' ? value(this.host('has', kk)) : kk;
       }),
-    );
-    vm.setProp(
-      state,
-      'set',
-      this.fn('set', ([k, v]) => {
+      set: this.fn('set', ([k, v]) => {
         const kk = key(k);
         if (typeof kk !== 'string') return kk;
         if (v === undefined || vm.typeof(v) === 'undefined') {
@@ -262,19 +293,11 @@ export class Call {
         }
         return value(this.host('set', kk, text));
       }),
-    );
-    vm.setProp(
-      state,
-      'delete',
-      this.fn('delete', ([k]) => {
+      delete: this.fn('delete', ([k]) => {
         const kk = key(k);
         return typeof kk === 'string' ? value(this.host('del', kk)) : kk;
       }),
-    );
-    vm.setProp(
-      state,
-      'range',
-      this.fn('range', ([p, l]) => {
+      range: this.fn('range', ([p, l]) => {
         const prefix =
           p === undefined || vm.typeof(p) === 'undefined' ? '' : key(p, 'a range prefix');
         if (typeof prefix !== 'string') return prefix;
@@ -287,13 +310,7 @@ export class Call {
           this.host('range', prefix, undefined, undefined, Math.min(limit, LIMITS.rangeRows)),
         );
       }),
-    );
-    this.freeze(state);
-    vm.setProp(ctx, 'state', state);
-    vm.setProp(
-      ctx,
-      'emit',
-      this.fn('emit', ([n, d]) => {
+      emit: this.fn('emit', ([n, d]) => {
         const name = key(n, 'an event name');
         if (typeof name !== 'string') return name;
         const text = this.encode(d, false);
@@ -306,21 +323,43 @@ export class Call {
         }
         return value(this.host('emit', name, text));
       }),
-    );
-    const call = this.fn('call', ([c, m, a]) => {
-      const contract = key(c, 'a contract name');
-      if (typeof contract !== 'string') return contract;
-      const method = key(m, 'a method name');
-      if (typeof method !== 'string') return method;
-      const text = this.encode(a, true);
-      if (typeof text !== 'string') return text;
-      if (tooBig(text, LIMITS.valueBytes)) {
-        return this.abort('VALUE_TOO_LARGE', `call args are limited to ${LIMITS.valueBytes} bytes`);
-      }
-      return value(this.host('call', contract, method, text));
-    });
-    vm.setProp(ctx, 'call', call);
-    const ibc = vm.callFunction(this.codec.ibc, vm.undefined, call);
+      call: this.fn('call', ([c, m, a]) => {
+        const contract = key(c, 'a contract name');
+        if (typeof contract !== 'string') return contract;
+        const method = key(m, 'a method name');
+        if (typeof method !== 'string') return method;
+        const text = this.encode(a, true);
+        if (typeof text !== 'string') return text;
+        if (tooBig(text, LIMITS.valueBytes)) {
+          return this.abort(
+            'VALUE_TOO_LARGE',
+            `call args are limited to ${LIMITS.valueBytes} bytes`,
+          );
+        }
+        return value(this.host('call', contract, method, text));
+      }),
+      revert: this.revertFn(),
+    };
+  }
+
+  /** The `ctx` of a method: call info plus host functions, frozen. */
+  ctx(info: string): QuickJSHandle | Done {
+    const vm = this.vm;
+    const fns = this.fns;
+    const ctx = this.decode(info);
+    if (!ctx || 'error' in ctx) return fail('INTERNAL', 'bad call info');
+    this.keep(ctx);
+    const state = this.keep(vm.newObject());
+    vm.setProp(state, 'get', fns.get);
+    vm.setProp(state, 'has', fns.has);
+    vm.setProp(state, 'set', fns.set);
+    vm.setProp(state, 'delete', fns.delete);
+    vm.setProp(state, 'range', fns.range);
+    this.freeze(state);
+    vm.setProp(ctx, 'state', state);
+    vm.setProp(ctx, 'emit', fns.emit);
+    vm.setProp(ctx, 'call', fns.call);
+    const ibc = vm.callFunction(this.codec.ibc, vm.undefined, fns.call);
     if (ibc.error) {
       const why = this.describe(ibc.error);
       ibc.error.dispose();
@@ -328,7 +367,7 @@ export class Call {
     }
     vm.setProp(ctx, 'ibc', this.keep(ibc.value));
     vm.setProp(ctx, 'require', this.codec.require);
-    vm.setProp(ctx, 'revert', this.revertFn());
+    vm.setProp(ctx, 'revert', fns.revert);
     for (const k of ['sender', 'block']) {
       const h = vm.getProp(ctx, k);
       this.freeze(h);
@@ -435,7 +474,9 @@ export class Call {
   }
 
   dispose(): void {
-    for (const h of this.handles.reverse()) if (h.alive) h.dispose();
+    for (const h of [...this.callHandles.reverse(), ...this.setupHandles.reverse()]) {
+      if (h.alive) h.dispose();
+    }
     this.vm.dispose();
     this.rt.dispose();
   }
@@ -457,13 +498,21 @@ export function runCall(
 ): Done {
   const call = new Call(env);
   try {
-    call.prelude();
-    const mod = call.load(code, name);
+    const mod = setUp(call, code, name);
     if ('t' in mod) return mod;
     return call.call(mod, method, args, info, nested);
   } finally {
     call.dispose();
   }
+}
+
+/** What comes before any call of a contract: prelude, host functions, module. */
+export function setUp(call: Call, code: string, name: string): QuickJSHandle | Done {
+  call.prelude();
+  const mod = call.load(code, name);
+  if ('t' in mod) return mod;
+  call.seal();
+  return mod;
 }
 
 /** Load `code` and list the functions it exports, as JSON text. */

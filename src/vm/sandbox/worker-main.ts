@@ -8,41 +8,14 @@
  * which the main thread's (about 1 MB, shared with the node) would not guarantee.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { newQuickJSWASMModuleFromVariant, newVariant, RELEASE_SYNC } from 'quickjs-emscripten';
 import { Channel, Turn } from './channel.ts';
 import { type CallEnv, fail, inspectCall, runCall } from './engine.ts';
-import { LIMITS } from './limits.ts';
 import type { Done, HostOp, HostReply, RunRequest, ToWorker } from './protocol.ts';
+import { newInstance, WarmPool } from './warm.ts';
 
 const channel = new Channel(workerData.sab as SharedArrayBuffer, Turn.worker);
-const PAGE = 65536;
-const pages = LIMITS.heapBytes / PAGE;
-// @types/node does not declare the WebAssembly global; this is the part used here.
-interface WasmMemory {
-  grow(delta: number): number;
-}
-const Wasm = (
-  globalThis as unknown as {
-    WebAssembly: { Memory: new (d: { initial: number; maximum: number }) => WasmMemory };
-  }
-).WebAssembly;
-const memory = new Wasm.Memory({ initial: pages, maximum: pages });
-// The heap never grows, so a failed grow is exactly "the sandbox heap is exhausted".
-let heapFailures = 0;
-const grow = memory.grow.bind(memory);
-Object.defineProperty(memory, 'grow', {
-  value: (delta: number) => {
-    try {
-      return grow(delta);
-    } catch (e) {
-      heapFailures++;
-      throw e;
-    }
-  },
-});
-const QuickJS = await newQuickJSWASMModuleFromVariant(
-  newVariant(RELEASE_SYNC, { wasmMemory: memory as never }),
-);
+/** Cold calls (and deploy-time inspection) share one instance. */
+const coldInstance = await newInstance();
 
 /** Code by hash; a cache only (the main thread sends code when asked). */
 const codeCache = new Map<string, string>();
@@ -77,7 +50,12 @@ function rpc(op: HostOp, a?: string, b?: string, c?: string, n?: number): HostRe
   return waitReply() as HostReply;
 }
 
-const env: CallEnv = { quickjs: QuickJS, rpc, heapFailures: () => heapFailures };
+const env: CallEnv = {
+  quickjs: coldInstance.quickjs,
+  rpc,
+  heapFailures: coldInstance.heapFailures,
+};
+const warm = new WarmPool(rpc);
 
 function getCode(m: RunRequest): string {
   const cached = codeCache.get(m.codeHash);
@@ -90,7 +68,12 @@ function getCode(m: RunRequest): string {
 
 function serve(m: ToWorker): Done {
   try {
-    if (m.t === 'run') return runCall(env, getCode(m), m.name, m.method, m.args, m.info, m.nested);
+    if (m.t === 'run') {
+      return (
+        warm.run(m.codeHash, () => getCode(m), m.name, m.method, m.args, m.info, m.nested) ??
+        runCall(env, getCode(m), m.name, m.method, m.args, m.info, m.nested)
+      );
+    }
     if (m.t === 'inspect') return inspectCall(env, m.code, m.name);
     return fail('INTERNAL', `unexpected sandbox message ${m.t}`);
   } catch (e) {
@@ -106,6 +89,11 @@ function serve(m: ToWorker): Done {
 process.on('uncaughtException', () => channel.kill());
 parentPort?.postMessage('ready');
 for (;;) {
+  // Spare instances for warm slots are made only while no request waits.
+  if (warm.wantsRefill && !channel.hasTurn()) {
+    await warm.refill();
+    continue;
+  }
   const m = channel.recv() as ToWorker;
   channel.send(serve(m));
 }
