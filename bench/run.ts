@@ -13,6 +13,10 @@
  * --profiles standard,gm, --workload transfer|kv, --logs DIR (each node's log to DIR/nodeN.log),
  * --cpu-prof DIR (each node's V8 CPU profile, written when it stops), --log-level L (the nodes'
  * log level, e.g. debug to see each block built or validated and each timeout, with --logs)
+ * --find-rate MS (after the saturating run, on the same network): the highest fixed offered
+ * rate (`archi bench --rate R --duration S`) that the chain commits in full with latency p99
+ * within MS: rates double from --rate-start until one fails, then bisect; --rate-duration S
+ * (default 20) per step. Each step is in the result's rateSearch.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -43,8 +47,67 @@ const { values } = parseArgs({
     logs: { type: 'string' },
     'cpu-prof': { type: 'string' },
     'log-level': { type: 'string' },
+    'find-rate': { type: 'string' },
+    'rate-start': { type: 'string', default: '250' },
+    'rate-duration': { type: 'string', default: '20' },
   },
 });
+
+/** Share of the offered txs a rate step must commit to pass. */
+const RATE_COMMIT_SHARE = 0.99;
+/** Bisection steps after the first failing rate. */
+const RATE_BISECT_STEPS = 3;
+
+/**
+ * The highest offered rate the network commits in full with latency p99 within `p99Ms`:
+ * rates double until one fails (p99 over, or less than RATE_COMMIT_SHARE committed), then
+ * bisect between the last pass and that failure.
+ */
+async function findRate(dir: string, p99Ms: number): Promise<unknown> {
+  const duration = Number(values['rate-duration']);
+  const steps: Array<Record<string, unknown>> = [];
+  const step = async (rate: number): Promise<boolean> => {
+    const out = await run([
+      'bench',
+      '--dir',
+      dir,
+      '--workload',
+      values.workload,
+      '--rate',
+      String(rate),
+      '--duration',
+      String(duration),
+      '--concurrency',
+      String(Math.max(Number(values.concurrency), rate * 4)),
+      '--json',
+    ]);
+    const r = JSON.parse(out.trim().split('\n').pop()!);
+    const pass = r.committed >= r.txs * RATE_COMMIT_SHARE && Number(r.latencyMs?.p99) <= p99Ms;
+    steps.push({
+      rate,
+      pass,
+      committedPerSec: r.committedPerSec,
+      offeredPerSec: r.offeredPerSec,
+      committed: r.committed,
+      txs: r.txs,
+      latencyMs: r.latencyMs,
+    });
+    return pass;
+  };
+  let good = 0;
+  let bad = Number(values['rate-start']);
+  while (await step(bad)) {
+    good = bad;
+    bad *= 2;
+  }
+  for (let i = 0; i < RATE_BISECT_STEPS && bad - good > 1; i++) {
+    const mid = Math.round((good + bad) / 2);
+    if (await step(mid)) good = mid;
+    else bad = mid;
+  }
+  const best = steps.filter((s) => s.pass && s.rate === good)[0];
+  return { p99TargetMs: p99Ms, durationSec: duration, highestRate: good, atHighest: best, steps };
+}
 
 /**
  * How many of a chain's blocks were decided in round 0 and how many needed more rounds (read
@@ -183,7 +246,10 @@ async function runOnce(profile: string, chainCount: number): Promise<Record<stri
       if (nodeCount > 1)
         for (const [i, r] of perChain.entries()) r.rounds = await roundCensus(rpc, chainIds[i]);
       const result = perChain.length === 1 ? perChain[0] : combine(profile, perChain);
-      return { ...(result as object), cpu };
+      const findRateMs = values['find-rate'];
+      const rateSearch =
+        findRateMs && chainCount === 1 ? await findRate(dir, Number(findRateMs)) : undefined;
+      return { ...(result as object), cpu, ...(rateSearch ? { rateSearch } : {}) };
     } finally {
       await stopProcesses(nodes);
     }
