@@ -2,9 +2,17 @@
 import WebSocket from 'ws';
 import { type CryptoProfile, getProfile } from '../crypto/profile.ts';
 import { ArchiError } from '../types/errors.ts';
-import { remoteError, timeoutError, unreachableError } from './errors.ts';
+import {
+  BatchQueue,
+  type BatchOptions,
+  BatchTransport,
+  batchSettings,
+  MAX_BATCH_TXS,
+} from './batch.ts';
+import { answerError, closedError, remoteError, timeoutError, unreachableError } from './errors.ts';
 import { buildAndSign, type Call, type Identity } from './identity.ts';
 import type {
+  BatchTxResult,
   BlockJson,
   ChainConfigJson,
   CommittedAnswer,
@@ -32,6 +40,14 @@ export interface ClientOptions {
    * goes under /v1/chains/<chainId>/. Default: the node's first chain (/v1/...).
    */
   chainId?: string;
+  /**
+   * Coalesce `submitTx` and `send` calls without `wait` into POST /txs/batch requests: calls
+   * made within `maxDelayMs` of each other share one request (at most `maxTxs` txs), each
+   * still resolving with its own tx's id or rejecting with its own refusal. Off by default.
+   */
+  batch?: BatchOptions;
+  /** Kept-alive connections that batch requests share (default 1). */
+  batchConnections?: number;
 }
 
 export interface SubmitOptions {
@@ -85,17 +101,6 @@ export function normalizeRpcUrl(rpcUrl: string): string {
   return url.toString().replace(/\/+$/, '');
 }
 
-/** Status code to error code for answers that carry no `{error}` body (proxies, framework defaults). */
-function codeForStatus(status: number): string {
-  if (status === 404) return 'NOT_FOUND';
-  if (status === 413) return 'TX_TOO_LARGE';
-  if (status === 409) return 'TX_DUPLICATE';
-  if (status === 503) return 'NOT_READY';
-  if (status === 504) return 'TIMEOUT';
-  if (status >= 400 && status < 500) return 'BAD_REQUEST';
-  return 'INTERNAL';
-}
-
 function describeCause(e: unknown): string {
   const err = e as { cause?: { code?: string; message?: string }; message?: string };
   return err?.cause?.code ?? err?.cause?.message ?? err?.message ?? String(e);
@@ -116,6 +121,13 @@ export class ArchiClient {
   private readonly timeoutMs: number;
   private statusCache?: Promise<StatusJson>;
   private profileCache?: CryptoProfile;
+  private readonly batchOptions?: Required<BatchOptions>;
+  private readonly batchConnections: number;
+  private batchTransport?: BatchTransport;
+  private batchQueue?: BatchQueue;
+  private isClosed = false;
+  /** The fetches in flight, which close() cuts short. */
+  private readonly fetches = new Set<AbortController>();
 
   constructor(rpcUrl: string, opts: ClientOptions = {}) {
     this.url = normalizeRpcUrl(rpcUrl);
@@ -128,6 +140,30 @@ export class ArchiClient {
     }
     this.basePath =
       this.chainId === undefined ? '/v1' : `/v1/chains/${encodeURIComponent(this.chainId)}`;
+    if (opts.batch !== undefined) this.batchOptions = batchSettings(opts.batch);
+    this.batchConnections = opts.batchConnections ?? 1;
+    if (!Number.isSafeInteger(this.batchConnections) || this.batchConnections < 1) {
+      throw new ArchiError('BAD_REQUEST', 'batchConnections must be a positive integer');
+    }
+  }
+
+  /** True once close() was called. */
+  get closed(): boolean {
+    return this.isClosed;
+  }
+
+  /**
+   * Stop the client: txs waiting for a batch, requests in flight and every later request
+   * reject with NOT_READY, and its kept-alive connections close. Subscriptions already open
+   * stay open (their own function ends them). A tx in a request cut short may have been
+   * admitted: sent again, it answers TX_DUPLICATE.
+   */
+  close(): void {
+    if (this.closed) return;
+    this.isClosed = true;
+    for (const f of this.fetches) f.abort();
+    this.batchQueue?.close(closedError(this.url, 'the tx waiting for its batch'));
+    this.batchTransport?.close();
   }
 
   /** The node's status for this client's chain: chain id, height, crypto profile, identity mode, peers. */
@@ -148,10 +184,18 @@ export class ArchiClient {
     ).chains;
   }
 
-  /** Submit encoded tx bytes; with `wait` the answer carries height and receipt once committed. */
+  /**
+   * Submit encoded tx bytes; with `wait` the answer carries height and receipt once committed.
+   * With the client's `batch` option a submit without `wait` goes in the next batch request.
+   */
   submitTx(bytes: Uint8Array, opts: SubmitOptions & { wait: true }): Promise<CommittedAnswer>;
   submitTx(bytes: Uint8Array, opts?: SubmitOptions): Promise<SubmitAnswer | CommittedAnswer>;
   submitTx(bytes: Uint8Array, opts: SubmitOptions = {}): Promise<SubmitAnswer | CommittedAnswer> {
+    if (this.batchOptions && !opts.wait) {
+      if (this.closed) return Promise.reject(closedError(this.url, 'the tx'));
+      this.batchQueue ??= new BatchQueue(this.transport(), this.batchOptions);
+      return this.batchQueue.submit(bytes);
+    }
     let path = '/txs';
     let timeout = this.timeoutMs;
     if (opts.wait) {
@@ -161,6 +205,31 @@ export class ArchiClient {
       timeout = waitMs + this.timeoutMs;
     }
     return this.request('POST', path, { bytes }, timeout);
+  }
+
+  /**
+   * Submit up to 1000 encoded txs in one POST /txs/batch request; resolves with one result
+   * per tx, in order: its id, or the node's refusal of that tx alone (`{error}` with its
+   * code), so one bad tx fails no other. Rejects when the request fails as a whole: the node
+   * cannot be reached (NOT_READY) or does not answer in time (TIMEOUT), or refuses the batch
+   * (TX_TOO_LARGE for a body over its limit, NOT_READY while it shuts down); the txs may then
+   * have been admitted or not. More than 1000 txs is BAD_REQUEST; none resolves with [].
+   */
+  submitBatch(txs: Uint8Array[]): Promise<BatchTxResult[]> {
+    if (this.closed) return Promise.reject(closedError(this.url, 'the batch'));
+    if (!Array.isArray(txs)) {
+      return Promise.reject(new ArchiError('BAD_REQUEST', 'submitBatch takes an array of txs'));
+    }
+    if (txs.length === 0) return Promise.resolve([]);
+    if (txs.length > MAX_BATCH_TXS) {
+      return Promise.reject(
+        new ArchiError(
+          'BAD_REQUEST',
+          `a batch holds at most ${MAX_BATCH_TXS} txs, got ${txs.length}: split it`,
+        ),
+      );
+    }
+    return this.transport().post(txs);
   }
 
   /** Sign a call as `identity` for this node's chain and submit it. */
@@ -372,6 +441,17 @@ export class ArchiClient {
     return answer.value;
   }
 
+  /** The batch connections, made on first use (a client that never batches opens none). */
+  private transport(): BatchTransport {
+    this.batchTransport ??= new BatchTransport(
+      this.url,
+      `${this.basePath}/txs/batch`,
+      this.batchConnections,
+      this.timeoutMs,
+    );
+    return this.batchTransport;
+  }
+
   private cachedStatus(): Promise<StatusJson> {
     if (!this.statusCache) {
       this.statusCache = this.status();
@@ -393,7 +473,11 @@ export class ArchiClient {
   ): Promise<T> {
     const fullPath = `${nodePath ? '' : this.basePath}${path}`;
     const target = `${this.url}${fullPath}`;
-    const init: RequestInit = { method, signal: AbortSignal.timeout(timeoutMs), headers: {} };
+    if (this.closed) throw closedError(this.url, `${method} ${fullPath}`);
+    // One controller per request for both the timeout and close(): AbortSignal.any with a
+    // signal that lives as long as the client leaks every request's signal on Node 20-22.
+    const abort = new AbortController();
+    const init: RequestInit = { method, signal: abort.signal, headers: {} };
     if (body?.bytes) {
       init.headers = { 'content-type': 'application/octet-stream' };
       init.body = body.bytes;
@@ -405,15 +489,21 @@ export class ArchiClient {
     }
     let res: Response;
     let text: string;
+    const timer = setTimeout(() => abort.abort(), timeoutMs);
+    this.fetches.add(abort);
     try {
       res = await fetch(target, init);
       text = await res.text();
     } catch (e) {
+      if (this.closed) throw closedError(this.url, `${method} ${fullPath}`);
       const name = (e as Error)?.name;
       if (name === 'TimeoutError' || name === 'AbortError') {
         throw timeoutError(`no answer from ${target} within ${timeoutMs} ms`);
       }
       throw unreachableError(this.url, describeCause(e));
+    } finally {
+      clearTimeout(timer);
+      this.fetches.delete(abort);
     }
     let parsed: any;
     let parseFailed = false;
@@ -422,17 +512,7 @@ export class ArchiClient {
     } catch {
       parseFailed = true;
     }
-    if (!res.ok) {
-      const err = parsed?.error;
-      if (err && typeof err === 'object' && typeof err.code === 'string') {
-        throw remoteError(err.code, typeof err.message === 'string' ? err.message : err.code);
-      }
-      const detail = typeof parsed?.message === 'string' ? parsed.message : text.slice(0, 200);
-      throw remoteError(
-        codeForStatus(res.status),
-        `${method} ${fullPath} failed with HTTP ${res.status}${detail ? `: ${detail}` : ''}`,
-      );
-    }
+    if (!res.ok) throw answerError(res.status, parsed, text, `${method} ${fullPath}`);
     if (parseFailed) {
       throw new ArchiError('INTERNAL', `${method} ${fullPath} on ${this.url} did not answer JSON`);
     }

@@ -3,6 +3,7 @@ export { type CryptoProfile, getProfile, type Signer } from '../crypto/profile.t
 export { ArchiError, type ErrorCode } from '../types/errors.ts';
 export type { SenderId, SignedTx } from '../types/tx.ts';
 export { decodeTx } from '../types/tx.ts';
+export { type BatchOptions, MAX_BATCH_TXS } from './batch.ts';
 export {
   ArchiClient,
   type ClientOptions,
@@ -53,6 +54,8 @@ export {
 } from './gateway-client.ts';
 export * from './governance.ts';
 export {
+  answerError,
+  closedError,
   codedError,
   isUnreachable,
   proofInvalid,

@@ -2,6 +2,7 @@
  * JSON shapes of the node's RPC answers (see docs/RPC.md): the shared ones come from
  * src/types/rpc-json.ts, the rest are the SDK's own.
  */
+import type { ArchiError } from '../types/errors.ts';
 import type { HeaderJson, ReceiptJson } from '../types/rpc-json.ts';
 
 export type {
@@ -55,6 +56,14 @@ export interface StateAnswer extends ProvenRead {
 export interface SubmitAnswer {
   txId: string;
 }
+
+/**
+ * One tx's answer in POST /v1/txs/batch: its id, or the node's refusal of it as an ArchiError
+ * (`code` and `message`, as the node sent them; it serializes to the node's `{code, message}`).
+ */
+export type BatchTxResult =
+  | { txId: string; error?: undefined }
+  | { txId?: undefined; error: ArchiError };
 
 /** POST /v1/txs?wait=true */
 export interface CommittedAnswer {
