@@ -17,6 +17,8 @@
  * rate (`archi bench --rate R --duration S`) that the chain commits in full with latency p99
  * within MS: rates double from --rate-start until one fails, then bisect; --rate-duration S
  * (default 20) per step. Each step is in the result's rateSearch.
+ * --max-block-gas N|none: every chain's genesis params.maxBlockGas before the nodes start (none:
+ * no block gas limit, as in a genesis written before the param; default: what init writes).
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -50,8 +52,17 @@ const { values } = parseArgs({
     'find-rate': { type: 'string' },
     'rate-start': { type: 'string', default: '250' },
     'rate-duration': { type: 'string', default: '20' },
+    'max-block-gas': { type: 'string' },
   },
 });
+
+/** Sets (for `none`, removes) params.maxBlockGas in a genesis file no node has used yet. */
+function setMaxBlockGas(file: string, value: string): void {
+  const g = JSON.parse(readFileSync(file, 'utf8'));
+  if (value === 'none') delete g.params.maxBlockGas;
+  else g.params.maxBlockGas = Number(value);
+  writeFileSync(file, JSON.stringify(g, null, 2));
+}
 
 /** Share of the offered txs a rate step must commit to pass. */
 const RATE_COMMIT_SHARE = 0.99;
@@ -196,10 +207,13 @@ async function runOnce(profile: string, chainCount: number): Promise<Record<stri
   try {
     const nodeCount = Number(values.nodes);
     await run(['init', '--dir', dir, '--orgs', String(nodeCount), '--crypto', profile]);
+    const gas = values['max-block-gas'];
+    if (gas) setMaxBlockGas(join(dir, 'genesis.json'), gas);
     const chainIds = [undefined, ...extraChains(chainCount, nodeCount)];
     for (const id of chainIds.slice(1)) {
       const orgs = Array.from({ length: nodeCount }, (_, k) => `org${k + 1}`).join(',');
       await run(['chain', 'new', '--dir', dir, '--name', id!, '--orgs', orgs]);
+      if (gas) setMaxBlockGas(join(dir, 'chains', id!, 'genesis.json'), gas);
       for (let k = 1; k <= nodeCount; k++) {
         const config = join(dir, 'nodes', `node${k}`, 'node.json');
         await run(['chain', 'join', '--config', config, '--chain', id!]);
@@ -325,6 +339,7 @@ const report = {
   date: new Date().toISOString(),
   machine: machineInfo(),
   commit: gitCommit(),
+  ...(values['max-block-gas'] ? { maxBlockGas: values['max-block-gas'] } : {}),
   ...(several ? { summary: summarize(results) } : {}),
   results,
 };

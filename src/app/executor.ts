@@ -48,13 +48,7 @@ import {
 } from '../vm/context.ts';
 import type { ContractRegistry } from '../vm/registry.ts';
 import { type CallEnv, callContract, runNative } from '../vm/sandbox/runner.ts';
-import {
-  blockGasLimit,
-  type CheckedTx,
-  checkDecodedTx,
-  checkTxGasLimit,
-  type TxCheckEnv,
-} from './tx-check.ts';
+import { type CheckedTx, checkDecodedTx, type TxCheckEnv } from './tx-check.ts';
 
 export interface ExecutorStore extends StateReader, NodeReader {
   hasTx(txId: Uint8Array): boolean;
@@ -74,9 +68,9 @@ export interface BlockInput {
    */
   full?: () => boolean;
   /**
-   * A proposer's build: the tx that would take the block's gas past params.maxBlockGas ends the
-   * block and is left out, its writes taken back, so it stays in the pool for a later block.
-   * Without it such a block is invalid (BLOCK_GAS_EXCEEDED).
+   * A proposer's build: a tx after the first that would take the block's gas past
+   * params.maxBlockGas ends the block and is left out, its writes taken back, so it stays in the
+   * pool for a later block. Without it such a block is invalid (BLOCK_GAS_EXCEEDED).
    */
   proposing?: boolean;
 }
@@ -112,6 +106,12 @@ export interface QueryResult {
 }
 
 const CONFIG_STATE_KEY = stateKey(CONFIG_CONTRACT, CONFIG_KEY);
+
+/** The most gas one block may charge (params.maxBlockGas); undefined: the chain has no gas limit. */
+export function blockGasLimit(config: ChainConfig): bigint | undefined {
+  const limit = config.params?.maxBlockGas ?? 0n;
+  return limit > 0n ? limit : undefined;
+}
 
 const QUERY_SENDER: SenderInfo = { org: '', role: 'common', id: '', name: 'query' };
 const QUERY_GAS_LIMIT = 50_000_000;
@@ -298,8 +298,8 @@ export class Executor {
 
   /**
    * Execute a block's txs in order. A tx that fails any check or throws gets an error
-   * receipt and leaves no state change. A block carrying a duplicate tx, or whose receipts
-   * charge more gas than params.maxBlockGas (BLOCK_GAS_EXCEEDED), is invalid as a whole.
+   * receipt and leaves no state change. A block carrying a duplicate tx, or of more than one tx
+   * whose receipts charge more gas than params.maxBlockGas (BLOCK_GAS_EXCEEDED), is invalid.
    */
   executeBlock(input: BlockInput): BlockResult {
     const hash = (d: Uint8Array) => this.env.profile.hash(d);
@@ -318,19 +318,20 @@ export class Executor {
         );
       }
       seen.add(tx.txIdHex);
+      // A block's first tx is taken whatever its gas, as the time budget takes one: a tx's own
+      // limit is not bounded by the block's, so a large tx would otherwise never be included.
+      const cap = receipts.length > 0 ? gasLimit : undefined;
       // Only the tx's own gas tells whether it fits, so it runs first and may be taken back.
-      if (gasLimit !== undefined && input.proposing) state.mark();
+      if (cap !== undefined && input.proposing) state.mark();
       const receipt = this.executeTx(input.config, tx, block, state);
       gasUsed += receipt.gasUsed;
-      if (gasLimit !== undefined && gasUsed > gasLimit) {
+      if (cap !== undefined && gasUsed > cap) {
         if (!input.proposing) {
           throw new ArchiError(
             'BLOCK_GAS_EXCEEDED',
-            `block ${input.height} charges more gas than its limit ${gasLimit}: ${gasUsed} with its tx ${receipts.length} (${tx.txIdHex}, counting from 0)`,
+            `block ${input.height} charges more gas than its limit ${cap}: ${gasUsed} with its tx ${receipts.length} (${tx.txIdHex}, counting from 0)`,
           );
         }
-        // Never the block's first tx: a receipt charges at most the tx's gas limit, and a tx
-        // above the block's limit is refused before any charge (checkTxGasLimit).
         state.rollbackToMark();
         break;
       }
@@ -389,9 +390,6 @@ export class Executor {
     const run = newRun(this.env.registry, state, gas);
     const events = run.events;
     try {
-      // Before the base charge: such a tx (admitted under a higher limit) then costs nothing,
-      // so it fits any block and leaves the pool with its error receipt.
-      checkTxGasLimit(config, tx);
       gas.charge(GAS.txBase + tx.bytes.length * GAS.perArgByte);
       const checked: CheckedTx = checkDecodedTx(this.env, config, tx, block.time, state);
       const p = checked.payload;

@@ -60,27 +60,6 @@ export function maxTxBytes(config: ChainConfig): number {
   return config.params?.maxTxBytes ?? 64 * 1024;
 }
 
-/** The most gas one block may charge (params.maxBlockGas); undefined: the chain has no gas limit. */
-export function blockGasLimit(config: ChainConfig): bigint | undefined {
-  const limit = config.params?.maxBlockGas ?? 0n;
-  return limit > 0n ? limit : undefined;
-}
-
-/**
- * Refuse a tx whose gas limit is above the block's (TX_GAS_OVER_BLOCK_LIMIT). A receipt never
- * charges more than its tx's gas limit, so every other tx fits an empty block: none waits in
- * the pool forever, and a block's gas limit needs no exception for a large first tx.
- */
-export function checkTxGasLimit(config: ChainConfig, tx: DecodedTx): void {
-  const blockGas = blockGasLimit(config);
-  if (blockGas !== undefined && tx.payload.gasLimit > blockGas) {
-    throw new ArchiError(
-      'TX_GAS_OVER_BLOCK_LIMIT',
-      `tx gas limit ${tx.payload.gasLimit} is above the block gas limit ${blockGas}`,
-    );
-  }
-}
-
 /** Decode a tx and apply the size limit; throws TX_TOO_LARGE or TX_MALFORMED. */
 export function decodeChecked(env: TxCheckEnv, config: ChainConfig, bytes: Uint8Array): DecodedTx {
   if (bytes.length > maxTxBytes(config)) {
@@ -113,7 +92,6 @@ export function checkTxRules(
       `tx is for chain ${JSON.stringify(p.chainId)}, this is ${config.chainId}`,
     );
   }
-  checkTxGasLimit(config, tx);
   const window = Number(config.txTimeWindowMs);
   const ts = Number(p.timestamp);
   if (Math.abs(ts - now) > window) {

@@ -324,8 +324,8 @@ export class Chain extends EventEmitter {
    * Build and execute the next block from the mempool (does not commit it). `full`, asked
    * before each tx, ends the block early: the proposer's time budget. `maxTxs` bounds what is
    * taken from the pool at all, so a backlog does not cost a committed-check per pooled tx.
-   * The block also ends before the tx that would take its gas past params.maxBlockGas; the txs
-   * left out stay in the pool.
+   * The block also ends before a tx (not its first) that would take its gas past
+   * params.maxBlockGas; the txs left out stay in the pool.
    */
   proposeBlock(
     time: number,

@@ -6,7 +6,6 @@ import { type ChainConfig, ChainConfigSchema, create } from '../codec/index.ts';
 import { certFromPem } from '../crypto/x509.ts';
 import { ArchiError } from './errors.ts';
 import { unhex } from './hex.ts';
-import { DEFAULT_GAS_LIMIT } from './tx.ts';
 
 export const ROLES = ['admin', 'client', 'consensus', 'common'] as const;
 export type Role = (typeof ROLES)[number];
@@ -34,8 +33,8 @@ export interface GenesisParams {
   timeoutVoteMs: number;
   timeoutDeltaMs: number;
   /**
-   * Most gas one block's receipts may charge together; absent: no gas limit (see
-   * validateGenesis). A tx whose own gas limit is above it is refused (TX_GAS_OVER_BLOCK_LIMIT).
+   * Most gas one block's receipts may charge together, its first tx excepted (a block of one
+   * tx is never over); absent: no gas limit (see validateGenesis).
    */
   maxBlockGas?: number;
 }
@@ -71,14 +70,10 @@ export const DEFAULT_PARAMS: GenesisParams = {
 };
 
 /**
- * Inclusive bounds of maxBlockGas, in genesis and in set_params. The floor is the SDK's default
- * tx gas limit: every tx above the block limit is refused, so a lower one would refuse the
- * governance txs that could raise it again unless they named a smaller gas limit.
+ * Inclusive bounds of maxBlockGas, in genesis and in set_params. The floor still admits a few
+ * hundred simple txs per block, so a mistaken value slows a chain down rather than starving it.
  */
-export const MAX_BLOCK_GAS_BOUNDS: readonly [number, number] = [
-  Number(DEFAULT_GAS_LIMIT),
-  1_000_000_000_000,
-];
+export const MAX_BLOCK_GAS_BOUNDS: readonly [number, number] = [1_000_000, 1_000_000_000_000];
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 const POLICY = /^(ANY|MAJORITY|ALL|[1-9][0-9]*\/[1-9][0-9]*)$/;

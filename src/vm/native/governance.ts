@@ -114,9 +114,9 @@ const NEXT_KEY = 'next';
 const POLICY = /^(ANY|MAJORITY|ALL|([1-9][0-9]{0,5})\/([1-9][0-9]{0,5}))$/;
 
 /**
- * Inclusive bounds of each settable param; maxTxBytes stays large enough for governance txs,
- * maxBlockGas for their default gas limit (MAX_BLOCK_GAS_BOUNDS). A chain without a gas limit
- * gets one by set_params; none is taken away again (0 is outside the bounds).
+ * Inclusive bounds of each settable param; maxTxBytes stays large enough for governance txs.
+ * A chain without a gas limit gets one by set_params; none is taken away again (0 is outside
+ * MAX_BLOCK_GAS_BOUNDS, whose top is as good as none).
  */
 const PARAM_BOUNDS: Record<string, readonly [number, number]> = {
   maxBlockTxs: [1, 1_000_000],

@@ -729,7 +729,8 @@ export type ConsensusParams = Message<"archipelago.v1.ConsensusParams"> & {
   timeoutDeltaMs: number;
 
   /**
-   * Most gas the receipts of one block may charge together. 0 (the field absent, as in every
+   * Most gas the receipts of one block may charge together; a block's first tx is taken
+   * whatever it charges, so a block of one tx is never over. 0 (the field absent, as in every
    * config written before it existed) means no gas limit: a default here would change how
    * already-committed blocks validate. Genesis files made by `archi init` and `chain new`
    * spell out a limit.
