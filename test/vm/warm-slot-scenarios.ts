@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { parentPort } from 'node:worker_threads';
 import { type CallEnv, runCall } from '../../src/vm/sandbox/engine.ts';
 import { LIMITS } from '../../src/vm/sandbox/limits.ts';
-import type { Done, HostOp, HostReply } from '../../src/vm/sandbox/protocol.ts';
+import type { Done, HostReply, HostRequest } from '../../src/vm/sandbox/protocol.ts';
 import { type Instance, LAYOUT, newInstance, WarmSlot } from '../../src/vm/sandbox/warm.ts';
 import { bundle } from './harness.ts';
 
@@ -18,7 +18,7 @@ function scriptedHost(ticks: number = LIMITS.ticksPerCall) {
   const state = new Map<string, string>();
   let log: string[] = [];
   let left = ticks;
-  const rpc = (op: HostOp, a?: string, b?: string, _c?: string, n?: number): HostReply => {
+  const answer = ({ op, a, b, n }: HostRequest): HostReply => {
     log.push(`${op}:${a ?? ''}:${b ?? ''}:${n ?? ''}`);
     switch (op) {
       case 'tick':
@@ -36,6 +36,7 @@ function scriptedHost(ticks: number = LIMITS.ticksPerCall) {
       case 'range':
         return { t: 'ok', v: '[]' };
       case 'emit':
+      case 'flush':
         return { t: 'ok' };
       default:
         return {
@@ -45,8 +46,25 @@ function scriptedHost(ticks: number = LIMITS.ticksPerCall) {
         };
     }
   };
+  // As the main thread does: deferred requests first, the first refusal answers.
+  const rpc = (req: HostRequest): HostReply => {
+    for (const p of req.pre ?? []) {
+      const r = answer(p);
+      if (r.t === 'err') return r;
+    }
+    return answer(req);
+  };
   return {
     rpc,
+    /** A Done as the main thread returns it: its deferred requests answered first. */
+    settle(d: Done): Done {
+      for (const p of d.pre ?? []) {
+        const r = answer(p);
+        if (r.t === 'err') return { t: 'done', ok: false, code: r.code, message: r.message };
+      }
+      const { pre: _, ...rest } = d;
+      return rest as Done;
+    },
     /** The requests since the last take, and a fresh tick budget. */
     take(): string[] {
       const l = log;
@@ -96,9 +114,9 @@ function compare(
   host.take();
   for (const [method, args] of calls) {
     const a = JSON.stringify(args ?? null);
-    const warm = slot.run(method, a, info, false);
+    const warm = host.settle(slot.run(method, a, info, false));
     const warmLog = host.take();
-    const coldDone = runCall(cold, code, 'c', method, a, info, false);
+    const coldDone = host.settle(runCall(cold, code, 'c', method, a, info, false));
     const coldLog = host.take();
     assert.deepEqual(warm, coldDone, `${method}: warm and cold outcomes differ`);
     assert.deepEqual(warmLog, coldLog, `${method}: warm and cold host requests differ`);

@@ -17,13 +17,13 @@ import {
 } from 'quickjs-emscripten';
 import { LIMITS } from './limits.ts';
 import { INSPECT, PRELUDE, wrapCode } from './prelude.ts';
-import type { Done, HostOp, HostReply } from './protocol.ts';
+import type { Done, HostOp, HostReply, HostRequest } from './protocol.ts';
 
 /** What a call needs from its thread. */
 export interface CallEnv {
   quickjs: QuickJSWASMModule;
-  /** Ask the main thread (blocking). */
-  rpc(op: HostOp, a?: string, b?: string, c?: string, n?: number): HostReply;
+  /** Ask the main thread (blocking); it answers `req.pre` first (see HostRequest). */
+  rpc(req: HostRequest): HostReply;
   /** Failed attempts to grow the sandbox heap so far (it never grows: any failure means exhausted). */
   heapFailures(): number;
 }
@@ -45,6 +45,17 @@ function clip(s: string): string {
 }
 
 type Ret = QuickJSHandle | { error: QuickJSHandle } | undefined;
+
+/**
+ * Host requests whose answer is always "ok" unless refused: they are deferred and sent with
+ * the next request the contract waits for (or with the Done), which halves the round trips
+ * between threads. A refusal then ends the call at that next request, with the same code:
+ * the contract cannot have touched the chain in between (every later request goes after the
+ * deferred ones), and the host charges gas in the same order.
+ */
+const DEFERRED = new Set<HostOp>(['set', 'del', 'emit']);
+/** Deferred bytes that make the sandbox flush early (the channel carries at most 8 MiB). */
+const DEFERRED_BYTES = 1024 * 1024;
 type Ok = HostReply & { t: 'ok' };
 
 /** The host functions `ctx` is made of. */
@@ -74,6 +85,8 @@ export class Call {
   private callHandles: QuickJSHandle[] = [];
   private sealed = false;
   private fns!: HostFns;
+  private pending: HostRequest[] = [];
+  private pendingBytes = 0;
   private codec!: {
     tagged: QuickJSHandle;
     plain: QuickJSHandle;
@@ -106,7 +119,7 @@ export class Call {
       this.started = true;
       return false;
     }
-    const r = this.env.rpc('tick');
+    const r = this.send('tick');
     if (r.t === 'err') {
       this.fault = { code: r.code, message: r.message };
       return true;
@@ -127,9 +140,22 @@ export class Call {
     this.sealed = true;
   }
 
+  /** Send a request with the deferred ones before it. */
+  private send(op: HostOp, a?: string, b?: string, c?: string, n?: number): HostReply {
+    const req: HostRequest = { t: 'host', op, a, b, c, n };
+    if (this.pending.length > 0) {
+      req.pre = this.pending;
+      this.pending = [];
+      this.pendingBytes = 0;
+    }
+    return this.env.rpc(req);
+  }
+
   /** Start a call on a sealed set-up (a warm slot's memory was restored to the seal). */
   begin(): void {
     this.fault = undefined;
+    this.pending = [];
+    this.pendingBytes = 0;
     this.heapAtStart = this.env.heapFailures();
   }
 
@@ -174,7 +200,12 @@ export class Call {
     c?: string,
     n?: number,
   ): Ok | { error: QuickJSHandle } {
-    const r = this.env.rpc(op, a, b, c, n);
+    let r: HostReply;
+    if (DEFERRED.has(op)) {
+      this.pending.push({ t: 'host', op, a, b, c, n });
+      this.pendingBytes += (a?.length ?? 0) + (b?.length ?? 0) + 64;
+      r = this.pendingBytes > DEFERRED_BYTES ? this.send('flush') : { t: 'ok' };
+    } else r = this.send(op, a, b, c, n);
     if (r.t === 'err') return this.abort(r.code, r.message);
     if (this.heapExhausted) return this.abort('OUT_OF_MEMORY', 'the sandbox heap is exhausted');
     return r;
@@ -431,8 +462,23 @@ export class Call {
     return fail('CONTRACT_ERROR', text);
   }
 
-  /** Call `method` of the module and encode its result. */
+  /** Call `method` of the module and encode its result; deferred requests go with it. */
   call(mod: QuickJSHandle, method: string, argsText: string, info: string, nested: boolean): Done {
+    const done = this.run(mod, method, argsText, info, nested);
+    if (this.pending.length === 0) return done;
+    const pre = this.pending;
+    this.pending = [];
+    this.pendingBytes = 0;
+    return { ...done, pre };
+  }
+
+  private run(
+    mod: QuickJSHandle,
+    method: string,
+    argsText: string,
+    info: string,
+    nested: boolean,
+  ): Done {
     const vm = this.vm;
     const fn = this.keep(vm.getProp(mod, method));
     if (vm.typeof(fn) !== 'function') {

@@ -28,6 +28,22 @@ export function errorReply(e: unknown): HostReply {
   return { t: 'err', code: 'CONTRACT_ERROR', message: (e as Error)?.message ?? String(e) };
 }
 
+/** Answer deferred requests in order; the first refusal, or undefined when all were ok. */
+function answerDeferred(
+  pre: HostRequest[],
+  onHost: HostHandler,
+): (HostReply & { t: 'err' }) | undefined {
+  for (const req of pre) {
+    try {
+      const r = onHost(req);
+      if (r.t === 'err') return r;
+    } catch (e) {
+      return errorReply(e) as HostReply & { t: 'err' };
+    }
+  }
+  return undefined;
+}
+
 class SandboxThread {
   private worker?: Worker;
   private channel?: Channel;
@@ -102,6 +118,9 @@ class SandboxThread {
       for (;;) {
         const m = ch.recv(ANSWER_TIMEOUT_MS) as ToMain;
         if (m.t === 'done') {
+          const refused = m.pre && answerDeferred(m.pre, onHost);
+          if (refused)
+            return { t: 'done', ok: false, code: refused.code, message: refused.message };
           if (!m.ok && m.restart) this.needsRestart = true;
           return m;
         }
@@ -110,11 +129,14 @@ class SandboxThread {
           ch.send({ t: 'code', code: code() });
           continue;
         }
-        let reply: HostReply;
-        try {
-          reply = onHost(m);
-        } catch (e) {
-          reply = errorReply(e);
+        let reply: HostReply | undefined = m.pre && answerDeferred(m.pre, onHost);
+        if (!reply && m.op === 'flush') reply = { t: 'ok' };
+        if (!reply) {
+          try {
+            reply = onHost(m);
+          } catch (e) {
+            reply = errorReply(e);
+          }
         }
         ch.send(reply);
       }

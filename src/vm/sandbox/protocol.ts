@@ -36,7 +36,8 @@ export type HostOp =
   | 'call'
   | 'revert'
   | 'forbidden'
-  | 'nomethod';
+  | 'nomethod'
+  | 'flush';
 
 /** A contract asks the host for something (state, events, nested calls, gas for a tick). */
 export interface HostRequest {
@@ -46,6 +47,12 @@ export interface HostRequest {
   b?: string;
   c?: string;
   n?: number;
+  /**
+   * Requests whose answer the contract does not wait for (state writes, events), deferred
+   * to travel with this one: the host answers them first, in order, and the first refusal
+   * is the answer to this request too (`flush` asks nothing else).
+   */
+  pre?: HostRequest[];
 }
 
 /** The host's answer to a HostRequest; `err` is final for the call. */
@@ -59,9 +66,13 @@ export interface NeedCode {
 }
 
 /** End of a run or inspect request. */
-export type Done =
+export type Done = (
   | { t: 'done'; ok: true; v: string }
-  | { t: 'done'; ok: false; code: string; message: string; restart?: boolean };
+  | { t: 'done'; ok: false; code: string; message: string; restart?: boolean }
+) & {
+  /** Deferred requests still to answer; the first refusal among them is the call's outcome. */
+  pre?: HostRequest[];
+};
 
 export type ToWorker = RunRequest | InspectRequest | CodeMessage | HostReply;
 export type ToMain = HostRequest | NeedCode | Done;

@@ -27,7 +27,7 @@ import {
 } from 'quickjs-emscripten';
 import { Call, type CallEnv, type Fault, setUp } from './engine.ts';
 import { LIMITS } from './limits.ts';
-import type { Done, HostOp, HostReply } from './protocol.ts';
+import type { Done, HostReply } from './protocol.ts';
 import { type WasmLayout, wasmLayout } from './wasm-layout.ts';
 
 const PAGE = 65536;
@@ -92,6 +92,26 @@ export async function newInstance(): Promise<Instance> {
  */
 const PROBE_STEP = 1024 * 1024;
 
+const SCAN_CHUNK = 1024 * 1024;
+const ZEROS = Buffer.alloc(SCAN_CHUNK);
+
+/**
+ * End of the live heap of a fresh instance after its set-up: its last non-zero byte (dlmalloc's
+ * top chunk header is there; nothing has ever written past it). Found from the top down, a
+ * chunk at a time with memcmp, since the heap is small and the memory large.
+ */
+function liveHeapEnd(buffer: ArrayBuffer): number {
+  let end = buffer.byteLength;
+  while (end > LAYOUT.stackTop) {
+    const start = Math.max(LAYOUT.stackTop, end - SCAN_CHUNK);
+    if (!Buffer.from(buffer, start, end - start).equals(ZEROS.subarray(0, end - start))) break;
+    end = start;
+  }
+  const bytes = new Uint8Array(buffer);
+  while (end > LAYOUT.stackTop && bytes[end - 1] === 0) end--;
+  return end;
+}
+
 /** One contract set up and sealed in its own instance. */
 export class WarmSlot {
   busy = false;
@@ -122,8 +142,7 @@ export class WarmSlot {
     };
     const call = new Call({
       quickjs: inst.quickjs,
-      rpc: (op: HostOp, a?: string, b?: string, c?: string, n?: number) =>
-        hostRpc.current(op, a, b, c, n),
+      rpc: (req) => hostRpc.current(req),
       heapFailures: inst.heapFailures,
     });
     const mod = setUp(call, code, name);
@@ -135,14 +154,10 @@ export class WarmSlot {
   }
 
   private snapshot(): void {
-    const mem = new Uint8Array(this.inst.memory.buffer);
-    // The heap's live bytes end at its last non-zero byte (dlmalloc's top chunk header is
-    // there; the memory past it has never been written: the instance is fresh).
-    const words = new Int32Array(this.inst.memory.buffer);
-    let last = words.length - 1;
-    while (last >= LAYOUT.stackTop / 4 && words[last] === 0) last--;
+    const buffer = this.inst.memory.buffer;
+    const mem = new Uint8Array(buffer);
     this.staticCopy = mem.slice(0, LAYOUT.staticEnd);
-    this.heapCopy = mem.slice(LAYOUT.stackTop, Math.max(LAYOUT.stackTop, (last + 1) * 4));
+    this.heapCopy = mem.slice(LAYOUT.stackTop, liveHeapEnd(buffer));
   }
 
   private restore(): void {

@@ -10,7 +10,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { Channel, Turn } from './channel.ts';
 import { type CallEnv, fail, inspectCall, runCall } from './engine.ts';
-import type { Done, HostOp, HostReply, RunRequest, ToWorker } from './protocol.ts';
+import type { Done, HostReply, HostRequest, RunRequest, ToWorker } from './protocol.ts';
 import { newInstance, WarmPool } from './warm.ts';
 
 const channel = new Channel(workerData.sab as SharedArrayBuffer, Turn.worker);
@@ -45,8 +45,8 @@ function waitReply(): any {
   }
 }
 
-function rpc(op: HostOp, a?: string, b?: string, c?: string, n?: number): HostReply {
-  channel.send({ t: 'host', op, a, b, c, n });
+function rpc(req: HostRequest): HostReply {
+  channel.send(req);
   return waitReply() as HostReply;
 }
 
