@@ -11,10 +11,10 @@ import http from 'node:http';
 import https from 'node:https';
 import { Option, type Command } from 'commander';
 import { fileURLToPath } from 'node:url';
-import { create, encode, TxBatchSchema } from '../../codec/index.ts';
 import { Contracts } from '../../sdk/contracts.ts';
 import { buildContract } from '../../vm/sandbox/build.ts';
-import type { ArchiClient } from '../../sdk/client.ts';
+import { ArchiClient } from '../../sdk/client.ts';
+import { isUnreachable } from '../../sdk/errors.ts';
 import { GatewayClient, makeUploadKeys } from '../../sdk/gateway-client.ts';
 import { buildAndSign, type Call, Identity } from '../../sdk/identity.ts';
 import type { TxPush } from '../../sdk/types.ts';
@@ -39,7 +39,7 @@ export const BENCH_CONTRACT = 'bench_counter';
 export interface BenchOptions {
   txs: number;
   concurrency: number;
-  /** Txs per request: 1 posts to /v1/txs, more post a TxBatch to /v1/txs/batch. */
+  /** Txs per request: 1 posts to /v1/txs, more post a TxBatch to /v1/txs/batch (SDK submitBatch). */
   batch: number;
   workload: Workload;
   /** Give up waiting for commits after this long without progress (ms). */
@@ -153,19 +153,19 @@ async function postOne(
   return a.status >= 200 && a.status < 300 ? '' : errorCode(a);
 }
 
-/** POST a TxBatch; per tx '' when accepted, else its error code. */
-async function postBatch(
-  poster: ReturnType<typeof txPoster>,
-  txs: Uint8Array[],
-): Promise<string[]> {
-  const a = await poster.post('/txs/batch', encode(TxBatchSchema, create(TxBatchSchema, { txs })));
-  if (a.status < 200 || a.status >= 300) return txs.map(() => errorCode(a));
-  const body = JSON.parse(a.body) as {
-    results: Array<{ txId?: string; error?: { code: string } }>;
-  };
-  return txs.map((_, k) =>
-    body.results[k]?.txId ? '' : (body.results[k]?.error?.code ?? 'INTERNAL'),
-  );
+/**
+ * Submit a TxBatch through the SDK; per tx '' when accepted, else its error code. A transport
+ * failure is thrown, for the caller to retry.
+ */
+async function postBatch(batcher: ArchiClient, txs: Uint8Array[]): Promise<string[]> {
+  try {
+    return (await batcher.submitBatch(txs)).map((r) => r.error?.code ?? '');
+  } catch (e) {
+    if (!(e instanceof ArchiError) || isUnreachable(e) || e.code === 'TIMEOUT') throw e;
+    // Refused as a whole: every tx gets the code the node sent, even one this build lacks.
+    const code = (e as { remoteCode?: string }).remoteCode ?? e.code;
+    return txs.map(() => code);
+  }
 }
 
 /** Value at quantile q (0..1) of ascending `sorted`, nearest-rank. */
@@ -354,6 +354,16 @@ export async function runBench(
   const poster = gw
     ? txPoster(gw.client.url, '', o.concurrency, 'application/json')
     : txPoster(client.url, client.basePath, o.concurrency);
+  // Batches go through the SDK, over as many kept-alive connections as requests in flight. The
+  // single-tx poster has no deadline; a batch gets at least as long as commits may take.
+  const batcher =
+    !gw && o.batch > 1
+      ? new ArchiClient(client.url, {
+          chainId: client.chainId,
+          batchConnections: o.concurrency,
+          timeoutMs: Math.max(o.idleTimeoutMs, 60_000),
+        })
+      : undefined;
   const t0 = performance.now();
   let submitEnd = t0;
   let nextTx = 0;
@@ -379,12 +389,12 @@ export async function runBench(
         if (gw && attempt > 0) for (const i of todo) envelopes[i] = envelope(i);
         codes = gw
           ? [await postOne(poster, envelopes[todo[0]], '/gw/v1/tx')]
-          : todo.length === 1 && o.batch === 1
-            ? [await postOne(poster, txs[todo[0]])]
-            : await postBatch(
-                poster,
+          : batcher
+            ? await postBatch(
+                batcher,
                 todo.map((i) => txs[i]),
-              );
+              )
+            : [await postOne(poster, txs[todo[0]])];
       } catch {
         codes = todo.map(() => 'NETWORK');
       }
@@ -447,6 +457,7 @@ export async function runBench(
   if (o.rate) await paced(o.rate);
   else await Promise.all(Array.from({ length: Math.min(o.concurrency, o.txs) }, worker));
   poster.close();
+  batcher?.close();
 
   lastProgress = Math.max(lastProgress, performance.now());
   while (settled < o.txs && performance.now() - lastProgress < o.idleTimeoutMs) {
