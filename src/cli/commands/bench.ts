@@ -153,6 +153,9 @@ async function postOne(
   return a.status >= 200 && a.status < 300 ? '' : errorCode(a);
 }
 
+/** How long bench waits for the answer to one batch request (an hour: effectively forever). */
+const BATCH_REQUEST_TIMEOUT_MS = 3_600_000;
+
 /**
  * Submit a TxBatch through the SDK; per tx '' when accepted, else its error code. A transport
  * failure is thrown, for the caller to retry.
@@ -354,14 +357,17 @@ export async function runBench(
   const poster = gw
     ? txPoster(gw.client.url, '', o.concurrency, 'application/json')
     : txPoster(client.url, client.basePath, o.concurrency);
-  // Batches go through the SDK, over as many kept-alive connections as requests in flight. The
-  // single-tx poster has no deadline; a batch gets at least as long as commits may take.
+  // Batches go through the SDK, over as many kept-alive connections as requests in flight.
+  // With every batch in flight at once a request waits minutes for the node's signature checks;
+  // cut short and retried, its txs still being checked answer TX_DUPLICATE (taken as accepted)
+  // and may then find the pool full, lost unseen. So, like the single-tx poster, no deadline
+  // in practice.
   const batcher =
     !gw && o.batch > 1
       ? new ArchiClient(client.url, {
           chainId: client.chainId,
           batchConnections: o.concurrency,
-          timeoutMs: Math.max(o.idleTimeoutMs, 60_000),
+          timeoutMs: BATCH_REQUEST_TIMEOUT_MS,
         })
       : undefined;
   const t0 = performance.now();
