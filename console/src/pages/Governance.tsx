@@ -64,7 +64,7 @@ const PARAMS: Array<[string, number, number]> = [
   ['timeoutProposeMs', 1, 3_600_000],
   ['timeoutVoteMs', 1, 3_600_000],
   ['timeoutDeltaMs', 1, 3_600_000],
-  ['maxBlockGas', 10_000_000, 1_000_000_000_000],
+  ['maxBlockGas', 1_000_000, 1_000_000_000_000],
 ];
 
 export type { ProposalJson };
