@@ -220,6 +220,50 @@ test('a memory bomb fails with OUT_OF_MEMORY warm as cold, and the next call is 
   );
 });
 
+test('prefetched reads make the same requests in the same order as asked ones', async () => {
+  const code = `
+    function rw(ctx, args) {
+      const a = ctx.state.get('a') ?? 0;
+      ctx.state.set('a', a + 1);
+      const again = ctx.state.get('a');
+      const hasB = ctx.state.has('b');
+      ctx.state.delete('b');
+      ctx.emit('E', { a, again, hasB, b: ctx.state.get('b') ?? null, c: ctx.state.get('c') ?? null });
+      return [a, again, hasB];
+    }
+    return { rw };`;
+  const info = JSON.stringify({
+    contract: 'c',
+    sender: 'org1/user',
+    caller: null,
+    block: { height: 1, time: 1 },
+    txId: 'cd'.repeat(32),
+    readOnly: false,
+  });
+  const inst = await newInstance();
+  const slot = WarmSlot.make(inst, code, 'c', host.rpc);
+  assert.ok(slot);
+  host.take();
+  const asked = host.settle(slot.run('rw', 'null', info, false));
+  const askedLog = host.take();
+  // The host's state now has a = 1 and no b: prefetch exactly that view.
+  const prefetched = host.settle(
+    slot.run('rw', 'null', info, false, [
+      ['a', '1'],
+      ['b', null],
+    ]),
+  );
+  const prefetchedLog = host.take();
+  assert.deepEqual(asked, { t: 'done', ok: true, v: '[0,1,false]' });
+  assert.deepEqual(prefetched, { t: 'done', ok: true, v: '[1,2,false]' });
+  // Same requests in the same order, the values aside (the second call starts at a = 1).
+  assert.deepEqual(
+    prefetchedLog.map((l) => l.replace(/:.*/, '')),
+    askedLog.map((l) => l.replace(/:.*/, '')),
+  );
+  assert.ok(prefetchedLog.length >= 6, prefetchedLog.join(' '));
+});
+
 test('a module that asks the host while loading is not warmed', async () => {
   const inst = await newInstance();
   const slot = WarmSlot.make(

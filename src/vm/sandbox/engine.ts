@@ -87,6 +87,13 @@ export class Call {
   private fns!: HostFns;
   private pending: HostRequest[] = [];
   private pendingBytes = 0;
+  /**
+   * The call's view of its own state keys where it is known without asking: prefetched
+   * values, then what it read and wrote (JSON text, or null when absent). A contract's keys
+   * change during its call only by its own writes (no re-entry, no other contract writes
+   * them), so this view stays exact.
+   */
+  private known = new Map<string, string | null>();
   private codec!: {
     tagged: QuickJSHandle;
     plain: QuickJSHandle;
@@ -192,6 +199,25 @@ export class Call {
     return h !== undefined && this.vm.typeof(h) === 'string' ? this.vm.getString(h) : undefined;
   }
 
+  /**
+   * state.get / state.has: from the call's known view when it holds the key (the host gets
+   * the read deferred, to charge and record it in order), else asked and remembered.
+   */
+  private read(op: 'get' | 'has', key: string): Ok | { error: QuickJSHandle } {
+    const known = this.known.get(key);
+    if (known !== undefined) {
+      const seen = op === 'has' ? known !== null : known;
+      const r = this.host(op, key, undefined, undefined, undefined, seen);
+      if ('error' in r) return r;
+      return { t: 'ok', v: op === 'has' ? known !== null : (known ?? undefined) };
+    }
+    const r = this.host(op, key);
+    if (op === 'get' && !('error' in r)) {
+      this.known.set(key, typeof r.v === 'string' ? r.v : null);
+    }
+    return r;
+  }
+
   /** Ask the main thread; its refusal ends the call. */
   private host(
     op: HostOp,
@@ -199,11 +225,15 @@ export class Call {
     b?: string,
     c?: string,
     n?: number,
+    seen?: string | boolean | null,
   ): Ok | { error: QuickJSHandle } {
     let r: HostReply;
-    if (DEFERRED.has(op)) {
-      this.pending.push({ t: 'host', op, a, b, c, n });
-      this.pendingBytes += (a?.length ?? 0) + (b?.length ?? 0) + 64;
+    if (DEFERRED.has(op) || seen !== undefined) {
+      this.pending.push(
+        seen === undefined ? { t: 'host', op, a, b, c, n } : { t: 'host', op, a, seen },
+      );
+      this.pendingBytes +=
+        (a?.length ?? 0) + (b?.length ?? 0) + (typeof seen === 'string' ? seen.length : 0) + 64;
       r = this.pendingBytes > DEFERRED_BYTES ? this.send('flush') : { t: 'ok' };
     } else r = this.send(op, a, b, c, n);
     if (r.t === 'err') return this.abort(r.code, r.message);
@@ -302,11 +332,11 @@ export class Call {
     return {
       get: this.fn('get', ([k]) => {
         const kk = key(k);
-        return typeof kk === 'string' ? value(this.host('get', kk)) : kk;
+        return typeof kk === 'string' ? value(this.read('get', kk)) : kk;
       }),
       has: this.fn('has', ([k]) => {
         const kk = key(k);
-        return typeof kk === 'string' ? value(this.host('has', kk)) : kk;
+        return typeof kk === 'string' ? value(this.read('has', kk)) : kk;
       }),
       set: this.fn('set', ([k, v]) => {
         const kk = key(k);
@@ -322,11 +352,16 @@ export class Call {
             `a stored value is limited to ${LIMITS.valueBytes} bytes`,
           );
         }
-        return value(this.host('set', kk, text));
+        const r = this.host('set', kk, text);
+        if (!('error' in r)) this.known.set(kk, text);
+        return value(r);
       }),
       delete: this.fn('delete', ([k]) => {
         const kk = key(k);
-        return typeof kk === 'string' ? value(this.host('del', kk)) : kk;
+        if (typeof kk !== 'string') return kk;
+        const r = this.host('del', kk);
+        if (!('error' in r)) this.known.set(kk, null);
+        return value(r);
       }),
       range: this.fn('range', ([p, l]) => {
         const prefix =
@@ -463,7 +498,15 @@ export class Call {
   }
 
   /** Call `method` of the module and encode its result; deferred requests go with it. */
-  call(mod: QuickJSHandle, method: string, argsText: string, info: string, nested: boolean): Done {
+  call(
+    mod: QuickJSHandle,
+    method: string,
+    argsText: string,
+    info: string,
+    nested: boolean,
+    prefetch: Array<[string, string | null]> = [],
+  ): Done {
+    this.known = new Map(prefetch);
     const done = this.run(mod, method, argsText, info, nested);
     if (this.pending.length === 0) return done;
     const pre = this.pending;
@@ -541,12 +584,13 @@ export function runCall(
   args: string,
   info: string,
   nested: boolean,
+  prefetch?: Array<[string, string | null]>,
 ): Done {
   const call = new Call(env);
   try {
     const mod = setUp(call, code, name);
     if ('t' in mod) return mod;
-    return call.call(mod, method, args, info, nested);
+    return call.call(mod, method, args, info, nested, prefetch);
   } finally {
     call.dispose();
   }

@@ -37,6 +37,14 @@ function answerDeferred(
     try {
       const r = onHost(req);
       if (r.t === 'err') return r;
+      // A read the sandbox answered itself must match the state (see RunRequest.prefetch).
+      if (req.seen !== undefined && (r.v ?? null) !== req.seen) {
+        return {
+          t: 'err',
+          code: 'INTERNAL',
+          message: `contract sandbox read ${JSON.stringify(req.a)} from a stale view`,
+        };
+      }
     } catch (e) {
       return errorReply(e) as HostReply & { t: 'err' };
     }

@@ -10,6 +10,12 @@ export interface RunRequest {
   info: string;
   /** Called by another contract: the result keeps bigint tagged. */
   nested: boolean;
+  /**
+   * The contract's values of keys it is likely to read (those its last call of this method
+   * read), as JSON text or null when absent, taken without charge: its reads of these are
+   * answered in the sandbox and sent to the host deferred, which charges and records them.
+   */
+  prefetch?: Array<[string, string | null]>;
 }
 
 /** Load code and list the functions it exports. */
@@ -53,6 +59,11 @@ export interface HostRequest {
    * is the answer to this request too (`flush` asks nothing else).
    */
   pre?: HostRequest[];
+  /**
+   * On a deferred `get` or `has`: what the sandbox answered from its prefetched values (a
+   * value's JSON text, null when absent, or has's boolean); the host checks it.
+   */
+  seen?: string | boolean | null;
 }
 
 /** The host's answer to a HostRequest; `err` is final for the call. */

@@ -5,7 +5,7 @@
  * exception inside the contract cannot undo a refused host request). Nested calls of native
  * contracts (CallContext.call) go through the same code, on the same call stack.
  */
-import type { StateReader } from '../../state/overlay.ts';
+import { type StateReader, stateKey } from '../../state/overlay.ts';
 import { ArchiError } from '../../types/errors.ts';
 import { checkJsonText, checkJsonValue, utf8Bytes, utf8Text } from '../../types/json.ts';
 import { type CallContext, checkHookCaller, GAS, type NativeMethod } from '../context.ts';
@@ -85,9 +85,41 @@ function chargeAll(ctx: CallContext): void {
   }
 }
 
-function hostHandler(env: CallEnv, ctx: CallContext): HostHandler {
+/** Keys a method is likely to read next time: those its last call read (a speed hint only). */
+const readHints = new Map<string, string[]>();
+const HINT_ENTRIES = 4096;
+const HINT_KEYS = 8;
+/** Larger values are not prefetched (the contract asks for them when it reads them). */
+const PREFETCH_VALUE_BYTES = 4096;
+
+/** The hinted keys' current values, read without charge (the contract's reads are charged). */
+function prefetch(env: CallEnv, ctx: CallContext, hint: string): Array<[string, string | null]> {
+  const out: Array<[string, string | null]> = [];
+  for (const k of readHints.get(hint) ?? []) {
+    const v = env.state.get(stateKey(ctx.contract, k));
+    if (v === undefined) out.push([k, null]);
+    else if (v.length <= PREFETCH_VALUE_BYTES) out.push([k, utf8Text(v)]);
+  }
+  return out;
+}
+
+function learnReads(hint: string, keys: string[]): void {
+  if (keys.length === 0) {
+    readHints.delete(hint);
+    return;
+  }
+  if (!readHints.has(hint) && readHints.size >= HINT_ENTRIES) {
+    readHints.delete(readHints.keys().next().value as string);
+  }
+  readHints.set(hint, keys);
+}
+
+function hostHandler(env: CallEnv, ctx: CallContext, reads?: string[]): HostHandler {
   const frame = ctx.frame;
   return (req: HostRequest): HostReply => {
+    if (reads && (req.op === 'get' || req.op === 'has') && reads.length < HINT_KEYS) {
+      if (typeof req.a === 'string' && !reads.includes(req.a)) reads.push(req.a);
+    }
     if (req.op === 'tick') {
       if (++frame.ticks > LIMITS.ticksPerCall) {
         throw new ArchiError(
@@ -245,6 +277,8 @@ function runInSandbox(
   });
   const frame = ctx.frame;
   frame.stack.push(meta.name);
+  const hint = `${meta.codeHash}:${method}`;
+  const reads: string[] = [];
   try {
     const done = sandbox.request(
       {
@@ -255,10 +289,12 @@ function runInSandbox(
         args: argsText,
         info,
         nested: caller !== null,
+        prefetch: prefetch(env, ctx, hint),
       },
-      hostHandler(env, ctx),
+      hostHandler(env, ctx, reads),
       () => code,
     );
+    learnReads(hint, reads);
     if (done.ok) {
       checkJsonText(done.v, 'value', 'the return value');
       return done.v;

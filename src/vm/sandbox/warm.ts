@@ -175,11 +175,17 @@ export class WarmSlot {
   }
 
   /** Run `method` from the sealed state, then restore it. */
-  run(method: string, args: string, info: string, nested: boolean): Done {
+  run(
+    method: string,
+    args: string,
+    info: string,
+    nested: boolean,
+    prefetch?: Array<[string, string | null]>,
+  ): Done {
     this.busy = true;
     try {
       this.call.begin();
-      return this.call.call(this.mod, method, args, info, nested);
+      return this.call.call(this.mod, method, args, info, nested, prefetch);
     } finally {
       this.restore();
       this.call.abandonCall();
@@ -232,6 +238,7 @@ export class WarmPool {
     args: string,
     info: string,
     nested: boolean,
+    prefetch?: Array<[string, string | null]>,
   ): Done | undefined {
     let slot = this.slots.get(codeHash);
     if (slot?.busy) return undefined;
@@ -255,7 +262,7 @@ export class WarmPool {
       this.slots.set(codeHash, slot);
     }
     try {
-      return slot.run(method, args, info, nested);
+      return slot.run(method, args, info, nested, prefetch);
     } finally {
       if (slot.dead) this.slots.delete(codeHash);
     }

@@ -70,8 +70,16 @@ function serve(m: ToWorker): Done {
   try {
     if (m.t === 'run') {
       return (
-        warm.run(m.codeHash, () => getCode(m), m.name, m.method, m.args, m.info, m.nested) ??
-        runCall(env, getCode(m), m.name, m.method, m.args, m.info, m.nested)
+        warm.run(
+          m.codeHash,
+          () => getCode(m),
+          m.name,
+          m.method,
+          m.args,
+          m.info,
+          m.nested,
+          m.prefetch,
+        ) ?? runCall(env, getCode(m), m.name, m.method, m.args, m.info, m.nested, m.prefetch)
       );
     }
     if (m.t === 'inspect') return inspectCall(env, m.code, m.name);
