@@ -10,7 +10,13 @@ import { parentPort } from 'node:worker_threads';
 import { type CallEnv, runCall } from '../../src/vm/sandbox/engine.ts';
 import { LIMITS } from '../../src/vm/sandbox/limits.ts';
 import type { Done, HostReply, HostRequest } from '../../src/vm/sandbox/protocol.ts';
-import { type Instance, LAYOUT, newInstance, WarmSlot } from '../../src/vm/sandbox/warm.ts';
+import {
+  type Instance,
+  LAYOUT,
+  newInstance,
+  WarmPool,
+  WarmSlot,
+} from '../../src/vm/sandbox/warm.ts';
 import { bundle } from './harness.ts';
 
 /** A host that keeps state in a Map, charges ticks up to a limit and logs every request. */
@@ -132,6 +138,8 @@ function compare(
 
 const host = scriptedHost();
 const coldInst = await newInstance();
+const topAt = await WarmPool.topPointer();
+assert.ok(topAt, 'the allocator top pointer is found');
 const cold: CallEnv = {
   quickjs: coldInst.quickjs,
   rpc: host.rpc,
@@ -149,7 +157,7 @@ test('the layout read from the binary is that of the pinned build', () => {
 
 test('module state, pollution and garbage do not outlive a warm call, as in a cold one', async () => {
   const inst = await newInstance();
-  const slot = WarmSlot.make(inst, MODULE_STATE, 'c', host.rpc);
+  const slot = WarmSlot.make(inst, MODULE_STATE, 'c', host.rpc, topAt);
   assert.ok(slot, 'the module is warmable');
   const done = compare(slot, inst, cold, host, MODULE_STATE, [
     ['bump', 1],
@@ -173,7 +181,7 @@ test('module state, pollution and garbage do not outlive a warm call, as in a co
 test('hostile calls end the same way warm and cold, and the slot stays clean', async () => {
   const code = await bundle('test/vm/fixtures/hostile.ts');
   const inst = await newInstance();
-  const slot = WarmSlot.make(inst, code, 'c', host.rpc);
+  const slot = WarmSlot.make(inst, code, 'c', host.rpc, topAt);
   assert.ok(slot, 'the hostile module is warmable');
   const done = compare(slot, inst, cold, host, code, [
     ['spin', { n: 100 }],
@@ -206,7 +214,7 @@ test('hostile calls end the same way warm and cold, and the slot stays clean', a
 test('a memory bomb fails with OUT_OF_MEMORY warm as cold, and the next call is clean', async () => {
   const code = await bundle('test/vm/fixtures/hostile.ts');
   const inst = await newInstance();
-  const slot = WarmSlot.make(inst, code, 'c', host.rpc);
+  const slot = WarmSlot.make(inst, code, 'c', host.rpc, topAt);
   assert.ok(slot);
   const done = compare(slot, inst, cold, host, code, [
     ['memoryBomb', null],
@@ -241,7 +249,7 @@ test('prefetched reads make the same requests in the same order as asked ones', 
     readOnly: false,
   });
   const inst = await newInstance();
-  const slot = WarmSlot.make(inst, code, 'c', host.rpc);
+  const slot = WarmSlot.make(inst, code, 'c', host.rpc, topAt);
   assert.ok(slot);
   host.take();
   const asked = host.settle(slot.run('rw', 'null', info, false));
@@ -271,10 +279,11 @@ test('a module that asks the host while loading is not warmed', async () => {
     'const t = Date.now(); return { f() { return t; } };',
     'c',
     host.rpc,
+    topAt,
   );
   assert.equal(slot, undefined);
   const looping = await bundle('test/vm/fixtures/looping-module.ts');
-  assert.equal(WarmSlot.make(await newInstance(), looping, 'c', host.rpc), undefined);
+  assert.equal(WarmSlot.make(await newInstance(), looping, 'c', host.rpc, topAt), undefined);
 });
 
 const results: Array<{ name: string; error?: string }> = [];

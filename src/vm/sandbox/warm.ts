@@ -92,24 +92,49 @@ export async function newInstance(): Promise<Instance> {
  */
 const PROBE_STEP = 1024 * 1024;
 
-const SCAN_CHUNK = 1024 * 1024;
-const ZEROS = Buffer.alloc(SCAN_CHUNK);
+/** What a spare instance's emscripten module exports that the calibration uses. */
+interface Allocator {
+  _malloc(size: number): number;
+  _free(ptr: number): void;
+}
 
 /**
- * End of the live heap of a fresh instance after its set-up: its last non-zero byte (dlmalloc's
- * top chunk header is there; nothing has ever written past it). Found from the top down, a
- * chunk at a time with memcmp, since the heap is small and the memory large.
+ * Where dlmalloc keeps its top-chunk pointer (a word of the static region), found once per
+ * thread; null when it cannot be found (then nothing is warmed). Every live chunk lies below
+ * the top chunk, so its address ends the heap a slot must restore.
  */
-function liveHeapEnd(buffer: ArrayBuffer): number {
-  let end = buffer.byteLength;
-  while (end > LAYOUT.stackTop) {
-    const start = Math.max(LAYOUT.stackTop, end - SCAN_CHUNK);
-    if (!Buffer.from(buffer, start, end - start).equals(ZEROS.subarray(0, end - start))) break;
-    end = start;
+let topPointerAt: number | null | undefined;
+
+/**
+ * Find the top pointer in a throwaway instance: a fresh 1 MiB allocation is carved from the
+ * top chunk, which moves up by exactly its size; the one static word that went from the
+ * block's chunk to just past it is the pointer. Anything else (another allocator, several
+ * candidates) leaves warm slots off rather than guessing.
+ */
+async function calibrate(): Promise<number | null> {
+  const inst = await newInstance();
+  const alloc = (inst.quickjs as unknown as { module: Allocator }).module;
+  const words = () => new Int32Array(inst.memory.buffer, 0, LAYOUT.staticEnd / 4);
+  const before = words().slice();
+  const size = 1024 * 1024;
+  const p = alloc._malloc(size);
+  if (!p) return null;
+  const after = words();
+  const found: number[] = [];
+  for (let i = 0; i < after.length; i++) {
+    if (before[i] === p - 8 && after[i] === p + size) found.push(i * 4);
   }
-  const bytes = new Uint8Array(buffer);
-  while (end > LAYOUT.stackTop && bytes[end - 1] === 0) end--;
-  return end;
+  alloc._free(p);
+  return found.length === 1 ? found[0] : null;
+}
+
+/** End of the live heap: the top chunk's header (its size word) included. */
+function liveHeapEnd(buffer: ArrayBuffer, topAt: number): number {
+  const top = new Int32Array(buffer, topAt, 1)[0];
+  if (!(top >= LAYOUT.stackTop && top + 8 <= buffer.byteLength)) {
+    throw new Error(`dlmalloc's top chunk at ${top} is outside the heap`);
+  }
+  return top + 8;
 }
 
 /** One contract set up and sealed in its own instance. */
@@ -122,6 +147,7 @@ export class WarmSlot {
     private readonly inst: Instance,
     private readonly call: Call,
     private readonly mod: QuickJSHandle,
+    private readonly topAt: number,
   ) {}
 
   /** Set up `code` in `inst`; undefined when it cannot be warmed (the caller goes cold). */
@@ -130,6 +156,7 @@ export class WarmSlot {
     code: string,
     name: string,
     rpc: CallEnv['rpc'],
+    topAt: number,
   ): WarmSlot | undefined {
     // During the set-up any request to the host ends it: it would be answered for (and
     // charged to) one call only, where a cold call makes it every time.
@@ -148,7 +175,7 @@ export class WarmSlot {
     const mod = setUp(call, code, name);
     if (asked || 't' in mod || call.fault || call.heapExhausted) return undefined;
     hostRpc.current = rpc;
-    const slot = new WarmSlot(inst, call, mod);
+    const slot = new WarmSlot(inst, call, mod, topAt);
     slot.snapshot();
     return slot;
   }
@@ -157,7 +184,7 @@ export class WarmSlot {
     const buffer = this.inst.memory.buffer;
     const mem = new Uint8Array(buffer);
     this.staticCopy = mem.slice(0, LAYOUT.staticEnd);
-    this.heapCopy = mem.slice(LAYOUT.stackTop, liveHeapEnd(buffer));
+    this.heapCopy = mem.slice(LAYOUT.stackTop, liveHeapEnd(buffer, this.topAt));
   }
 
   private restore(): void {
@@ -208,6 +235,12 @@ const MAX_WARM_CODE = 256 * 1024;
 
 /** Warm slots by code hash, and the spare instances new slots are made in. */
 export class WarmPool {
+  /** The top pointer's place (see calibrate), for tests that make slots themselves. */
+  static async topPointer(): Promise<number | null> {
+    topPointerAt ??= await calibrate();
+    return topPointerAt;
+  }
+
   private readonly spares: Instance[] = [];
   private readonly slots = new Map<string, WarmSlot>();
   /** Contracts whose set-up asks the host for something: always cold. */
@@ -217,12 +250,13 @@ export class WarmPool {
 
   /** Whether `refill` has work to do. */
   get wantsRefill(): boolean {
-    return this.spares.length < SPARE_INSTANCES;
+    return topPointerAt !== null && this.spares.length < SPARE_INSTANCES;
   }
 
   /** Make one spare instance (between requests: the thread is otherwise synchronous). */
   async refill(): Promise<void> {
-    this.spares.push(await newInstance());
+    if (topPointerAt === undefined) topPointerAt = await calibrate();
+    if (topPointerAt !== null) this.spares.push(await newInstance());
   }
 
   /**
@@ -247,13 +281,13 @@ export class WarmPool {
       this.slots.delete(codeHash);
       this.slots.set(codeHash, slot);
     } else {
-      if (this.cold.has(codeHash) || this.spares.length === 0) return undefined;
+      if (this.cold.has(codeHash) || this.spares.length === 0 || !topPointerAt) return undefined;
       const text = code();
       if (text.length > MAX_WARM_CODE) {
         this.cold.add(codeHash);
         return undefined;
       }
-      slot = WarmSlot.make(this.spares.pop() as Instance, text, name, this.rpc);
+      slot = WarmSlot.make(this.spares.pop() as Instance, text, name, this.rpc, topPointerAt);
       if (!slot) {
         this.cold.add(codeHash);
         return undefined;
