@@ -66,7 +66,7 @@ export const DEFAULT_PARAMS: GenesisParams = {
   // A block of maxBlockTxs token transfers fits (4,540 gas each: 45.4M), so transfer blocks are
   // bounded no tighter than before; it runs in about 0.8 s on a quiet 2-core machine, and 50M
   // gas of contract compute at the interrupt tick's price (~50k gas/ms) in about 1 s. A
-  // TypeScript contract call charges 9-14 times less gas per ms of execution than either
+  // TypeScript contract call charges several times less gas per ms of execution than either
   // (docs/GOVERNANCE.md, "Block gas limit").
   maxBlockGas: 50_000_000,
 };
