@@ -12,8 +12,15 @@ const HEADER_BYTES = 16;
 export const Turn = { idle: 0, worker: 1, main: 2, dead: 3 } as const;
 type Side = typeof Turn.worker | typeof Turn.main;
 
-/** Busy-wait rounds before a receiver sleeps (tens of microseconds). */
-const SPINS = 20_000;
+/**
+ * Busy-wait rounds before a receiver sleeps: adapted per channel side between these bounds
+ * (about twice the wait it last saw answered while spinning, halved when it had to sleep).
+ * On a quiet machine the other thread answers within microseconds and spinning saves the
+ * cost of waking; on a loaded one (several nodes on two cores) the other thread is often
+ * not running at all, and each spin would only burn the core it needs.
+ */
+const SPINS_MIN = 64;
+const SPINS_MAX = 20_000;
 
 /** Size of the channel buffer; a message must fit in it. */
 export const CHANNEL_BYTES = 8 * 1024 * 1024;
@@ -32,6 +39,7 @@ export class Channel {
   private readonly ctrl: Int32Array;
   private readonly data: Buffer;
   private readonly other: Side;
+  private spins = SPINS_MAX;
 
   constructor(
     readonly sab: SharedArrayBuffer,
@@ -66,7 +74,12 @@ export class Channel {
   recv(timeoutMs = Number.POSITIVE_INFINITY): any {
     // Most answers come within microseconds: spin briefly before sleeping, since waking a
     // sleeping thread costs far more than a host call itself.
-    for (let i = 0; i < SPINS && Atomics.load(this.ctrl, TURN) !== this.me; i++);
+    let i = 0;
+    while (i < this.spins && Atomics.load(this.ctrl, TURN) !== this.me) i++;
+    this.spins =
+      i < this.spins
+        ? Math.min(SPINS_MAX, Math.max(SPINS_MIN, 2 * i))
+        : Math.max(SPINS_MIN, this.spins >> 1);
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const t = Atomics.load(this.ctrl, TURN);
