@@ -98,6 +98,18 @@ function cycles() { for (let i = 0; i < 20000; i++) { const o = {}; o.self = o; 
 return { bump, pollute, check, cycles };
 `;
 
+/** The call info of a tx to contract `c` at `height`. */
+function callInfo(height: number, txByte: string): string {
+  return JSON.stringify({
+    contract: 'c',
+    sender: 'org1/user',
+    caller: null,
+    block: { height, time: 1700000000000 + height },
+    txId: txByte.repeat(32),
+    readOnly: false,
+  });
+}
+
 /** Run the same calls warm (one slot) and cold (fresh runtimes); compare each outcome. */
 function compare(
   slot: WarmSlot,
@@ -107,14 +119,7 @@ function compare(
   code: string,
   calls: Array<[string, unknown]>,
 ): Done[] {
-  const info = JSON.stringify({
-    contract: 'c',
-    sender: 'org1/user',
-    caller: null,
-    block: { height: 7, time: 1700000000000 },
-    txId: 'ab'.repeat(32),
-    readOnly: false,
-  });
+  const info = callInfo(7, 'ab');
   const seal = new Uint8Array(inst.memory.buffer).slice(0, LAYOUT.stackTop - 1024 * 1024);
   const out: Done[] = [];
   host.take();
@@ -240,14 +245,7 @@ test('prefetched reads make the same requests in the same order as asked ones', 
       return [a, again, hasB];
     }
     return { rw };`;
-  const info = JSON.stringify({
-    contract: 'c',
-    sender: 'org1/user',
-    caller: null,
-    block: { height: 1, time: 1 },
-    txId: 'cd'.repeat(32),
-    readOnly: false,
-  });
+  const info = callInfo(1, 'cd');
   const inst = await newInstance();
   const slot = WarmSlot.make(inst, code, 'c', host.rpc, topAt);
   assert.ok(slot);

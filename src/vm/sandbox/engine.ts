@@ -17,7 +17,7 @@ import {
 } from 'quickjs-emscripten';
 import { LIMITS } from './limits.ts';
 import { INSPECT, PRELUDE, wrapCode } from './prelude.ts';
-import type { Done, HostOp, HostReply, HostRequest } from './protocol.ts';
+import type { Done, HostOp, HostReply, HostRequest, Prefetch } from './protocol.ts';
 
 /** What a call needs from its thread. */
 export interface CallEnv {
@@ -504,7 +504,7 @@ export class Call {
     argsText: string,
     info: string,
     nested: boolean,
-    prefetch: Array<[string, string | null]> = [],
+    prefetch: Prefetch = [],
   ): Done {
     this.known = new Map(prefetch);
     const done = this.run(mod, method, argsText, info, nested);
@@ -584,7 +584,7 @@ export function runCall(
   args: string,
   info: string,
   nested: boolean,
-  prefetch?: Array<[string, string | null]>,
+  prefetch?: Prefetch,
 ): Done {
   const call = new Call(env);
   try {

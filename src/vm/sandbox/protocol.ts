@@ -15,8 +15,11 @@ export interface RunRequest {
    * read), as JSON text or null when absent, taken without charge: its reads of these are
    * answered in the sandbox and sent to the host deferred, which charges and records them.
    */
-  prefetch?: Array<[string, string | null]>;
+  prefetch?: Prefetch;
 }
+
+/** State keys of a contract with their values as JSON text, null when absent. */
+export type Prefetch = Array<[string, string | null]>;
 
 /** Load code and list the functions it exports. */
 export interface InspectRequest {

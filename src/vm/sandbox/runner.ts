@@ -12,7 +12,7 @@ import { type CallContext, checkHookCaller, GAS, type NativeMethod } from '../co
 import { doneError, type HostHandler, sandbox } from './host.ts';
 import { EVENT_NAME, LIMITS } from './limits.ts';
 import { type ContractMeta, contractSender, loadCode, MANAGE, metaKey } from './meta.ts';
-import type { HostReply, HostRequest } from './protocol.ts';
+import type { HostReply, HostRequest, Prefetch } from './protocol.ts';
 
 /** How a call target resolves: a native method, or a user contract's metadata. */
 export type Resolved =
@@ -93,8 +93,8 @@ const HINT_KEYS = 8;
 const PREFETCH_VALUE_BYTES = 4096;
 
 /** The hinted keys' current values, read without charge (the contract's reads are charged). */
-function prefetch(env: CallEnv, ctx: CallContext, hint: string): Array<[string, string | null]> {
-  const out: Array<[string, string | null]> = [];
+function prefetch(env: CallEnv, ctx: CallContext, hint: string): Prefetch {
+  const out: Prefetch = [];
   for (const k of readHints.get(hint) ?? []) {
     const v = env.state.get(stateKey(ctx.contract, k));
     if (v === undefined) out.push([k, null]);

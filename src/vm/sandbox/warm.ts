@@ -27,7 +27,7 @@ import {
 } from 'quickjs-emscripten';
 import { Call, type CallEnv, type Fault, setUp } from './engine.ts';
 import { LIMITS } from './limits.ts';
-import type { Done, HostReply } from './protocol.ts';
+import type { Done, HostReply, Prefetch } from './protocol.ts';
 import { type WasmLayout, wasmLayout } from './wasm-layout.ts';
 
 const PAGE = 65536;
@@ -202,13 +202,7 @@ export class WarmSlot {
   }
 
   /** Run `method` from the sealed state, then restore it. */
-  run(
-    method: string,
-    args: string,
-    info: string,
-    nested: boolean,
-    prefetch?: Array<[string, string | null]>,
-  ): Done {
+  run(method: string, args: string, info: string, nested: boolean, prefetch?: Prefetch): Done {
     this.busy = true;
     try {
       this.call.begin();
@@ -272,7 +266,7 @@ export class WarmPool {
     args: string,
     info: string,
     nested: boolean,
-    prefetch?: Array<[string, string | null]>,
+    prefetch?: Prefetch,
   ): Done | undefined {
     let slot = this.slots.get(codeHash);
     if (slot?.busy) return undefined;
