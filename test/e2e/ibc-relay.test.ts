@@ -12,7 +12,7 @@
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { after, afterEach, before, describe, test } from 'node:test';
 import pino from 'pino';
 import { Governance } from '../../src/sdk/governance.ts';
 import { allPendingPackets, getClient, getSettled, type IbcSettled } from '../../src/sdk/ibc.ts';
@@ -151,6 +151,8 @@ describe('interchain between two real networks', () => {
       assert.equal(d.status, 'active');
     }
   });
+  // A test that fails stops its relayers too, so none runs on into the next test.
+  afterEach(stopRelayers);
   after(stopNetworks);
 
   test('connect: proposals written where no admin votes, then made by the local admins, then found', async () => {
