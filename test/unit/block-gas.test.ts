@@ -7,8 +7,6 @@
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import type { Chain } from '../../src/chain/chain.ts';
-import { CommitSchema, create, VoteType } from '../../src/codec/index.ts';
-import { address } from '../../src/crypto/profile.ts';
 import { genesisDocument } from '../../src/cli/init-network.ts';
 import { getProfile } from '../../src/crypto/profile.ts';
 import {
@@ -17,9 +15,8 @@ import {
   MAX_BLOCK_GAS_BOUNDS,
   validateGenesis,
 } from '../../src/types/genesis.ts';
-import { hex, unhex } from '../../src/types/hex.ts';
+import { hex } from '../../src/types/hex.ts';
 import { utf8Bytes } from '../../src/types/json.ts';
-import { voteBodyBytes } from '../../src/types/vote.ts';
 import { configToJson, encodeConfig } from '../../src/vm/native/chain-config.ts';
 import { makeFixture } from './chain-fixture.ts';
 
@@ -30,19 +27,8 @@ const LIMIT = 6_000;
 const fx = makeFixture('standard');
 fx.genesis.params.maxBlockGas = LIMIT;
 after(() => fx.cleanup());
-const validator = unhex(address(fx.profile, fx.nodeSigner.publicKey));
-
-function commitFor(chain: Chain, height: number, blockHash: Uint8Array, time: number) {
-  const signature = fx.nodeSigner.sign(
-    voteBodyBytes(chain.chainId, VoteType.PRECOMMIT, height, 0, blockHash, time, validator),
-  );
-  return create(CommitSchema, {
-    height: BigInt(height),
-    round: 0,
-    blockHash,
-    signatures: [{ validator, timestamp: BigInt(time), signature }],
-  });
-}
+const { validator } = fx;
+const commitFor = fx.signedCommit;
 
 const put = (chain: Chain, key: string, value: number) =>
   fx.client.send(chain, { contract: 'kv', method: 'put', args: { key, value } });

@@ -3,14 +3,15 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Chain } from '../../src/chain/chain.ts';
-import { create, CommitSchema } from '../../src/codec/index.ts';
+import { type Commit, CommitSchema, create, VoteType } from '../../src/codec/index.ts';
 import { address, type CryptoProfile, getProfile, type Signer } from '../../src/crypto/profile.ts';
 import { certToPem, issueCertificate } from '../../src/crypto/x509.ts';
 import { buildChain } from '../../src/node/build-chain.ts';
 import { ChainStore } from '../../src/storage/chain-store.ts';
 import { type Genesis, validateGenesis } from '../../src/types/genesis.ts';
-import { hex } from '../../src/types/hex.ts';
+import { hex, unhex } from '../../src/types/hex.ts';
 import { buildTx, type TxFields } from '../../src/types/tx.ts';
+import { voteBodyBytes } from '../../src/types/vote.ts';
 
 export interface Member {
   signer: Signer;
@@ -27,10 +28,14 @@ export interface Fixture {
   /** Every org of the genesis, org1 first (admin and client above are org1's). */
   orgs: OrgMembers[];
   nodeSigner: Signer;
+  /** The node signer's validator address. */
+  validator: Uint8Array;
   dirs: string[];
   open(dir?: string): Chain;
   /** Cut and commit one block from the pool at `time`. */
   commit(chain: Chain, time: number): ReturnType<Chain['proposeBlock']>;
+  /** The commit of `blockHash` at `height`: the one validator's precommit, signed at `time`. */
+  signedCommit(chain: Chain, height: number, blockHash: Uint8Array, time: number): Commit;
   cleanup(): Promise<void>;
 }
 
@@ -118,13 +123,16 @@ export function makeFixture(
   });
   const dirs: string[] = [];
   const chains: Chain[] = [];
+  const nodeSigner = profile.signerFromPem(nodeKeys.privateKeyPem);
+  const validator = unhex(address(profile, nodeSigner.publicKey));
   return {
     profile,
     genesis,
     admin: orgs[0].admin,
     client: orgs[0].client,
     orgs,
-    nodeSigner: profile.signerFromPem(nodeKeys.privateKeyPem),
+    nodeSigner,
+    validator,
     dirs,
     open(dir) {
       const d = dir ?? mkdtempSync(join(tmpdir(), 'archi-unit-'));
@@ -140,6 +148,17 @@ export function makeFixture(
         create(CommitSchema, { height: BigInt(p.height), blockHash: p.blockHash }),
       );
       return p;
+    },
+    signedCommit(chain, height, blockHash, time) {
+      const signature = nodeSigner.sign(
+        voteBodyBytes(chain.chainId, VoteType.PRECOMMIT, height, 0, blockHash, time, validator),
+      );
+      return create(CommitSchema, {
+        height: BigInt(height),
+        round: 0,
+        blockHash,
+        signatures: [{ validator, timestamp: BigInt(time), signature }],
+      });
     },
     async cleanup() {
       // close() is idempotent enough: a chain closed by its test closes again quietly.

@@ -1,7 +1,6 @@
 /** A block built by one node is re-executed and accepted by another; any tampering is refused. */
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
-import type { Chain } from '../../src/chain/chain.ts';
 import {
   BlockSchema,
   CommitSchema,
@@ -9,28 +8,13 @@ import {
   decode,
   encode,
   HeaderSchema,
-  VoteType,
 } from '../../src/codec/index.ts';
-import { address } from '../../src/crypto/profile.ts';
-import { unhex } from '../../src/types/hex.ts';
-import { voteBodyBytes } from '../../src/types/vote.ts';
 import { makeFixture } from './chain-fixture.ts';
 
 const fx = makeFixture('standard');
 after(() => fx.cleanup());
-const validator = unhex(address(fx.profile, fx.nodeSigner.publicKey));
-
-function commitFor(chain: Chain, height: number, blockHash: Uint8Array, time: number) {
-  const signature = fx.nodeSigner.sign(
-    voteBodyBytes(chain.chainId, VoteType.PRECOMMIT, height, 0, blockHash, time, validator),
-  );
-  return create(CommitSchema, {
-    height: BigInt(height),
-    round: 0,
-    blockHash,
-    signatures: [{ validator, timestamp: BigInt(time), signature }],
-  });
-}
+const { validator } = fx;
+const commitFor = fx.signedCommit;
 
 test('re-executes a peer block, then refuses tampered ones', async () => {
   const a = fx.open();
