@@ -125,9 +125,11 @@ function compare(
   host.take();
   for (const [method, args] of calls) {
     const a = JSON.stringify(args ?? null);
-    const warm = host.settle(slot.run(method, a, info, false));
+    const warm = host.settle(slot.run({ method, args: a, info, nested: false }));
     const warmLog = host.take();
-    const coldDone = host.settle(runCall(cold, code, 'c', method, a, info, false));
+    const coldDone = host.settle(
+      runCall(cold, code, 'c', { method, args: a, info, nested: false }),
+    );
     const coldLog = host.take();
     assert.deepEqual(warm, coldDone, `${method}: warm and cold outcomes differ`);
     assert.deepEqual(warmLog, coldLog, `${method}: warm and cold host requests differ`);
@@ -250,14 +252,20 @@ test('prefetched reads make the same requests in the same order as asked ones', 
   const slot = WarmSlot.make(inst, code, 'c', host.rpc, topAt);
   assert.ok(slot);
   host.take();
-  const asked = host.settle(slot.run('rw', 'null', info, false));
+  const asked = host.settle(slot.run({ method: 'rw', args: 'null', info, nested: false }));
   const askedLog = host.take();
   // The host's state now has a = 1 and no b: prefetch exactly that view.
   const prefetched = host.settle(
-    slot.run('rw', 'null', info, false, [
-      ['a', '1'],
-      ['b', null],
-    ]),
+    slot.run({
+      method: 'rw',
+      args: 'null',
+      info,
+      nested: false,
+      prefetch: [
+        ['a', '1'],
+        ['b', null],
+      ],
+    }),
   );
   const prefetchedLog = host.take();
   assert.deepEqual(asked, { t: 'done', ok: true, v: '[0,1,false]' });

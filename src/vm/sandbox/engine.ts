@@ -17,7 +17,7 @@ import {
 } from 'quickjs-emscripten';
 import { LIMITS } from './limits.ts';
 import { INSPECT, PRELUDE, wrapCode } from './prelude.ts';
-import type { Done, HostOp, HostReply, HostRequest, Prefetch } from './protocol.ts';
+import type { Done, HostOp, HostReply, HostRequest, RunRequest } from './protocol.ts';
 
 /** What a call needs from its thread. */
 export interface CallEnv {
@@ -57,6 +57,9 @@ const DEFERRED = new Set<HostOp>(['set', 'del', 'emit']);
 /** Deferred bytes that make the sandbox flush early (the channel carries at most 8 MiB). */
 const DEFERRED_BYTES = 1024 * 1024;
 type Ok = HostReply & { t: 'ok' };
+
+/** What one call of a set-up contract takes (see RunRequest). */
+export type MethodCall = Pick<RunRequest, 'method' | 'args' | 'info' | 'nested' | 'prefetch'>;
 
 /** The host functions `ctx` is made of. */
 interface HostFns {
@@ -208,8 +211,7 @@ export class Call {
     if (known !== undefined) {
       const seen = op === 'has' ? known !== null : known;
       const r = this.host(op, key, undefined, undefined, undefined, seen);
-      if ('error' in r) return r;
-      return { t: 'ok', v: op === 'has' ? known !== null : (known ?? undefined) };
+      return 'error' in r ? r : { t: 'ok', v: seen };
     }
     const r = this.host(op, key);
     if (op === 'get' && !('error' in r)) {
@@ -498,16 +500,9 @@ export class Call {
   }
 
   /** Call `method` of the module and encode its result; deferred requests go with it. */
-  call(
-    mod: QuickJSHandle,
-    method: string,
-    argsText: string,
-    info: string,
-    nested: boolean,
-    prefetch: Prefetch = [],
-  ): Done {
-    this.known = new Map(prefetch);
-    const done = this.run(mod, method, argsText, info, nested);
+  call(mod: QuickJSHandle, c: MethodCall): Done {
+    this.known = new Map(c.prefetch);
+    const done = this.run(mod, c.method, c.args, c.info, c.nested);
     if (this.pending.length === 0) return done;
     const pre = this.pending;
     this.pending = [];
@@ -575,22 +570,13 @@ function tooBig(s: string, max: number): boolean {
   return s.length > max || Buffer.byteLength(s) > max;
 }
 
-/** Run `method` of `code` (see RunRequest). */
-export function runCall(
-  env: CallEnv,
-  code: string,
-  name: string,
-  method: string,
-  args: string,
-  info: string,
-  nested: boolean,
-  prefetch?: Prefetch,
-): Done {
+/** Run a method of `code` in a fresh runtime (see RunRequest). */
+export function runCall(env: CallEnv, code: string, name: string, c: MethodCall): Done {
   const call = new Call(env);
   try {
     const mod = setUp(call, code, name);
     if ('t' in mod) return mod;
-    return call.call(mod, method, args, info, nested, prefetch);
+    return call.call(mod, c);
   } finally {
     call.dispose();
   }

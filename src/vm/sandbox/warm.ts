@@ -25,9 +25,9 @@ import {
   type QuickJSWASMModule,
   RELEASE_SYNC,
 } from 'quickjs-emscripten';
-import { Call, type CallEnv, type Fault, setUp } from './engine.ts';
+import { Call, type CallEnv, type MethodCall, setUp } from './engine.ts';
 import { LIMITS } from './limits.ts';
-import type { Done, HostReply, Prefetch } from './protocol.ts';
+import type { Done, HostReply, RunRequest } from './protocol.ts';
 import { type WasmLayout, wasmLayout } from './wasm-layout.ts';
 
 const PAGE = 65536;
@@ -147,7 +147,6 @@ export class WarmSlot {
     private readonly inst: Instance,
     private readonly call: Call,
     private readonly mod: QuickJSHandle,
-    private readonly topAt: number,
   ) {}
 
   /** Set up `code` in `inst`; undefined when it cannot be warmed (the caller goes cold). */
@@ -175,16 +174,16 @@ export class WarmSlot {
     const mod = setUp(call, code, name);
     if (asked || 't' in mod || call.fault || call.heapExhausted) return undefined;
     hostRpc.current = rpc;
-    const slot = new WarmSlot(inst, call, mod, topAt);
-    slot.snapshot();
+    const slot = new WarmSlot(inst, call, mod);
+    slot.snapshot(topAt);
     return slot;
   }
 
-  private snapshot(): void {
+  private snapshot(topAt: number): void {
     const buffer = this.inst.memory.buffer;
     const mem = new Uint8Array(buffer);
     this.staticCopy = mem.slice(0, LAYOUT.staticEnd);
-    this.heapCopy = mem.slice(LAYOUT.stackTop, liveHeapEnd(buffer, this.topAt));
+    this.heapCopy = mem.slice(LAYOUT.stackTop, liveHeapEnd(buffer, topAt));
   }
 
   private restore(): void {
@@ -201,22 +200,17 @@ export class WarmSlot {
     }
   }
 
-  /** Run `method` from the sealed state, then restore it. */
-  run(method: string, args: string, info: string, nested: boolean, prefetch?: Prefetch): Done {
+  /** Run a method from the sealed state, then restore it. */
+  run(c: MethodCall): Done {
     this.busy = true;
     try {
       this.call.begin();
-      return this.call.call(this.mod, method, args, info, nested, prefetch);
+      return this.call.call(this.mod, c);
     } finally {
       this.restore();
       this.call.abandonCall();
       this.busy = false;
     }
-  }
-
-  /** The call's fault field, for tests. */
-  get fault(): Fault | undefined {
-    return this.call.fault;
   }
 }
 
@@ -249,8 +243,7 @@ export class WarmPool {
 
   /** Make one spare instance (between requests: the thread is otherwise synchronous). */
   async refill(): Promise<void> {
-    if (topPointerAt === undefined) topPointerAt = await calibrate();
-    if (topPointerAt !== null) this.spares.push(await newInstance());
+    if ((await WarmPool.topPointer()) !== null) this.spares.push(await newInstance());
   }
 
   /**
@@ -258,16 +251,8 @@ export class WarmPool {
    * undefined when it must run cold (no spare, not warmable, or the slot is in use by a
    * call further up the stack: same code under two names).
    */
-  run(
-    codeHash: string,
-    code: () => string,
-    name: string,
-    method: string,
-    args: string,
-    info: string,
-    nested: boolean,
-    prefetch?: Prefetch,
-  ): Done | undefined {
+  run(m: RunRequest, code: () => string): Done | undefined {
+    const { codeHash } = m;
     let slot = this.slots.get(codeHash);
     if (slot?.busy) return undefined;
     if (slot) {
@@ -281,7 +266,7 @@ export class WarmPool {
         this.cold.add(codeHash);
         return undefined;
       }
-      slot = WarmSlot.make(this.spares.pop() as Instance, text, name, this.rpc, topPointerAt);
+      slot = WarmSlot.make(this.spares.pop() as Instance, text, m.name, this.rpc, topPointerAt);
       if (!slot) {
         this.cold.add(codeHash);
         return undefined;
@@ -290,7 +275,7 @@ export class WarmPool {
       this.slots.set(codeHash, slot);
     }
     try {
-      return slot.run(method, args, info, nested, prefetch);
+      return slot.run(m);
     } finally {
       if (slot.dead) this.slots.delete(codeHash);
     }

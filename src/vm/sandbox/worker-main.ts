@@ -69,18 +69,7 @@ function getCode(m: RunRequest): string {
 function serve(m: ToWorker): Done {
   try {
     if (m.t === 'run') {
-      return (
-        warm.run(
-          m.codeHash,
-          () => getCode(m),
-          m.name,
-          m.method,
-          m.args,
-          m.info,
-          m.nested,
-          m.prefetch,
-        ) ?? runCall(env, getCode(m), m.name, m.method, m.args, m.info, m.nested, m.prefetch)
-      );
+      return warm.run(m, () => getCode(m)) ?? runCall(env, getCode(m), m.name, m);
     }
     if (m.t === 'inspect') return inspectCall(env, m.code, m.name);
     return fail('INTERNAL', `unexpected sandbox message ${m.t}`);
