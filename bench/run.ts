@@ -116,7 +116,7 @@ async function findRate(dir: string, p99Ms: number): Promise<unknown> {
     if (await step(mid)) good = mid;
     else bad = mid;
   }
-  const best = steps.filter((s) => s.pass && s.rate === good)[0];
+  const best = steps.find((s) => s.pass && s.rate === good);
   return { p99TargetMs: p99Ms, durationSec: duration, highestRate: good, atHighest: best, steps };
 }
 
