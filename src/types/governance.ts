@@ -33,12 +33,20 @@ export const MEMBERSHIP_KINDS = [
 /** Kinds that create or recover a light client of another chain (the `ibc` contract). */
 export const IBC_KINDS = ['ibc_create_client', 'ibc_recover_client'] as const;
 
+/**
+ * Kinds that call a method of a TypeScript contract as the `governance` contract: the callee
+ * sees `ctx.caller === 'governance'`, so a contract can keep a method for the consortium's
+ * decisions (e.g. who owns the roots of the idcode app).
+ */
+export const CALL_KINDS = ['contract_call'] as const;
+
 /** Every change a proposal can make. */
 export const PROPOSAL_KINDS = [
   ...CONFIG_KINDS,
   ...LIFECYCLE_KINDS,
   ...MEMBERSHIP_KINDS,
   ...IBC_KINDS,
+  ...CALL_KINDS,
 ] as const;
 export type ProposalKind = (typeof PROPOSAL_KINDS)[number];
 export type MembershipKind = (typeof MEMBERSHIP_KINDS)[number];

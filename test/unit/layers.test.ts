@@ -26,8 +26,9 @@ const LAYERS: string[][] = [
   ['consensus', 'p2p'],
   ['rpc'],
   // The gateway and the relayer are processes of their own in front of the nodes: they reach
-  // them through the SDK and never import node/, nor node/ them, nor each other.
-  ['node', 'gateway', 'relayer'],
+  // them through the SDK and never import node/, nor node/ them, nor each other. The reference
+  // apps' framework and off-chain parts (apps/) are clients of the chains in the same way.
+  ['node', 'gateway', 'relayer', 'apps'],
   ['cli'],
 ];
 
@@ -44,7 +45,7 @@ const FORBIDDEN: Record<string, string> = {
 /** What the SDK may load: it ships to clients, so nothing of the node comes with it. */
 const SDK_MAY_IMPORT = ['errors', 'crypto', 'codec', 'types', 'state/proof.ts'];
 /** Who may import the SDK. */
-const SDK_IMPORTERS = ['cli', 'gateway', 'relayer'];
+const SDK_IMPORTERS = ['cli', 'gateway', 'relayer', 'apps'];
 /** The modules of src/ that the browser console loads; each of them must import nothing. */
 const CONSOLE_MAY_IMPORT = ['state/proof.ts', 'types/rpc-json.ts', 'types/governance.ts'];
 

@@ -45,11 +45,13 @@ export async function bundle(file: string): Promise<string> {
   return code;
 }
 
+/** A chain of one organization, or of `opts.orgs` (each member in `fx.orgs`). */
 export async function contractChain(
   profile: 'standard' | 'gm' = 'standard',
+  opts: Parameters<typeof makeFixture>[1] = {},
 ): Promise<ContractChain> {
   await initSandbox();
-  const fx = makeFixture(profile);
+  const fx = makeFixture(profile, opts);
   const chain = fx.open();
   let time = Date.now();
   const commit = () => {

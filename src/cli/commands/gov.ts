@@ -17,7 +17,7 @@ import {
 import type { ArchiClient } from '../../sdk/client.ts';
 import type { ChainConfigJson } from '../../sdk/types.ts';
 import { ArchiError } from '../../types/errors.ts';
-import { IBC_KINDS, LIFECYCLE_KINDS, policyMet } from '../../types/governance.ts';
+import { CALL_KINDS, IBC_KINDS, LIFECYCLE_KINDS, policyMet } from '../../types/governance.ts';
 import { parseJsonText } from '../../types/json.ts';
 import {
   addTargetOptions,
@@ -145,7 +145,9 @@ function shortJson(value: unknown, max = 160): string {
 
 /** When an executed change takes effect (docs/GOVERNANCE.md). */
 function takesEffect(p: ProposalJson): string {
-  if ([...LIFECYCLE_KINDS, ...IBC_KINDS].includes(p.kind as never)) return 'it took effect at once';
+  if ([...LIFECYCLE_KINDS, ...IBC_KINDS, ...CALL_KINDS].includes(p.kind as never)) {
+    return 'it took effect at once';
+  }
   if (p.kind === 'set_validator_power') return 'the new power counts from 2 blocks after this one';
   if (p.kind === 'add_node' && Number(p.args.power) > 0) {
     return 'the node is a member from the next block and votes from 2 blocks after this one';

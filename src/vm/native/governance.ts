@@ -44,8 +44,15 @@ import {
   policyMet,
 } from '../../types/governance.ts';
 import { jsonBytes, parseJsonBytes, utf8Bytes, utf8Text } from '../../types/json.ts';
-import type { CallContext, NativeContract, NativeMethod, SenderInfo } from '../context.ts';
-import { MANAGE } from '../sandbox/meta.ts';
+import {
+  type CallContext,
+  IBC_HOOKS,
+  type NativeContract,
+  type NativeMethod,
+  type SenderInfo,
+} from '../context.ts';
+import { CONTRACT_NAME } from '../sandbox/limits.ts';
+import { type ContractMeta, MANAGE, metaKey } from '../sandbox/meta.ts';
 import { argsObject, onlyFields } from './args.ts';
 import { CONFIG_CONTRACT, CONFIG_KEY, decodeConfig, encodeConfig } from './chain-config.ts';
 import { type LifecycleAction, lifecycleArgs, runLifecycle } from './contract-manage.ts';
@@ -179,6 +186,41 @@ function ibcContext(ctx: CallContext, sender: SenderInfo = ctx.sender): CallCont
   return ctx.derive(IBC, sender);
 }
 
+/**
+ * The args of a contract_call: an active TypeScript contract, one of its methods (not an IBC
+ * hook) and the method's args (any JSON value, default null).
+ */
+function validateCall(ctx: CallContext, a: Record<string, unknown>): Record<string, unknown> {
+  onlyFields(a, ['contract', 'method', 'args'], 'contract_call');
+  const { contract, method } = a;
+  if (typeof contract !== 'string' || !CONTRACT_NAME.test(contract)) {
+    invalid(`contract_call: contract must match ${CONTRACT_NAME}`);
+  }
+  if (NATIVE_NAMES.has(contract)) {
+    invalid(
+      `contract_call: ${contract} is a native contract; only TypeScript contracts are called`,
+    );
+  }
+  const raw = ctx.derive(MANAGE, ctx.sender).get(metaKey(contract));
+  if (raw === undefined)
+    throw new ArchiError('CONTRACT_NOT_FOUND', `no contract named ${contract}`);
+  const meta = parseJsonBytes(raw, 'value', 'contract metadata') as unknown as ContractMeta;
+  if (meta.status === 'frozen') {
+    throw new ArchiError('CONTRACT_FROZEN', `contract ${contract} is frozen`);
+  }
+  if (meta.status === 'revoked') {
+    throw new ArchiError('CONTRACT_REVOKED', `contract ${contract} is revoked`);
+  }
+  if (typeof method !== 'string' || !meta.methods.includes(method)) {
+    throw new ArchiError(
+      'METHOD_NOT_FOUND',
+      `contract ${contract} has no method ${JSON.stringify(method)} (methods: ${meta.methods.join(', ')})`,
+    );
+  }
+  if (IBC_HOOKS.has(method)) invalid(`contract_call: ${method} is an IBC hook`);
+  return { contract, method, args: a.args ?? null };
+}
+
 /** Strict validation of a proposal's args; returns them normalized. */
 function validateChange(
   ctx: CallContext,
@@ -193,6 +235,7 @@ function validateChange(
   }
   const a = argsObject(raw ?? null);
   if (isMembership(kind)) return { kind, args: validateMembership(kind, a, config) };
+  if (kind === 'contract_call') return { kind, args: validateCall(ctx, a) };
   const action = lifecycleAction(kind as ProposalKind);
   if (action) {
     onlyFields(a, action === 'deploy' || action === 'upgrade' ? ['name', 'code'] : ['name'], kind);
@@ -285,6 +328,11 @@ function applyChange(ctx: CallContext, p: Proposal): void {
   }
   if (p.kind === 'ibc_recover_client') {
     recoverClient(ibcContext(ctx, sender), p.args);
+    return;
+  }
+  if (p.kind === 'contract_call') {
+    // As governance itself: the callee's ctx.caller is 'governance'.
+    ctx.call(p.args.contract as string, p.args.method as string, p.args.args ?? null);
     return;
   }
   const config = currentConfig(ctx);
