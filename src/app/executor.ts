@@ -21,6 +21,7 @@ import {
   StateOverlay,
   type StateReader,
   stateKey,
+  type TxAccess,
 } from '../state/overlay.ts';
 import { EMPTY_ROOT, type NodeReader, SparseMerkleTree } from '../state/smt.ts';
 import { ArchiError } from '../types/errors.ts';
@@ -49,6 +50,7 @@ import {
 import type { ContractRegistry } from '../vm/registry.ts';
 import { type CallEnv, callContract, runNative } from '../vm/sandbox/runner.ts';
 import { type CheckedTx, checkDecodedTx, type TxCheckEnv } from './tx-check.ts';
+import { dependencyGraph, graphMismatch, type TxDeps } from './tx-dag.ts';
 
 export interface ExecutorStore extends StateReader, NodeReader {
   hasTx(txId: Uint8Array): boolean;
@@ -73,6 +75,11 @@ export interface BlockInput {
    * pool for a later block. Without it such a block is invalid (BLOCK_GAS_EXCEEDED).
    */
   proposing?: boolean;
+  /**
+   * The dependency graph the block carries: execution must give exactly this graph, and lets
+   * independent txs run in parallel. Absent for blocks that carry none (then not checked).
+   */
+  dag?: TxDeps;
 }
 
 export interface BlockResult {
@@ -89,6 +96,8 @@ export interface BlockResult {
   configChanged?: ChainConfig;
   /** The validator set stored by this block, when it differs from the one the block started with. */
   validatorsChanged?: Validator[];
+  /** The txs' dependency graph, as the block carries it (see app/tx-dag.ts). */
+  dag: TxDeps;
 }
 
 /** The state of height 0: the genesis config, stored where the `chain_config` contract keeps it. */
@@ -238,10 +247,46 @@ function sameValidators(a: Validator[], b: Validator[]): boolean {
   return a.length === b.length && bytesEqual(bytes(a), bytes(b));
 }
 
+/** One tx's receipt and what it accessed. */
+export interface TxOutcome {
+  receipt: Receipt;
+  access: TxAccess;
+}
+
+/** A validator's block to run along its dependency graph. */
+export interface ParallelJob {
+  height: number;
+  time: number;
+  config: ChainConfig;
+  txs: DecodedTx[];
+  dag: TxDeps;
+  /** Per tx, whether this node already verified its signature (threads skip those). */
+  verified: boolean[];
+}
+
+/** Runs a block's txs on other threads along its dependency graph (see app/exec-pool.ts). */
+export interface ParallelExecution {
+  /** Fewest txs worth handing to other threads. */
+  readonly minTxs: number;
+  /** Whether the threads are up (run() gives undefined until they are). */
+  readonly ready: boolean;
+  /** Blocks run on the threads, their txs, and blocks the threads could not run. */
+  readonly stats: { blocks: number; txs: number; fallbacks: number };
+  /**
+   * Run the job over committed state as it is at the block's start, keeping each tx's writes
+   * in `state` as the tx ends; each tx's outcome in block order, or undefined when the threads
+   * cannot run it (the caller then runs the block on its own thread).
+   */
+  run(job: ParallelJob, state: StateOverlay): TxOutcome[] | undefined;
+  close(): Promise<void>;
+}
+
 export class Executor {
   constructor(
     private readonly env: TxCheckEnv,
     private readonly store: ExecutorStore,
+    /** Execution threads for validating large blocks; without them blocks run serially. */
+    readonly parallel?: ParallelExecution,
   ) {
     // Admission (no overlay) finds user contracts in committed state.
     env.registry.bindState(store);
@@ -249,6 +294,11 @@ export class Executor {
 
   get profile(): CryptoProfile {
     return this.env.profile;
+  }
+
+  /** Stop the execution threads, if any. */
+  async close(): Promise<void> {
+    await this.parallel?.close();
   }
 
   /** The genesis state of a chain whose genesis gives `config`. */
@@ -297,45 +347,46 @@ export class Executor {
   }
 
   /**
-   * Execute a block's txs in order. A tx that fails any check or throws gets an error
-   * receipt and leaves no state change. A block carrying a duplicate tx, or of more than one tx
-   * whose receipts charge more gas than params.maxBlockGas (BLOCK_GAS_EXCEEDED), is invalid.
+   * Execute a block's txs in block order (or, for a validator with execution threads, in
+   * parallel along the block's dependency graph, with the same outcome). A tx that fails any
+   * check or throws gets an error receipt and leaves no state change. A block carrying a
+   * duplicate tx, whose graph is not the one its execution gives (BLOCK_INVALID), or of more
+   * than one tx whose receipts charge more gas than params.maxBlockGas (BLOCK_GAS_EXCEEDED),
+   * is invalid.
    */
   executeBlock(input: BlockInput): BlockResult {
     const hash = (d: Uint8Array) => this.env.profile.hash(d);
-    const state = new StateOverlay(this.store);
-    const seen = new Set<string>();
-    const receipts: Receipt[] = [];
     const block: BlockInfo = { height: input.height, time: input.time };
-    const gasLimit = blockGasLimit(input.config);
-    let gasUsed = 0n;
-    for (const tx of input.txs) {
-      if (receipts.length > 0 && input.full?.()) break;
-      if (seen.has(tx.txIdHex) || this.store.hasTx(tx.txId)) {
-        throw new ArchiError(
-          'TX_DUPLICATE',
-          `block ${input.height} carries duplicate tx ${tx.txIdHex}`,
-        );
-      }
-      seen.add(tx.txIdHex);
-      // A block's first tx is taken whatever its gas, as the time budget takes one: a tx's own
-      // limit is not bounded by the block's, so a large tx would otherwise never be included.
-      const cap = receipts.length > 0 ? gasLimit : undefined;
-      // Only the tx's own gas tells whether it fits, so it runs first and may be taken back.
-      if (cap !== undefined && input.proposing) state.mark();
-      const receipt = this.executeTx(input.config, tx, block, state);
-      gasUsed += receipt.gasUsed;
-      if (cap !== undefined && gasUsed > cap) {
-        if (!input.proposing) {
-          throw new ArchiError(
-            'BLOCK_GAS_EXCEEDED',
-            `block ${input.height} charges more gas than its limit ${cap}: ${gasUsed} with its tx ${receipts.length} (${tx.txIdHex}, counting from 0)`,
-          );
-        }
-        state.rollbackToMark();
-        break;
-      }
-      receipts.push(receipt);
+    let state = new StateOverlay(this.store);
+    let outcomes: TxOutcome[] | undefined;
+    const parallel = this.parallel;
+    if (input.dag && !input.proposing && parallel && input.txs.length >= parallel.minTxs) {
+      const seen = new Set<string>();
+      for (const tx of input.txs) this.takeOnce(input.height, tx, seen);
+      outcomes = parallel.run(
+        {
+          height: input.height,
+          time: input.time,
+          config: input.config,
+          txs: input.txs,
+          dag: input.dag,
+          verified: input.txs.map((t) => this.env.sigCache.has(t)),
+        },
+        state,
+      );
+      if (outcomes) this.checkBlockGas(input, outcomes);
+      // Threads that cannot run it now leave a half-applied overlay: start over serially.
+      else state = new StateOverlay(this.store);
+    }
+    outcomes ??= this.executeSerially(input, block, state);
+    const receipts = outcomes.map((o) => o.receipt);
+    const dag = dependencyGraph(outcomes.map((o) => o.access));
+    const mismatch = input.dag && graphMismatch(dag, input.dag);
+    if (mismatch) {
+      throw new ArchiError(
+        'BLOCK_INVALID',
+        `block ${input.height}: its tx dependency graph is not the one its execution gives: ${mismatch}`,
+      );
     }
     for (const e of input.evidence ?? []) {
       state.set(
@@ -367,6 +418,7 @@ export class Executor {
       stateRoot: updated.root,
       stateChanges,
       treeNodes: updated.newNodes,
+      dag,
     };
     const config = changes.find(([k]) => k === CONFIG_STATE_KEY);
     if (config) {
@@ -378,6 +430,67 @@ export class Executor {
       }
     }
     return result;
+  }
+
+  /** Run the block's txs one after another on this thread, stopping where a proposer's budget ends. */
+  private executeSerially(input: BlockInput, block: BlockInfo, state: StateOverlay): TxOutcome[] {
+    const outcomes: TxOutcome[] = [];
+    const seen = new Set<string>();
+    const gasLimit = blockGasLimit(input.config);
+    let gasUsed = 0n;
+    for (const tx of input.txs) {
+      if (outcomes.length > 0 && input.full?.()) break;
+      this.takeOnce(input.height, tx, seen);
+      // A block's first tx is taken whatever its gas, as the time budget takes one: a tx's own
+      // limit is not bounded by the block's, so a large tx would otherwise never be included.
+      const cap = outcomes.length > 0 ? gasLimit : undefined;
+      // Only the tx's own gas tells whether it fits, so it runs first and may be taken back.
+      if (cap !== undefined && input.proposing) state.mark();
+      const outcome = this.runTx(input.config, tx, block, state);
+      gasUsed += outcome.receipt.gasUsed;
+      if (cap !== undefined && gasUsed > cap) {
+        if (!input.proposing) throw this.gasExceeded(input, outcomes.length, gasUsed, cap);
+        state.rollbackToMark();
+        break;
+      }
+      outcomes.push(outcome);
+    }
+    return outcomes;
+  }
+
+  /** Throws TX_DUPLICATE when `tx` is in `seen` (earlier in its block) or committed; else adds it. */
+  private takeOnce(height: number, tx: DecodedTx, seen: Set<string>): void {
+    if (seen.has(tx.txIdHex) || this.store.hasTx(tx.txId)) {
+      throw new ArchiError('TX_DUPLICATE', `block ${height} carries duplicate tx ${tx.txIdHex}`);
+    }
+    seen.add(tx.txIdHex);
+  }
+
+  /** A validator's check of params.maxBlockGas over receipts already made (see executeSerially). */
+  private checkBlockGas(input: BlockInput, outcomes: TxOutcome[]): void {
+    const cap = blockGasLimit(input.config);
+    if (cap === undefined) return;
+    let gasUsed = 0n;
+    outcomes.forEach((o, i) => {
+      gasUsed += o.receipt.gasUsed;
+      if (i > 0 && gasUsed > cap) throw this.gasExceeded(input, i, gasUsed, cap);
+    });
+  }
+
+  private gasExceeded(input: BlockInput, i: number, gasUsed: bigint, cap: bigint): ArchiError {
+    return new ArchiError(
+      'BLOCK_GAS_EXCEEDED',
+      `block ${input.height} charges more gas than its limit ${cap}: ${gasUsed} with its tx ${i} (${input.txs[i].txIdHex}, counting from 0)`,
+    );
+  }
+
+  /**
+   * Run one tx over `state` as block execution does and keep its writes there; its receipt and
+   * what it accessed. Execution threads run txs through this too.
+   */
+  runTx(config: ChainConfig, tx: DecodedTx, block: BlockInfo, state: StateOverlay): TxOutcome {
+    const receipt = this.executeTx(config, tx, block, state);
+    return { receipt, access: state.takeAccess() };
   }
 
   private executeTx(

@@ -25,6 +25,7 @@ import {
 import { merkleRoot } from '../codec/merkle.ts';
 import type { CryptoProfile } from '../crypto/profile.ts';
 import type { BlockResult, Executor, ExecutorStore } from '../app/executor.ts';
+import { decodeGraph, encodeGraph, type TxDeps } from '../app/tx-dag.ts';
 import {
   checkTxRules,
   decodeChecked,
@@ -36,7 +37,7 @@ import type { Mempool } from '../mempool/mempool.ts';
 import { stateKey } from '../state/overlay.ts';
 import { proofToJson, type StateProofJson } from '../state/proof.ts';
 import { SparseMerkleTree } from '../state/smt.ts';
-import type { ChainStore } from '../storage/chain-store.ts';
+import { type ChainStore, storeReader } from '../storage/chain-store.ts';
 import {
   type HeaderJson,
   headerToJson,
@@ -121,19 +122,6 @@ export interface ChainOptions {
   executor: Executor;
   /** Checks tx signatures off the main thread at admission. */
   verifier: AsyncVerifier;
-}
-
-/** The store as the executor and state tree read it: committed state by string key. */
-export function storeReader(store: ChainStore): ExecutorStore {
-  return {
-    get: (key) => store.getState(utf8Bytes(key)),
-    range: (prefix, limit) =>
-      [...store.rangeState(utf8Bytes(prefix), limit)].map(
-        ([k, v]) => [utf8Text(k), v] as [string, Uint8Array],
-      ),
-    getNode: (h) => store.getTreeNode(h),
-    hasTx: (id) => store.hasTx(id),
-  };
 }
 
 export class Chain extends EventEmitter {
@@ -357,6 +345,8 @@ export class Chain extends EventEmitter {
     });
     const txs = fresh.slice(0, result.txIds.length);
     const lastCommitBytes = lastCommit ? encode(CommitSchema, lastCommit) : new Uint8Array(0);
+    // Validators with execution threads run independent txs in parallel along it.
+    const dag = txs.length > 0 ? encodeGraph(result.dag) : new Uint8Array(0);
     const headerBytes = encode(
       HeaderSchema,
       create(HeaderSchema, {
@@ -373,6 +363,7 @@ export class Chain extends EventEmitter {
         lastCommitHash: this.profile.hash(lastCommitBytes),
         evidenceHash: this.evidenceHash(evidence.map((e) => e.ev)),
         txCount: txs.length,
+        dagHash: dag.length > 0 ? this.profile.hash(dag) : new Uint8Array(0),
       }),
     );
     const block = create(BlockSchema, {
@@ -380,6 +371,7 @@ export class Chain extends EventEmitter {
       txs: txs.map((t) => t.bytes),
       lastCommit: lastCommitBytes,
       evidence: evidence.map((e) => e.ev),
+      dag,
     });
     return {
       height,
@@ -484,6 +476,12 @@ export class Chain extends EventEmitter {
       seenEvidence.add(key);
       evidence.push(c.json);
     }
+    // A block from a proposer that predates the graph carries none and runs serially.
+    let dag: TxDeps | undefined;
+    if (header.dagHash.length > 0) {
+      if (!bytesEqual(header.dagHash, hash(block.dag))) bad('tx dependency graph hash mismatch');
+      dag = decodeGraph(block.dag, txs.length);
+    } else if (block.dag.length > 0) bad('block carries a tx dependency graph its header does not');
     let result: BlockResult;
     try {
       result = this.executor.executeBlock({
@@ -493,6 +491,7 @@ export class Chain extends EventEmitter {
         prevStateRoot: unhex(this._header.stateRoot),
         txs,
         evidence,
+        dag,
       });
     } catch (e) {
       // Its own code, so a proposer over the gas limit is told apart from a broken block.
@@ -728,9 +727,10 @@ export class Chain extends EventEmitter {
     };
   }
 
-  /** Close the signature verifier and the store. */
+  /** Close the signature verifier, the execution threads and the store. */
   async close(): Promise<void> {
     await this.verifier.close();
+    await this.executor.close();
     await this.store.close();
   }
 }

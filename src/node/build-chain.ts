@@ -3,13 +3,14 @@
  * which mempool, executor, registry or verifier runs is chosen here and nowhere else.
  */
 import { Executor } from '../app/executor.ts';
+import { ExecPool } from '../app/parallel/pool.ts';
 import { IdentityResolver } from '../app/identity.ts';
 import { SignatureCache, type TxCheckEnv } from '../app/tx-check.ts';
-import { Chain, storeReader } from '../chain/chain.ts';
+import { Chain } from '../chain/chain.ts';
 import { asyncVerifier } from '../crypto/async-verify.ts';
 import type { CryptoProfile } from '../crypto/profile.ts';
 import { DEFAULT_MEMPOOL_LIMITS, Mempool, type MempoolLimits } from '../mempool/mempool.ts';
-import type { ChainStore } from '../storage/chain-store.ts';
+import { type ChainStore, storeReader } from '../storage/chain-store.ts';
 import type { Genesis } from '../types/genesis.ts';
 import { ContractRegistry } from '../vm/registry.ts';
 
@@ -20,6 +21,15 @@ export interface BuildChainOptions {
   genesis: Genesis;
   /** Bounds of the pending-tx pool; DEFAULT_MEMPOOL_LIMITS when absent. */
   mempool?: MempoolLimits;
+  /**
+   * Threads that validate large blocks in parallel along their tx dependency graph; 0 or
+   * absent: blocks run on the node's thread only.
+   */
+  execThreads?: number;
+  /** Told when the execution threads fail (blocks then run on the node's thread). */
+  onExecThreadsBroken?: (why: string) => void;
+  /** Fewest txs of a block worth running on the threads (tests set it low). */
+  execMinTxs?: number;
 }
 
 /** Build a chain with its mempool, contract registry, identities, signature cache, executor and verifier. */
@@ -37,7 +47,19 @@ export function buildChain(o: BuildChainOptions): Chain {
     mempool: new Mempool(o.mempool ?? DEFAULT_MEMPOOL_LIMITS),
     env,
     // Binds the registry to committed state, so admission finds user contracts.
-    executor: new Executor(env, storeReader(o.store)),
+    executor: new Executor(
+      env,
+      storeReader(o.store),
+      o.execThreads
+        ? new ExecPool({
+            storePath: o.store.path,
+            profile: o.profile.name,
+            threads: o.execThreads,
+            onBroken: o.onExecThreadsBroken,
+            minTxs: o.execMinTxs,
+          })
+        : undefined,
+    ),
     verifier: asyncVerifier(o.profile),
   });
 }

@@ -9,6 +9,28 @@ export interface StateReader {
   get(key: string): Uint8Array | undefined;
   /** Committed keys starting with prefix, in key order. */
   range(prefix: string, limit: number): Array<[string, Uint8Array]>;
+  /**
+   * A read that is not part of the running tx's accesses: only for reads whose result cannot
+   * change what the tx does (a code cache, a prefetch hint the host checks later). Readers that
+   * track no accesses need not have it.
+   */
+  peek?(key: string): Uint8Array | undefined;
+}
+
+/**
+ * What one tx touched, in first-touch order: the keys it read (also in parts it rolled back,
+ * since what it read decided its receipt), the prefixes it listed, and the keys it kept writes
+ * of (none when it failed). The block's tx dependency graph is made from these.
+ */
+export interface TxAccess {
+  reads: string[];
+  ranges: string[];
+  writes: string[];
+}
+
+/** A read of `key` that stays out of the tx's accesses when the reader tracks them. */
+export function peekState(state: StateReader, key: string): Uint8Array | undefined {
+  return state.peek ? state.peek(key) : state.get(key);
 }
 
 export class StateOverlay implements StateReader {
@@ -24,10 +46,19 @@ export class StateOverlay implements StateReader {
    * mark (undefined: the layer had no entry).
    */
   private marked: Map<string, Uint8Array | null | undefined> | undefined;
+  /** The current tx's accesses (see TxAccess); writes are known when it ends. */
+  private reads = new Set<string>();
+  private ranges = new Set<string>();
+  private kept: string[] = [];
 
   constructor(private readonly base: StateReader) {}
 
   get(key: string): Uint8Array | undefined {
+    this.reads.add(key);
+    return this.peek(key);
+  }
+
+  peek(key: string): Uint8Array | undefined {
     const t = this.tx.get(key);
     if (t !== undefined) return t ?? undefined;
     const b = this.block.get(key);
@@ -84,6 +115,7 @@ export class StateOverlay implements StateReader {
 
   /** Merged view of base and pending writes under prefix, in key order. */
   range(prefix: string, limit: number): Array<[string, Uint8Array]> {
+    this.ranges.add(prefix);
     const merged = new Map<string, Uint8Array | null>();
     // Over-read the base by the number of pending deletes so the limit still holds after them.
     for (const [k, v] of this.base.range(prefix, limit + this.block.size + this.tx.size))
@@ -106,6 +138,7 @@ export class StateOverlay implements StateReader {
       throw new ArchiError('INTERNAL', 'a tx cannot be kept while a savepoint is open');
     }
     const marked = this.marked;
+    this.kept = [...this.tx.keys()];
     for (const [k, v] of this.tx) {
       if (marked && !marked.has(k)) marked.set(k, this.block.get(k));
       this.block.set(k, v);
@@ -137,6 +170,22 @@ export class StateOverlay implements StateReader {
   rollbackTx(): void {
     this.savepoints.length = 0;
     this.tx = new Map();
+    this.kept = [];
+  }
+
+  /** The accesses of the tx that just ended (kept or rolled back); starts the next tx's. */
+  takeAccess(): TxAccess {
+    const access = { reads: [...this.reads], ranges: [...this.ranges], writes: this.kept };
+    this.reads = new Set();
+    this.ranges = new Set();
+    this.kept = [];
+    return access;
+  }
+
+  /** Keep `writes` (key order as given) as one tx: the writes of a tx run elsewhere. */
+  applyTx(writes: Array<[string, Uint8Array | null]>): void {
+    for (const [k, v] of writes) this.write(k, v);
+    this.commitTx();
   }
 
   /** The block's writes sorted by key (null = delete), for a deterministic tree update. */

@@ -4,6 +4,7 @@
  * one LMDB write transaction, so after a crash a block is either wholly there or absent.
  */
 import { type Database, open, type RootDatabase } from 'lmdb';
+import { utf8Bytes, utf8Text } from '../types/json.ts';
 
 export interface TxLocation {
   height: number;
@@ -43,6 +44,8 @@ const LATEST = Buffer.from('latest');
 /** The LMDB files of one chain. */
 export class ChainStore {
   private constructor(
+    /** The directory of the LMDB files. */
+    readonly path: string,
     private readonly root: RootDatabase,
     private readonly blocks: Bin,
     private readonly hashes: Bin,
@@ -65,6 +68,7 @@ export class ChainStore {
         compression: false,
       });
     return new ChainStore(
+      path,
       root,
       db('blocks'),
       db('hashes'),
@@ -75,6 +79,14 @@ export class ChainStore {
       db('tree'),
       db('meta'),
     );
+  }
+
+  /**
+   * Read what other threads have committed since this thread's last read: LMDB keeps a read
+   * transaction open between reads, so another thread's later commit is not seen without this.
+   */
+  refresh(): void {
+    this.root.resetReadTxn();
   }
 
   /** Height of the last committed block, or -1 for an empty store. */
@@ -189,4 +201,25 @@ export class ChainStore {
   async close(): Promise<void> {
     await this.root.close();
   }
+}
+
+/**
+ * The store as the executor and the state tree read it: committed state by string key, tree
+ * nodes, and whether a tx is committed.
+ */
+export function storeReader(store: ChainStore): {
+  get(key: string): Uint8Array | undefined;
+  range(prefix: string, limit: number): Array<[string, Uint8Array]>;
+  getNode(hash: Uint8Array): Uint8Array | undefined;
+  hasTx(txId: Uint8Array): boolean;
+} {
+  return {
+    get: (key) => store.getState(utf8Bytes(key)),
+    range: (prefix, limit) =>
+      [...store.rangeState(utf8Bytes(prefix), limit)].map(
+        ([k, v]) => [utf8Text(k), v] as [string, Uint8Array],
+      ),
+    getNode: (h) => store.getTreeNode(h),
+    hasTx: (id) => store.hasTx(id),
+  };
 }

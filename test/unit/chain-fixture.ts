@@ -6,7 +6,7 @@ import type { Chain } from '../../src/chain/chain.ts';
 import { type Commit, CommitSchema, create, VoteType } from '../../src/codec/index.ts';
 import { address, type CryptoProfile, getProfile, type Signer } from '../../src/crypto/profile.ts';
 import { certToPem, issueCertificate } from '../../src/crypto/x509.ts';
-import { buildChain } from '../../src/node/build-chain.ts';
+import { type BuildChainOptions, buildChain } from '../../src/node/build-chain.ts';
 import { ChainStore } from '../../src/storage/chain-store.ts';
 import { type Genesis, validateGenesis } from '../../src/types/genesis.ts';
 import { hex, unhex } from '../../src/types/hex.ts';
@@ -31,7 +31,8 @@ export interface Fixture {
   /** The node signer's validator address. */
   validator: Uint8Array;
   dirs: string[];
-  open(dir?: string): Chain;
+  /** Open a chain in `dir` (a new temp dir when absent); `build` adds options of buildChain. */
+  open(dir?: string, build?: Partial<BuildChainOptions>): Chain;
   /** Cut and commit one block from the pool at `time`. */
   commit(chain: Chain, time: number): ReturnType<Chain['proposeBlock']>;
   /** The commit of `blockHash` at `height`: the one validator's precommit, signed at `time`. */
@@ -134,10 +135,10 @@ export function makeFixture(
     nodeSigner,
     validator,
     dirs,
-    open(dir) {
+    open(dir, build) {
       const d = dir ?? mkdtempSync(join(tmpdir(), 'archi-unit-'));
       if (!dirs.includes(d)) dirs.push(d);
-      const chain = buildChain({ profile, store: ChainStore.open(d), genesis });
+      const chain = buildChain({ ...build, profile, store: ChainStore.open(d), genesis });
       chains.push(chain);
       return chain;
     },

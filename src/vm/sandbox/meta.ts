@@ -4,7 +4,7 @@
  */
 import type { ChainConfig } from '../../codec/index.ts';
 import { getProfile } from '../../crypto/profile.ts';
-import { type StateReader, stateKey } from '../../state/overlay.ts';
+import { peekState, type StateReader, stateKey } from '../../state/overlay.ts';
 import { hex } from '../../types/hex.ts';
 import { utf8Bytes, utf8Text } from '../../types/json.ts';
 import type { SenderInfo } from '../context.ts';
@@ -76,7 +76,9 @@ const CODE_CACHE_ENTRIES = 256;
 export function loadCode(state: StateReader, hash: string): string | undefined {
   const hit = codeCache.get(hash);
   if (hit !== undefined) return hit;
-  const v = state.get(stateKey(MANAGE, codeKey(hash)));
+  // Not an access of the tx: whether the cache had it differs per node, and code under its hash
+  // never changes (the call read the contract's metadata naming it).
+  const v = peekState(state, stateKey(MANAGE, codeKey(hash)));
   if (v === undefined) return undefined;
   const code = utf8Text(v);
   if (codeCache.size >= CODE_CACHE_ENTRIES) codeCache.delete(codeCache.keys().next().value!);

@@ -5,7 +5,7 @@
  * exception inside the contract cannot undo a refused host request). Nested calls of native
  * contracts (CallContext.call) go through the same code, on the same call stack.
  */
-import { type StateReader, stateKey } from '../../state/overlay.ts';
+import { peekState, type StateReader, stateKey } from '../../state/overlay.ts';
 import { ArchiError } from '../../types/errors.ts';
 import { checkJsonText, checkJsonValue, utf8Bytes, utf8Text } from '../../types/json.ts';
 import { type CallContext, checkHookCaller, GAS, type NativeMethod } from '../context.ts';
@@ -96,7 +96,8 @@ const PREFETCH_VALUE_BYTES = 4096;
 function prefetch(env: CallEnv, ctx: CallContext, hint: string): Prefetch {
   const out: Prefetch = [];
   for (const k of readHints.get(hint) ?? []) {
-    const v = env.state.get(stateKey(ctx.contract, k));
+    // Not an access of the tx: hints differ per node; the host checks each value the contract uses.
+    const v = peekState(env.state, stateKey(ctx.contract, k));
     if (v === undefined) out.push([k, null]);
     else if (v.length <= PREFETCH_VALUE_BYTES) out.push([k, utf8Text(v)]);
   }

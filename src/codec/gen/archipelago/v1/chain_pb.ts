@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file archipelago/v1/chain.proto.
  */
 export const file_archipelago_v1_chain: GenFile = /*@__PURE__*/
-  fileDesc("ChphcmNoaXBlbGFnby92MS9jaGFpbi5wcm90bxIOYXJjaGlwZWxhZ28udjEiNwoGU2VuZGVyEgsKA29yZxgBIAEoCRIMCgRjZXJ0GAIgASgMEhIKCnB1YmxpY19rZXkYAyABKAwiqgEKCVR4UGF5bG9hZBIQCghjaGFpbl9pZBgBIAEoCRImCgZzZW5kZXIYAiABKAsyFi5hcmNoaXBlbGFnby52MS5TZW5kZXISDQoFbm9uY2UYAyABKAQSEAoIY29udHJhY3QYBCABKAkSDgoGbWV0aG9kGAUgASgJEgwKBGFyZ3MYBiABKAwSEQoJZ2FzX2xpbWl0GAcgASgEEhEKCXRpbWVzdGFtcBgIIAEoBCIoCgJUeBIPCgdwYXlsb2FkGAEgASgMEhEKCXNpZ25hdHVyZRgCIAEoDCKSAgoGSGVhZGVyEhAKCGNoYWluX2lkGAEgASgJEg4KBmhlaWdodBgCIAEoBBIMCgR0aW1lGAMgASgEEhEKCXByZXZfaGFzaBgEIAEoDBIPCgd0eF9yb290GAUgASgMEhIKCnN0YXRlX3Jvb3QYBiABKAwSFAoMcmVzdWx0c19yb290GAcgASgMEhcKD3ZhbGlkYXRvcnNfaGFzaBgIIAEoDBIQCghwcm9wb3NlchgJIAEoDBIYChBsYXN0X2NvbW1pdF9oYXNoGAogASgMEhUKDWV2aWRlbmNlX2hhc2gYCyABKAwSEAoIdHhfY291bnQYDCABKA0SHAoUbmV4dF92YWxpZGF0b3JzX2hhc2gYDSABKAwinQEKCFZvdGVCb2R5EhAKCGNoYWluX2lkGAEgASgJEiYKBHR5cGUYAiABKA4yGC5hcmNoaXBlbGFnby52MS5Wb3RlVHlwZRIOCgZoZWlnaHQYAyABKAQSDQoFcm91bmQYBCABKA0SEgoKYmxvY2tfaGFzaBgFIAEoDBIRCgl0aW1lc3RhbXAYBiABKAQSEQoJdmFsaWRhdG9yGAcgASgMIicKBFZvdGUSDAoEYm9keRgBIAEoDBIRCglzaWduYXR1cmUYAiABKAwiRAoJQ29tbWl0U2lnEhEKCXZhbGlkYXRvchgBIAEoDBIRCgl0aW1lc3RhbXAYAiABKAQSEQoJc2lnbmF0dXJlGAMgASgMImoKBkNvbW1pdBIOCgZoZWlnaHQYASABKAQSDQoFcm91bmQYAiABKA0SEgoKYmxvY2tfaGFzaBgDIAEoDBItCgpzaWduYXR1cmVzGAQgAygLMhkuYXJjaGlwZWxhZ28udjEuQ29tbWl0U2lnImMKFUR1cGxpY2F0ZVZvdGVFdmlkZW5jZRIkCgZ2b3RlX2EYASABKAsyFC5hcmNoaXBlbGFnby52MS5Wb3RlEiQKBnZvdGVfYhgCIAEoCzIULmFyY2hpcGVsYWdvLnYxLlZvdGUicgoFQmxvY2sSDgoGaGVhZGVyGAEgASgMEgsKA3R4cxgCIAMoDBITCgtsYXN0X2NvbW1pdBgDIAEoDBI3CghldmlkZW5jZRgEIAMoCzIlLmFyY2hpcGVsYWdvLnYxLkR1cGxpY2F0ZVZvdGVFdmlkZW5jZSI1CgVFdmVudBIQCghjb250cmFjdBgBIAEoCRIMCgRuYW1lGAIgASgJEgwKBGRhdGEYAyABKAwilgEKB1JlY2VpcHQSDQoFdHhfaWQYASABKAwSDgoGc3RhdHVzGAIgASgNEgwKBGNvZGUYAyABKAkSDwoHbWVzc2FnZRgEIAEoCRIQCghnYXNfdXNlZBgFIAEoBBIUCgxyZXR1cm5fdmFsdWUYBiABKAwSJQoGZXZlbnRzGAcgAygLMhUuYXJjaGlwZWxhZ28udjEuRXZlbnQiPwoNUmVnaXN0ZXJlZEtleRIMCgRuYW1lGAEgASgJEgwKBHJvbGUYAiABKAkSEgoKcHVibGljX2tleRgDIAEoDCJtCgxPcmdhbml6YXRpb24SCgoCaWQYASABKAkSDwoHY2FfY2VydBgCIAEoDBIrCgRrZXlzGAMgAygLMh0uYXJjaGlwZWxhZ28udjEuUmVnaXN0ZXJlZEtleRITCgt0bHNfY2FfY2VydBgEIAEoDCJKCghOb2RlSW5mbxIMCgRuYW1lGAEgASgJEgsKA29yZxgCIAEoCRISCgpwdWJsaWNfa2V5GAMgASgMEg8KB2FkZHJlc3MYBCABKAkiSQoJVmFsaWRhdG9yEgwKBG5hbWUYASABKAkSCwoDb3JnGAIgASgJEhIKCnB1YmxpY19rZXkYAyABKAwSDQoFcG93ZXIYBCABKAQiUwoSVmFsaWRhdG9yU2V0VXBkYXRlEg4KBmhlaWdodBgBIAEoBBItCgp2YWxpZGF0b3JzGAIgAygLMhkuYXJjaGlwZWxhZ28udjEuVmFsaWRhdG9yIj0KDFZhbGlkYXRvclNldBItCgp2YWxpZGF0b3JzGAEgAygLMhkuYXJjaGlwZWxhZ28udjEuVmFsaWRhdG9yItgBCg9Db25zZW5zdXNQYXJhbXMSFQoNbWF4X2Jsb2NrX3R4cxgBIAEoDRIXCg9tYXhfYmxvY2tfYnl0ZXMYAiABKAQSFAoMbWF4X3R4X2J5dGVzGAMgASgNEhkKEWJsb2NrX2ludGVydmFsX21zGAQgASgNEhoKEnRpbWVvdXRfcHJvcG9zZV9tcxgFIAEoDRIXCg90aW1lb3V0X3ZvdGVfbXMYBiABKA0SGAoQdGltZW91dF9kZWx0YV9tcxgHIAEoDRIVCg1tYXhfYmxvY2tfZ2FzGAggASgEIt8DCgtDaGFpbkNvbmZpZxIQCghjaGFpbl9pZBgBIAEoCRIOCgZjcnlwdG8YAiABKAkSFQoNaWRlbnRpdHlfbW9kZRgDIAEoCRIRCgljb25zZW5zdXMYBCABKAkSKgoEb3JncxgFIAMoCzIcLmFyY2hpcGVsYWdvLnYxLk9yZ2FuaXphdGlvbhItCgp2YWxpZGF0b3JzGAYgAygLMhkuYXJjaGlwZWxhZ28udjEuVmFsaWRhdG9yEi8KBnBhcmFtcxgHIAEoCzIfLmFyY2hpcGVsYWdvLnYxLkNvbnNlbnN1c1BhcmFtcxIQCgh0eF9yb2xlcxgIIAMoCRIWCg5rdl93cml0ZV9yb2xlcxgJIAMoCRIVCg1yZXZva2VkX2NlcnRzGAogAygJEhkKEXR4X3RpbWVfd2luZG93X21zGAsgASgEEhgKEGxpZmVjeWNsZV9wb2xpY3kYDCABKAkSGQoRZ292ZXJuYW5jZV9wb2xpY3kYDSABKAkSJwoFbm9kZXMYDiADKAsyGC5hcmNoaXBlbGFnby52MS5Ob2RlSW5mbxI+ChJwZW5kaW5nX3ZhbGlkYXRvcnMYDyADKAsyIi5hcmNoaXBlbGFnby52MS5WYWxpZGF0b3JTZXRVcGRhdGUiFgoHVHhCYXRjaBILCgN0eHMYASADKAwqVQoIVm90ZVR5cGUSGQoVVk9URV9UWVBFX1VOU1BFQ0lGSUVEEAASFQoRVk9URV9UWVBFX1BSRVZPVEUQARIXChNWT1RFX1RZUEVfUFJFQ09NTUlUEAJiBnByb3RvMw");
+  fileDesc("ChphcmNoaXBlbGFnby92MS9jaGFpbi5wcm90bxIOYXJjaGlwZWxhZ28udjEiNwoGU2VuZGVyEgsKA29yZxgBIAEoCRIMCgRjZXJ0GAIgASgMEhIKCnB1YmxpY19rZXkYAyABKAwiqgEKCVR4UGF5bG9hZBIQCghjaGFpbl9pZBgBIAEoCRImCgZzZW5kZXIYAiABKAsyFi5hcmNoaXBlbGFnby52MS5TZW5kZXISDQoFbm9uY2UYAyABKAQSEAoIY29udHJhY3QYBCABKAkSDgoGbWV0aG9kGAUgASgJEgwKBGFyZ3MYBiABKAwSEQoJZ2FzX2xpbWl0GAcgASgEEhEKCXRpbWVzdGFtcBgIIAEoBCIoCgJUeBIPCgdwYXlsb2FkGAEgASgMEhEKCXNpZ25hdHVyZRgCIAEoDCKkAgoGSGVhZGVyEhAKCGNoYWluX2lkGAEgASgJEg4KBmhlaWdodBgCIAEoBBIMCgR0aW1lGAMgASgEEhEKCXByZXZfaGFzaBgEIAEoDBIPCgd0eF9yb290GAUgASgMEhIKCnN0YXRlX3Jvb3QYBiABKAwSFAoMcmVzdWx0c19yb290GAcgASgMEhcKD3ZhbGlkYXRvcnNfaGFzaBgIIAEoDBIQCghwcm9wb3NlchgJIAEoDBIYChBsYXN0X2NvbW1pdF9oYXNoGAogASgMEhUKDWV2aWRlbmNlX2hhc2gYCyABKAwSEAoIdHhfY291bnQYDCABKA0SHAoUbmV4dF92YWxpZGF0b3JzX2hhc2gYDSABKAwSEAoIZGFnX2hhc2gYDiABKAwinQEKCFZvdGVCb2R5EhAKCGNoYWluX2lkGAEgASgJEiYKBHR5cGUYAiABKA4yGC5hcmNoaXBlbGFnby52MS5Wb3RlVHlwZRIOCgZoZWlnaHQYAyABKAQSDQoFcm91bmQYBCABKA0SEgoKYmxvY2tfaGFzaBgFIAEoDBIRCgl0aW1lc3RhbXAYBiABKAQSEQoJdmFsaWRhdG9yGAcgASgMIicKBFZvdGUSDAoEYm9keRgBIAEoDBIRCglzaWduYXR1cmUYAiABKAwiRAoJQ29tbWl0U2lnEhEKCXZhbGlkYXRvchgBIAEoDBIRCgl0aW1lc3RhbXAYAiABKAQSEQoJc2lnbmF0dXJlGAMgASgMImoKBkNvbW1pdBIOCgZoZWlnaHQYASABKAQSDQoFcm91bmQYAiABKA0SEgoKYmxvY2tfaGFzaBgDIAEoDBItCgpzaWduYXR1cmVzGAQgAygLMhkuYXJjaGlwZWxhZ28udjEuQ29tbWl0U2lnImMKFUR1cGxpY2F0ZVZvdGVFdmlkZW5jZRIkCgZ2b3RlX2EYASABKAsyFC5hcmNoaXBlbGFnby52MS5Wb3RlEiQKBnZvdGVfYhgCIAEoCzIULmFyY2hpcGVsYWdvLnYxLlZvdGUifwoFQmxvY2sSDgoGaGVhZGVyGAEgASgMEgsKA3R4cxgCIAMoDBITCgtsYXN0X2NvbW1pdBgDIAEoDBI3CghldmlkZW5jZRgEIAMoCzIlLmFyY2hpcGVsYWdvLnYxLkR1cGxpY2F0ZVZvdGVFdmlkZW5jZRILCgNkYWcYBSABKAwiKgoFVHhEYWcSDgoGY291bnRzGAEgAygNEhEKCWRpc3RhbmNlcxgCIAMoDSI1CgVFdmVudBIQCghjb250cmFjdBgBIAEoCRIMCgRuYW1lGAIgASgJEgwKBGRhdGEYAyABKAwilgEKB1JlY2VpcHQSDQoFdHhfaWQYASABKAwSDgoGc3RhdHVzGAIgASgNEgwKBGNvZGUYAyABKAkSDwoHbWVzc2FnZRgEIAEoCRIQCghnYXNfdXNlZBgFIAEoBBIUCgxyZXR1cm5fdmFsdWUYBiABKAwSJQoGZXZlbnRzGAcgAygLMhUuYXJjaGlwZWxhZ28udjEuRXZlbnQiPwoNUmVnaXN0ZXJlZEtleRIMCgRuYW1lGAEgASgJEgwKBHJvbGUYAiABKAkSEgoKcHVibGljX2tleRgDIAEoDCJtCgxPcmdhbml6YXRpb24SCgoCaWQYASABKAkSDwoHY2FfY2VydBgCIAEoDBIrCgRrZXlzGAMgAygLMh0uYXJjaGlwZWxhZ28udjEuUmVnaXN0ZXJlZEtleRITCgt0bHNfY2FfY2VydBgEIAEoDCJKCghOb2RlSW5mbxIMCgRuYW1lGAEgASgJEgsKA29yZxgCIAEoCRISCgpwdWJsaWNfa2V5GAMgASgMEg8KB2FkZHJlc3MYBCABKAkiSQoJVmFsaWRhdG9yEgwKBG5hbWUYASABKAkSCwoDb3JnGAIgASgJEhIKCnB1YmxpY19rZXkYAyABKAwSDQoFcG93ZXIYBCABKAQiUwoSVmFsaWRhdG9yU2V0VXBkYXRlEg4KBmhlaWdodBgBIAEoBBItCgp2YWxpZGF0b3JzGAIgAygLMhkuYXJjaGlwZWxhZ28udjEuVmFsaWRhdG9yIj0KDFZhbGlkYXRvclNldBItCgp2YWxpZGF0b3JzGAEgAygLMhkuYXJjaGlwZWxhZ28udjEuVmFsaWRhdG9yItgBCg9Db25zZW5zdXNQYXJhbXMSFQoNbWF4X2Jsb2NrX3R4cxgBIAEoDRIXCg9tYXhfYmxvY2tfYnl0ZXMYAiABKAQSFAoMbWF4X3R4X2J5dGVzGAMgASgNEhkKEWJsb2NrX2ludGVydmFsX21zGAQgASgNEhoKEnRpbWVvdXRfcHJvcG9zZV9tcxgFIAEoDRIXCg90aW1lb3V0X3ZvdGVfbXMYBiABKA0SGAoQdGltZW91dF9kZWx0YV9tcxgHIAEoDRIVCg1tYXhfYmxvY2tfZ2FzGAggASgEIt8DCgtDaGFpbkNvbmZpZxIQCghjaGFpbl9pZBgBIAEoCRIOCgZjcnlwdG8YAiABKAkSFQoNaWRlbnRpdHlfbW9kZRgDIAEoCRIRCgljb25zZW5zdXMYBCABKAkSKgoEb3JncxgFIAMoCzIcLmFyY2hpcGVsYWdvLnYxLk9yZ2FuaXphdGlvbhItCgp2YWxpZGF0b3JzGAYgAygLMhkuYXJjaGlwZWxhZ28udjEuVmFsaWRhdG9yEi8KBnBhcmFtcxgHIAEoCzIfLmFyY2hpcGVsYWdvLnYxLkNvbnNlbnN1c1BhcmFtcxIQCgh0eF9yb2xlcxgIIAMoCRIWCg5rdl93cml0ZV9yb2xlcxgJIAMoCRIVCg1yZXZva2VkX2NlcnRzGAogAygJEhkKEXR4X3RpbWVfd2luZG93X21zGAsgASgEEhgKEGxpZmVjeWNsZV9wb2xpY3kYDCABKAkSGQoRZ292ZXJuYW5jZV9wb2xpY3kYDSABKAkSJwoFbm9kZXMYDiADKAsyGC5hcmNoaXBlbGFnby52MS5Ob2RlSW5mbxI+ChJwZW5kaW5nX3ZhbGlkYXRvcnMYDyADKAsyIi5hcmNoaXBlbGFnby52MS5WYWxpZGF0b3JTZXRVcGRhdGUiFgoHVHhCYXRjaBILCgN0eHMYASADKAwqVQoIVm90ZVR5cGUSGQoVVk9URV9UWVBFX1VOU1BFQ0lGSUVEEAASFQoRVk9URV9UWVBFX1BSRVZPVEUQARIXChNWT1RFX1RZUEVfUFJFQ09NTUlUEAJiBnByb3RvMw");
 
 /**
  * Who sent a transaction: an X.509 certificate (identity mode "cert") or a public key
@@ -216,6 +216,14 @@ export type Header = Message<"archipelago.v1.Header"> & {
    * @generated from field: bytes next_validators_hash = 13;
    */
   nextValidatorsHash: Uint8Array;
+
+  /**
+   * Hash of the block's encoded TxDag; empty when the block carries none (no txs, or a
+   * proposer that predates it), and then its txs are executed one after another.
+   *
+   * @generated from field: bytes dag_hash = 14;
+   */
+  dagHash: Uint8Array;
 };
 
 /**
@@ -416,6 +424,13 @@ export type Block = Message<"archipelago.v1.Block"> & {
    * @generated from field: repeated archipelago.v1.DuplicateVoteEvidence evidence = 4;
    */
   evidence: DuplicateVoteEvidence[];
+
+  /**
+   * encoded TxDag, hashed into header.dag_hash
+   *
+   * @generated from field: bytes dag = 5;
+   */
+  dag: Uint8Array;
 };
 
 /**
@@ -424,6 +439,36 @@ export type Block = Message<"archipelago.v1.Block"> & {
  */
 export const BlockSchema: GenMessage<Block> = /*@__PURE__*/
   messageDesc(file_archipelago_v1_chain, 9);
+
+/**
+ * Which earlier txs of its block each tx depends on: those whose accesses conflict with its
+ * own (see src/app/tx-dag.ts). Validators run txs without a path between them in parallel and
+ * refuse a block whose graph is not exactly the one its execution gives.
+ *
+ * @generated from message archipelago.v1.TxDag
+ */
+export type TxDag = Message<"archipelago.v1.TxDag"> & {
+  /**
+   * per tx, how many txs it depends on
+   *
+   * @generated from field: repeated uint32 counts = 1;
+   */
+  counts: number[];
+
+  /**
+   * Per tx in turn, counts[i] distances i - j to each tx j it depends on, largest first.
+   *
+   * @generated from field: repeated uint32 distances = 2;
+   */
+  distances: number[];
+};
+
+/**
+ * Describes the message archipelago.v1.TxDag.
+ * Use `create(TxDagSchema)` to create a new message.
+ */
+export const TxDagSchema: GenMessage<TxDag> = /*@__PURE__*/
+  messageDesc(file_archipelago_v1_chain, 10);
 
 /**
  * @generated from message archipelago.v1.Event
@@ -452,7 +497,7 @@ export type Event = Message<"archipelago.v1.Event"> & {
  * Use `create(EventSchema)` to create a new message.
  */
 export const EventSchema: GenMessage<Event> = /*@__PURE__*/
-  messageDesc(file_archipelago_v1_chain, 10);
+  messageDesc(file_archipelago_v1_chain, 11);
 
 /**
  * @generated from message archipelago.v1.Receipt
@@ -505,7 +550,7 @@ export type Receipt = Message<"archipelago.v1.Receipt"> & {
  * Use `create(ReceiptSchema)` to create a new message.
  */
 export const ReceiptSchema: GenMessage<Receipt> = /*@__PURE__*/
-  messageDesc(file_archipelago_v1_chain, 11);
+  messageDesc(file_archipelago_v1_chain, 12);
 
 /**
  * Key-mode identities registered on chain.
@@ -536,7 +581,7 @@ export type RegisteredKey = Message<"archipelago.v1.RegisteredKey"> & {
  * Use `create(RegisteredKeySchema)` to create a new message.
  */
 export const RegisteredKeySchema: GenMessage<RegisteredKey> = /*@__PURE__*/
-  messageDesc(file_archipelago_v1_chain, 12);
+  messageDesc(file_archipelago_v1_chain, 13);
 
 /**
  * @generated from message archipelago.v1.Organization
@@ -572,7 +617,7 @@ export type Organization = Message<"archipelago.v1.Organization"> & {
  * Use `create(OrganizationSchema)` to create a new message.
  */
 export const OrganizationSchema: GenMessage<Organization> = /*@__PURE__*/
-  messageDesc(file_archipelago_v1_chain, 13);
+  messageDesc(file_archipelago_v1_chain, 14);
 
 /**
  * A member node: nodes in this list (and validators) may join the p2p network.
@@ -610,7 +655,7 @@ export type NodeInfo = Message<"archipelago.v1.NodeInfo"> & {
  * Use `create(NodeInfoSchema)` to create a new message.
  */
 export const NodeInfoSchema: GenMessage<NodeInfo> = /*@__PURE__*/
-  messageDesc(file_archipelago_v1_chain, 14);
+  messageDesc(file_archipelago_v1_chain, 15);
 
 /**
  * @generated from message archipelago.v1.Validator
@@ -644,7 +689,7 @@ export type Validator = Message<"archipelago.v1.Validator"> & {
  * Use `create(ValidatorSchema)` to create a new message.
  */
 export const ValidatorSchema: GenMessage<Validator> = /*@__PURE__*/
-  messageDesc(file_archipelago_v1_chain, 15);
+  messageDesc(file_archipelago_v1_chain, 16);
 
 /**
  * The validator set governance decided, and the first height it applies to.
@@ -668,7 +713,7 @@ export type ValidatorSetUpdate = Message<"archipelago.v1.ValidatorSetUpdate"> & 
  * Use `create(ValidatorSetUpdateSchema)` to create a new message.
  */
 export const ValidatorSetUpdateSchema: GenMessage<ValidatorSetUpdate> = /*@__PURE__*/
-  messageDesc(file_archipelago_v1_chain, 16);
+  messageDesc(file_archipelago_v1_chain, 17);
 
 /**
  * A validator set on its own (stored by hash for commit checks of past heights).
@@ -687,7 +732,7 @@ export type ValidatorSet = Message<"archipelago.v1.ValidatorSet"> & {
  * Use `create(ValidatorSetSchema)` to create a new message.
  */
 export const ValidatorSetSchema: GenMessage<ValidatorSet> = /*@__PURE__*/
-  messageDesc(file_archipelago_v1_chain, 17);
+  messageDesc(file_archipelago_v1_chain, 18);
 
 /**
  * @generated from message archipelago.v1.ConsensusParams
@@ -745,7 +790,7 @@ export type ConsensusParams = Message<"archipelago.v1.ConsensusParams"> & {
  * Use `create(ConsensusParamsSchema)` to create a new message.
  */
 export const ConsensusParamsSchema: GenMessage<ConsensusParams> = /*@__PURE__*/
-  messageDesc(file_archipelago_v1_chain, 18);
+  messageDesc(file_archipelago_v1_chain, 19);
 
 /**
  * Chain config: lives in state under the chain_config contract; changed only by
@@ -854,7 +899,7 @@ export type ChainConfig = Message<"archipelago.v1.ChainConfig"> & {
  * Use `create(ChainConfigSchema)` to create a new message.
  */
 export const ChainConfigSchema: GenMessage<ChainConfig> = /*@__PURE__*/
-  messageDesc(file_archipelago_v1_chain, 19);
+  messageDesc(file_archipelago_v1_chain, 20);
 
 /**
  * Several encoded txs in one request (POST /v1/txs/batch); each is admitted on its own.
@@ -873,7 +918,7 @@ export type TxBatch = Message<"archipelago.v1.TxBatch"> & {
  * Use `create(TxBatchSchema)` to create a new message.
  */
 export const TxBatchSchema: GenMessage<TxBatch> = /*@__PURE__*/
-  messageDesc(file_archipelago_v1_chain, 20);
+  messageDesc(file_archipelago_v1_chain, 21);
 
 /**
  * @generated from enum archipelago.v1.VoteType
