@@ -253,6 +253,11 @@ export interface TxOutcome {
   access: TxAccess;
 }
 
+/** A tx run apart from its block (Executor.runIsolated): its outcome and the writes it kept. */
+export interface IsolatedTx extends TxOutcome {
+  writes: Array<[string, Uint8Array | null]>;
+}
+
 /** A validator's block to run along its dependency graph. */
 export interface ParallelJob {
   height: number;
@@ -262,6 +267,8 @@ export interface ParallelJob {
   dag: TxDeps;
   /** Per tx, whether this node already verified its signature (threads skip those). */
   verified: boolean[];
+  /** Run tx `i` on this thread over `view` (which it must not change). */
+  runHere(i: number, view: StateReader): IsolatedTx;
 }
 
 /** Runs a block's txs on other threads along its dependency graph (see app/exec-pool.ts). */
@@ -371,6 +378,7 @@ export class Executor {
           txs: input.txs,
           dag: input.dag,
           verified: input.txs.map((t) => this.env.sigCache.has(t)),
+          runHere: (i, view) => this.runIsolated(input.config, input.txs[i], block, view),
         },
         state,
       );
@@ -484,13 +492,25 @@ export class Executor {
     );
   }
 
-  /**
-   * Run one tx over `state` as block execution does and keep its writes there; its receipt and
-   * what it accessed. Execution threads run txs through this too.
-   */
-  runTx(config: ChainConfig, tx: DecodedTx, block: BlockInfo, state: StateOverlay): TxOutcome {
+  /** Run one tx over `state` as block execution does and keep its writes there. */
+  private runTx(
+    config: ChainConfig,
+    tx: DecodedTx,
+    block: BlockInfo,
+    state: StateOverlay,
+  ): TxOutcome {
     const receipt = this.executeTx(config, tx, block, state);
     return { receipt, access: state.takeAccess() };
+  }
+
+  /**
+   * Run one tx over `view` without changing it, as block execution would at that point of the
+   * block; its outcome and the writes it kept (key order). Parallel execution runs txs so.
+   */
+  runIsolated(config: ChainConfig, tx: DecodedTx, block: BlockInfo, view: StateReader): IsolatedTx {
+    const state = new StateOverlay(view);
+    const outcome = this.runTx(config, tx, block, state);
+    return { ...outcome, writes: state.changes() };
   }
 
   private executeTx(

@@ -1,6 +1,7 @@
 /** node.json: where a node keeps its data, which ports it serves and which keys it signs with. */
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import { defaultExecThreads } from '../app/parallel/pool.ts';
 import { ArchiError } from '../types/errors.ts';
 import { type Genesis, validateGenesis } from '../types/genesis.ts';
 
@@ -41,6 +42,12 @@ export interface NodeConfig {
    * tests of clock skew between hosts, since network namespaces share one wall clock.
    */
   clockOffsetMs: number;
+  /**
+   * Threads each chain validates large blocks on, in parallel along their tx dependency graph
+   * (`"execThreads"`; 0: the node's thread only). The default suits the machine: see
+   * defaultExecThreads.
+   */
+  execThreads: number;
 }
 
 function fail(path: string, message: string): never {
@@ -112,6 +119,10 @@ export function loadNodeConfig(path: string): NodeConfig {
     ids.add(c.chainId);
     dirs.add(c.dataDir);
   }
+  const execThreads = raw.execThreads ?? defaultExecThreads();
+  if (!Number.isInteger(execThreads) || execThreads < 0 || execThreads > 64) {
+    fail(path, 'execThreads must be an integer 0..64');
+  }
   const offset = raw.clockOffsetMs ?? 0;
   if (!Number.isSafeInteger(offset)) fail(path, 'clockOffsetMs must be an integer');
   const peers = raw.peers ?? [];
@@ -132,6 +143,7 @@ export function loadNodeConfig(path: string): NodeConfig {
     tls: tlsConfig(path, base, raw.tls),
     chains,
     clockOffsetMs: offset,
+    execThreads,
   };
 }
 

@@ -54,6 +54,8 @@ export interface ChainHostDeps {
   net?: (chainId: string, isMember: (peer: string) => boolean) => ConsensusNet;
   /** The org a connected peer's TLS certificate names. */
   peerOrg(peer: string): string | undefined;
+  /** Threads that validate large blocks in parallel (NodeConfig.execThreads). */
+  execThreads?: number;
 }
 
 function loadSigner(entry: ChainEntry, genesis: Genesis): Signer {
@@ -82,7 +84,17 @@ export function openHostedChain(entry: ChainEntry, deps: ChainHostDeps): HostedC
   const store = ChainStore.open(entry.dataDir);
   let chain: Chain;
   try {
-    chain = buildChain({ profile, store, genesis });
+    chain = buildChain({
+      profile,
+      store,
+      genesis,
+      execThreads: deps.execThreads,
+      onExecThreadsBroken: (why) =>
+        deps.log.warn(
+          { chain: entry.chainId, err: why },
+          'execution threads failed: blocks now run on the node thread only',
+        ),
+    });
   } catch (e) {
     void store.close();
     throw e;

@@ -38,6 +38,13 @@ export class NodeMetrics {
     registers: [this.registry],
   });
 
+  readonly execParallel = new Gauge({
+    name: 'archi_exec_parallel',
+    help: 'since start: blocks validated on execution threads (blocks), their txs (txs), and large blocks the threads could not run (fallbacks)',
+    labelNames: ['what'],
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry });
   }

@@ -71,6 +71,7 @@ export async function startNode(configPath: string, log?: Logger): Promise<Start
     log: logger,
     net: config.tls ? chainNet : undefined,
     peerOrg: (peer: string) => peerOrgs.get(peer),
+    execThreads: config.execThreads,
   };
   // Membership as the transport last saw it, to diff against after a change.
   let membership: ChainConfig[] = [];
@@ -147,6 +148,8 @@ export async function startNode(configPath: string, log?: Logger): Promise<Start
   first.chain.on('block', (b: BlockEvent) => {
     metrics.height.set(b.height);
     metrics.blockTxs.observe(b.txs.length);
+    const exec = first.chain.executor.parallel?.stats;
+    if (exec) for (const [what, n] of Object.entries(exec)) metrics.execParallel.set({ what }, n);
     let ok = 0;
     for (const t of b.txs) if (t.receipt.status === 'ok') ok++;
     metrics.txsCommitted.inc({ status: 'ok' }, ok);

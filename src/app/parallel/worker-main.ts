@@ -75,9 +75,7 @@ function run(m: Extract<ToWorker, { t: 'run' }>): RanTx[] {
   return m.txs.map(({ index, bytes, verified }) => {
     const tx = decodeTx(profile, bytes);
     if (verified) env.sigCache.add(tx);
-    const state = new StateOverlay(base);
-    const { receipt, access } = executor.runTx(config, tx, info, state);
-    return { index, receipt, access, writes: state.changes() };
+    return { index, ...executor.runIsolated(config, tx, info, base) };
   });
 }
 
