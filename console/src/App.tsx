@@ -10,6 +10,7 @@ import { BlockDetail, BlocksPage } from './pages/Blocks.tsx';
 import { ContractsPage } from './pages/Contracts.tsx';
 import { GatewayPage } from './pages/Gateway.tsx';
 import { GovernancePage } from './pages/Governance.tsx';
+import { IdcodePage } from './pages/Idcode.tsx';
 import { InterchainPage } from './pages/Interchain.tsx';
 import { NetworkPage } from './pages/Network.tsx';
 import { OrgsPage } from './pages/Orgs.tsx';
@@ -41,6 +42,13 @@ const NAV: Array<{ id: string; label: string; short?: string; icon: string }> = 
     label: 'Governance',
     short: 'Gov',
     icon: 'M3 10h18L12 4zM5 10v8M10 10v8M14 10v8M19 10v8M3 20h18',
+  },
+  // The idcode reference app's code browser (issue 15, docs/apps/idcode.md).
+  {
+    id: 'idcode',
+    label: 'City codes',
+    short: 'Codes',
+    icon: 'M4 4h7l9 9-7 7-9-9zM8 8h.01',
   },
   // Light clients, packets, transfers and denominations of other chains (issue 13).
   {
@@ -135,6 +143,8 @@ function Page({ route }: { route: Route }) {
       return <NetworkPage />;
     case 'interchain':
       return <InterchainPage />;
+    case 'idcode':
+      return <IdcodePage selected={route.parts[0]} />;
     case 'gateway':
       return <GatewayPage />;
     case 'tenants':

@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { ArchiError } from '../types/errors.ts';
 import { register as registerApp } from './commands/app.ts';
+import { register as registerApps } from './commands/apps.ts';
 import { register as registerBench } from './commands/bench.ts';
 import { register as registerChain } from './commands/chain.ts';
 import { register as registerClient } from './commands/client.ts';
@@ -11,6 +12,7 @@ import { register as registerGateway } from './commands/gateway.ts';
 import { register as registerGov } from './commands/gov.ts';
 import { register as registerIbc } from './commands/ibc.ts';
 import { register as registerId } from './commands/id.ts';
+import { register as registerIdcode } from './commands/idcode.ts';
 import { register as registerInit } from './commands/init.ts';
 import { register as registerNode } from './commands/node.ts';
 import { register as registerOrg } from './commands/org.ts';
@@ -42,8 +44,10 @@ export function buildProgram(): Command {
   registerGateway(program);
   registerTenant(program);
   registerApp(program);
+  registerApps(program);
   registerIbc(program);
   registerRelay(program);
+  registerIdcode(program);
   return program;
 }
 

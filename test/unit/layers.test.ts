@@ -47,7 +47,12 @@ const SDK_MAY_IMPORT = ['errors', 'crypto', 'codec', 'types', 'state/proof.ts'];
 /** Who may import the SDK. */
 const SDK_IMPORTERS = ['cli', 'gateway', 'relayer', 'apps'];
 /** The modules of src/ that the browser console loads; each of them must import nothing. */
-const CONSOLE_MAY_IMPORT = ['state/proof.ts', 'types/rpc-json.ts', 'types/governance.ts'];
+const CONSOLE_MAY_IMPORT = [
+  'state/proof.ts',
+  'types/rpc-json.ts',
+  'types/governance.ts',
+  'apps/idcode/rules.ts',
+];
 
 const RANK = new Map(LAYERS.flatMap((row, i) => row.map((l) => [l, i] as const)));
 

@@ -158,9 +158,13 @@ function pad(n: number): string {
   return String(n).padStart(8, '0');
 }
 
-/** The stable code of a contract revert message `IDCODE_...: text`, or undefined. */
+/**
+ * The stable code in a contract revert message `IDCODE_...: text`, also when a caller put
+ * context before it (`approve proposal 2 failed in block 95: IDCODE_...: text`, kept in
+ * `text`); undefined when there is none.
+ */
 export function idcodeErrorOf(message: string): { code: IdcodeError; text: string } | undefined {
-  const m = /^(IDCODE_[A-Z_]+): ([\s\S]*)$/.exec(message);
-  if (!m || !(IDCODE_ERRORS as readonly string[]).includes(m[1])) return undefined;
-  return { code: m[1] as IdcodeError, text: m[2] };
+  const m = /^((?:[\s\S]*?: )?)(IDCODE_[A-Z_]+): ([\s\S]*)$/.exec(message);
+  if (!m || !(IDCODE_ERRORS as readonly string[]).includes(m[2])) return undefined;
+  return { code: m[2] as IdcodeError, text: `${m[1]}${m[3]}` };
 }

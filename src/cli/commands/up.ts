@@ -27,6 +27,7 @@ import { ArchiClient } from '../../sdk/client.ts';
 import { ArchiError } from '../../types/errors.ts';
 import { joinNetworkChains, type NetworkJoin, waitForChain } from '../chain-join.ts';
 import { intOption } from '../client-context.ts';
+import { deployOnUp } from './apps.ts';
 import {
   type ConsoleServer,
   ensureConsoleBuilt,
@@ -47,6 +48,7 @@ interface UpOptions {
   console: boolean;
   consolePort?: number;
   gateway: boolean;
+  apps?: boolean;
 }
 
 interface NetworkFile {
@@ -278,6 +280,9 @@ function stopAll(children: ChildProcess[]): Promise<void> {
   ).then(() => undefined);
 }
 
+const say = (line: string): void => void process.stdout.write(`${line}\n`);
+const warn = (line: string): void => void process.stderr.write(`${line}\n`);
+
 /** Register `archi up`. */
 export function register(program: Command): void {
   program
@@ -310,6 +315,7 @@ export function register(program: Command): void {
     )
     .option('--no-console', 'do not build or serve the web console')
     .option('--no-gateway', 'do not start the service gateway (archi gateway start)')
+    .option('--apps', 'deploy every reference app (archi apps deploy --all) once the network is up')
     .action(async (opts: UpOptions) => {
       const dir = resolve(opts.dir);
       const nodes = opts.nodes;
@@ -335,6 +341,7 @@ export function register(program: Command): void {
       const running = await runningNodes(network.nodes);
       if (running.size === network.nodes.length) {
         await joinRunning(network, joined);
+        if (opts.apps) await deployOnUp(dir, say, warn);
         return;
       }
       if (running.size > 0) {
@@ -481,6 +488,10 @@ export function register(program: Command): void {
         `  gateway ${gatewayReady ? `${gatewayReady.url}  pid ${gatewayReady.pid}` : gatewayNote}\n`,
       );
       for (const message of waiting.values()) process.stdout.write(`${message}\n`);
+      if (opts.apps) {
+        say('deploying the reference apps (archi apps deploy --all)');
+        await deployOnUp(dir, say, warn);
+      }
       process.stdout.write('press Ctrl-C to stop\n');
       await new Promise(() => {});
     });
