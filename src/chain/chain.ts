@@ -561,6 +561,25 @@ export class Chain extends EventEmitter {
     return seen ? decode(CommitSchema, seen, 'INTERNAL') : undefined;
   }
 
+  /** The ids of a block's txs, for a compact proposal. */
+  txIds(p: ProposedBlock): Uint8Array[] {
+    return p.txs.map((t) => t.txId);
+  }
+
+  /** Pending txs of the pool by id (undefined where it lacks one), to rebuild a compact proposal. */
+  pendingTxs(ids: Uint8Array[]): Array<Uint8Array | undefined> {
+    return ids.map((id) => this.mempool.get(hex(id))?.bytes);
+  }
+
+  /** The id of an encoded tx, or undefined when the bytes are not a tx. */
+  txIdOf(bytes: Uint8Array): Uint8Array | undefined {
+    try {
+      return decodeTx(this.profile, bytes).txId;
+    } catch {
+      return undefined;
+    }
+  }
+
   private blockAt(height: number): Block | undefined {
     const bytes = this.store.getBlock(height);
     return bytes ? decode(BlockSchema, bytes, 'INTERNAL') : undefined;

@@ -43,6 +43,16 @@ export interface ConsensusChain<B extends CandidateBlock = CandidateBlock> {
   blockBytesAt(height: number): Uint8Array | undefined;
   /** The precommits this node saw for the block at `height`. */
   seenCommitAt(height: number): Commit | undefined;
+  /**
+   * Compact proposals (a block's txs named by id) need the three below; a chain without them
+   * has its proposals carry whole blocks.
+   * The ids of a block's txs, in block order.
+   */
+  txIds?(block: B): Uint8Array[];
+  /** The bytes of each pending tx of the pool by id; undefined where the pool lacks it. */
+  pendingTxs?(ids: Uint8Array[]): Array<Uint8Array | undefined>;
+  /** The id of an encoded tx; undefined when the bytes are not a tx. */
+  txIdOf?(bytes: Uint8Array): Uint8Array | undefined;
 }
 
 /** The evidence pool: checks and holds double-sign evidence until a block carries it. */

@@ -34,6 +34,11 @@ export class Mempool {
     return this.txs.has(txIdHex);
   }
 
+  /** A pending tx by id. */
+  get(txIdHex: string): DecodedTx | undefined {
+    return this.txs.get(txIdHex);
+  }
+
   /** Add a checked tx; throws TX_DUPLICATE or MEMPOOL_FULL. */
   add(tx: DecodedTx): void {
     if (this.txs.has(tx.txIdHex))

@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { defaultExecThreads } from '../app/parallel/pool.ts';
+import { DEFAULT_MEMPOOL_LIMITS, type MempoolLimits } from '../mempool/mempool.ts';
 import { ArchiError } from '../types/errors.ts';
 import { type Genesis, validateGenesis } from '../types/genesis.ts';
 
@@ -48,6 +49,8 @@ export interface NodeConfig {
    * defaultExecThreads.
    */
   execThreads: number;
+  /** Bounds of each chain's pool of pending txs (`"mempool"`); the defaults when absent. */
+  mempool: MempoolLimits;
 }
 
 function fail(path: string, message: string): never {
@@ -123,6 +126,12 @@ export function loadNodeConfig(path: string): NodeConfig {
   if (!Number.isInteger(execThreads) || execThreads < 0 || execThreads > 64) {
     fail(path, 'execThreads must be an integer 0..64');
   }
+  const mempool = { ...DEFAULT_MEMPOOL_LIMITS, ...(raw.mempool ?? {}) };
+  for (const [k, v] of Object.entries(mempool)) {
+    if (!['maxTxs', 'maxBytes'].includes(k) || !Number.isSafeInteger(v) || (v as number) < 1) {
+      fail(path, 'mempool must be {"maxTxs": n, "maxBytes": n} with positive integers');
+    }
+  }
   const offset = raw.clockOffsetMs ?? 0;
   if (!Number.isSafeInteger(offset)) fail(path, 'clockOffsetMs must be an integer');
   const peers = raw.peers ?? [];
@@ -144,6 +153,7 @@ export function loadNodeConfig(path: string): NodeConfig {
     chains,
     clockOffsetMs: offset,
     execThreads,
+    mempool,
   };
 }
 

@@ -19,6 +19,7 @@ import { ArchiError } from '../types/errors.ts';
 import type { Genesis } from '../types/genesis.ts';
 import { bytesEqual } from '../types/hex.ts';
 import { memberOrg } from '../vm/native/membership.ts';
+import type { MempoolLimits } from '../mempool/mempool.ts';
 import { buildChain } from './build-chain.ts';
 import { type ChainEntry, loadGenesis } from './config.ts';
 
@@ -56,6 +57,8 @@ export interface ChainHostDeps {
   peerOrg(peer: string): string | undefined;
   /** Threads that validate large blocks in parallel (NodeConfig.execThreads). */
   execThreads?: number;
+  /** Bounds of the chain's pool of pending txs (NodeConfig.mempool). */
+  mempool?: MempoolLimits;
 }
 
 function loadSigner(entry: ChainEntry, genesis: Genesis): Signer {
@@ -89,6 +92,7 @@ export function openHostedChain(entry: ChainEntry, deps: ChainHostDeps): HostedC
       store,
       genesis,
       execThreads: deps.execThreads,
+      mempool: deps.mempool,
       onExecThreadsBroken: (why) =>
         deps.log.warn(
           { chain: entry.chainId, err: why },

@@ -72,6 +72,7 @@ export async function startNode(configPath: string, log?: Logger): Promise<Start
     net: config.tls ? chainNet : undefined,
     peerOrg: (peer: string) => peerOrgs.get(peer),
     execThreads: config.execThreads,
+    mempool: config.mempool,
   };
   // Membership as the transport last saw it, to diff against after a change.
   let membership: ChainConfig[] = [];

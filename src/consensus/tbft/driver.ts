@@ -8,6 +8,8 @@
  */
 import {
   BlockSchema,
+  type BlockTxs,
+  type BlockTxsRequest,
   type Commit,
   CommitSchema,
   ConsensusMessageSchema,
@@ -34,6 +36,7 @@ import type { ConsensusNet, Reactor, ReactorLogger } from '../reactor.ts';
 import type { GuardedSigner } from '../signer.ts';
 import type { ConsensusWal, WalRecord } from '../wal.ts';
 import { BlockPacer } from './block-pacer.ts';
+import { answerTxsRequest, CompactBlocks, compactProposal, wholeProposal } from './compact.ts';
 import { TendermintMachine } from './state-machine.ts';
 import {
   type Action,
@@ -108,9 +111,21 @@ export class TbftDriver<B extends CandidateBlock = CandidateBlock> implements Re
   private awaitingBlock: { hash: string; round: number } | undefined;
   private nextHeightTimer: Timer | undefined;
   private readonly pacer = new BlockPacer();
+  /** Compact proposals waiting for txs this node's pool lacks; absent: proposals go whole. */
+  private readonly compact?: CompactBlocks;
 
   constructor(private readonly o: DriverOptions<B>) {
     this.self = address(o.chain.profile, o.signer.publicKey);
+    const { pendingTxs, txIdOf, txIds } = o.chain;
+    if (pendingTxs && txIdOf && txIds) {
+      this.compact = new CompactBlocks(
+        {
+          pendingTxs: (ids) => pendingTxs.call(o.chain, ids),
+          txIdOf: (b) => txIdOf.call(o.chain, b),
+        },
+        () => o.chain.config.params?.maxBlockTxs ?? 10_000,
+      );
+    }
   }
 
   /** Current height, round and step, for status. */
@@ -158,6 +173,7 @@ export class TbftDriver<B extends CandidateBlock = CandidateBlock> implements Re
     const chain = this.o.chain;
     this.height = chain.height + 1;
     this.blocks = new Map();
+    this.compact?.clear();
     this.votes = new Map();
     this.ownMessages = [];
     this.polka = [];
@@ -217,6 +233,17 @@ export class TbftDriver<B extends CandidateBlock = CandidateBlock> implements Re
     if (this.stopped) return;
     for (const m of [...this.polka, ...this.ownMessages.slice(-6)])
       this.o.net.broadcast(CHANNELS.consensus.id, m);
+    for (const r of this.compact?.requests() ?? []) this.askTxs(r);
+  }
+
+  /** Ask for txs of a compact block: of the peer that sent it, else of every peer. */
+  private askTxs(r: BlockTxsRequest, peer?: string): void {
+    const bytes = encode(
+      ConsensusMessageSchema,
+      create(ConsensusMessageSchema, { msg: { case: 'blockTxsRequest', value: r } }),
+    );
+    if (peer) this.o.net.send(peer, CHANNELS.consensus.id, bytes);
+    else this.o.net.broadcast(CHANNELS.consensus.id, bytes);
   }
 
   private replayRecord(rec: WalRecord): void {
@@ -379,11 +406,12 @@ export class TbftDriver<B extends CandidateBlock = CandidateBlock> implements Re
       this.polka = this.prevotesFor(proposal.polRound, block.blockHash);
       for (const m of this.polka) this.o.net.broadcast(CHANNELS.consensus.id, m);
     }
-    const msg = create(SignedProposalSchema, {
-      body: signed.bytes,
-      signature: signed.signature,
-      block: block.blockBytes,
-    });
+    const txIds = this.o.chain.txIds?.(block);
+    const signedBody = { body: signed.bytes, signature: signed.signature };
+    const msg =
+      txIds && txIds.length > 0
+        ? compactProposal(signedBody, block.blockBytes, txIds)
+        : create(SignedProposalSchema, { ...signedBody, block: block.blockBytes });
     this.sendOwn(
       encode(
         ConsensusMessageSchema,
@@ -531,10 +559,45 @@ export class TbftDriver<B extends CandidateBlock = CandidateBlock> implements Re
       this.o.net.send(peer, CHANNELS.consensus.id, m);
   }
 
-  private onConsensusBytes(bytes: Uint8Array, _peer?: string, log = true): void {
+  private onConsensusBytes(bytes: Uint8Array, peer?: string, log = true): void {
     const m = decode(ConsensusMessageSchema, bytes, 'BAD_REQUEST');
-    if (m.msg.case === 'proposal') this.onProposal(m.msg.value, bytes, log);
+    if (m.msg.case === 'proposal') this.onProposal(m.msg.value, bytes, log, peer);
     else if (m.msg.case === 'vote') this.onVote(m.msg.value, bytes, log);
+    else if (m.msg.case === 'blockTxsRequest' && peer) this.onTxsRequest(m.msg.value, peer);
+    else if (m.msg.case === 'blockTxs') this.onBlockTxs(m.msg.value);
+  }
+
+  /** A peer lacks txs of a compact proposal: send those of a block this node holds. */
+  private onTxsRequest(req: BlockTxsRequest, peer: string): void {
+    const held = this.blocks.get(hex(req.blockHash));
+    const answer = answerTxsRequest(req, held && held !== 'invalid' ? held.block.txs : undefined);
+    if (!answer) return;
+    this.o.net.send(
+      peer,
+      CHANNELS.consensus.id,
+      encode(
+        ConsensusMessageSchema,
+        create(ConsensusMessageSchema, { msg: { case: 'blockTxs', value: answer } }),
+      ),
+    );
+  }
+
+  /** Txs this node asked for: once a compact proposal's block is whole, handle the proposal. */
+  private onBlockTxs(m: BlockTxs): void {
+    const whole = this.compact?.fill(m);
+    if (!whole) return;
+    this.o.log.debug(
+      { height: this.height, blockHash: hex(m.blockHash), fetched: m.txs.length },
+      'compact proposal made whole with fetched txs',
+    );
+    this.onProposal(whole.proposal, this.proposalBytes(whole.proposal), whole.log);
+  }
+
+  private proposalBytes(p: SignedProposal): Uint8Array {
+    return encode(
+      ConsensusMessageSchema,
+      create(ConsensusMessageSchema, { msg: { case: 'proposal', value: p } }),
+    );
   }
 
   private bufferFuture(height: number, bytes: Uint8Array): void {
@@ -543,7 +606,7 @@ export class TbftDriver<B extends CandidateBlock = CandidateBlock> implements Re
     }
   }
 
-  private onProposal(p: SignedProposal, raw: Uint8Array, log: boolean): void {
+  private onProposal(p: SignedProposal, raw: Uint8Array, log: boolean, peer?: string): void {
     const chain = this.o.chain;
     const body = decode(ProposalBodySchema, p.body, 'BAD_REQUEST');
     const height = Number(body.height);
@@ -555,9 +618,29 @@ export class TbftDriver<B extends CandidateBlock = CandidateBlock> implements Re
     const proposer = hex(body.proposer);
     const v = this.validators.get(proposer);
     if (!v || !chain.profile.verify(v.publicKey, p.body, p.signature)) return;
-    const block = decode(BlockSchema, p.block, 'BAD_REQUEST');
-    if (!bytesEqual(chain.profile.hash(block.header), body.blockHash)) return;
+    const header = p.compact
+      ? p.compact.header
+      : decode(BlockSchema, p.block, 'BAD_REQUEST').header;
+    if (!bytesEqual(chain.profile.hash(header), body.blockHash)) return;
     const blockHash = hex(body.blockHash);
+    if (p.compact) {
+      // Made whole before it is logged or handled, so the WAL never needs the pool to replay it.
+      const held = this.blocks.get(blockHash);
+      let whole: SignedProposal | undefined;
+      if (held && held !== 'invalid') {
+        // Nothing to rebuild: only a copy for the WAL needs the txs.
+        if (!log) whole = p;
+        else whole = wholeProposal(p, held.block.txs);
+      } else if (!held) whole = this.compact?.take(p, blockHash, log);
+      if (!whole) {
+        const ask = this.compact?.request(blockHash);
+        if (ask) this.askTxs(ask, peer);
+        if (held !== 'invalid') return;
+      } else if (whole !== p) {
+        p = whole;
+        raw = this.proposalBytes(whole);
+      }
+    }
     if (!this.blocks.has(blockHash)) {
       try {
         const t0 = this.o.clock.now();

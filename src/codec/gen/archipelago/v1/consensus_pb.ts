@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file archipelago/v1/consensus.proto.
  */
 export const file_archipelago_v1_consensus: GenFile = /*@__PURE__*/
-  fileDesc("Ch5hcmNoaXBlbGFnby92MS9jb25zZW5zdXMucHJvdG8SDmFyY2hpcGVsYWdvLnYxIosBCgxQcm9wb3NhbEJvZHkSEAoIY2hhaW5faWQYASABKAkSDgoGaGVpZ2h0GAIgASgEEg0KBXJvdW5kGAMgASgNEhEKCXBvbF9yb3VuZBgEIAEoBRISCgpibG9ja19oYXNoGAUgASgMEhEKCXRpbWVzdGFtcBgGIAEoBBIQCghwcm9wb3NlchgHIAEoDCJACg5TaWduZWRQcm9wb3NhbBIMCgRib2R5GAEgASgMEhEKCXNpZ25hdHVyZRgCIAEoDBINCgVibG9jaxgDIAEoDCKtAQoQQ29uc2Vuc3VzTWVzc2FnZRIyCghwcm9wb3NhbBgBIAEoCzIeLmFyY2hpcGVsYWdvLnYxLlNpZ25lZFByb3Bvc2FsSAASJAoEdm90ZRgCIAEoCzIULmFyY2hpcGVsYWdvLnYxLlZvdGVIABI4Cgtyb3VuZF9zdGF0ZRgDIAEoCzIhLmFyY2hpcGVsYWdvLnYxLlJvdW5kU3RhdGVSZXF1ZXN0SABCBQoDbXNnIjIKEVJvdW5kU3RhdGVSZXF1ZXN0Eg4KBmhlaWdodBgBIAEoBBINCgVyb3VuZBgCIAEoDSKmAQoLU3luY01lc3NhZ2USLAoGc3RhdHVzGAEgASgLMhouYXJjaGlwZWxhZ28udjEuU3luY1N0YXR1c0gAEi8KB3JlcXVlc3QYAiABKAsyHC5hcmNoaXBlbGFnby52MS5CbG9ja1JlcXVlc3RIABIxCghyZXNwb25zZRgDIAEoCzIdLmFyY2hpcGVsYWdvLnYxLkJsb2NrUmVzcG9uc2VIAEIFCgNtc2ciHAoKU3luY1N0YXR1cxIOCgZoZWlnaHQYASABKAQiHgoMQmxvY2tSZXF1ZXN0Eg4KBmhlaWdodBgBIAEoBCJWCg1CbG9ja1Jlc3BvbnNlEg4KBmhlaWdodBgBIAEoBBINCgVibG9jaxgCIAEoDBImCgZjb21taXQYAyABKAsyFi5hcmNoaXBlbGFnby52MS5Db21taXQiSgoPRXZpZGVuY2VNZXNzYWdlEjcKCGV2aWRlbmNlGAEgAygLMiUuYXJjaGlwZWxhZ28udjEuRHVwbGljYXRlVm90ZUV2aWRlbmNlYgZwcm90bzM", [file_archipelago_v1_chain]);
+  fileDesc("Ch5hcmNoaXBlbGFnby92MS9jb25zZW5zdXMucHJvdG8SDmFyY2hpcGVsYWdvLnYxIosBCgxQcm9wb3NhbEJvZHkSEAoIY2hhaW5faWQYASABKAkSDgoGaGVpZ2h0GAIgASgEEg0KBXJvdW5kGAMgASgNEhEKCXBvbF9yb3VuZBgEIAEoBRISCgpibG9ja19oYXNoGAUgASgMEhEKCXRpbWVzdGFtcBgGIAEoBBIQCghwcm9wb3NlchgHIAEoDCJvCg5TaWduZWRQcm9wb3NhbBIMCgRib2R5GAEgASgMEhEKCXNpZ25hdHVyZRgCIAEoDBINCgVibG9jaxgDIAEoDBItCgdjb21wYWN0GAQgASgLMhwuYXJjaGlwZWxhZ28udjEuQ29tcGFjdEJsb2NrIokBCgxDb21wYWN0QmxvY2sSDgoGaGVhZGVyGAEgASgMEhMKC2xhc3RfY29tbWl0GAIgASgMEjcKCGV2aWRlbmNlGAMgAygLMiUuYXJjaGlwZWxhZ28udjEuRHVwbGljYXRlVm90ZUV2aWRlbmNlEgsKA2RhZxgEIAEoDBIOCgZ0eF9pZHMYBSADKAwiNgoPQmxvY2tUeHNSZXF1ZXN0EhIKCmJsb2NrX2hhc2gYASABKAwSDwoHaW5kZXhlcxgCIAMoDSI8CghCbG9ja1R4cxISCgpibG9ja19oYXNoGAEgASgMEg8KB2luZGV4ZXMYAiADKA0SCwoDdHhzGAMgAygMIpoCChBDb25zZW5zdXNNZXNzYWdlEjIKCHByb3Bvc2FsGAEgASgLMh4uYXJjaGlwZWxhZ28udjEuU2lnbmVkUHJvcG9zYWxIABIkCgR2b3RlGAIgASgLMhQuYXJjaGlwZWxhZ28udjEuVm90ZUgAEjgKC3JvdW5kX3N0YXRlGAMgASgLMiEuYXJjaGlwZWxhZ28udjEuUm91bmRTdGF0ZVJlcXVlc3RIABI8ChFibG9ja190eHNfcmVxdWVzdBgEIAEoCzIfLmFyY2hpcGVsYWdvLnYxLkJsb2NrVHhzUmVxdWVzdEgAEi0KCWJsb2NrX3R4cxgFIAEoCzIYLmFyY2hpcGVsYWdvLnYxLkJsb2NrVHhzSABCBQoDbXNnIjIKEVJvdW5kU3RhdGVSZXF1ZXN0Eg4KBmhlaWdodBgBIAEoBBINCgVyb3VuZBgCIAEoDSKmAQoLU3luY01lc3NhZ2USLAoGc3RhdHVzGAEgASgLMhouYXJjaGlwZWxhZ28udjEuU3luY1N0YXR1c0gAEi8KB3JlcXVlc3QYAiABKAsyHC5hcmNoaXBlbGFnby52MS5CbG9ja1JlcXVlc3RIABIxCghyZXNwb25zZRgDIAEoCzIdLmFyY2hpcGVsYWdvLnYxLkJsb2NrUmVzcG9uc2VIAEIFCgNtc2ciHAoKU3luY1N0YXR1cxIOCgZoZWlnaHQYASABKAQiHgoMQmxvY2tSZXF1ZXN0Eg4KBmhlaWdodBgBIAEoBCJWCg1CbG9ja1Jlc3BvbnNlEg4KBmhlaWdodBgBIAEoBBINCgVibG9jaxgCIAEoDBImCgZjb21taXQYAyABKAsyFi5hcmNoaXBlbGFnby52MS5Db21taXQiSgoPRXZpZGVuY2VNZXNzYWdlEjcKCGV2aWRlbmNlGAEgAygLMiUuYXJjaGlwZWxhZ28udjEuRHVwbGljYXRlVm90ZUV2aWRlbmNlYgZwcm90bzM", [file_archipelago_v1_chain]);
 
 /**
  * The part of a proposal the proposer signs.
@@ -91,6 +91,14 @@ export type SignedProposal = Message<"archipelago.v1.SignedProposal"> & {
    * @generated from field: bytes block = 3;
    */
   block: Uint8Array;
+
+  /**
+   * Instead of block: the block with its txs named by id. Peers mostly hold them already
+   * (tx gossip), take them from their pools and ask for the rest (BlockTxsRequest).
+   *
+   * @generated from field: archipelago.v1.CompactBlock compact = 4;
+   */
+  compact?: CompactBlock | undefined;
 };
 
 /**
@@ -99,6 +107,98 @@ export type SignedProposal = Message<"archipelago.v1.SignedProposal"> & {
  */
 export const SignedProposalSchema: GenMessage<SignedProposal> = /*@__PURE__*/
   messageDesc(file_archipelago_v1_consensus, 1);
+
+/**
+ * A Block whose txs are given by their ids, in block order.
+ *
+ * @generated from message archipelago.v1.CompactBlock
+ */
+export type CompactBlock = Message<"archipelago.v1.CompactBlock"> & {
+  /**
+   * @generated from field: bytes header = 1;
+   */
+  header: Uint8Array;
+
+  /**
+   * @generated from field: bytes last_commit = 2;
+   */
+  lastCommit: Uint8Array;
+
+  /**
+   * @generated from field: repeated archipelago.v1.DuplicateVoteEvidence evidence = 3;
+   */
+  evidence: DuplicateVoteEvidence[];
+
+  /**
+   * @generated from field: bytes dag = 4;
+   */
+  dag: Uint8Array;
+
+  /**
+   * @generated from field: repeated bytes tx_ids = 5;
+   */
+  txIds: Uint8Array[];
+};
+
+/**
+ * Describes the message archipelago.v1.CompactBlock.
+ * Use `create(CompactBlockSchema)` to create a new message.
+ */
+export const CompactBlockSchema: GenMessage<CompactBlock> = /*@__PURE__*/
+  messageDesc(file_archipelago_v1_consensus, 2);
+
+/**
+ * Asks a peer for txs of a compact proposal's block, by their index in the block.
+ *
+ * @generated from message archipelago.v1.BlockTxsRequest
+ */
+export type BlockTxsRequest = Message<"archipelago.v1.BlockTxsRequest"> & {
+  /**
+   * @generated from field: bytes block_hash = 1;
+   */
+  blockHash: Uint8Array;
+
+  /**
+   * @generated from field: repeated uint32 indexes = 2;
+   */
+  indexes: number[];
+};
+
+/**
+ * Describes the message archipelago.v1.BlockTxsRequest.
+ * Use `create(BlockTxsRequestSchema)` to create a new message.
+ */
+export const BlockTxsRequestSchema: GenMessage<BlockTxsRequest> = /*@__PURE__*/
+  messageDesc(file_archipelago_v1_consensus, 3);
+
+/**
+ * Txs of a block a peer asked for: txs[i] is the block's tx number indexes[i].
+ *
+ * @generated from message archipelago.v1.BlockTxs
+ */
+export type BlockTxs = Message<"archipelago.v1.BlockTxs"> & {
+  /**
+   * @generated from field: bytes block_hash = 1;
+   */
+  blockHash: Uint8Array;
+
+  /**
+   * @generated from field: repeated uint32 indexes = 2;
+   */
+  indexes: number[];
+
+  /**
+   * @generated from field: repeated bytes txs = 3;
+   */
+  txs: Uint8Array[];
+};
+
+/**
+ * Describes the message archipelago.v1.BlockTxs.
+ * Use `create(BlockTxsSchema)` to create a new message.
+ */
+export const BlockTxsSchema: GenMessage<BlockTxs> = /*@__PURE__*/
+  messageDesc(file_archipelago_v1_consensus, 4);
 
 /**
  * What travels on the consensus channel.
@@ -129,6 +229,18 @@ export type ConsensusMessage = Message<"archipelago.v1.ConsensusMessage"> & {
      */
     value: RoundStateRequest;
     case: "roundState";
+  } | {
+    /**
+     * @generated from field: archipelago.v1.BlockTxsRequest block_txs_request = 4;
+     */
+    value: BlockTxsRequest;
+    case: "blockTxsRequest";
+  } | {
+    /**
+     * @generated from field: archipelago.v1.BlockTxs block_txs = 5;
+     */
+    value: BlockTxs;
+    case: "blockTxs";
   } | { case: undefined; value?: undefined };
 };
 
@@ -137,7 +249,7 @@ export type ConsensusMessage = Message<"archipelago.v1.ConsensusMessage"> & {
  * Use `create(ConsensusMessageSchema)` to create a new message.
  */
 export const ConsensusMessageSchema: GenMessage<ConsensusMessage> = /*@__PURE__*/
-  messageDesc(file_archipelago_v1_consensus, 2);
+  messageDesc(file_archipelago_v1_consensus, 5);
 
 /**
  * @generated from message archipelago.v1.RoundStateRequest
@@ -159,7 +271,7 @@ export type RoundStateRequest = Message<"archipelago.v1.RoundStateRequest"> & {
  * Use `create(RoundStateRequestSchema)` to create a new message.
  */
 export const RoundStateRequestSchema: GenMessage<RoundStateRequest> = /*@__PURE__*/
-  messageDesc(file_archipelago_v1_consensus, 3);
+  messageDesc(file_archipelago_v1_consensus, 6);
 
 /**
  * Block sync channel.
@@ -196,7 +308,7 @@ export type SyncMessage = Message<"archipelago.v1.SyncMessage"> & {
  * Use `create(SyncMessageSchema)` to create a new message.
  */
 export const SyncMessageSchema: GenMessage<SyncMessage> = /*@__PURE__*/
-  messageDesc(file_archipelago_v1_consensus, 4);
+  messageDesc(file_archipelago_v1_consensus, 7);
 
 /**
  * @generated from message archipelago.v1.SyncStatus
@@ -215,7 +327,7 @@ export type SyncStatus = Message<"archipelago.v1.SyncStatus"> & {
  * Use `create(SyncStatusSchema)` to create a new message.
  */
 export const SyncStatusSchema: GenMessage<SyncStatus> = /*@__PURE__*/
-  messageDesc(file_archipelago_v1_consensus, 5);
+  messageDesc(file_archipelago_v1_consensus, 8);
 
 /**
  * @generated from message archipelago.v1.BlockRequest
@@ -232,7 +344,7 @@ export type BlockRequest = Message<"archipelago.v1.BlockRequest"> & {
  * Use `create(BlockRequestSchema)` to create a new message.
  */
 export const BlockRequestSchema: GenMessage<BlockRequest> = /*@__PURE__*/
-  messageDesc(file_archipelago_v1_consensus, 6);
+  messageDesc(file_archipelago_v1_consensus, 9);
 
 /**
  * @generated from message archipelago.v1.BlockResponse
@@ -263,7 +375,7 @@ export type BlockResponse = Message<"archipelago.v1.BlockResponse"> & {
  * Use `create(BlockResponseSchema)` to create a new message.
  */
 export const BlockResponseSchema: GenMessage<BlockResponse> = /*@__PURE__*/
-  messageDesc(file_archipelago_v1_consensus, 7);
+  messageDesc(file_archipelago_v1_consensus, 10);
 
 /**
  * Evidence channel.
@@ -282,5 +394,5 @@ export type EvidenceMessage = Message<"archipelago.v1.EvidenceMessage"> & {
  * Use `create(EvidenceMessageSchema)` to create a new message.
  */
 export const EvidenceMessageSchema: GenMessage<EvidenceMessage> = /*@__PURE__*/
-  messageDesc(file_archipelago_v1_consensus, 8);
+  messageDesc(file_archipelago_v1_consensus, 11);
 
