@@ -11,6 +11,7 @@ import { useCtx } from '../context.tsx';
 import { type CodeView, IDCODE, isCode, provenView } from '../idcode.ts';
 import { plural } from '../lib.ts';
 import { go } from '../router.ts';
+import { Table } from '../table.tsx';
 import { Badge, Card, Empty, ErrorBox, Fields, Json, Loading, Show, useAsync } from '../ui.tsx';
 import { Verdict } from './State.tsx';
 
@@ -21,6 +22,15 @@ interface Child {
   owner: string;
   status: string;
   children: number;
+}
+
+interface Entry {
+  action: string;
+  org: string;
+  by: string;
+  height: number;
+  txId: string;
+  data: Record<string, unknown>;
 }
 
 interface Page {
@@ -92,6 +102,38 @@ function TreeNode({ node }: { node: Child }) {
   );
 }
 
+/** A code's changes, oldest first (asked only for a code that is issued). */
+function CodeHistory({ code }: { code: string }) {
+  const { rpc } = useCtx();
+  const history = useAsync(
+    () => rpc.query(IDCODE, 'history', { code }).then((a) => a.result as { entries: Entry[] }),
+    [rpc, code],
+  );
+  return (
+    <>
+      <h3>History</h3>
+      <Show a={history} what="its history">
+        {(h) => (
+          <Table columns={['Block', 'Change', 'By', 'Details']} testId="code-history">
+            {h.entries.map((e) => (
+              <tr key={e.txId}>
+                <td>
+                  <a href={`#/blocks/${e.height}`}>{e.height}</a>
+                </td>
+                <td>{e.action}</td>
+                <td>
+                  {e.org || 'governance'} <span className="muted small">{e.by}</span>
+                </td>
+                <td className="mono small">{JSON.stringify(e.data)}</td>
+              </tr>
+            ))}
+          </Table>
+        )}
+      </Show>
+    </>
+  );
+}
+
 /** The selected code, resolved with a proof checked here, and its history. */
 function CodeDetail({ code }: { code: string }) {
   const { rpc, crypto } = useCtx();
@@ -102,10 +144,6 @@ function CodeDetail({ code }: { code: string }) {
     const check = verifyReads(crypto, block, a.proof.height, a.proof.stateRoot, a.proof.reads);
     return { check, proven: provenView(code, a.proof.reads, a.result) };
   }, [rpc, code]);
-  const history = useAsync(
-    () => rpc.query(IDCODE, 'history', { code }).then((a) => a.result as { entries: unknown[] }),
-    [rpc, code],
-  );
   return (
     <Card title={<code>{code}</code>} testId="code-detail">
       <Show a={resolved} what="the code and its proof">
@@ -171,14 +209,7 @@ function CodeDetail({ code }: { code: string }) {
           );
         }}
       </Show>
-      {resolved.data?.proven.ok && resolved.data.proven.view && (
-        <>
-          <h3>History</h3>
-          <Show a={history} what="its history">
-            {(h) => <Json value={h.entries} />}
-          </Show>
-        </>
-      )}
+      {resolved.data?.proven.ok && resolved.data.proven.view && <CodeHistory code={code} />}
     </Card>
   );
 }
