@@ -457,7 +457,7 @@ export class Chain extends EventEmitter {
     }
     const txs = block.txs.map((bytes) => {
       try {
-        return decodeTx(this.profile, bytes);
+        return this.mempool.findByBytes(bytes) ?? decodeTx(this.profile, bytes);
       } catch {
         return bad('block carries a malformed tx');
       }

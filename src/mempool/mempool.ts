@@ -3,7 +3,16 @@
  * bytes, reaped in arrival order. Pure bookkeeping: checks come from app/tx-check.
  */
 import { ArchiError } from '../types/errors.ts';
+import { bytesEqual, hex } from '../types/hex.ts';
 import type { DecodedTx } from '../types/tx.ts';
+
+/**
+ * A key for an encoded tx that needs no hashing: its last 16 bytes, which are the end of its
+ * signature, random per tx. Equal keys are checked against the whole bytes.
+ */
+function tailKey(bytes: Uint8Array): string {
+  return hex(bytes.subarray(Math.max(0, bytes.length - 16)));
+}
 
 export interface MempoolLimits {
   maxTxs: number;
@@ -18,6 +27,8 @@ export const DEFAULT_MEMPOOL_LIMITS: MempoolLimits = {
 export class Mempool {
   // Map keeps insertion order, which is the order txs are proposed in.
   private readonly txs = new Map<string, DecodedTx>();
+  /** The same txs by the end of their encoding (see findByBytes). */
+  private readonly byTail = new Map<string, DecodedTx>();
   private bytes = 0;
 
   constructor(private readonly limits: MempoolLimits = DEFAULT_MEMPOOL_LIMITS) {}
@@ -39,6 +50,15 @@ export class Mempool {
     return this.txs.get(txIdHex);
   }
 
+  /**
+   * The pending tx encoded as exactly `bytes`, found without decoding them (a block's txs are
+   * mostly pending ones, and decoding hashes each payload again).
+   */
+  findByBytes(bytes: Uint8Array): DecodedTx | undefined {
+    const tx = this.byTail.get(tailKey(bytes));
+    return tx && bytesEqual(tx.bytes, bytes) ? tx : undefined;
+  }
+
   /** Add a checked tx; throws TX_DUPLICATE or MEMPOOL_FULL. */
   add(tx: DecodedTx): void {
     if (this.txs.has(tx.txIdHex))
@@ -53,6 +73,7 @@ export class Mempool {
       );
     }
     this.txs.set(tx.txIdHex, tx);
+    this.byTail.set(tailKey(tx.bytes), tx);
     this.bytes += tx.bytes.length;
   }
 
@@ -74,6 +95,8 @@ export class Mempool {
       const tx = this.txs.get(id);
       if (tx) {
         this.txs.delete(id);
+        const tail = tailKey(tx.bytes);
+        if (this.byTail.get(tail) === tx) this.byTail.delete(tail);
         this.bytes -= tx.bytes.length;
       }
     }

@@ -33,3 +33,20 @@ test('refuses duplicates and a full pool with clear codes, and frees space on re
   bytesPool.add(tx(2));
   assert.throws(() => bytesPool.add(tx(3)), { code: 'MEMPOOL_FULL' });
 });
+
+test('finds a pending tx by its exact bytes, not by bytes that only end the same', () => {
+  const pool = new Mempool();
+  const withBytes = (id: number, bytes: number[]): DecodedTx =>
+    ({ ...tx(id), bytes: Uint8Array.from(bytes) }) as DecodedTx;
+  const a = withBytes(1, [1, 2, 3, ...Array(16).fill(7)]);
+  const b = withBytes(2, [9, 9, ...Array(16).fill(8)]);
+  pool.add(a);
+  pool.add(b);
+  assert.equal(pool.findByBytes(Uint8Array.from(a.bytes)), a);
+  assert.equal(pool.findByBytes(Uint8Array.from(b.bytes)), b);
+  // The same last 16 bytes as a, another start: not a.
+  assert.equal(pool.findByBytes(Uint8Array.from([4, 5, 6, ...Array(16).fill(7)])), undefined);
+  pool.remove([a.txIdHex]);
+  assert.equal(pool.findByBytes(Uint8Array.from(a.bytes)), undefined);
+  assert.equal(pool.findByBytes(Uint8Array.from(b.bytes)), b);
+});
