@@ -3,11 +3,12 @@
  * its spec in src/apps/<name>/app.ts, one entry here (docs/apps/README.md).
  */
 import { ArchiError } from '../types/errors.ts';
+import { cbdcApp } from './cbdc/app.ts';
 import { idcodeApp } from './idcode/app.ts';
 import type { AppSpec } from './types.ts';
 
 /** Every app, in the order `archi up --apps` deploys them. */
-export const APPS: readonly AppSpec[] = [idcodeApp];
+export const APPS: readonly AppSpec[] = [idcodeApp, cbdcApp];
 
 /** The app named `name`; INVALID_ARGS naming the known apps otherwise. */
 export function findApp(name: string): AppSpec {
