@@ -64,6 +64,10 @@ test('archi up --apps deploys idcode; deploying again changes nothing', async ()
   const again = await json(['apps', 'deploy', 'idcode']);
   assert.equal(again[0].status, 'unchanged');
   assert.equal(again[0].version, 1);
+  // `up --apps` on the running network deploys again, which changes nothing.
+  const rerun = succeeds(await cli(['up', '--apps']));
+  assert.match(rerun, /already running/);
+  assert.match(rerun, /idcode: contract idcode is up to date \(v1/);
   failsWith(await cli(['apps', 'deploy', 'nope']), 'INVALID_ARGS', /apps: idcode/);
   failsWith(await cli(['apps', 'deploy']), 'INVALID_ARGS');
 });
