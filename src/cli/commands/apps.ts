@@ -194,14 +194,17 @@ export async function deployOnUp(
   log: (line: string) => void,
   warn: (line: string) => void,
 ): Promise<void> {
-  try {
-    const results = await deployApps(ClientContext.resolve({ dir }), [...APPS], {
-      timeout: 60_000,
-    });
-    const text = formatDeploy(results, { archi: archiCommand(), target: dirFlag(dir) });
-    for (const line of text.split('\n')) log(`  ${line}`);
-  } catch (e) {
-    const line = e instanceof ArchiError ? `${e.code}: ${e.message}` : (e as Error).message;
-    warn(`apps not deployed: ${line}`);
+  // App by app, so that one that fails neither hides nor stops the others.
+  for (const app of APPS) {
+    try {
+      const results = await deployApps(ClientContext.resolve({ dir }), [app], {
+        timeout: 60_000,
+      });
+      const text = formatDeploy(results, { archi: archiCommand(), target: dirFlag(dir) });
+      for (const line of text.split('\n')) log(`  ${line}`);
+    } catch (e) {
+      const line = e instanceof ArchiError ? `${e.code}: ${e.message}` : (e as Error).message;
+      warn(`app ${app.name} not deployed: ${line}`);
+    }
   }
 }
