@@ -25,6 +25,9 @@ const LAYERS: string[][] = [
   ['chain'],
   ['consensus', 'p2p'],
   ['rpc'],
+  // The EVM bridge's library (contract artifacts, encoders, ethers calls): a client of EVM
+  // nodes that the relayer and the CLI use; it needs nothing above types and state/proof.
+  ['evm'],
   // The gateway and the relayer are processes of their own in front of the nodes: they reach
   // them through the SDK and never import node/, nor node/ them, nor each other. The reference
   // apps' framework and off-chain parts (apps/) are clients of the chains in the same way.
