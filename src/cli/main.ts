@@ -4,6 +4,7 @@ import { ArchiError } from '../types/errors.ts';
 import { register as registerApp } from './commands/app.ts';
 import { register as registerApps } from './commands/apps.ts';
 import { register as registerBench } from './commands/bench.ts';
+import { register as registerCbdc } from './commands/cbdc.ts';
 import { register as registerChain } from './commands/chain.ts';
 import { register as registerClient } from './commands/client.ts';
 import { register as registerContract } from './commands/contract.ts';
@@ -48,6 +49,7 @@ export function buildProgram(): Command {
   registerIbc(program);
   registerRelay(program);
   registerIdcode(program);
+  registerCbdc(program);
   return program;
 }
 

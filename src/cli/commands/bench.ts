@@ -27,9 +27,10 @@ import {
   intOption,
   type TargetFlags,
 } from '../client-context.ts';
+import { prepareCbdcBench } from './cbdc-bench.ts';
 import { adminClient } from './gateway.ts';
 
-export type Workload = 'transfer' | 'kv' | 'contract';
+export type Workload = 'transfer' | 'kv' | 'contract' | 'cbdc';
 
 const COUNTER_SOURCE = fileURLToPath(new URL('../../../contracts/counter.ts', import.meta.url));
 
@@ -55,6 +56,8 @@ export interface BenchOptions {
    * by the client waiting for it. Unset: `concurrency` workers send as fast as answered.
    */
   rate?: number;
+  /** Calls made elsewhere, each with the identity that signs it (the cbdc workload's wallets). */
+  signed?: { calls: Call[]; signers: Identity[] };
 }
 
 /** The JSON object `archi bench` prints. */
@@ -275,7 +278,13 @@ export async function runBench(
     }
   }
 
-  const list = calls(o.workload, o.txs, gw?.contract);
+  if (o.workload === 'cbdc' && !o.signed) {
+    throw new ArchiError(
+      'INVALID_ARGS',
+      'the cbdc workload needs its wallets prepared (archi bench)',
+    );
+  }
+  const list = o.signed?.calls ?? calls(o.workload, o.txs, gw?.contract);
   const txs: Uint8Array[] = new Array(o.txs);
   const index = new Map<string, number>();
   // Through the gateway each tx goes in an app envelope; a retry needs a new one (new reqId).
@@ -283,7 +292,7 @@ export async function runBench(
     JSON.stringify(gw?.client.envelope({ tx: Buffer.from(txs[i]).toString('base64') }));
   const envelopes: string[] = gw ? new Array(o.txs) : [];
   for (let i = 0; i < o.txs; i++) {
-    const t = buildAndSign(identity, chainId, list[i]);
+    const t = buildAndSign(o.signed?.signers[i] ?? identity, chainId, list[i]);
     txs[i] = t.bytes;
     index.set(t.txIdHex, i);
     if (gw) envelopes[i] = envelope(i);
@@ -613,7 +622,7 @@ export function register(program: Command): void {
       )
       .addOption(
         new Option('--workload <name>', 'what each tx does')
-          .choices(['transfer', 'kv', 'contract'])
+          .choices(['transfer', 'kv', 'contract', 'cbdc'])
           .default('transfer'),
       )
       .option('--as <org/user>', 'identity to sign with (an admin for transfer)', DEFAULT_IDENTITY)
@@ -680,6 +689,9 @@ export function register(program: Command): void {
       progress: process.stderr.isTTY === true,
       rate: flags.rate,
     };
+    if (flags.workload === 'cbdc') {
+      options.signed = await prepareCbdcBench(ctx, client, flags.txs, (t) => cliOutput.note(t));
+    }
     if (flags.via === 'node') {
       const result = await runBench(client, node.name, identity, options);
       cliOutput.write(`${JSON.stringify(result)}\n`);
