@@ -28,6 +28,7 @@ import { ArchiError } from '../../types/errors.ts';
 import { joinNetworkChains, type NetworkJoin, waitForChain } from '../chain-join.ts';
 import { intOption } from '../client-context.ts';
 import { deployOnUp } from './apps.ts';
+import { startIotOnUp } from './iot.ts';
 import {
   type ConsoleServer,
   ensureConsoleBuilt,
@@ -491,6 +492,7 @@ export function register(program: Command): void {
       if (opts.apps) {
         say('deploying the reference apps (archi apps deploy --all)');
         await deployOnUp(dir, say, warn);
+        await startIotOnUp(dir, say, warn);
       }
       process.stdout.write('press Ctrl-C to stop\n');
       await new Promise(() => {});

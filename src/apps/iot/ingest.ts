@@ -1,0 +1,312 @@
+/**
+ * The ingest service: readings arrive over MQTT, each is checked (JSON shape, signature by
+ * the device's registered key, device active, not seen before) and stored, and batches of
+ * them are anchored on chain as Merkle roots, one tx per batch. A bad message is counted
+ * under its reason and dropped; nothing a device sends stops the service.
+ *
+ * Device records come from the chain and are cached for `deviceTtlMs` (default 1 s): a
+ * device disabled (or registered) on chain is seen by ingest at most that long after the
+ * commit. An unknown device is asked for again after the same delay.
+ */
+import mqtt, { type MqttClient } from 'mqtt';
+import type { CryptoProfile } from '../../crypto/profile.ts';
+import { merkleRoot } from './merkle.ts';
+import { parseReading, type RefusalReason, type SignedReading, verifyReading } from './reading.ts';
+import type { AnchorRecord, DeviceRecord } from './rules.ts';
+import type { ReadingStore, StoredBatch } from './store.ts';
+
+/** Where ingest reads device records (the contract's `device` query). */
+export interface DeviceSource {
+  device(id: string): Promise<DeviceRecord | null>;
+}
+
+/** What anchors a batch root on chain (the contract's `anchor` tx, waited for). */
+export type Anchorer = (root: string, count: number) => Promise<AnchorRecord>;
+
+export interface IngestOptions {
+  profile: CryptoProfile;
+  store: ReadingStore;
+  devices: DeviceSource;
+  anchor: Anchorer;
+  /** Readings per batch: a full batch is anchored at once (default 1000). */
+  batch?: number;
+  /** Longest a reading waits for its batch to fill, in ms (default 500). */
+  everyMs?: number;
+  /** How long a device record is trusted before it is asked for again (default 1000 ms). */
+  deviceTtlMs?: number;
+  /** Anchor txs in flight at once (default 4). */
+  maxInFlight?: number;
+  /** Where refusals and anchor failures are told (default: nowhere). */
+  log?: (line: string) => void;
+}
+
+/** Counters of the service, as printed and as `--json` gives them. */
+export interface IngestStatus {
+  received: number;
+  accepted: number;
+  refused: Record<RefusalReason, number>;
+  anchoredReadings: number;
+  anchoredBatches: number;
+  pending: number;
+  inFlight: number;
+  anchorErrors: number;
+  /** Reading-to-anchor latency (arrival to commit seen), ms, over the latest 100,000 readings. */
+  latencyMs: { p50: number; p99: number; max: number } | null;
+  lastAnchor: AnchorRecord | null;
+}
+
+const REASONS: RefusalReason[] = [
+  'malformed',
+  'unsigned',
+  'bad_signature',
+  'unknown_device',
+  'disabled_device',
+  'duplicate',
+];
+const LATENCY_SAMPLES = 100_000;
+
+interface Item {
+  r: SignedReading;
+  at: number;
+}
+
+export class IngestService {
+  private readonly o: Required<Omit<IngestOptions, 'log'>> & Pick<IngestOptions, 'log'>;
+  private readonly cache = new Map<string, { rec: DeviceRecord | null; at: number }>();
+  private readonly fetching = new Map<string, Promise<DeviceRecord | null>>();
+  /** Ids accepted but maybe not yet in the store, so a quick replay is still a duplicate. */
+  private readonly seen = new Set<string>();
+  private pending: Item[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private readonly queue: Array<{ batch: StoredBatch; items: Item[] }> = [];
+  private readonly work = new Set<Promise<void>>();
+  private inFlight = 0;
+  private stopped = false;
+  private latencies: number[] = [];
+  private readonly s: Omit<IngestStatus, 'pending' | 'inFlight' | 'latencyMs'>;
+
+  constructor(options: IngestOptions) {
+    this.o = { batch: 1000, everyMs: 500, deviceTtlMs: 1000, maxInFlight: 4, ...options };
+    this.s = {
+      received: 0,
+      accepted: 0,
+      refused: Object.fromEntries(REASONS.map((r) => [r, 0])) as Record<RefusalReason, number>,
+      anchoredReadings: 0,
+      anchoredBatches: 0,
+      anchorErrors: 0,
+      lastAnchor: null,
+    };
+    // Batches an earlier run stored but did not see anchored are anchored now.
+    for (const b of this.o.store.unanchored()) this.enqueue(b, []);
+  }
+
+  /** The counters now. */
+  status(): IngestStatus {
+    return {
+      ...this.s,
+      refused: { ...this.s.refused },
+      pending: this.pending.length + this.queue.reduce((n, q) => n + q.batch.ids.length, 0),
+      inFlight: this.inFlight,
+      latencyMs: percentiles(this.latencies),
+    };
+  }
+
+  /** Take one published message; never throws (a bad one is counted and dropped). */
+  handle(payload: string | Uint8Array, receivedAt = Date.now()): void {
+    this.s.received++;
+    if (this.stopped) return;
+    const p = parseReading(payload);
+    if (!p.ok) {
+      this.refuse(p.reason, p.detail);
+      return;
+    }
+    const r = p.reading;
+    const cached = this.cachedDevice(r.device);
+    if (cached !== undefined) {
+      this.check(r, cached, receivedAt);
+      return;
+    }
+    this.deviceFromChain(r.device).then(
+      (rec) => this.check(r, rec, receivedAt),
+      (e) => this.refuse('unknown_device', `${r.device}: ${(e as Error).message}`),
+    );
+  }
+
+  private refuse(reason: RefusalReason, detail: string): void {
+    this.s.refused[reason]++;
+    this.o.log?.(`refused (${reason}): ${detail}`);
+  }
+
+  private check(r: SignedReading, dev: DeviceRecord | null, at: number): void {
+    if (dev === null) {
+      this.refuse('unknown_device', `no device ${r.device} on chain`);
+      return;
+    }
+    if (dev.status !== 'active') {
+      this.refuse('disabled_device', `${dev.name} (${dev.id}) is disabled`);
+      return;
+    }
+    if (!verifyReading(this.o.profile, r, dev.publicKey)) {
+      this.refuse('bad_signature', `reading ${r.id} is not signed by ${dev.name} (${dev.id})`);
+      return;
+    }
+    if (this.seen.has(r.id) || this.o.store.has(r.id)) {
+      this.refuse('duplicate', `reading ${r.id} was received before`);
+      return;
+    }
+    this.seen.add(r.id);
+    this.s.accepted++;
+    this.pending.push({ r, at });
+    if (this.pending.length >= this.o.batch) this.flush();
+    else if (this.timer === undefined) this.timer = setTimeout(() => this.flush(), this.o.everyMs);
+  }
+
+  private cachedDevice(id: string): DeviceRecord | null | undefined {
+    const c = this.cache.get(id);
+    return c && Date.now() - c.at < this.o.deviceTtlMs ? c.rec : undefined;
+  }
+
+  /** The device as the chain has it now (one query per device at a time). */
+  private deviceFromChain(id: string): Promise<DeviceRecord | null> {
+    let p = this.fetching.get(id);
+    if (!p) {
+      p = this.o.devices
+        .device(id)
+        .then(
+          (rec) => {
+            this.cache.set(id, { rec, at: Date.now() });
+            return rec;
+          },
+          (e) => {
+            // The chain is out of reach: a record seen before is better than refusing.
+            const old = this.cache.get(id);
+            if (old) return old.rec;
+            throw e;
+          },
+        )
+        .finally(() => this.fetching.delete(id));
+      this.fetching.set(id, p);
+    }
+    return p;
+  }
+
+  /** Close the pending batch: store it, then anchor it. */
+  flush(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    if (this.pending.length === 0) return;
+    const items = this.pending;
+    this.pending = [];
+    const root = merkleRoot(
+      this.o.profile,
+      items.map((i) => i.r.id),
+    );
+    this.track(
+      this.o.store.addBatch(items, root).then(
+        (batch) => {
+          for (const i of items) this.seen.delete(i.r.id);
+          this.enqueue(batch, items);
+        },
+        (e) => this.o.log?.(`batch of ${items.length} not stored: ${(e as Error).message}`),
+      ),
+    );
+  }
+
+  private track(p: Promise<void>): void {
+    this.work.add(p);
+    void p.finally(() => this.work.delete(p));
+  }
+
+  private enqueue(batch: StoredBatch, items: Item[]): void {
+    this.queue.push({ batch, items });
+    this.pump();
+  }
+
+  private pump(): void {
+    while (this.inFlight < this.o.maxInFlight && this.queue.length > 0) {
+      const next = this.queue.shift()!;
+      this.inFlight++;
+      this.track(
+        this.anchorOne(next.batch, next.items).finally(() => {
+          this.inFlight--;
+          this.pump();
+        }),
+      );
+    }
+  }
+
+  /** Anchor one batch, retrying each second until it commits (or the service stops). */
+  private async anchorOne(batch: StoredBatch, items: Item[]): Promise<void> {
+    for (;;) {
+      try {
+        const rec = await this.o.anchor(batch.root, batch.ids.length);
+        const now = Date.now();
+        await this.o.store.setAnchor(batch.n, rec);
+        this.s.anchoredBatches++;
+        this.s.anchoredReadings += batch.ids.length;
+        this.s.lastAnchor = rec;
+        for (const i of items) this.latencies.push(now - i.at);
+        if (this.latencies.length > LATENCY_SAMPLES) {
+          this.latencies = this.latencies.slice(-LATENCY_SAMPLES);
+        }
+        return;
+      } catch (e) {
+        this.s.anchorErrors++;
+        this.o.log?.(`anchor of batch ${batch.n} failed (will retry): ${(e as Error).message}`);
+        if (this.stopped) return;
+        await new Promise((r) => setTimeout(r, 1000));
+      }
+    }
+  }
+
+  /** Flush what is pending and wait for every anchor in flight (at most `waitMs`). */
+  async drain(waitMs = 30_000): Promise<void> {
+    this.flush();
+    const deadline = Date.now() + waitMs;
+    while ((this.work.size > 0 || this.queue.length > 0) && Date.now() < deadline) {
+      await Promise.race([...this.work, new Promise((r) => setTimeout(r, 100))]);
+    }
+  }
+
+  /** Stop taking readings, anchor what was accepted (within `waitMs`). */
+  async stop(waitMs = 30_000): Promise<void> {
+    await this.drain(waitMs);
+    this.stopped = true;
+  }
+}
+
+/** p50, p99 and max of `samples`; null when there are none. */
+export function percentiles(samples: number[]): IngestStatus['latencyMs'] {
+  if (samples.length === 0) return null;
+  const s = [...samples].sort((a, b) => a - b);
+  const at = (q: number) => s[Math.min(s.length - 1, Math.floor(q * s.length))];
+  return { p50: at(0.5), p99: at(0.99), max: s[s.length - 1] };
+}
+
+/** Subscribe `service` to `topic` on an MQTT broker (mqtt.js); resolves once subscribed. */
+export async function subscribeMqtt(
+  service: IngestService,
+  brokerUrl: string,
+  topic: string,
+): Promise<MqttClient> {
+  const client = await mqtt.connectAsync(brokerUrl, {
+    clientId: `archi-iot-ingest-${process.pid}-${Date.now().toString(36)}`,
+    reconnectPeriod: 1000,
+  });
+  client.on('message', (_topic, payload) => service.handle(payload));
+  await client.subscribeAsync(topic, { qos: 1 });
+  return client;
+}
+
+/** One line of counters for the console. */
+export function formatStatus(s: IngestStatus): string {
+  const refused = Object.values(s.refused).reduce((a, b) => a + b, 0);
+  const reasons = Object.entries(s.refused)
+    .filter(([, n]) => n > 0)
+    .map(([k, n]) => `${k} ${n}`)
+    .join(', ');
+  const lat = s.latencyMs
+    ? `, reading-to-anchor p50 ${s.latencyMs.p50} ms p99 ${s.latencyMs.p99} ms`
+    : '';
+  return `ingest: received ${s.received}, accepted ${s.accepted}, refused ${refused}${reasons ? ` (${reasons})` : ''}, anchored ${s.anchoredReadings} in ${s.anchoredBatches} batches, pending ${s.pending}${lat}`;
+}
