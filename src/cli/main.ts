@@ -15,6 +15,7 @@ import { register as registerIbc } from './commands/ibc.ts';
 import { register as registerId } from './commands/id.ts';
 import { register as registerIdcode } from './commands/idcode.ts';
 import { register as registerInit } from './commands/init.ts';
+import { register as registerIot } from './commands/iot.ts';
 import { register as registerNode } from './commands/node.ts';
 import { register as registerOrg } from './commands/org.ts';
 import { register as registerPack } from './commands/pack.ts';
@@ -50,6 +51,7 @@ export function buildProgram(): Command {
   registerRelay(program);
   registerIdcode(program);
   registerCbdc(program);
+  registerIot(program);
   return program;
 }
 
