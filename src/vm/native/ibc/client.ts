@@ -16,6 +16,7 @@ import { unhex } from '../../../types/hex.ts';
 import { jsonBytes, parseJsonBytes, utf8Bytes } from '../../../types/json.ts';
 import type { CallContext, NativeMethod } from '../../context.ts';
 import { argsObject, onlyFields } from '../args.ts';
+import { attestedClientState, isAttested, validateCreateAttested } from './attested-client.ts';
 import { CLIENT_ID, keys } from './keys.ts';
 import {
   type ConsensusState,
@@ -49,7 +50,21 @@ export interface ClientState {
   frozenHeight: number;
   /** This chain's height at creation. */
   createdAt: number;
+  /**
+   * How the client learns the counterparty's state: `tendermint` (headers and state proofs;
+   * absent in states stored before client types existed) or `attested` (facts attested by
+   * this chain's validators, attested-client.ts). For `attested`, `chainId` is the EVM chain
+   * id, `latestHeight` / `latestTime` the EVM block and time (ms) of the newest recorded fact.
+   */
+  type?: ClientType;
+  /** Attested clients: the EVM bridge contract (0x and 40 lower-case hex digits). */
+  bridge?: string;
+  /** Attested clients: the EVM confirmations attestors wait before reading a value. */
+  confirmations?: number;
+  latestTime?: number;
 }
+
+export type ClientType = 'tendermint' | 'attested';
 
 export type ClientStatus = 'active' | 'frozen' | 'expired';
 
@@ -117,6 +132,8 @@ function existingClient(ctx: CallContext, clientId: string): ClientState {
 /** A client's status at this block's time: frozen, expired (derived) or active. */
 export function clientStatus(ctx: CallContext, c: ClientState): ClientStatus {
   if (c.frozenHeight > 0) return 'frozen';
+  // No headers, so nothing to expire: attestations are as fresh as the validators make them.
+  if (isAttested(c)) return 'active';
   const latest = loadConsensus(ctx, c.clientId, c.latestHeight);
   if (!latest || latest.time + c.trustingPeriodMs <= ctx.block.time) return 'expired';
   return 'active';
@@ -215,6 +232,12 @@ function verifyAgainstClient(
   c: ClientState,
   u: HeaderUpdate & { trustedHeight: number },
 ): ConsensusState {
+  if (isAttested(c)) {
+    throw new ArchiError(
+      'IBC_CLIENT_TYPE_MISMATCH',
+      `client ${c.clientId} is an attested client: it takes attestations (attest), not headers`,
+    );
+  }
   const trusted = consensusAt(ctx, c.clientId, u.trustedHeight);
   return verifyUpdate(trustOf(c), trusted, u, ctx.block.time, (n) => ctx.gas(n));
 }
@@ -317,6 +340,12 @@ function requireFresh(ctx: CallContext, h: DecodedHeader, trustingPeriodMs: numb
 export function validateCreateClient(ctx: CallContext, raw: unknown): Record<string, unknown> {
   const kind = 'ibc_create_client';
   const a = argsObject(raw);
+  if (a.type === 'attested') {
+    return validateCreateAttested(a, (id) => loadClient(ctx, id) !== undefined);
+  }
+  if (a.type !== undefined && a.type !== 'tendermint') {
+    invalid(`${kind}: type must be tendermint (the default) or attested`);
+  }
   onlyFields(
     a,
     [
@@ -328,6 +357,7 @@ export function validateCreateClient(ctx: CallContext, raw: unknown): Record<str
       'maxClockDriftMs',
       'header',
       'validators',
+      'type',
     ],
     kind,
   );
@@ -374,6 +404,17 @@ export function validateCreateClient(ctx: CallContext, raw: unknown): Record<str
 /** Governance's action for an executed `ibc_create_client` (ctx: a context for `ibc`). */
 export function createClient(ctx: CallContext, args: unknown): ClientState {
   const a = validateCreateClient(ctx, args);
+  if (a.type === 'attested') {
+    const attested = attestedClientState(a, ctx.block.height);
+    storeClient(ctx, attested);
+    ctx.emit('ClientCreated', {
+      clientId: attested.clientId,
+      chainId: attested.chainId,
+      height: 0,
+      type: 'attested',
+    });
+    return attested;
+  }
   const c: ClientState = {
     clientId: a.clientId as string,
     chainId: a.chainId as string,
@@ -403,6 +444,12 @@ export function validateRecoverClient(ctx: CallContext, raw: unknown): Record<st
   onlyFields(a, ['clientId', 'header', 'validators'], kind);
   const clientId = clientIdArg(a.clientId, `${kind}: clientId`);
   const c = existingClient(ctx, clientId);
+  if (isAttested(c)) {
+    throw new ArchiError(
+      'IBC_CLIENT_TYPE_MISMATCH',
+      `${kind}: client ${clientId} is an attested client: it has no header to trust again; create a new client`,
+    );
+  }
   if (clientStatus(ctx, c) === 'active') {
     invalid(`${kind}: client ${clientId} is active; only a frozen or expired client is recovered`);
   }

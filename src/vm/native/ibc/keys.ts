@@ -26,6 +26,18 @@ export const keys = {
   ack: (destClient: string, seq: number) => `acks/${destClient}/${pad(seq)}`,
   ackData: (destClient: string, seq: number) => `ackdata/${destClient}/${pad(seq)}`,
   settled: (sourceClient: string, seq: number) => `settled/${sourceClient}/${pad(seq)}`,
+  // Attested clients (attested-client.ts): per fact, each validator's attestation, the power
+  // behind each value, the recorded fact and evidence of a validator attesting two values.
+  attestation: (clientId: string, kind: string, seq: number, validator: string) =>
+    `attest/${clientId}/${kind}/${pad(seq)}/${validator}`,
+  tally: (clientId: string, kind: string, seq: number, valueHex: string) =>
+    `tally/${clientId}/${kind}/${pad(seq)}/${valueHex === '' ? '-' : valueHex}`,
+  fact: (clientId: string, kind: string, seq: number) => `facts/${clientId}/${kind}/${pad(seq)}`,
+  /** A validator's attestation of a value other than its first (counted, and evidence). */
+  secondVote: (clientId: string, kind: string, seq: number, valueHex: string, validator: string) =>
+    `attest2/${clientId}/${kind}/${pad(seq)}/${valueHex === '' ? '-' : valueHex}/${validator}`,
+  evidence: (clientId: string, kind: string, seq: number, validator: string) =>
+    `evidence/${clientId}/${kind}/${pad(seq)}/${validator}`,
 } as const;
 
 /** The full state key (`ibc/...`) of a contract key: what a relayer asks a node to prove. */

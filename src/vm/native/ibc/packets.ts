@@ -12,6 +12,7 @@ import { canonicalJsonText, parseJsonBytes, utf8Bytes, utf8Text } from '../../..
 import type { CallContext, NativeMethod, Saved } from '../../context.ts';
 import { CONTRACT_NAME, LIMITS } from '../../sandbox/limits.ts';
 import { argsObject, onlyFields } from '../args.ts';
+import { isAttested, requireFact } from './attested-client.ts';
 import { activeClient, type ClientState, consensusAt, verifyMembership } from './client.ts';
 import {
   type Ack,
@@ -200,8 +201,15 @@ function settle(ctx: CallContext, p: Packet, settled: Settled): void {
   putJson(ctx, keys.settled(p.sourceClient, p.sequence), settled);
 }
 
-/** The relayer's proof args: `proof` is checked by verifyMembership, `proofHeight` here. */
-function proofArgs(a: Record<string, unknown>): { proof: unknown; proofHeight: number } {
+/**
+ * The relayer's proof args: `proof` is checked by verifyMembership, `proofHeight` here. An
+ * attested client checks a recorded fact instead, so for one both may be left out.
+ */
+function proofArgs(
+  a: Record<string, unknown>,
+  client: ClientState,
+): { proof: unknown; proofHeight: number } {
+  if (isAttested(client)) return { proof: null, proofHeight: 0 };
   if (!('proof' in a)) invalidArgs('proof is required');
   return { proof: a.proof, proofHeight: count(a.proofHeight, 'proofHeight', 1, invalidArgs) };
 }
@@ -225,7 +233,10 @@ function send(ctx: CallContext, args: unknown): { sequence: number } {
     data: a.data,
   });
   // A packet the counterparty is known to be past can never be received: refuse it now.
-  const latest = consensusAt(ctx, sourceClient, client.latestHeight);
+  // An attested client knows the EVM block and time of its newest fact (0 before any).
+  const latest = isAttested(client)
+    ? { time: client.latestTime ?? 0 }
+    : consensusAt(ctx, sourceClient, client.latestHeight);
   if (packet.timeoutHeight !== 0 && packet.timeoutHeight <= client.latestHeight) {
     throw new ArchiError(
       'IBC_PACKET_TIMED_OUT',
@@ -261,8 +272,8 @@ function recvPacket(ctx: CallContext, args: unknown): { ack: Ack } {
   const a = argsObject(args);
   onlyFields(a, ['packet', 'proof', 'proofHeight'], 'recvPacket');
   const packet = packetArg(a.packet);
-  const { proof, proofHeight } = proofArgs(a);
   const client: ClientState = activeClient(ctx, packet.destClient);
+  const { proof, proofHeight } = proofArgs(a, client);
   if (client.counterpartyClientId !== packet.sourceClient) {
     bad(
       `packet: client ${packet.destClient} here is of ${client.chainId}'s client ${client.counterpartyClientId}, not ${packet.sourceClient}`,
@@ -285,17 +296,20 @@ function recvPacket(ctx: CallContext, args: unknown): { ack: Ack } {
       `packet ${packet.sourceClient}/${packet.sequence} timed out (timeout height ${packet.timeoutHeight}, time ${packet.timeoutTime}; this block: ${height}, ${time})`,
     );
   }
-  const consensus = consensusAt(ctx, packet.destClient, proofHeight);
   // The sender hashed with its own profile: recompute with the counterparty's.
   const commitment = packetCommitment(hashOf(client.profile), packet);
-  verifyMembership(
-    ctx,
-    client,
-    consensus,
-    fullKey(keys.commitment(packet.sourceClient, packet.sequence)),
-    commitment,
-    proof,
-  );
+  if (isAttested(client)) {
+    requireFact(ctx, client, 'commitment', packet.sequence, commitment);
+  } else {
+    verifyMembership(
+      ctx,
+      client,
+      consensusAt(ctx, packet.destClient, proofHeight),
+      fullKey(keys.commitment(packet.sourceClient, packet.sequence)),
+      commitment,
+      proof,
+    );
+  }
   ctx.set(receiptKey, RECEIPT);
   ctx.emit('RecvPacket', packetRef(packet));
   const ack = ackOf(ctx.savepoint(() => ctx.call(packet.destPort, 'onRecv', packet)));
@@ -313,19 +327,23 @@ function acknowledgePacket(ctx: CallContext, args: unknown): null {
   onlyFields(a, ['packet', 'ack', 'proof', 'proofHeight'], 'acknowledgePacket');
   const packet = packetArg(a.packet);
   const ack = ackArg(a.ack);
-  const { proof, proofHeight } = proofArgs(a);
   pendingCommitment(ctx, packet);
   const client = activeClient(ctx, packet.sourceClient);
-  const consensus = consensusAt(ctx, packet.sourceClient, proofHeight);
-  verifyMembership(
-    ctx,
-    client,
-    consensus,
-    fullKey(keys.ack(packet.destClient, packet.sequence)),
-    // The receiver hashed the ack with its own profile.
-    ackCommitment(hashOf(client.profile), ack),
-    proof,
-  );
+  const { proof, proofHeight } = proofArgs(a, client);
+  // The receiver hashed the ack with its own profile.
+  const commitment = ackCommitment(hashOf(client.profile), ack);
+  if (isAttested(client)) {
+    requireFact(ctx, client, 'ack', packet.sequence, commitment);
+  } else {
+    verifyMembership(
+      ctx,
+      client,
+      consensusAt(ctx, packet.sourceClient, proofHeight),
+      fullKey(keys.ack(packet.destClient, packet.sequence)),
+      commitment,
+      proof,
+    );
+  }
   settle(ctx, packet, { status: 'acked', ack, height: ctx.block.height });
   ctx.call(packet.sourcePort, 'onAck', { packet, ack });
   ctx.emit('AckPacket', { ...packetRef(packet), ack });
@@ -336,9 +354,17 @@ function timeoutPacket(ctx: CallContext, args: unknown): null {
   const a = argsObject(args);
   onlyFields(a, ['packet', 'proof', 'proofHeight'], 'timeoutPacket');
   const packet = packetArg(a.packet);
-  const { proof, proofHeight } = proofArgs(a);
   pendingCommitment(ctx, packet);
   const client = activeClient(ctx, packet.sourceClient);
+  if (isAttested(client)) {
+    // The attestations were each checked past the timeout when they were counted.
+    requireFact(ctx, client, 'receipt-absent', packet.sequence, new Uint8Array(0));
+    settle(ctx, packet, { status: 'timed-out', height: ctx.block.height });
+    ctx.call(packet.sourcePort, 'onTimeout', packet);
+    ctx.emit('TimeoutPacket', packetRef(packet));
+    return null;
+  }
+  const { proof, proofHeight } = proofArgs(a, client);
   const consensus = consensusAt(ctx, packet.sourceClient, proofHeight);
   const byHeight = packet.timeoutHeight !== 0 && proofHeight >= packet.timeoutHeight;
   const byTime = packet.timeoutTime !== 0 && consensus.time >= packet.timeoutTime;

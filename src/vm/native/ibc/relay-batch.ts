@@ -13,6 +13,7 @@
 import { ArchiError } from '../../../types/errors.ts';
 import type { CallContext, NativeMethod } from '../../context.ts';
 import { argsObject, onlyFields } from '../args.ts';
+import { attestedMethods } from './attested-client.ts';
 import { clientMethods } from './client.ts';
 import { packetMethods } from './packets.ts';
 
@@ -22,6 +23,8 @@ export const MAX_RELAY_MESSAGES = 100;
 /** The methods a batch may carry: the ones a relayer sends, nothing that sends a packet. */
 const RELAYABLE: Readonly<Record<string, NativeMethod>> = {
   updateClient: clientMethods.updateClient,
+  // Attestations before the packets they serve, as updates before proofs.
+  attest: attestedMethods.attest,
   recvPacket: packetMethods.recvPacket,
   acknowledgePacket: packetMethods.acknowledgePacket,
   timeoutPacket: packetMethods.timeoutPacket,
