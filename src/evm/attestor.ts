@@ -121,8 +121,11 @@ export async function confirmedBlock(
   provider: Provider,
   confirmations: number,
 ): Promise<{ number: number; hash: string; time: number } | null> {
-  const head = await provider.getBlockNumber();
-  const n = head - confirmations;
+  // Ethers answers a repeated request from its cache for 250 ms: a head up to that stale only
+  // delays an attestation (the loop runs every few seconds).
+  const head = await provider.getBlock('latest');
+  if (!head) return null;
+  const n = head.number - confirmations;
   if (n < 0) return null;
   const b = await provider.getBlock(n);
   if (!b?.hash) return null;
