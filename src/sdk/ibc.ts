@@ -42,6 +42,14 @@ export interface IbcClientState {
   frozenHeight: number;
   /** This chain's height when it was created. */
   createdAt: number;
+  /** `attested` for a client of an EVM chain (docs/BRIDGE.md); absent or `tendermint` otherwise. */
+  type?: 'tendermint' | 'attested';
+  /** Attested clients: the bridge contract, 0x hex. */
+  bridge?: string;
+  /** Attested clients: the EVM confirmations attestors wait. */
+  confirmations?: number;
+  /** Attested clients: the EVM time (ms) of the newest recorded fact. */
+  latestTime?: number;
 }
 
 /** What the `client` query answers: the state and whether it may be used now. */
