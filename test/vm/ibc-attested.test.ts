@@ -17,7 +17,11 @@ import {
 } from '../../src/evm/attestor.ts';
 import type { ReceiptJson } from '../../src/types/block.ts';
 import { hex } from '../../src/types/hex.ts';
-import type { FactKind } from '../../src/vm/native/ibc/attestation-digest.ts';
+import {
+  attestationBytes,
+  attestationDigest,
+  type FactKind,
+} from '../../src/vm/native/ibc/attestation-digest.ts';
 import {
   type Ack,
   ackCommitment,
@@ -26,7 +30,7 @@ import {
 } from '../../src/vm/native/ibc/keys.ts';
 import { initSandbox } from '../../src/vm/sandbox/host.ts';
 import { newValidator, POWERS, propose, unequalIsland, validator } from '../evm/evm-fixture.ts';
-import { type Island, type IslandValidator, ok, runTx } from './ibc-fixture.ts';
+import { type Island, type IslandValidator, makeIsland, ok, runTx } from './ibc-fixture.ts';
 
 const CLIENT = 'evm-31337';
 const BRIDGE = `0x${'ab'.repeat(20)}`;
@@ -430,5 +434,111 @@ describe('attested client of an EVM chain', () => {
       [true, true],
     );
     assert.equal(balance(island.fx.client.address, voucher), before + 3n);
+  });
+});
+
+describe('attestation digest and a gm chain', () => {
+  test('the preimage is the documented layout, byte for byte', () => {
+    const f = {
+      chainId: 'arch',
+      clientId: 'evm-1',
+      evmChainId: 31337n,
+      bridge: new Uint8Array(20).fill(0xab),
+      kind: 'ack' as const,
+      sequence: 7,
+      value: new Uint8Array(32).fill(0x11),
+      evmBlockNumber: 300,
+      evmBlockHash: new Uint8Array(32).fill(0x22),
+      evmTime: 1_700_000_000_000,
+    };
+    const u64 = (n: number | bigint) => {
+      const b = Buffer.alloc(8);
+      b.writeBigUInt64BE(BigInt(n));
+      return b;
+    };
+    const expected = Buffer.concat([
+      Buffer.from('archipelago/attestation/v1'),
+      Buffer.from([0, 4]),
+      Buffer.from('arch'),
+      Buffer.from([0, 5]),
+      Buffer.from('evm-1'),
+      u64(31337),
+      Buffer.alloc(20, 0xab),
+      Buffer.from([2]),
+      u64(7),
+      Buffer.from([0, 32]),
+      Buffer.alloc(32, 0x11),
+      u64(300),
+      Buffer.alloc(32, 0x22),
+      u64(1_700_000_000_000),
+    ]);
+    assert.equal(hex(attestationBytes(f)), expected.toString('hex'));
+    assert.equal(hex(attestationDigest(sha256, f)), hex(sha256(new Uint8Array(expected))));
+    const absent = attestationBytes({ ...f, kind: 'receipt-absent', value: new Uint8Array(0) });
+    assert.equal(absent.length, expected.length - 32);
+  });
+
+  test('on a gm chain validators attest with SM2 over an SM3 digest', async () => {
+    await initSandbox();
+    const gm = makeIsland('arch-gm', 'gm');
+    try {
+      gm.commit();
+      ok(
+        await runTx(
+          gm,
+          'governance',
+          'propose',
+          {
+            kind: 'ibc_create_client',
+            args: {
+              type: 'attested',
+              clientId: CLIENT,
+              chainId: '31337',
+              counterpartyClientId: BRIDGE_CLIENT,
+              bridge: BRIDGE,
+              confirmations: 1,
+            },
+          },
+          gm.fx.admin,
+        ),
+      );
+      const t: AttestorTarget = {
+        chainId: gm.chainId,
+        clientId: CLIENT,
+        evmChainId: 31337n,
+        bridge: BRIDGE,
+      };
+      const o: Observation = {
+        kind: 'commitment',
+        sequence: 1,
+        value: '5a'.repeat(32),
+        evmBlockNumber: 10,
+        evmBlockHash: `0x${'01'.repeat(32)}`,
+        evmTime: 1_000,
+      };
+      const sign = (vs: IslandValidator[]) =>
+        attestArgs(
+          t,
+          o,
+          vs.map((v) => signAttestation(gm.fx.profile, v.signer, t, o)),
+        );
+      const two = ok(await runTx(gm, 'ibc', 'attest', sign(gm.validators.slice(0, 2))));
+      assert.equal((two.result as any).recorded, false, '20 of 40');
+      const three = ok(await runTx(gm, 'ibc', 'attest', sign(gm.validators.slice(2, 3))));
+      assert.equal((three.result as any).recorded, true, '30 of 40');
+      // A P-256 signature put under a gm validator's address does not verify.
+      const p256 = getProfile('standard');
+      const kp = p256.generateKeyPair();
+      const foreign = signAttestation(p256, p256.signerFromPem(kp.privateKeyPem), t, o);
+      const r = await runTx(
+        gm,
+        'ibc',
+        'attest',
+        attestArgs(t, o, [{ ...foreign, validator: gm.validators[3].address }]),
+      );
+      assert.equal(r.code, 'IBC_ATTESTATION_BAD_SIGNATURE');
+    } finally {
+      await gm.cleanup();
+    }
   });
 });
