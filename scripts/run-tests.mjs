@@ -31,12 +31,15 @@ if (files.length === 0) {
   process.exit(1);
 }
 console.log(`# ${files.length} test files under node ${process.version} (${process.execPath})`);
+// A file's bound is 15 minutes: the reference apps' e2e files each drive a 4-node network
+// through many CLI steps (apps-cbdc restarts it across a UTC midnight), and beside another
+// file on 2 cores they have taken 6 to 12 minutes.
 // The runner gets a process group of its own. A test file that times out is killed before its
 // `after` hooks run, so the node processes it started live on; they are ended with the group
 // when the runner exits, so that nothing outlives `npm test` (or slows CI's next run).
 const child = spawn(
   process.execPath,
-  ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=600000', ...files],
+  ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=900000', ...files],
   { cwd: root, stdio: 'inherit', detached: true },
 );
 const signalGroup = (signal) => {
