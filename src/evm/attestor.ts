@@ -10,9 +10,6 @@
 import type { Contract, EventLog, Provider } from 'ethers';
 import type { CryptoProfile, Signer } from '../crypto/profile.ts';
 import { address } from '../crypto/profile.ts';
-import type { ArchiClient } from '../sdk/client.ts';
-import type { Identity } from '../sdk/identity.ts';
-import { ArchiError } from '../types/errors.ts';
 import { hex, unhex } from '../types/hex.ts';
 import type { IbcPacket } from '../types/rpc-json.ts';
 import { attestationDigest, type FactKind } from '../vm/native/ibc/attestation-digest.ts';
@@ -174,34 +171,15 @@ export async function observe(
   return out;
 }
 
-/** What the loop needs of Archipelago (the SDK adapter below, or an in-process chain). */
+/**
+ * What the loop needs of Archipelago: over a node's API that is `sdkAttestorChain` of
+ * src/relayer/attestor-chain.ts (the SDK sits above this layer); tests use an in-process chain.
+ */
 export interface AttestorChain {
   /** An `ibc` query's result. */
   query(method: string, args: unknown): Promise<unknown>;
   /** Submits `ibc.attest`; resolves once committed, rejects with the refusal's code. */
   attest(args: AttestArgs): Promise<unknown>;
-}
-
-/** An AttestorChain over a node's API: queries, and txs signed by `identity` (a send role). */
-export function sdkAttestorChain(client: ArchiClient, identity: Identity): AttestorChain {
-  return {
-    query: async (method, args) => (await client.query('ibc', method, args)).result,
-    attest: async (args) => {
-      const r = await client.send(
-        identity,
-        { contract: 'ibc', method: 'attest', args },
-        { wait: true },
-      );
-      const receipt = 'receipt' in r ? r.receipt : null;
-      if (receipt && receipt.status !== 'ok') {
-        throw new ArchiError(
-          (receipt.code ?? 'INTERNAL') as never,
-          receipt.message ?? 'attest refused',
-        );
-      }
-      return receipt?.result;
-    },
-  };
 }
 
 /** Settings of one attestor. */

@@ -21,7 +21,7 @@ import {
   FACT_KINDS,
   type FactKind,
 } from './attestation-digest.ts';
-import type { ClientState } from './client.ts';
+import type { ClientState } from './client-state.ts';
 import { CLIENT_ID, keys, type Packet } from './keys.ts';
 import { SIG_CHECK_GAS } from './light-client.ts';
 
@@ -452,17 +452,15 @@ function attest(ctx: CallContext, args: unknown): AttestResult {
       `every validator of this call already attested ${kind} ${sequence} = ${valueHex || 'empty'} on client ${clientId}`,
     );
   }
-  if (result.counted.length > 0) {
-    storeJson(ctx, tallyKey, tally);
-    ctx.emit('Attested', {
-      clientId,
-      kind,
-      sequence,
-      value: valueHex,
-      validators: result.counted,
-      power: tally.power,
-    });
-  }
+  storeJson(ctx, tallyKey, tally);
+  ctx.emit('Attested', {
+    clientId,
+    kind,
+    sequence,
+    value: valueHex,
+    validators: result.counted,
+    power: tally.power,
+  });
   result.power = tally.power;
   const fact = loadFact(ctx, clientId, kind, sequence);
   if (fact) {
