@@ -15,6 +15,7 @@ import { buildTx } from '../../src/types/tx.ts';
 import { makeFixture } from '../../test/unit/chain-fixture.ts';
 import { bundle } from '../../test/vm/harness.ts';
 import { initSandbox } from '../../src/vm/sandbox/host.ts';
+import { prng } from '../../test/prng.ts';
 
 interface Who {
   org: string;
@@ -59,18 +60,6 @@ function orgCa(profile: CryptoProfile, org: string) {
     };
   };
   return { org, caCertPem: certToPem(caCert), member };
-}
-
-/** A fixed-seed generator (mulberry32), so a failing sequence replays. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const LINK = { regulator: 'cmVndWxhdG9y', operator: 'b3BlcmF0b3I=' };
@@ -454,7 +443,7 @@ describe('contracts/apps/cbdc.ts', () => {
   });
 
   test('M0 is conserved through 1,000 random operations (seeded)', async () => {
-    const rand = rng(Number(process.env.CBDC_SEED ?? 20240601));
+    const rand = prng(Number(process.env.CBDC_SEED ?? 20240601));
     const pick = <T>(xs: T[]): T => xs[Math.floor(rand() * xs.length)];
     const ops = [op2, op3];
     const wallets: Who[] = [];

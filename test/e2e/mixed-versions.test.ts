@@ -17,22 +17,11 @@ import { buildContract } from '../../src/vm/sandbox/build.ts';
 import { ARCHI, removeDir, Running, tempDir } from './harness.ts';
 import { initNetwork, type NetNode, sameChain, status, waitHeight } from './network.ts';
 import { newerNode, thisNode } from './node-binaries.ts';
+import { prng } from '../prng.ts';
 
 const SEED = Number(process.env.MIXED_SEED ?? Math.floor(Math.random() * 2 ** 31));
 const D = JSON_LIMITS.depth;
 const newer = newerNode();
-
-/** mulberry32: small, seedable, good enough to pick test inputs. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
 
 /**
  * JSON text nested `n` deep, mixing arrays and objects as the seed says (arrays only past

@@ -22,20 +22,9 @@ import { decodeGraph, encodeGraph } from '../../src/app/tx-dag.ts';
 import { buildContract } from '../../src/vm/sandbox/build.ts';
 import { initSandbox } from '../../src/vm/sandbox/host.ts';
 import { type Fixture, makeFixture, type Member } from './chain-fixture.ts';
+import { prng } from '../prng.ts';
 
 const SEED = Number(process.env.PARALLEL_SEED ?? Math.floor(Math.random() * 2 ** 31));
-
-/** mulberry32: small, seedable, good enough to pick test inputs. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
 
 let fx: Fixture;
 let proposer: Chain;

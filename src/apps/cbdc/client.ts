@@ -4,11 +4,13 @@
  * Contract refusals come back as ArchiErrors with the stable LIMIT_* / CBDC_* code.
  */
 import type { ArchiClient } from '../../sdk/client.ts';
-import { codedError, remoteError } from '../../sdk/errors.ts';
+import { codedError } from '../../sdk/errors.ts';
 import { Governance, type GovernanceResult, type ProposalJson } from '../../sdk/governance.ts';
 import type { Identity } from '../../sdk/identity.ts';
-import type { CommittedAnswer, ReceiptJson } from '../../sdk/types.ts';
-import { ArchiError } from '../../types/errors.ts';
+import type { ReceiptJson } from '../../sdk/types.ts';
+import type { ArchiError } from '../../types/errors.ts';
+import { canonicalJson } from '../canonical-json.ts';
+import { appError, appReceiptError, sendAndWait } from '../contract-client.ts';
 import { CBDC_CONTRACT } from './app.ts';
 import { cbdcErrorOf, DAY_MS, formatFen, type Limits } from './rules.ts';
 
@@ -22,28 +24,12 @@ export interface CbdcResult<T = any> {
 
 /** The stable CBDC/LIMIT error inside a contract revert, else `e` unchanged. */
 export function cbdcError(e: unknown): unknown {
-  if (!(e instanceof ArchiError) || e.code !== 'CONTRACT_REVERTED') return e;
-  const found = cbdcErrorOf(e.message);
-  return found ? codedError(found.code, found.text) : e;
+  return appError(e, cbdcErrorOf);
 }
 
 /** The error of a failed receipt: its CBDC/LIMIT code when the contract refused. */
 export function receiptError(r: ReceiptJson, what: string): ArchiError {
-  const found = r.code === 'CONTRACT_REVERTED' ? cbdcErrorOf(r.message) : undefined;
-  if (found) return codedError(found.code, found.text);
-  return remoteError(r.code, `${what}: ${r.message}`);
-}
-
-/** JSON with object keys sorted, to compare proposal args whatever their key order. */
-export function canonicalJson(value: unknown): string {
-  return JSON.stringify(value, (_k, v) => {
-    if (v === null || typeof v !== 'object' || Array.isArray(v)) return v;
-    return Object.fromEntries(
-      Object.keys(v)
-        .sort()
-        .map((k) => [k, v[k]]),
-    );
-  });
+  return appReceiptError(r, what, cbdcErrorOf);
 }
 
 /** A UTC day number as YYYY-MM-DD. */
@@ -117,19 +103,15 @@ export class Cbdc {
     args: Record<string, unknown>,
     opts: { timeoutMs?: number } = {},
   ): Promise<CbdcResult<T>> {
-    let answer: CommittedAnswer;
-    try {
-      answer = (await this.client.send(
-        identity,
-        { contract: this.contract, method, args },
-        { wait: true, timeoutMs: opts.timeoutMs },
-      )) as CommittedAnswer;
-    } catch (e) {
-      throw cbdcError(e);
-    }
-    const r = answer.receipt;
-    if (r.status !== 'ok') throw receiptError(r, `${method} failed in block ${answer.height}`);
-    return { txId: answer.txId, height: answer.height, result: r.result as T, receipt: r };
+    const call = { contract: this.contract, method, args };
+    const { txId, height, receipt } = await sendAndWait(
+      this.client,
+      identity,
+      call,
+      cbdcErrorOf,
+      opts,
+    );
+    return { txId, height, result: receipt.result as T, receipt };
   }
 
   /** Run a read-only method; a refusal throws its code. */

@@ -5,12 +5,14 @@
  * is taken on trust. Contract refusals come back as ArchiErrors with the stable IDCODE_* code.
  */
 import type { ArchiClient } from '../../sdk/client.ts';
-import { codedError, proofInvalid, remoteError } from '../../sdk/errors.ts';
+import { codedError, proofInvalid } from '../../sdk/errors.ts';
 import type { Identity } from '../../sdk/identity.ts';
 import type { LightClient } from '../../sdk/light-client.ts';
-import type { CommittedAnswer, ReceiptJson } from '../../sdk/types.ts';
+import type { ReceiptJson } from '../../sdk/types.ts';
 import type { VerifiedState } from '../../sdk/verify.ts';
-import { ArchiError } from '../../types/errors.ts';
+import type { ArchiError } from '../../types/errors.ts';
+import { canonicalJson } from '../canonical-json.ts';
+import { appError, appReceiptError, sendAndWait } from '../contract-client.ts';
 import { unhex } from '../../types/hex.ts';
 import { IDCODE_CONTRACT } from './app.ts';
 import {
@@ -71,16 +73,12 @@ export interface HistoryPage {
 
 /** The stable IDCODE_* error inside a contract revert, else `e` unchanged. */
 export function idcodeError(e: unknown): unknown {
-  if (!(e instanceof ArchiError) || e.code !== 'CONTRACT_REVERTED') return e;
-  const found = idcodeErrorOf(e.message);
-  return found ? codedError(found.code, found.text) : e;
+  return appError(e, idcodeErrorOf);
 }
 
 /** The error of a failed receipt: its IDCODE_* code when the contract refused. */
 export function receiptError(r: ReceiptJson, what: string): ArchiError {
-  const found = r.code === 'CONTRACT_REVERTED' ? idcodeErrorOf(r.message) : undefined;
-  if (found) return codedError(found.code, found.text);
-  return remoteError(r.code, `${what}: ${r.message}`);
+  return appReceiptError(r, what, idcodeErrorOf);
 }
 
 /** The args of the `contract_call` proposal that hands root `code` to `org`. */
@@ -113,19 +111,15 @@ export class Idcode {
     args: Record<string, unknown>,
     opts: { timeoutMs?: number } = {},
   ): Promise<IdcodeResult> {
-    let answer: CommittedAnswer;
-    try {
-      answer = (await this.client.send(
-        identity,
-        { contract: this.contract, method, args },
-        { wait: true, timeoutMs: opts.timeoutMs },
-      )) as CommittedAnswer;
-    } catch (e) {
-      throw idcodeError(e);
-    }
-    const r = answer.receipt;
-    if (r.status !== 'ok') throw receiptError(r, `${method} failed in block ${answer.height}`);
-    return { txId: answer.txId, height: answer.height, code: r.result as CodeView, receipt: r };
+    const call = { contract: this.contract, method, args };
+    const { txId, height, receipt } = await sendAndWait(
+      this.client,
+      identity,
+      call,
+      idcodeErrorOf,
+      opts,
+    );
+    return { txId, height, code: receipt.result as CodeView, receipt };
   }
 
   /** Run a read-only method; a refusal throws its IDCODE_* code. */
@@ -202,16 +196,4 @@ export class Idcode {
   ): Promise<Array<{ code: string; name: string; kind: string; owner: string; status: string }>> {
     return this.query('search', { prefix, limit });
   }
-}
-
-/** JSON with object keys sorted, to compare values whatever their key order. */
-export function canonicalJson(value: unknown): string {
-  return JSON.stringify(value, (_k, v) => {
-    if (v === null || typeof v !== 'object' || Array.isArray(v)) return v;
-    return Object.fromEntries(
-      Object.keys(v)
-        .sort()
-        .map((k) => [k, v[k]]),
-    );
-  });
 }

@@ -3,10 +3,8 @@
  * Contract refusals come back as ArchiErrors with their stable IOT_* code.
  */
 import type { ArchiClient } from '../../sdk/client.ts';
-import { codedError, remoteError } from '../../sdk/errors.ts';
 import type { Identity } from '../../sdk/identity.ts';
-import type { CommittedAnswer, ReceiptJson } from '../../sdk/types.ts';
-import { ArchiError } from '../../types/errors.ts';
+import { appError, sendAndWait } from '../contract-client.ts';
 import {
   type AnchorRecord,
   type DeviceRecord,
@@ -17,15 +15,7 @@ import {
 
 /** The stable IOT_* error inside a contract revert, else `e` unchanged. */
 export function iotError(e: unknown): unknown {
-  if (!(e instanceof ArchiError) || e.code !== 'CONTRACT_REVERTED') return e;
-  const found = iotErrorOf(e.message);
-  return found ? codedError(found.code, found.text) : e;
-}
-
-function receiptError(r: ReceiptJson, what: string): ArchiError {
-  const found = r.code === 'CONTRACT_REVERTED' ? iotErrorOf(r.message) : undefined;
-  if (found) return codedError(found.code, found.text);
-  return remoteError(r.code, `${what}: ${r.message}`);
+  return appError(e, iotErrorOf);
 }
 
 /** A committed iot tx and its result. */
@@ -49,19 +39,15 @@ export class Iot {
     args: Record<string, unknown>,
     opts: { timeoutMs?: number } = {},
   ): Promise<IotResult<T>> {
-    let answer: CommittedAnswer;
-    try {
-      answer = (await this.client.send(
-        identity,
-        { contract: this.contract, method, args },
-        { wait: true, timeoutMs: opts.timeoutMs },
-      )) as CommittedAnswer;
-    } catch (e) {
-      throw iotError(e);
-    }
-    const r = answer.receipt;
-    if (r.status !== 'ok') throw receiptError(r, `${method} failed in block ${answer.height}`);
-    return { txId: answer.txId, height: answer.height, result: r.result as T };
+    const call = { contract: this.contract, method, args };
+    const { txId, height, receipt } = await sendAndWait(
+      this.client,
+      identity,
+      call,
+      iotErrorOf,
+      opts,
+    );
+    return { txId, height, result: receipt.result as T };
   }
 
   /** Run a read-only method; a refusal throws its IOT_* code. */

@@ -11,6 +11,7 @@
 import type { CryptoProfile, Signer } from '../../crypto/profile.ts';
 import { hex, unhex } from '../../types/hex.ts';
 import { isDeviceId, isHash } from './rules.ts';
+import { canonicalJson } from '../canonical-json.ts';
 
 /** The message a device publishes (JSON). */
 export interface SignedReading {
@@ -38,18 +39,6 @@ export type RefusalReason =
 export const MAX_READING_BYTES = 16 * 1024;
 
 const DOMAIN = new TextEncoder().encode('archipelago-iot-reading/1\n');
-
-/** JSON with object keys sorted and no whitespace. */
-export function canonicalJson(value: unknown): string {
-  return JSON.stringify(value, (_k, v) => {
-    if (v === null || typeof v !== 'object' || Array.isArray(v)) return v;
-    return Object.fromEntries(
-      Object.keys(v)
-        .sort()
-        .map((k) => [k, v[k]]),
-    );
-  });
-}
 
 /** The bytes a device signs for a reading. */
 export function readingBytes(r: Pick<SignedReading, 'device' | 'seq' | 'ts' | 'data'>): Uint8Array {

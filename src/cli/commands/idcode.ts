@@ -10,13 +10,7 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { type BulkResult, bulkRegister, parseCodesCsv } from '../../apps/idcode/bulk.ts';
-import {
-  canonicalJson,
-  Idcode,
-  idcodeError,
-  type ProvenCode,
-  rootProposal,
-} from '../../apps/idcode/client.ts';
+import { Idcode, idcodeError, type ProvenCode, rootProposal } from '../../apps/idcode/client.ts';
 import type { CodeView } from '../../apps/idcode/rules.ts';
 import { getProfile } from '../../crypto/profile.ts';
 import type { ArchiClient } from '../../sdk/client.ts';
@@ -38,6 +32,7 @@ import {
 } from '../client-context.ts';
 import { localAdmins } from '../local-admins.ts';
 import { formatTable } from './client.ts';
+import { canonicalJson } from '../../apps/canonical-json.ts';
 
 function print(text: string): void {
   cliOutput.write(text.endsWith('\n') ? text : `${text}\n`);
