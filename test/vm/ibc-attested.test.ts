@@ -414,6 +414,58 @@ describe('attested client of an EVM chain', () => {
     assert.deepEqual(POWERS, [40, 30, 20, 10]);
   });
 
+  test('an ack and a receipt absence of one packet both past 2/3 freeze the client', async () => {
+    const id = 'evm-exclusive';
+    await propose(island, 'ibc_create_client', {
+      type: 'attested',
+      clientId: id,
+      chainId: '31337',
+      counterpartyClientId: BRIDGE_CLIENT,
+      bridge: BRIDGE,
+      confirmations: 0,
+    });
+    const t = { ...target, clientId: id };
+    const attestAs = (o: Observation, vs: IslandValidator[]) =>
+      run(
+        'ibc',
+        'attest',
+        attestArgs(
+          t,
+          o,
+          vs.map((v) => signAttestation(island.fx.profile, v.signer, t, o)),
+        ),
+      );
+    const r = ok(
+      await run('token', 'sendTransfer', {
+        client: id,
+        receiver: `0x${'34'.repeat(20)}`,
+        amount: '1',
+        timeoutHeight: 7000,
+      }),
+    );
+    const seq = (r.result as { sequence: number }).sequence;
+    // node4 holds 200 of 290 since the test above.
+    const both = [node('node1'), node('node4')];
+    const acked = ok(
+      await attestAs(obs('ack', seq, ackCommitment(sha256, { result: null })), both),
+    );
+    assert.equal((acked.result as any).recorded, true);
+    const absent = ok(
+      await attestAs({ ...obs('receipt-absent', seq, ''), evmBlockNumber: 7000 }, both),
+    );
+    assert.deepEqual(
+      (absent.result as any).conflicts,
+      both.map((v) => v.address),
+    );
+    assert.equal((absent.result as any).frozen, true);
+    assert.equal(ibc('client', { clientId: id }).status, 'frozen');
+    const packet: Packet = ibc('packet', { client: id, sequence: seq });
+    await refused(
+      run('ibc', 'acknowledgePacket', { packet, ack: { result: null } }),
+      'IBC_CLIENT_FROZEN',
+    );
+  });
+
   test('attest and recvPacket in one relay batch', async () => {
     const packet = evmPacket(6, 'weth', '3');
     const o = obs('commitment', 6, packetCommitment(sha256, packet));
