@@ -15,6 +15,8 @@ import {
   type AttestorChain,
   type AttestorOptions,
   attestRound,
+  type RoundReport,
+  runAttestor,
 } from '../../src/evm/attestor.ts';
 import { EvmBridge, EvmLightClient } from '../../src/evm/bridge.ts';
 import { ArchiError, type ErrorCode } from '../../src/types/errors.ts';
@@ -42,19 +44,31 @@ const ibc = (method: string, args: unknown): any =>
 const balance = (owner: string): bigint =>
   BigInt(island.chain.query('token', 'balanceOf', { owner }, false).result as string);
 
+/** Txs one at a time: the island cuts a block per tx, so concurrent attestors take turns. */
+let queue: Promise<unknown> = Promise.resolve();
+
 /** Archipelago as the attestors see it: queries, and `attest` txs carried by the island's client. */
 const chain: AttestorChain = {
   query: async (method, args) => ibc(method, args),
-  attest: async (args: AttestArgs) => {
-    const r = await runTx(island, 'ibc', 'attest', args);
-    if (r.status !== 'ok') throw new ArchiError(r.code as ErrorCode, r.message ?? '');
-    return r.result;
+  attest: (args: AttestArgs) => {
+    const next = queue.then(async () => {
+      const r = await runTx(island, 'ibc', 'attest', args);
+      if (r.status !== 'ok') throw new ArchiError(r.code as ErrorCode, r.message ?? '');
+      return r.result;
+    });
+    queue = next.catch(() => undefined);
+    return next;
   },
 };
 
 /** One attestor round of validator `name`. */
 function round(name: string) {
-  const opts: AttestorOptions = {
+  return attestRound(options(name));
+}
+
+/** The attestor settings of validator `name`. */
+function options(name: string): AttestorOptions {
+  return {
     provider: node.provider,
     bridge: bridge.contract,
     chain,
@@ -68,7 +82,6 @@ function round(name: string) {
     signer: validator(island, name).signer,
     confirmations: CONFIRMATIONS,
   };
-  return attestRound(opts);
 }
 let bridgeAddress: string;
 
@@ -227,5 +240,42 @@ describe('attestors watching a real bridge', () => {
       'timed-out',
     );
     assert.equal(balance(owner), before);
+  });
+
+  test('four attestor loops make a deposit count without anyone driving them', async () => {
+    const owner = island.fx.client.address;
+    const before = balance(owner);
+    const voucher = `transfer/${BRIDGE_ID}/${island.chainId}`;
+    const sent = await new EvmBridge(bridgeAddress, node.signers[1]).sendTransfer({
+      denom: voucher,
+      amount: 5n,
+      receiver: owner,
+      timeoutHeight: island.chain.height + 1000,
+    });
+    const key = { clientId: ARCHI_CLIENT, kind: 'commitment', sequence: sent.packet.sequence };
+    await mine(CONFIRMATIONS);
+    const stop = new AbortController();
+    const reports: Array<RoundReport | Error> = [];
+    const loops = ['node1', 'node2', 'node3', 'node4'].map((n) =>
+      runAttestor({
+        ...options(n),
+        intervalMs: 100,
+        signal: stop.signal,
+        onRound: (r) => reports.push(r),
+      }),
+    );
+    const deadline = Date.now() + 30_000;
+    while (!ibc('fact', key) && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    stop.abort();
+    await Promise.all(loops);
+    assert.ok(ibc('fact', key), 'recorded by the loops');
+    assert.deepEqual(
+      reports.filter((r) => r instanceof Error || r.refused.length > 0),
+      [],
+    );
+    ok(await runTx(island, 'ibc', 'recvPacket', { packet: sent.packet }));
+    assert.equal(balance(owner), before + 5n);
   });
 });
