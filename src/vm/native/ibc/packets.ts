@@ -298,18 +298,12 @@ function recvPacket(ctx: CallContext, args: unknown): { ack: Ack } {
   }
   // The sender hashed with its own profile: recompute with the counterparty's.
   const commitment = packetCommitment(hashOf(client.profile), packet);
-  if (isAttested(client)) {
-    requireFact(ctx, client, 'commitment', packet.sequence, commitment);
-  } else {
-    verifyMembership(
-      ctx,
-      client,
-      consensusAt(ctx, packet.destClient, proofHeight),
-      fullKey(keys.commitment(packet.sourceClient, packet.sequence)),
-      commitment,
-      proof,
-    );
-  }
+  requireCounterpartyValue(ctx, client, 'commitment', packet.sequence, commitment, {
+    clientId: packet.destClient,
+    key: keys.commitment(packet.sourceClient, packet.sequence),
+    proof,
+    proofHeight,
+  });
   ctx.set(receiptKey, RECEIPT);
   ctx.emit('RecvPacket', packetRef(packet));
   const ack = ackOf(ctx.savepoint(() => ctx.call(packet.destPort, 'onRecv', packet)));
@@ -322,6 +316,33 @@ function recvPacket(ctx: CallContext, args: unknown): { ack: Ack } {
   return { ack };
 }
 
+/**
+ * That the counterparty of `client` (called `at.clientId` here) holds `value` for packet
+ * `sequence`: the attested fact of `kind` for an attested client, else a membership proof of
+ * `at.key` at `at.proofHeight`.
+ */
+function requireCounterpartyValue(
+  ctx: CallContext,
+  client: ClientState,
+  kind: 'commitment' | 'ack',
+  sequence: number,
+  value: Uint8Array,
+  at: { clientId: string; key: string; proof: unknown; proofHeight: number },
+): void {
+  if (isAttested(client)) {
+    requireFact(ctx, client, kind, sequence, value);
+    return;
+  }
+  verifyMembership(
+    ctx,
+    client,
+    consensusAt(ctx, at.clientId, at.proofHeight),
+    fullKey(at.key),
+    value,
+    at.proof,
+  );
+}
+
 function acknowledgePacket(ctx: CallContext, args: unknown): null {
   const a = argsObject(args);
   onlyFields(a, ['packet', 'ack', 'proof', 'proofHeight'], 'acknowledgePacket');
@@ -332,18 +353,12 @@ function acknowledgePacket(ctx: CallContext, args: unknown): null {
   const { proof, proofHeight } = proofArgs(a, client);
   // The receiver hashed the ack with its own profile.
   const commitment = ackCommitment(hashOf(client.profile), ack);
-  if (isAttested(client)) {
-    requireFact(ctx, client, 'ack', packet.sequence, commitment);
-  } else {
-    verifyMembership(
-      ctx,
-      client,
-      consensusAt(ctx, packet.sourceClient, proofHeight),
-      fullKey(keys.ack(packet.destClient, packet.sequence)),
-      commitment,
-      proof,
-    );
-  }
+  requireCounterpartyValue(ctx, client, 'ack', packet.sequence, commitment, {
+    clientId: packet.sourceClient,
+    key: keys.ack(packet.destClient, packet.sequence),
+    proof,
+    proofHeight,
+  });
   settle(ctx, packet, { status: 'acked', ack, height: ctx.block.height });
   ctx.call(packet.sourcePort, 'onAck', { packet, ack });
   ctx.emit('AckPacket', { ...packetRef(packet), ack });
