@@ -84,6 +84,13 @@ interface Pending {
   log: boolean;
 }
 
+function requestOf(hash: string, p: Pending): BlockTxsRequest {
+  return create(BlockTxsRequestSchema, {
+    blockHash: unhex(hash),
+    indexes: p.txs.flatMap((t, i) => (t === undefined ? [i] : [])),
+  });
+}
+
 /** Compact proposals of one height being made whole, by block hash. */
 export class CompactBlocks {
   private pending = new Map<string, Pending>();
@@ -129,19 +136,15 @@ export class CompactBlocks {
     return { proposal: wholeProposal(p.proposal, p.txs as Uint8Array[]), log: p.log };
   }
 
-  /** Encoded BlockTxsRequests for every tx still missing. */
+  /** BlockTxsRequests for every tx still missing. */
   requests(): BlockTxsRequest[] {
-    return [...this.pending].map(([hash, p]) =>
-      create(BlockTxsRequestSchema, {
-        blockHash: unhex(hash),
-        indexes: p.txs.flatMap((t, i) => (t === undefined ? [i] : [])),
-      }),
-    );
+    return [...this.pending].map(([hash, p]) => requestOf(hash, p));
   }
 
   /** The request for block `hash`'s missing txs, if it waits for any. */
   request(hash: string): BlockTxsRequest | undefined {
-    return this.requests().find((r) => hex(r.blockHash) === hash);
+    const p = this.pending.get(hash);
+    return p && requestOf(hash, p);
   }
 
   /** Forget every pending block (a new height). */
