@@ -1,7 +1,8 @@
-/** The cbdc KYC link sealing (src/apps/cbdc/link-crypto.ts) in both crypto profiles. */
+/** The cbdc KYC link sealing (src/apps/seal.ts under cbdc's label) in both crypto profiles. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { openSealed, sealTo } from '../../src/apps/cbdc/link-crypto.ts';
+import { CBDC_LINK_SEAL as L } from '../../src/apps/cbdc/app.ts';
+import { openSealed, sealTo } from '../../src/apps/seal.ts';
 import { formatFen, parseYuan } from '../../src/apps/cbdc/rules.ts';
 import { getProfile } from '../../src/crypto/profile.ts';
 
@@ -11,13 +12,13 @@ for (const name of ['standard', 'gm'] as const) {
     const regulator = profile.generateKeyPair();
     const other = profile.generateKeyPair();
     const text = new TextEncoder().encode(JSON.stringify({ phone: '+86 138 0000 0000' }));
-    const sealed = sealTo(profile, regulator.publicKey, text);
-    assert.notEqual(sealed, sealTo(profile, regulator.publicKey, text), 'a fresh key each time');
-    assert.deepEqual(openSealed(profile, regulator.privateKeyPem, sealed), text);
-    assert.throws(() => openSealed(profile, other.privateKeyPem, sealed));
+    const sealed = sealTo(profile, regulator.publicKey, text, L);
+    assert.notEqual(sealed, sealTo(profile, regulator.publicKey, text, L), 'a fresh key each time');
+    assert.deepEqual(openSealed(profile, regulator.privateKeyPem, sealed, L), text);
+    assert.throws(() => openSealed(profile, other.privateKeyPem, sealed, L));
     const bytes = Buffer.from(sealed, 'base64');
     bytes[bytes.length - 1] ^= 1;
-    assert.throws(() => openSealed(profile, regulator.privateKeyPem, bytes.toString('base64')));
+    assert.throws(() => openSealed(profile, regulator.privateKeyPem, bytes.toString('base64'), L));
   });
 }
 

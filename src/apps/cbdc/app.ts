@@ -4,6 +4,9 @@ import type { AppSpec } from '../types.ts';
 
 export const CBDC_CONTRACT = 'cbdc';
 
+/** The label KYC links are sealed under (src/apps/seal.ts); links sealed before keep opening. */
+export const CBDC_LINK_SEAL = 'archipelago/cbdc/link/v1';
+
 export const cbdcApp: AppSpec = {
   name: 'cbdc',
   title: 'two-tier digital currency: issuance, operator banks, KYC wallet classes, a regulator',

@@ -8,7 +8,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Cbdc } from '../../apps/cbdc/client.ts';
-import { sealTo } from '../../apps/cbdc/link-crypto.ts';
+import { CBDC_LINK_SEAL } from '../../apps/cbdc/app.ts';
+import { sealTo } from '../../apps/seal.ts';
 import { FEN } from '../../apps/cbdc/rules.ts';
 import { newWalletKey, publicKeyHex } from '../../apps/cbdc/wallet-keys.ts';
 import { getProfile } from '../../crypto/profile.ts';
@@ -56,8 +57,8 @@ export async function prepareCbdcBench(
   const link = (wallet: string) => {
     const text = new TextEncoder().encode(JSON.stringify({ wallet, operator: op, bench: true }));
     return {
-      regulator: sealTo(profile, unhex(roles.regulatorKey, 'key'), text),
-      operator: sealTo(profile, unhex(roles.operatorKeys[op], 'key'), text),
+      regulator: sealTo(profile, unhex(roles.regulatorKey, 'key'), text, CBDC_LINK_SEAL),
+      operator: sealTo(profile, unhex(roles.operatorKeys[op], 'key'), text, CBDC_LINK_SEAL),
     };
   };
   const keys = Array.from({ length: WALLETS }, () => newWalletKey(profile, op, ca));

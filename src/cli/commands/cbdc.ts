@@ -19,7 +19,8 @@ import {
   reportYuan,
   walletYuan,
 } from '../../apps/cbdc/client.ts';
-import { openSealed, sealTo } from '../../apps/cbdc/link-crypto.ts';
+import { CBDC_LINK_SEAL } from '../../apps/cbdc/app.ts';
+import { openSealed, sealTo } from '../../apps/seal.ts';
 import {
   CLASS_KYC,
   CLASSES,
@@ -348,8 +349,8 @@ function sealLink(
   const opKey = roles.operatorKeys[operator];
   if (!opKey) throw codedError('CBDC_NOT_OPERATOR', `${operator} is not an operator`);
   return {
-    regulator: sealTo(profile, unhex(roles.regulatorKey, 'regulator key'), text),
-    operator: sealTo(profile, unhex(opKey, 'operator key'), text),
+    regulator: sealTo(profile, unhex(roles.regulatorKey, 'regulator key'), text, CBDC_LINK_SEAL),
+    operator: sealTo(profile, unhex(opKey, 'operator key'), text, CBDC_LINK_SEAL),
   };
 }
 
@@ -565,7 +566,7 @@ async function setClass(flags: UpgradeFlags): Promise<void> {
       had =
         JSON.parse(
           new TextDecoder().decode(
-            openSealed(getProfile(info.crypto), own.keyPem, sealed.operator),
+            openSealed(getProfile(info.crypto), own.keyPem, sealed.operator, CBDC_LINK_SEAL),
           ),
         ).kyc ?? {};
     }
@@ -623,7 +624,7 @@ async function resolveWallet(wallet: string, flags: ResolveFlags): Promise<void>
     try {
       link = JSON.parse(
         new TextDecoder().decode(
-          openSealed(getProfile(info.crypto), key.keyPem, r.result.ciphertext),
+          openSealed(getProfile(info.crypto), key.keyPem, r.result.ciphertext, CBDC_LINK_SEAL),
         ),
       );
     } catch (e) {
