@@ -6,7 +6,10 @@
  * - Tier two: operators (commercial banks) open wallets and exchange deposits into them from
  *   their allocation; a wallet redeems back to its deposit account, which burns the money.
  * - M0 is kept in buckets that every method moves between: central + operators + wallets +
- *   escrowed = issued - redeemed after every tx (`report`).
+ *   escrowed + inTransit + abroad = issued - redeemed after every tx (`report`).
+ * - Cross-border: a wallet pays a wallet on another chain's cbdc over an interchain packet;
+ *   the receiving central bank pays the payee from its own vault at the rate it set for this
+ *   chain and keeps the claim; refusals and timeouts refund the payer.
  * - Wallets are pseudonymous: a wallet is the account id of its own key, whose certificate
  *   (or registered key) its operator issued, so the chain checks the wallet's signature on
  *   every payment and the sender's organization names the operator. The KYC link stays with
@@ -19,7 +22,7 @@
  * Errors revert with a message starting with a stable code (`LIMIT_DAILY: ...`,
  * `CBDC_INSUFFICIENT: ...`), listed in src/apps/cbdc/rules.ts.
  */
-import type { Context, Value } from 'archipelago/contract';
+import type { Ack, Context, Packet, Value } from 'archipelago/contract';
 import {
   type CbdcError,
   CLASSES,
@@ -58,6 +61,10 @@ interface M0 extends Obj {
   operators: number;
   wallets: number;
   escrowed: number;
+  /** Sent abroad, not yet acknowledged by the other chain (refunded if it refuses). */
+  inTransit: number;
+  /** Paid to wallets abroad: held by correspondent central banks as a claim on this one. */
+  abroad: number;
 }
 
 interface Operator extends Obj {
@@ -209,16 +216,18 @@ function policy(ctx: Context): Policy {
 }
 
 function m0(ctx: Context): M0 {
-  return (
-    ctx.state.get<M0>(keys.m0) ?? {
-      issued: 0,
-      redeemed: 0,
-      central: 0,
-      operators: 0,
-      wallets: 0,
-      escrowed: 0,
-    }
-  );
+  // Spread over the defaults: a chain that ran an earlier version has no cross-border buckets.
+  return {
+    issued: 0,
+    redeemed: 0,
+    central: 0,
+    operators: 0,
+    wallets: 0,
+    escrowed: 0,
+    inTransit: 0,
+    abroad: 0,
+    ...ctx.state.get<M0>(keys.m0),
+  };
 }
 
 /** Move `amount` between M0 buckets (a negative `from`/`to` is issuing or burning). */
@@ -1017,6 +1026,277 @@ export function recordResolution(ctx: Context, args: Args): Obj {
   return { entry, operator: w.operator, ciphertext: link[as] ?? null };
 }
 
+// ---------------------------------------------------------------- cross-border
+
+/**
+ * A correspondent: the central bank of the chain behind one of this chain's interchain clients.
+ * The rate converts its fen into ours (`num / den`, rounded down); `received` counts its fen
+ * paid to our wallets (our claim on it) and `paidOut` what our vault paid for them; `sent`
+ * counts our fen its wallets received (its claim on us). Settling the claims between the two
+ * central banks happens outside the chain.
+ */
+interface Correspondent extends Obj {
+  client: string;
+  num: number;
+  den: number;
+  enabled: boolean;
+  received: number;
+  paidOut: number;
+  sent: number;
+}
+
+/** A payment sent abroad: pending until the other chain's ack (or the packet's timeout). */
+interface Abroad extends Obj {
+  client: string;
+  sequence: number;
+  from: string;
+  to: string;
+  amount: number;
+  memo: string | null;
+  status: string;
+  reason: string | null;
+  sentAt: number;
+  settledAt: number | null;
+}
+
+/** Data of a cross-border payment packet (the version is part of the kind). */
+const PAYMENT_KIND = 'cbdc-payment/v1';
+const CLIENT_ID = /^[a-z0-9][a-z0-9._-]{0,63}$/;
+/** Timeouts: by the receiving chain's block time, between 10 s and 7 days ahead. */
+const TIMEOUT_MIN_MS = 10_000;
+const TIMEOUT_MAX_MS = 7 * 86_400_000;
+const TIMEOUT_DEFAULT_MS = 600_000;
+
+function clientArg(ctx: Context, v: Value | undefined): string {
+  if (typeof v !== 'string' || !CLIENT_ID.test(v)) {
+    fail(ctx, 'CBDC_INVALID_ARGS', "client must be this chain's interchain client id");
+  }
+  return v;
+}
+
+function correspondentRec(ctx: Context, client: string): Correspondent | null {
+  return ctx.state.get<Correspondent>(keys.correspondent(client)) ?? null;
+}
+
+/**
+ * The central bank accepts payments from (and allows payments to) the chain behind `client`,
+ * converting its fen at `num / den`; `enabled: false` stops both directions.
+ */
+export function setCorrespondent(ctx: Context, args: Args): Correspondent {
+  requireCentral(ctx);
+  const a = fields(ctx, args, ['client', 'num', 'den', 'enabled']);
+  const client = clientArg(ctx, a.client);
+  const ratio = (v: Value | undefined, field: string): number => {
+    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 1 || v > 1_000_000) {
+      fail(ctx, 'CBDC_INVALID_ARGS', `${field} must be an integer from 1 to 1,000,000`);
+    }
+    return v;
+  };
+  if (a.enabled !== undefined && typeof a.enabled !== 'boolean') {
+    fail(ctx, 'CBDC_INVALID_ARGS', 'enabled must be a boolean');
+  }
+  const c: Correspondent = {
+    received: 0,
+    paidOut: 0,
+    sent: 0,
+    ...correspondentRec(ctx, client),
+    client,
+    num: ratio(a.num, 'num'),
+    den: ratio(a.den, 'den'),
+    enabled: a.enabled ?? true,
+  };
+  ctx.state.set(keys.correspondent(client), c);
+  ctx.emit('CorrespondentSet', { client, num: c.num, den: c.den, enabled: c.enabled });
+  return c;
+}
+
+/**
+ * The wallet (signing) pays wallet `to` on the chain behind `client`, within its own limits:
+ * the amount leaves the wallet now and is in transit until the other chain answers. Its
+ * central bank credits the payee (or refuses, and the amount comes back here, as it does
+ * when the packet times out).
+ */
+export function payAbroad(ctx: Context, args: Args): Abroad {
+  const payer = signingWallet(ctx);
+  const a = fields(ctx, args, ['client', 'to', 'amount', 'memo', 'timeoutMs']);
+  const client = clientArg(ctx, a.client);
+  const to = idArg(ctx, a.to, 'to');
+  const amount = amountArg(ctx, a.amount);
+  const memo = textArg(ctx, a.memo, 'memo', 140);
+  let timeoutMs = TIMEOUT_DEFAULT_MS;
+  if (a.timeoutMs !== undefined) {
+    const t = a.timeoutMs;
+    if (
+      typeof t !== 'number' ||
+      !Number.isSafeInteger(t) ||
+      t < TIMEOUT_MIN_MS ||
+      t > TIMEOUT_MAX_MS
+    ) {
+      fail(
+        ctx,
+        'CBDC_INVALID_ARGS',
+        `timeoutMs must be from ${TIMEOUT_MIN_MS} to ${TIMEOUT_MAX_MS}`,
+      );
+    }
+    timeoutMs = t;
+  }
+  const corr = correspondentRec(ctx, client);
+  if (!corr?.enabled) {
+    fail(
+      ctx,
+      'CBDC_NO_CORRESPONDENT',
+      `the central bank has no correspondent over client ${client}`,
+    );
+  }
+  const pol = policy(ctx);
+  spend(ctx, payer, amount, pol);
+  save(ctx, payer);
+  moveM0(ctx, 'wallets', 'inTransit', amount);
+  // The receiving chain's clock decides the timeout; ours is the best estimate of it here.
+  const { sequence } = ctx.ibc.send({
+    client,
+    destPort: ctx.contract,
+    data: { kind: PAYMENT_KIND, from: payer.id, to, amount, memo },
+    timeoutTime: ctx.block.time + timeoutMs,
+  });
+  const rec: Abroad = {
+    client,
+    sequence,
+    from: payer.id,
+    to,
+    amount,
+    memo,
+    status: 'sent',
+    reason: null,
+    sentAt: ctx.block.time,
+    settledAt: null,
+  };
+  ctx.state.set(keys.abroad(client, sequence), rec);
+  flow(
+    ctx,
+    'payment-abroad',
+    payer.operator,
+    { from: payer.id, to: `${client}:${to}`, amount, memo },
+    pol,
+  );
+  ctx.emit('PaidAbroad', rec);
+  return rec;
+}
+
+/** A cross-border payment's data, checked: what the paying chain's cbdc sends. */
+function paymentData(
+  ctx: Context,
+  packet: Packet,
+): { from: string; to: string; amount: number; memo: string | null } {
+  const d = packet.data;
+  if (typeof d !== 'object' || d === null || Array.isArray(d) || d.kind !== PAYMENT_KIND) {
+    fail(ctx, 'CBDC_BAD_PACKET', `expected a ${PAYMENT_KIND} packet`);
+  }
+  const rec = d as Obj;
+  if (typeof rec.from !== 'string' || !WALLET_ID.test(rec.from)) {
+    fail(ctx, 'CBDC_BAD_PACKET', 'from must be a wallet id');
+  }
+  return {
+    from: rec.from,
+    to: idArg(ctx, rec.to, 'to'),
+    amount: amountArg(ctx, rec.amount),
+    memo: textArg(ctx, rec.memo, 'memo', 140),
+  };
+}
+
+/**
+ * A payment from a wallet abroad (called by `ibc` with a proven packet): our vault pays the
+ * payee the converted amount under the payee's limits; any refusal becomes an error ack and the
+ * payer is refunded on its chain.
+ */
+export function onRecv(ctx: Context, packet: Packet): Obj {
+  if (packet.sourcePort !== ctx.contract) {
+    fail(
+      ctx,
+      'CBDC_BAD_PACKET',
+      `payments come from the ${ctx.contract} port, not ${packet.sourcePort}`,
+    );
+  }
+  const p = paymentData(ctx, packet);
+  const corr = correspondentRec(ctx, packet.destClient);
+  if (!corr?.enabled) {
+    fail(ctx, 'CBDC_NO_CORRESPONDENT', `no correspondent over client ${packet.destClient}`);
+  }
+  const product = p.amount * corr.num;
+  if (!Number.isSafeInteger(product)) fail(ctx, 'CBDC_BAD_PACKET', 'the amount is too large');
+  const local = Math.floor(product / corr.den);
+  if (local <= 0) fail(ctx, 'CBDC_BAD_PACKET', `${p.amount} fen converts to nothing here`);
+  const m = m0(ctx);
+  if (m.central < local) {
+    fail(ctx, 'CBDC_INSUFFICIENT', `the central bank's vault holds ${m.central} fen, not ${local}`);
+  }
+  const payee = walletRec(ctx, p.to);
+  const pol = policy(ctx);
+  receive(ctx, payee, local, pol);
+  save(ctx, payee);
+  moveM0(ctx, 'central', 'wallets', local);
+  corr.received += p.amount;
+  corr.paidOut += local;
+  ctx.state.set(keys.correspondent(corr.client), corr);
+  const from = `${packet.destClient}:${p.from}`;
+  flow(
+    ctx,
+    'payment-from-abroad',
+    payee.operator,
+    { from, to: payee.id, amount: local, memo: p.memo },
+    pol,
+  );
+  ctx.emit('PaidFromAbroad', {
+    from,
+    to: payee.id,
+    amount: local,
+    foreignAmount: p.amount,
+    memo: p.memo,
+  });
+  return { to: payee.id, amount: local };
+}
+
+/** Settle a payment sent abroad: paid (now held abroad) or refunded to the payer. */
+function settleAbroad(ctx: Context, packet: Packet, error: string | null): Abroad {
+  const rec = ctx.state.get<Abroad>(keys.abroad(packet.sourceClient, packet.sequence));
+  // Only this contract sends on this port, and ibc settles a packet once.
+  if (rec?.status !== 'sent') {
+    fail(ctx, 'CBDC_BAD_PACKET', `no pending payment ${packet.sourceClient}/${packet.sequence}`);
+  }
+  rec.settledAt = ctx.block.time;
+  if (error === null) {
+    rec.status = 'paid';
+    moveM0(ctx, 'inTransit', 'abroad', rec.amount);
+    const corr = correspondentRec(ctx, rec.client);
+    if (corr) {
+      corr.sent += rec.amount;
+      ctx.state.set(keys.correspondent(corr.client), corr);
+    }
+  } else {
+    // A refund of the payer's own money: no limit applies (escrowCancel does the same).
+    rec.status = 'refunded';
+    rec.reason = error;
+    const payer = walletRec(ctx, rec.from);
+    payer.balance += rec.amount;
+    save(ctx, payer);
+    moveM0(ctx, 'inTransit', 'wallets', rec.amount);
+    flow(ctx, 'refund', payer.operator, { from: null, to: payer.id, amount: rec.amount }, null);
+  }
+  ctx.state.set(keys.abroad(rec.client, rec.sequence), rec);
+  ctx.emit(error === null ? 'PaidAbroadSettled' : 'PaidAbroadRefunded', rec);
+  return rec;
+}
+
+/** The other chain's answer to a payment sent abroad. */
+export function onAck(ctx: Context, a: { packet: Packet; ack: Ack }): Abroad {
+  return settleAbroad(ctx, a.packet, 'error' in a.ack ? a.ack.error : null);
+}
+
+/** A payment the other chain did not receive in time comes back to the payer. */
+export function onTimeout(ctx: Context, packet: Packet): Abroad {
+  return settleAbroad(ctx, packet, 'timeout: not received before the deadline');
+}
+
 // ---------------------------------------------------------------- queries
 
 /** A wallet as people read it: balance, limits in force and what was spent today. */
@@ -1059,7 +1339,7 @@ export function getPolicy(ctx: Context): Obj {
 export function report(ctx: Context): Obj {
   const m = m0(ctx);
   const r = ctx.state.get<Roles>(keys.roles);
-  const held = m.central + m.operators + m.wallets + m.escrowed;
+  const held = m.central + m.operators + m.wallets + m.escrowed + m.inTransit + m.abroad;
   return {
     ...m,
     outstanding: m.issued - m.redeemed,
@@ -1138,4 +1418,21 @@ export function conditional(ctx: Context, args: Args): Cond | null {
 export function link(ctx: Context, args: Args): Obj | null {
   const id = idArg(ctx, fields(ctx, args, ['wallet']).wallet);
   return ctx.state.get<Obj>(keys.link(id)) ?? null;
+}
+
+/** A payment sent abroad by client and sequence, or null. */
+export function paymentAbroad(ctx: Context, args: Args): Abroad | null {
+  const a = fields(ctx, args, ['client', 'sequence']);
+  const client = clientArg(ctx, a.client);
+  if (typeof a.sequence !== 'number' || !Number.isSafeInteger(a.sequence) || a.sequence < 1) {
+    fail(ctx, 'CBDC_INVALID_ARGS', 'sequence must be a packet sequence (from 1)');
+  }
+  return ctx.state.get<Abroad>(keys.abroad(client, a.sequence)) ?? null;
+}
+
+/** The correspondents (up to 1000): rates and the claims each way. */
+export function correspondents(ctx: Context): Obj {
+  return {
+    correspondents: ctx.state.range<Correspondent>(keys.correspondents, 1000).map(([, v]) => v),
+  };
 }

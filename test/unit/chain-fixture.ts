@@ -48,6 +48,8 @@ export interface OrgMembers {
   caCertPem: string;
   admin: Member;
   client: Member;
+  /** A new member of `role` certified by the org's CA (e.g. `common` for a wallet key). */
+  member(role: string): Member;
 }
 
 /** A generated org CA with an admin and a client member (whose txs name `chainId`). */
@@ -94,7 +96,13 @@ export function makeOrg(profile: CryptoProfile, id: string, chainId = 'unit'): O
       },
     };
   };
-  return { id, caCertPem: certToPem(caCert), admin: member('admin'), client: member('client') };
+  return {
+    id,
+    caCertPem: certToPem(caCert),
+    admin: member('admin'),
+    client: member('client'),
+    member,
+  };
 }
 
 /**

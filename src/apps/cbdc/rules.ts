@@ -36,6 +36,8 @@ export const CBDC_ERRORS = [
   'CBDC_DEADLINE_PASSED',
   'CBDC_DEADLINE_NOT_REACHED',
   'CBDC_KYC_MISSING',
+  'CBDC_NO_CORRESPONDENT',
+  'CBDC_BAD_PACKET',
 ] as const;
 export type CbdcError = (typeof CBDC_ERRORS)[number];
 
@@ -154,7 +156,7 @@ export const keys = {
   policy: 'policy',
   /** An operator's own limits per class, within the policy. */
   limits: (org: string) => `limits/${org}`,
-  /** M0 buckets: {issued, redeemed, central, operators, wallets, escrowed} */
+  /** M0 buckets: {issued, redeemed, central, operators, wallets, escrowed, inTransit, abroad} */
   m0: 'm0',
   /** An operator's figures: {reserves, allocated, vault, exchanged, redeemed, wallets} */
   operator: (org: string) => `op/${org}`,
@@ -172,6 +174,11 @@ export const keys = {
   /** Escrows and conditional payments, by the id of the tx that made them. */
   escrow: (id: string) => `esc/${id}`,
   cond: (id: string) => `cond/${id}`,
+  /** A correspondent central bank, by this chain's client of its chain: rate and totals. */
+  correspondent: (client: string) => `corr/${client}`,
+  correspondents: 'corr/',
+  /** A payment sent abroad, by client and packet sequence. */
+  abroad: (client: string, sequence: number) => `xb/${client}/${pad(sequence, 20)}`,
   resolutionCount: 'resolutions',
   resolution: (n: number) => `res/${pad(n, 8)}`,
   resolutionPage: (page: number) => `res/${pad(page, 6)}`,
