@@ -75,6 +75,9 @@ export function reportYuan(r: any): Record<string, unknown> {
     operators: y('operators'),
     wallets: y('wallets'),
     escrowed: y('escrowed'),
+    // Absent in reports of a contract version before cross-border payments.
+    inTransit: formatFen(r.inTransit ?? 0),
+    abroad: formatFen(r.abroad ?? 0),
     conserved: r.conserved,
     height: r.height,
     perOperator: r.perOperator.map((o: any) => ({

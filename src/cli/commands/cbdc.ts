@@ -1020,13 +1020,15 @@ export function register(program: Command): void {
   addTargetOptions(
     cbdc
       .command('report')
-      .description('M0: issued, redeemed, and where it is (central, operators, wallets, escrowed)'),
+      .description(
+        'M0: issued, redeemed, and where it is (central, operators, wallets, escrowed, in transit and held abroad)',
+      ),
   ).action(async (f: TargetFlags) => {
     const r = reportYuan(await query(f, 'report'));
     if (f.json) printJson(r);
     else {
       print(
-        `height ${r.height}: issued ${r.issued}, redeemed ${r.redeemed}, outstanding ${r.outstanding} = central ${r.central} + operators ${r.operators} + wallets ${r.wallets} + escrowed ${r.escrowed} (${r.conserved ? 'conserved' : 'NOT CONSERVED'})`,
+        `height ${r.height}: issued ${r.issued}, redeemed ${r.redeemed}, outstanding ${r.outstanding} = central ${r.central} + operators ${r.operators} + wallets ${r.wallets} + escrowed ${r.escrowed} + in transit ${r.inTransit} + abroad ${r.abroad} (${r.conserved ? 'conserved' : 'NOT CONSERVED'})`,
       );
       const ops = r.perOperator as Array<Record<string, string>>;
       print(
@@ -1218,9 +1220,150 @@ export function register(program: Command): void {
   });
 
   registerEscrow(cbdc);
+  registerCrossBorder(cbdc);
 }
 
 /** `archi cbdc escrow ...` and `archi cbdc cond ...`: programmable payments. */
+/** A rate as NUM/DEN (or a whole number): the other chain's fen in ours. */
+function rateFlag(text: string): { num: number; den: number } {
+  const m = /^([1-9][0-9]{0,6})(?:\/([1-9][0-9]{0,6}))?$/.exec(text.trim());
+  const num = Number(m?.[1]);
+  const den = Number(m?.[2] ?? 1);
+  if (!m || num > 1_000_000 || den > 1_000_000) {
+    throw new ArchiError(
+      'INVALID_ARGS',
+      `--rate must be NUM/DEN with each 1..1000000, got "${text}"`,
+    );
+  }
+  return { num, den };
+}
+
+/** A payment abroad as people read it. */
+function abroadJson(r: any): Record<string, unknown> {
+  return { ...r, amount: formatFen(r.amount) };
+}
+
+/** Cross-border: correspondents (the central bank) and payments to wallets on another chain. */
+function registerCrossBorder(cbdc: Command): void {
+  addSigningOptions(
+    cbdc
+      .command('correspondent')
+      .description(
+        "the central bank accepts payments from (and allows payments to) the chain behind one of this chain's interchain clients",
+      )
+      .requiredOption('--client <id>', "this chain's interchain client of the other chain")
+      .requiredOption(
+        '--rate <num/den>',
+        "the other chain's fen in ours (1/1: the same currency)",
+        rateFlag,
+      )
+      .option('--disable', 'stop payments both ways over this client'),
+    'a central bank member',
+  ).action(
+    async (
+      f: SignFlags & { client: string; rate: { num: number; den: number }; disable?: boolean },
+    ) => {
+      const r = await sendAs(f, 'setCorrespondent', {
+        client: f.client,
+        ...f.rate,
+        enabled: !f.disable,
+      });
+      if (f.json) printJson({ ...r.result, txId: r.txId, height: r.height });
+      else
+        print(
+          `correspondent over ${r.result.client}: ${r.result.num}/${r.result.den}, ${r.result.enabled ? 'enabled' : 'disabled'} (block ${r.height})`,
+        );
+    },
+  );
+
+  walletSigning(
+    cbdc
+      .command('pay-abroad')
+      .description(
+        'pay a wallet on another chain (signed by the wallet key); its central bank pays the payee, or the amount comes back',
+      )
+      .requiredOption('--client <id>', "this chain's interchain client of the payee's chain")
+      .requiredOption('--to <wallet>', "the payee's wallet on that chain", walletArg)
+      .requiredOption('--amount <yuan>', 'yuan', yuan('--amount'))
+      .option('--memo <text>', 'a note for the payee (on both chains)')
+      .option(
+        '--deadline-ms <ms>',
+        "refunded if not received within this (by the other chain's block time)",
+        intOption('--deadline-ms', 10_000, 7 * 86_400_000),
+      ),
+  ).action(
+    async (
+      f: KeyFlags & {
+        client: string;
+        to: string;
+        amount: number;
+        memo?: string;
+        deadlineMs?: number;
+      },
+    ) => {
+      const r = await sendAsWallet(f, 'payAbroad', {
+        client: f.client,
+        to: f.to,
+        amount: f.amount,
+        memo: f.memo,
+        timeoutMs: f.deadlineMs,
+      });
+      if (f.json) printJson({ ...abroadJson(r.result), txId: r.txId, height: r.height });
+      else
+        print(
+          `sent ${formatFen(r.result.amount)} to ${r.result.to} over ${r.result.client} (sequence ${r.result.sequence}, block ${r.height}); a relayer carries it`,
+        );
+    },
+  );
+
+  addTargetOptions(
+    cbdc
+      .command('abroad')
+      .description('a payment sent abroad: sent, paid or refunded (and why)')
+      .argument('<client>', 'the client it went over')
+      .argument(
+        '<sequence>',
+        'its packet sequence',
+        intOption('sequence', 1, Number.MAX_SAFE_INTEGER),
+      ),
+  ).action(async (client: string, sequence: number, f: TargetFlags) => {
+    const r = await query(f, 'paymentAbroad', { client, sequence });
+    if (!r) throw new ArchiError('NOT_FOUND', `no payment abroad ${client}/${sequence}`);
+    if (f.json) printJson(abroadJson(r));
+    else
+      print(
+        `${client}/${sequence}: ${formatFen(r.amount)} from ${r.from} to ${r.to}: ${r.status}${r.reason ? ` (${r.reason})` : ''}`,
+      );
+  });
+
+  addTargetOptions(
+    cbdc.command('correspondents').description('correspondents: rates and the claims each way'),
+  ).action(async (f: TargetFlags) => {
+    const list = (await query(f, 'correspondents')).correspondents as any[];
+    const rows = list.map((c) => ({
+      ...c,
+      received: formatFen(c.received),
+      paidOut: formatFen(c.paidOut),
+      sent: formatFen(c.sent),
+    }));
+    if (f.json) printJson(rows);
+    else
+      print(
+        formatTable(
+          ['CLIENT', 'RATE', 'ENABLED', 'RECEIVED (THEIRS)', 'PAID OUT', 'SENT'],
+          rows.map((c) => [
+            c.client,
+            `${c.num}/${c.den}`,
+            c.enabled ? 'yes' : 'no',
+            c.received,
+            c.paidOut,
+            c.sent,
+          ]),
+        ),
+      );
+  });
+}
+
 function registerEscrow(cbdc: Command): void {
   const escrow = cbdc
     .command('escrow')
