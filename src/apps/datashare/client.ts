@@ -1,0 +1,108 @@
+/**
+ * The datashare contract through a node's RPC: its methods as txs (waited for) and its
+ * queries. Contract refusals come back as ArchiErrors with their stable DATA_* code.
+ */
+import type { ArchiClient } from '../../sdk/client.ts';
+import type { Identity } from '../../sdk/identity.ts';
+import { appError, sendAndWait } from '../contract-client.ts';
+import {
+  type AuditEntry,
+  DATA_CONTRACT,
+  type DatasetRecord,
+  dataErrorOf,
+  type GrantView,
+  type MemberRecord,
+  type Meta,
+} from './rules.ts';
+
+/** The stable DATA_* error inside a contract revert, else `e` unchanged. */
+export function dataError(e: unknown): unknown {
+  return appError(e, dataErrorOf);
+}
+
+/** A committed datashare tx and its result. */
+export interface DataResult<T> {
+  txId: string;
+  height: number;
+  result: T;
+}
+
+/** What `fetch` answers: the dataset, the data key sealed to the caller, its audit entry. */
+export interface FetchAnswer {
+  dataset: DatasetRecord;
+  sealedKey: string;
+  seq: number;
+}
+
+/** The datashare contract on one node. */
+export class Datashare {
+  constructor(
+    readonly client: ArchiClient,
+    readonly contract = DATA_CONTRACT,
+  ) {}
+
+  /** Send `method` as `identity` and wait for its commit; a refusal throws its DATA_* code. */
+  async send<T>(
+    identity: Identity,
+    method: string,
+    args: Record<string, unknown>,
+    opts: { timeoutMs?: number } = {},
+  ): Promise<DataResult<T>> {
+    const call = { contract: this.contract, method, args };
+    const { txId, height, receipt } = await sendAndWait(
+      this.client,
+      identity,
+      call,
+      dataErrorOf,
+      opts,
+    );
+    return { txId, height, result: receipt.result as T };
+  }
+
+  /** Run a read-only method; a refusal throws its DATA_* code. */
+  async query<T>(method: string, args: Record<string, unknown> | null): Promise<T> {
+    try {
+      return (await this.client.query(this.contract, method, args)).result as T;
+    } catch (e) {
+      throw dataError(e);
+    }
+  }
+
+  /** A dataset (null when unknown). */
+  dataset(name: string): Promise<DatasetRecord | null> {
+    return this.query('dataset', { name });
+  }
+
+  /** Page `page` of the datasets in publish order. */
+  datasets(page = 0): Promise<{ total: number; page: number; datasets: DatasetRecord[] }> {
+    return this.query('datasets', { page });
+  }
+
+  /** A dataset's grants, judged at the latest block's time. */
+  grants(name: string): Promise<GrantView[]> {
+    return this.query('grants', { name });
+  }
+
+  /** Page `page` of a dataset's audit trail, newest first. */
+  audit(
+    name: string,
+    page = 0,
+  ): Promise<{ name: string; total: number; page: number; entries: AuditEntry[] }> {
+    return this.query('auditTrail', { name, page });
+  }
+
+  /** A member's enrolled certificate record (null when not enrolled). */
+  member(org: string, user: string): Promise<MemberRecord | null> {
+    return this.query('member', { org, user });
+  }
+
+  /** The enrolled members of `org`. */
+  members(org: string): Promise<MemberRecord[]> {
+    return this.query('members', { org });
+  }
+
+  /** How many datasets and fetches. */
+  stats(): Promise<Meta> {
+    return this.query('stats', null);
+  }
+}
