@@ -7,11 +7,13 @@ import { ChainPicker, NoHost } from './ChainPicker.tsx';
 import { operator } from './api.ts';
 import { ChainScope, Provider, useFeed, useShell } from './context.tsx';
 import { BlockDetail, BlocksPage } from './pages/Blocks.tsx';
+import { CbdcPage } from './pages/Cbdc.tsx';
 import { ContractsPage } from './pages/Contracts.tsx';
 import { GatewayPage } from './pages/Gateway.tsx';
 import { GovernancePage } from './pages/Governance.tsx';
 import { IdcodePage } from './pages/Idcode.tsx';
 import { InterchainPage } from './pages/Interchain.tsx';
+import { IotPage } from './pages/Iot.tsx';
 import { NetworkPage } from './pages/Network.tsx';
 import { OrgsPage } from './pages/Orgs.tsx';
 import { StatePage } from './pages/State.tsx';
@@ -49,6 +51,19 @@ const NAV: Array<{ id: string; label: string; short?: string; icon: string }> = 
     label: 'City codes',
     short: 'Codes',
     icon: 'M4 4h7l9 9-7 7-9-9zM8 8h.01',
+  },
+  // The cbdc reference app (issue 16, docs/apps/cbdc.md): central bank, operator, wallet, regulator.
+  {
+    id: 'cbdc',
+    label: 'Digital currency',
+    short: 'CBDC',
+    icon: 'M12 3a9 9 0 1 0 0 18 9 9 0 1 0 0-18M9 8l3 4 3-4M8.5 12h7M8.5 15h7M12 12v5',
+  },
+  // The iot reference app (issue 15, docs/apps/iot.md): devices, anchored batches, proofs.
+  {
+    id: 'iot',
+    label: 'IoT',
+    icon: 'M8 8h8v8H8zM10 4v4M14 4v4M10 16v4M14 16v4M4 10h4M4 14h4M16 10h4M16 14h4',
   },
   // Light clients, packets, transfers and denominations of other chains (issue 13).
   {
@@ -145,6 +160,10 @@ function Page({ route }: { route: Route }) {
       return <InterchainPage />;
     case 'idcode':
       return <IdcodePage selected={route.parts[0]} />;
+    case 'cbdc':
+      return <CbdcPage parts={route.parts} />;
+    case 'iot':
+      return <IotPage />;
     case 'gateway':
       return <GatewayPage />;
     case 'tenants':
