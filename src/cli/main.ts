@@ -4,11 +4,14 @@ import { ArchiError } from '../types/errors.ts';
 import { register as registerApp } from './commands/app.ts';
 import { register as registerApps } from './commands/apps.ts';
 import { register as registerBench } from './commands/bench.ts';
+import { register as registerBridge } from './commands/bridge.ts';
 import { register as registerCbdc } from './commands/cbdc.ts';
 import { register as registerChain } from './commands/chain.ts';
 import { register as registerClient } from './commands/client.ts';
 import { register as registerContract } from './commands/contract.ts';
+import { register as registerData } from './commands/data.ts';
 import { register as registerEvidence } from './commands/evidence.ts';
+import { register as registerEvm } from './commands/evm.ts';
 import { register as registerGateway } from './commands/gateway.ts';
 import { register as registerGov } from './commands/gov.ts';
 import { register as registerIbc } from './commands/ibc.ts';
@@ -21,6 +24,7 @@ import { register as registerOrg } from './commands/org.ts';
 import { register as registerPack } from './commands/pack.ts';
 import { register as registerRelay } from './commands/relay.ts';
 import { register as registerTenant } from './commands/tenant.ts';
+import { register as registerTrace } from './commands/trace.ts';
 import { register as registerUp } from './commands/up.ts';
 
 /** Build the program with every command registered. */
@@ -52,6 +56,10 @@ export function buildProgram(): Command {
   registerIdcode(program);
   registerCbdc(program);
   registerIot(program);
+  registerData(program);
+  registerTrace(program);
+  registerEvm(program);
+  registerBridge(program);
   return program;
 }
 

@@ -275,15 +275,16 @@ export async function runAttestor(
       o.onRound?.(e as Error);
     }
     await new Promise<void>((resolve) => {
-      const t = setTimeout(resolve, interval);
-      o.signal?.addEventListener(
-        'abort',
-        () => {
-          clearTimeout(t);
-          resolve();
-        },
-        { once: true },
-      );
+      // The listener goes with the pause: a long-running attestor must not pile them up.
+      const onAbort = (): void => {
+        clearTimeout(t);
+        resolve();
+      };
+      const t = setTimeout(() => {
+        o.signal?.removeEventListener('abort', onAbort);
+        resolve();
+      }, interval);
+      o.signal?.addEventListener('abort', onAbort, { once: true });
     });
   }
 }

@@ -62,7 +62,9 @@ export function chainTarget(side: ResolvedSide, as: string): ChainTarget {
 
 interface StartFlags {
   a: string;
-  b: string;
+  b?: string;
+  evm?: string;
+  evmKey?: string;
   interval: number;
   metricsPort?: number;
   as: string;
@@ -76,9 +78,19 @@ async function start(flags: StartFlags): Promise<void> {
   if (!LEVELS.includes(flags.logLevel)) {
     throw new ArchiError('INVALID_ARGS', `--log-level must be one of ${LEVELS.join(', ')}`);
   }
+  if ((flags.b === undefined) === (flags.evm === undefined)) {
+    throw new ArchiError(
+      'INVALID_ARGS',
+      'relay start needs --b DIR[:CHAIN] or --evm URL (one of them)',
+    );
+  }
+  if (flags.evm !== undefined) {
+    const { startEvmRelay } = await import('./evm.ts');
+    return startEvmRelay({ ...flags, evm: flags.evm });
+  }
   const [a, b] = await Promise.all([
     resolveSide(parseSide(flags.a, '--a')),
-    resolveSide(parseSide(flags.b, '--b')),
+    resolveSide(parseSide(flags.b as string, '--b')),
   ]);
   // Loaded here, not at the top: other archi commands need none of the relayer.
   const { startRelayer } = await import('../../relayer/relayer.ts');
@@ -118,7 +130,15 @@ export function register(program: Command): void {
       '--a <dir[:chain]>',
       'one side: a network directory, and the chain when not its first',
     )
-    .requiredOption('--b <dir[:chain]>', 'the other side')
+    .option('--b <dir[:chain]>', 'the other side')
+    .option(
+      '--evm <url>',
+      "the other side is the EVM bridge of --a's chain (DIR/evm.json), reached through this JSON-RPC node",
+    )
+    .option(
+      '--evm-key <hex>',
+      "with --evm: private key paying the EVM txs (default: the EVM node's first unlocked account)",
+    )
     .option(
       '--interval <ms>',
       'longest pause between relay rounds (a new block on either chain starts one sooner)',
