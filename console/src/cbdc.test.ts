@@ -42,6 +42,8 @@ describe('m0Delta', () => {
       operators: 0,
       wallets: 0,
       escrowed: 0,
+      inTransit: 0,
+      abroad: 0,
     });
     const esc = m0Delta(tx(2, [['EscrowOpened', { perDelivery: 30, deliveries: 4 }]]));
     assert.equal(esc.wallets, -120);
@@ -50,6 +52,19 @@ describe('m0Delta', () => {
       tx(3, [['ConditionalSettled', { id: 'a' }]], { result: { amount: 70, status: 'settled' } }),
     );
     assert.deepEqual([settled.escrowed, settled.wallets], [-70, 70]);
+    // Cross-border: out to in transit, then held abroad or refunded; in from abroad from the vault.
+    const abroad = m0Delta(
+      tx(4, [
+        ['PaidAbroad', { amount: 40 }],
+        ['PaidAbroadSettled', { amount: 25 }],
+        ['PaidAbroadRefunded', { amount: 15 }],
+        ['PaidFromAbroad', { amount: 9, foreignAmount: 3 }],
+      ]),
+    );
+    assert.deepEqual(
+      [abroad.wallets, abroad.inTransit, abroad.abroad, abroad.central],
+      [-40 + 15 + 9, 0, 25, -9],
+    );
   });
 
   it('ignores failed txs, other contracts and events that move nothing', () => {
@@ -57,7 +72,7 @@ describe('m0Delta', () => {
     const other = tx(1, []);
     other.events.push({ contract: 'token', name: 'Issued', data: { amount: 9 } });
     other.events.push({ contract: 'cbdc', name: 'Paid', data: { amount: 9 } });
-    assert.deepEqual(Object.values(m0Delta(other)), [0, 0, 0, 0, 0, 0]);
+    assert.deepEqual(Object.values(m0Delta(other)), [0, 0, 0, 0, 0, 0, 0, 0]);
   });
 });
 
@@ -77,6 +92,8 @@ describe('m0History', () => {
     operators: 300,
     wallets: 250,
     escrowed: 0,
+    inTransit: 0,
+    abroad: 0,
     height: 12,
     time: T0 + 12_000,
   };
@@ -165,6 +182,7 @@ describe('helpers', () => {
         tx(4, [['Paid', { from: 'a', to: 'b', amount: 30, memo: null }]]),
         tx(3, [['Paid', { from: 'b', to: 'c', amount: 1 }]]),
         tx(2, [['Exchanged', { wallet: 'a', operator: 'org2', amount: 100 }]]),
+        tx(1, [['PaidAbroad', { from: 'a', client: 'city-b', to: 'z', amount: 5, memo: null }]]),
       ],
       'a',
     );
@@ -174,6 +192,7 @@ describe('helpers', () => {
         ['received', 7, 'b', 'tea'],
         ['paid', -30, 'b', null],
         ['exchange', 100, null, null],
+        ['paid abroad', -5, 'city-b:z', null],
       ],
     );
   });

@@ -19,6 +19,10 @@ export interface M0 {
   operators: number;
   wallets: number;
   escrowed: number;
+  /** Sent abroad, not yet acknowledged by the other chain. */
+  inTransit: number;
+  /** Paid to wallets abroad: held by correspondent central banks. */
+  abroad: number;
 }
 
 /** One operator's figures in `report.perOperator`. */
@@ -111,7 +115,16 @@ export interface CbdcTx {
   events: Array<{ contract: string; name: string; data: unknown }>;
 }
 
-const ZERO: M0 = { issued: 0, redeemed: 0, central: 0, operators: 0, wallets: 0, escrowed: 0 };
+const ZERO: M0 = {
+  issued: 0,
+  redeemed: 0,
+  central: 0,
+  operators: 0,
+  wallets: 0,
+  escrowed: 0,
+  inTransit: 0,
+  abroad: 0,
+};
 
 const num = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
 const field = (data: unknown, k: string): number =>
@@ -120,7 +133,8 @@ const field = (data: unknown, k: string): number =>
 /**
  * How one tx moved the M0 buckets, from the events the contract emitted (every method that
  * moves money emits one with the amount; a settled or returned conditional payment names only
- * its id, so its amount is the tx's result, the payment record). A failed tx moved nothing.
+ * its id, so its amount is the tx's result, the payment record). Cross-border events come in
+ * txs of the `ibc` contract, which calls cbdc's packet handlers. A failed tx moved nothing.
  */
 export function m0Delta(tx: CbdcTx): M0 {
   const d = { ...ZERO };
@@ -162,6 +176,18 @@ export function m0Delta(tx: CbdcTx): M0 {
       case 'ConditionalSettled':
       case 'ConditionalReturned':
         move('escrowed', 'wallets', field(tx.result, 'amount'));
+        break;
+      case 'PaidAbroad':
+        move('wallets', 'inTransit', a);
+        break;
+      case 'PaidAbroadSettled':
+        move('inTransit', 'abroad', a);
+        break;
+      case 'PaidAbroadRefunded':
+        move('inTransit', 'wallets', a);
+        break;
+      case 'PaidFromAbroad':
+        move('central', 'wallets', a);
         break;
     }
   }
@@ -215,14 +241,10 @@ export function m0History(
 }
 
 function pick(m: M0): M0 {
-  return {
-    issued: m.issued,
-    redeemed: m.redeemed,
-    central: m.central,
-    operators: m.operators,
-    wallets: m.wallets,
-    escrowed: m.escrowed,
-  };
+  const out = { ...ZERO };
+  // A report from before the cross-border buckets has no inTransit or abroad: zero.
+  for (const k of Object.keys(ZERO) as Array<keyof M0>) out[k] = num(m[k]);
+  return out;
 }
 
 function sub(a: M0, b: M0): M0 {
@@ -380,6 +402,19 @@ export function walletActivity(txs: CbdcTx[], wallet: string): Activity[] {
         out.push({ kind: 'paid', amount: -a, counterparty: String(d.to), memo, ...at });
       } else if (e.name === 'Paid' && d.to === wallet) {
         out.push({ kind: 'received', amount: a, counterparty: String(d.from), memo, ...at });
+      } else if (e.name === 'PaidAbroad' && d.from === wallet) {
+        const to = `${String(d.client)}:${String(d.to)}`;
+        out.push({ kind: 'paid abroad', amount: -a, counterparty: to, memo, ...at });
+      } else if (e.name === 'PaidAbroadRefunded' && d.from === wallet) {
+        out.push({ kind: 'refund from abroad', amount: a, counterparty: null, memo: null, ...at });
+      } else if (e.name === 'PaidFromAbroad' && d.to === wallet) {
+        out.push({
+          kind: 'received from abroad',
+          amount: a,
+          counterparty: String(d.from),
+          memo,
+          ...at,
+        });
       }
     }
   }

@@ -68,6 +68,12 @@ function Central() {
                 sub={`escrowed ${yuan(report.escrowed)}`}
                 testId="m0-wallets"
               />
+              <Stat
+                label="Abroad"
+                value={yuan((report.inTransit ?? 0) + (report.abroad ?? 0))}
+                sub={`in transit ${yuan(report.inTransit ?? 0)}, held ${yuan(report.abroad ?? 0)}`}
+                testId="m0-abroad"
+              />
             </div>
             <Card title="Issuance per operator">
               <PerOperator report={report} />

@@ -1,5 +1,6 @@
 /**
- * M0 over heights: one stacked bar per point (central bank, operators, wallets, escrowed),
+ * M0 over heights: one stacked bar per point (central bank, operators, wallets, escrowed, in
+ * transit and held abroad),
  * whose height is M0 outstanding then, drawn like charts.tsx's charts and sized with its
  * useWidth.
  */
@@ -12,6 +13,8 @@ export const BUCKETS: Array<{ key: keyof M0; label: string; color: string }> = [
   { key: 'operators', label: 'Operators', color: '#2f9e8f' },
   { key: 'wallets', label: 'Wallets', color: '#e0a030' },
   { key: 'escrowed', label: 'Escrowed', color: '#b05cc4' },
+  { key: 'inTransit', label: 'In transit abroad', color: '#8a94a6' },
+  { key: 'abroad', label: 'Held abroad', color: '#d0604a' },
 ];
 
 function niceMax(v: number): number {

@@ -1,13 +1,16 @@
 /**
  * The cbdc txs of the chain, newest first, read through the node's public RPC: non-empty
- * blocks page by page (GET /v1/blocks?nonEmpty), the cbdc txs each lists, and each tx's
- * receipt (its events). The contract keeps only today's M0 and no list of wallets, so the
+ * blocks page by page (GET /v1/blocks?nonEmpty), the cbdc (and ibc) txs each lists, and each
+ * tx's receipt (its events). The contract keeps only today's M0 and no list of wallets, so the
  * M0 chart and an operator's wallet list are rebuilt from these.
  */
 import type { Rpc } from '../api.ts';
 import { CBDC, type CbdcTx, m0History, type Report } from '../cbdc.ts';
 import { useCtx } from '../context.tsx';
 import { useAsync } from '../ui.tsx';
+
+/** Contracts whose txs move cbdc money: cbdc itself, and ibc, which calls its packet handlers. */
+const SCANNED = new Set([CBDC, 'ibc']);
 
 /** Most cbdc txs a page reads back (the newest; older ones are left out of the chart). */
 export const SCAN_LIMIT = 500;
@@ -36,9 +39,10 @@ export async function scanCbdc(
     const page = await rpc.blocks({ before, limit: 100, nonEmpty: true });
     const blocks = await inBatches(page.blocks, 8, (b) => rpc.block(b.height));
     for (const [i, block] of blocks.entries()) {
-      const ids = block.txs.filter((t) => t.contract === CBDC).map((t) => t.txId);
+      const ids = block.txs.filter((t) => SCANNED.has(t.contract)).map((t) => t.txId);
       const read = await inBatches(ids.reverse(), 8, (id) => rpc.tx(id));
       for (const t of read) {
+        if (t.contract !== CBDC && !t.receipt.events.some((e) => e.contract === CBDC)) continue;
         if (txs.length >= limit) return { txs, complete: false };
         txs.push({
           txId: t.txId,
