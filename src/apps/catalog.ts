@@ -4,13 +4,14 @@
  */
 import { ArchiError } from '../types/errors.ts';
 import { cbdcApp } from './cbdc/app.ts';
+import { datashareApp } from './datashare/app.ts';
 import { idcodeApp } from './idcode/app.ts';
 import { iotApp } from './iot/app.ts';
 import { traceApp } from './trace/app.ts';
 import type { AppSpec } from './types.ts';
 
 /** Every app, in the order `archi up --apps` deploys them. */
-export const APPS: readonly AppSpec[] = [idcodeApp, cbdcApp, iotApp, traceApp];
+export const APPS: readonly AppSpec[] = [idcodeApp, cbdcApp, iotApp, traceApp, datashareApp];
 
 /** The app named `name`; INVALID_ARGS naming the known apps otherwise. */
 export function findApp(name: string): AppSpec {
