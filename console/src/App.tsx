@@ -9,6 +9,7 @@ import { ChainScope, Provider, useFeed, useShell } from './context.tsx';
 import { BlockDetail, BlocksPage } from './pages/Blocks.tsx';
 import { CbdcPage } from './pages/Cbdc.tsx';
 import { ContractsPage } from './pages/Contracts.tsx';
+import { DatasharePage } from './pages/Datashare.tsx';
 import { GatewayPage } from './pages/Gateway.tsx';
 import { GovernancePage } from './pages/Governance.tsx';
 import { IdcodePage } from './pages/Idcode.tsx';
@@ -64,6 +65,13 @@ const NAV: Array<{ id: string; label: string; short?: string; icon: string }> = 
     id: 'iot',
     label: 'IoT',
     icon: 'M8 8h8v8H8zM10 4v4M14 4v4M10 16v4M14 16v4M4 10h4M4 14h4M16 10h4M16 14h4',
+  },
+  // The datashare reference app (issue 15, docs/apps/datashare.md): datasets, grants, audit trail.
+  {
+    id: 'datashare',
+    label: 'Data sharing',
+    short: 'Data',
+    icon: 'M4 6c0-1.7 3.6-3 8-3s8 1.3 8 3-3.6 3-8 3-8-1.3-8-3M4 6v12c0 1.7 3.6 3 8 3s8-1.3 8-3V6M4 12c0 1.7 3.6 3 8 3s8-1.3 8-3',
   },
   // Light clients, packets, transfers and denominations of other chains (issue 13).
   {
@@ -164,6 +172,8 @@ function Page({ route }: { route: Route }) {
       return <CbdcPage parts={route.parts} />;
     case 'iot':
       return <IotPage />;
+    case 'datashare':
+      return <DatasharePage selected={route.parts[0]} />;
     case 'gateway':
       return <GatewayPage />;
     case 'tenants':

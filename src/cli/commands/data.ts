@@ -348,18 +348,24 @@ async function fetchData(name: string, f: FetchFlags): Promise<void> {
   const out = await s.ctx.withNode(async (client) => {
     const ds = new Datashare(client);
     const d = await knownDataset(ds, name);
-    // Look in the store before asking the chain, so a missing copy costs no audit entry.
-    getBlob(store, d.cipherHash);
+    // Check the stored copy before asking the chain, so a missing or damaged copy costs no
+    // audit entry (decryptDataset checks it again against what the fetch answers).
+    const stored = getBlob(store, d.cipherHash);
+    const storedHash = hex(s.profile.hash(stored));
+    if (storedHash !== d.cipherHash) {
+      throw codedError(
+        'DATA_HASH_MISMATCH',
+        `the copy of ${name} in ${store} hashes to ${storedHash}, not the recorded ${d.cipherHash}`,
+      );
+    }
     // The tx the contract refuses without a live grant; it commits with the audit entry.
     const r = await ds.send<FetchAnswer>(s.identity, 'fetch', { name }, { timeoutMs: f.timeout });
     const a = r.result;
     const key = openKey(s.profile, s.keyPem, a.sealedKey, a.dataset.name, a.dataset.version);
-    const plaintext = decryptDataset(
-      s.profile,
-      key,
-      getBlob(store, a.dataset.cipherHash),
-      a.dataset,
-    );
+    // A re-publish between the look and the fetch names other ciphertext.
+    const ciphertext =
+      a.dataset.cipherHash === d.cipherHash ? stored : getBlob(store, a.dataset.cipherHash);
+    const plaintext = decryptDataset(s.profile, key, ciphertext, a.dataset);
     writeWhole(f.out, plaintext);
     return { ...r, plaintext };
   });
