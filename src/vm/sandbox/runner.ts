@@ -85,17 +85,82 @@ function chargeAll(ctx: CallContext): void {
   }
 }
 
-/** Keys a method is likely to read next time: those its last call read (a speed hint only). */
+/**
+ * Keys a method is likely to read next time: those its last call read (a speed hint only),
+ * as templates. Keys named after the sender or an argument (a payer's and a payee's record)
+ * differ per call, so such a part is kept as a marker of where it came from and filled in with
+ * the next call's own sender and arguments: the reads a call will make are then known before
+ * it runs, and need no round trip to the host.
+ */
 const readHints = new Map<string, string[]>();
 const HINT_ENTRIES = 4096;
 const HINT_KEYS = 8;
 /** Larger values are not prefetched (the contract asks for them when it reads them). */
 const PREFETCH_VALUE_BYTES = 4096;
+/** Shorter argument values are not looked for in keys: they would match by chance. */
+const HINT_PART_CHARS = 8;
+/** Markers cannot occur in a state key (keys are printable). */
+const MARK = '\u0000';
+
+/** What a call's keys may be built from: marker name to value, longest value first. */
+export function hintParts(sender: string, argsText: string): Array<[string, string]> {
+  const parts: Array<[string, string]> = [];
+  if (sender.length >= HINT_PART_CHARS) parts.push(['s', sender]);
+  if (argsText.startsWith('{')) {
+    // Args were checked before the call; a hint that cannot parse them just has no arg parts.
+    let args: unknown;
+    try {
+      args = JSON.parse(argsText);
+    } catch {
+      args = null;
+    }
+    if (args !== null && typeof args === 'object' && !Array.isArray(args)) {
+      for (const [name, v] of Object.entries(args)) {
+        if (typeof v === 'string' && v.length >= HINT_PART_CHARS && v.length <= 256) {
+          parts.push([`a.${name}`, v]);
+        }
+      }
+    }
+  }
+  return parts.sort((x, y) => y[1].length - x[1].length);
+}
+
+/** `key` with each part's value replaced by its marker. */
+export function keyTemplate(key: string, parts: Array<[string, string]>): string {
+  let out = key;
+  for (const [name, value] of parts) {
+    if (out.includes(value)) out = out.split(value).join(`${MARK}${name}${MARK}`);
+  }
+  return out;
+}
+
+/** A template filled with this call's parts; undefined when one of its markers has no value. */
+export function fillTemplate(template: string, parts: Array<[string, string]>): string | undefined {
+  if (!template.includes(MARK)) return template;
+  const pieces = template.split(MARK);
+  let out = '';
+  for (let i = 0; i < pieces.length; i++) {
+    if (i % 2 === 0) out += pieces[i];
+    else {
+      const part = parts.find(([name]) => name === pieces[i]);
+      if (!part) return undefined;
+      out += part[1];
+    }
+  }
+  return out;
+}
 
 /** The hinted keys' current values, read without charge (the contract's reads are charged). */
-function prefetch(env: CallEnv, ctx: CallContext, hint: string): Prefetch {
+function prefetch(
+  env: CallEnv,
+  ctx: CallContext,
+  hint: string,
+  parts: Array<[string, string]>,
+): Prefetch {
   const out: Prefetch = [];
-  for (const k of readHints.get(hint) ?? []) {
+  for (const template of readHints.get(hint) ?? []) {
+    const k = fillTemplate(template, parts);
+    if (k === undefined || out.some(([seen]) => seen === k)) continue;
     // Not an access of the tx: hints differ per node; the host checks each value the contract uses.
     const v = peekState(env.state, stateKey(ctx.contract, k));
     if (v === undefined) out.push([k, null]);
@@ -104,7 +169,7 @@ function prefetch(env: CallEnv, ctx: CallContext, hint: string): Prefetch {
   return out;
 }
 
-function learnReads(hint: string, keys: string[]): void {
+function learnReads(hint: string, keys: string[], parts: Array<[string, string]>): void {
   if (keys.length === 0) {
     readHints.delete(hint);
     return;
@@ -112,7 +177,10 @@ function learnReads(hint: string, keys: string[]): void {
   if (!readHints.has(hint) && readHints.size >= HINT_ENTRIES) {
     readHints.delete(readHints.keys().next().value as string);
   }
-  readHints.set(hint, keys);
+  readHints.set(
+    hint,
+    keys.map((k) => keyTemplate(k, parts)),
+  );
 }
 
 function hostHandler(env: CallEnv, ctx: CallContext, reads?: string[]): HostHandler {
@@ -279,6 +347,7 @@ function runInSandbox(
   const frame = ctx.frame;
   frame.stack.push(meta.name);
   const hint = `${meta.codeHash}:${method}`;
+  const parts = hintParts(ctx.sender.id, argsText);
   const reads: string[] = [];
   try {
     const done = sandbox.request(
@@ -290,12 +359,12 @@ function runInSandbox(
         args: argsText,
         info,
         nested: caller !== null,
-        prefetch: prefetch(env, ctx, hint),
+        prefetch: prefetch(env, ctx, hint, parts),
       },
       hostHandler(env, ctx, reads),
       () => code,
     );
-    learnReads(hint, reads);
+    learnReads(hint, reads, parts);
     if (done.ok) {
       checkJsonText(done.v, 'value', 'the return value');
       return done.v;
