@@ -64,6 +64,7 @@ export interface WalletView {
   day: number;
   limits: Limits;
   frozen: boolean;
+  /** Block time (ms) of the block that opened it. */
   openedAt: number;
 }
 

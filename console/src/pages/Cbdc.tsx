@@ -33,7 +33,7 @@ function Central() {
         const daily = dailyM0(history.points);
         return (
           <>
-            <div className="stats" data-testid="cbdc-m0">
+            <div className="stats money" data-testid="cbdc-m0">
               <Stat
                 label="Issued"
                 value={yuan(report.issued)}

@@ -164,7 +164,7 @@ export function CbdcOperator({ roles, org }: { roles: Roles; org: string }) {
             const own = policy.operators[org] ?? {};
             return (
               <div data-testid="cbdc-operator" data-org={org}>
-                <div className="stats">
+                <div className="stats money">
                   <Stat
                     label="Reserves"
                     value={yuan(op?.reserves ?? 0)}

@@ -88,7 +88,7 @@ export function CbdcRegulator({ roles, day: dayPart }: { roles: Roles; day?: str
               />
               <a href={link(day + 1)}>{dayText(day + 1)} →</a>
             </div>
-            <div className="stats">
+            <div className="stats money">
               <Stat
                 label="Flows"
                 value={total.flows}

@@ -136,7 +136,7 @@ function WalletDetail({ wallet }: { wallet: string }) {
                         </Badge>
                       ),
                     ],
-                    ['Opened in block', String(view.openedAt)],
+                    ['Opened', <Time key="t" ms={view.openedAt} />],
                     [
                       'KYC link',
                       <span key="l" data-testid="wallet-link">

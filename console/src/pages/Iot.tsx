@@ -177,7 +177,10 @@ function ProofCheck() {
       <textarea
         className="proof-input"
         value={text}
-        onChange={(e) => setText(e.target.value)}
+        onChange={(e) => {
+          setText(e.target.value);
+          setVerdict(null);
+        }}
         placeholder='{"format": "archipelago-iot-proof/1", ...}'
         data-testid="iot-proof-text"
         spellCheck={false}
@@ -189,7 +192,9 @@ function ProofCheck() {
           data-testid="iot-proof-file"
           onChange={async (e) => {
             const f = e.target.files?.[0];
-            if (f) setText(await f.text());
+            if (!f) return;
+            setText(await f.text());
+            setVerdict(null);
           }}
         />
         <button
