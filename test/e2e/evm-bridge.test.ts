@@ -48,6 +48,8 @@ let client: ArchiClient;
 /** org1/admin's address: it sends to the EVM and receives what comes back. */
 let admin: string;
 let record: any;
+/** The gm network of the last test. */
+let gmDir: string | undefined;
 
 const fails = async (args: string[], re: RegExp): Promise<void> => {
   const r = await archi(args);
@@ -134,18 +136,21 @@ describe('the EVM bridge through the CLI: a 4-node network and a Hardhat node', 
     await stopAll();
     await hh?.stop();
     if (dir) removeDir(dir);
+    if (gmDir) removeDir(gmDir);
   });
 
   test('deploy: bad input gets one code and changes nothing; then contracts, attested client, evm.json', async () => {
     const base = ['evm', 'deploy', '--dir', dir];
-    await fails([...base, '--evm', 'http://127.0.0.1:1'], /NOT_READY: no EVM node answers/);
-    await fails([...base, '--evm', hh.url, '--evm-key', 'zz'], /INVALID_ARGS: --evm-key/);
-    await fails(
-      [...base, '--evm', hh.url, '--evm-key', `0x${'11'.repeat(32)}`],
-      /INSUFFICIENT_BALANCE: the --evm-key account/,
-    );
+    await Promise.all([
+      fails([...base, '--evm', 'http://127.0.0.1:1'], /NOT_READY: no EVM node answers/),
+      fails([...base, '--evm', hh.url, '--evm-key', 'zz'], /INVALID_ARGS: --evm-key/),
+      fails(
+        [...base, '--evm', hh.url, '--evm-key', `0x${'11'.repeat(32)}`],
+        /INSUFFICIENT_BALANCE: the --evm-key account/,
+      ),
+      fails(['bridge', 'status', '--dir', dir], /IBC_CLIENT_NOT_FOUND: no EVM bridge/),
+    ]);
     assert.ok(!existsSync(join(dir, 'evm.json')), 'nothing recorded');
-    await fails(['bridge', 'status', '--dir', dir], /IBC_CLIENT_NOT_FOUND: no EVM bridge/);
 
     record = await archiJson([
       ...base,
@@ -345,5 +350,97 @@ describe('the EVM bridge through the CLI: a 4-node network and a Hardhat node', 
       nextValidators: (await client.validators(top + 2)).validators,
     });
     assert.equal(ok.result, 'updated');
+  });
+  test('a gm chain reaches the EVM through this chain: a voucher of a voucher, there and back', async () => {
+    // SM2 cannot be checked on the EVM: island-gm's tokens travel over the interchain packets
+    // to this (standard) chain first, then over the bridge.
+    gmDir = tempDir('archi-evm-gm-');
+    await initNetwork(gmDir, 1, ['--chain', 'island-gm', '--crypto', 'gm']);
+    await up(gmDir);
+    const gmAdmin = (await archi(['id', 'show', '--dir', gmDir, '--address'])).stdout.trim();
+    const minted = await archiJson([
+      'tx',
+      'send',
+      '--dir',
+      gmDir,
+      '--contract',
+      'token',
+      '--method',
+      'mint',
+      '--args',
+      JSON.stringify({ to: gmAdmin, amount: '100' }),
+      '--wait',
+    ]);
+    assert.equal(minted.status, 'ok');
+    await fails(
+      ['evm', 'deploy', '--dir', gmDir, '--evm', hh.url],
+      /INVALID_ARGS: chain island-gm signs with SM2/,
+    );
+    const connected = await archiJson(['ibc', 'connect', '--a', dir, '--b', gmDir]);
+    assert.equal(connected.a.status, 'created');
+    assert.equal(connected.b.status, 'created');
+    startArchi(['relay', 'start', '--a', dir, '--b', gmDir, '--interval', '300']);
+    relayers.push(relayer(EVM_KEYS[0]));
+    attestor('node4');
+
+    const hop1 = await archiJson([
+      'ibc',
+      'transfer',
+      '--dir',
+      gmDir,
+      '--to-chain',
+      record.chainId,
+      '--receiver',
+      admin,
+      '--amount',
+      '50',
+      '--wait',
+    ]);
+    assert.equal(hop1.status, 'acked', JSON.stringify(hop1));
+    const voucher = hop1.destDenom;
+    assert.equal(voucher, 'transfer/island-gm/island-gm');
+    const out = await toEvm('50', '--denom', voucher, '--wait');
+    assert.equal(out.status, 'acked', JSON.stringify(out));
+    assert.equal(out.evmDenom, `transfer/${record.bridgeClientId}/${voucher}`);
+    assert.equal(out.evmBalance, '50');
+    const erc20 = new Contract(out.evmToken, artifact('BridgedToken').abi, hh.provider);
+    assert.equal(await erc20.balanceOf(alice), 50n);
+
+    const back = await fromEvm('20', '--denom', voucher, '--wait');
+    assert.equal(back.status, 'acked', JSON.stringify(back));
+    assert.equal(back.denom, voucher);
+    assert.equal(back.balance, '20');
+    const s = await archiJson([
+      'bridge',
+      'status',
+      '--dir',
+      dir,
+      '--denom',
+      voucher,
+      '--evm-address',
+      alice,
+    ]);
+    assert.equal(s.escrow, '30');
+    assert.equal(s.evmSupply, '30');
+    const home = await archiJson([
+      'ibc',
+      'transfer',
+      '--dir',
+      dir,
+      '--to-chain',
+      'island-gm',
+      '--receiver',
+      gmAdmin,
+      '--amount',
+      '20',
+      '--denom',
+      voucher,
+      '--wait',
+    ]);
+    assert.equal(home.status, 'acked');
+    const gm = new ArchiClient(
+      JSON.parse(readFileSync(join(gmDir, 'network.json'), 'utf8')).nodes[0].rpc,
+    );
+    assert.equal((await gm.query('token', 'balanceOf', { owner: gmAdmin })).result, '70');
   });
 });

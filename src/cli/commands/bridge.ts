@@ -187,10 +187,15 @@ interface FromEvmFlags extends TargetFlags {
   waitTimeout: number;
 }
 
-/** The voucher's full name on the EVM for --denom (a chain denomination, or the full name). */
+/**
+ * The voucher's full name on the EVM for --denom: an Archipelago denomination (its own, or a
+ * voucher held there such as `transfer/<client>/<denom>`) gets the bridge's prefix; a name
+ * that already has it is the EVM's full name.
+ */
 export function evmDenomOf(record: EvmBridgeRecord, denom: string | undefined): string {
-  if (denom?.startsWith('transfer/')) return denom;
-  return `transfer/${record.bridgeClientId}/${denom ?? record.chainId}`;
+  const prefix = `transfer/${record.bridgeClientId}/`;
+  if (denom?.startsWith(prefix)) return denom;
+  return `${prefix}${denom ?? record.chainId}`;
 }
 
 async function fromEvm(flags: FromEvmFlags): Promise<void> {
