@@ -19,6 +19,7 @@ import { NetworkPage } from './pages/Network.tsx';
 import { OrgsPage } from './pages/Orgs.tsx';
 import { StatePage } from './pages/State.tsx';
 import { TenantsPage } from './pages/Tenants.tsx';
+import { TraceVerifyPage } from './pages/TraceVerify.tsx';
 import { TxDetail, TxsPage } from './pages/Txs.tsx';
 import { type Route, useRoute } from './router.ts';
 import { Empty, ErrorBox, Loading, useAsync } from './ui.tsx';
@@ -73,6 +74,13 @@ const NAV: Array<{ id: string; label: string; short?: string; icon: string }> = 
     short: 'Data',
     icon: 'M4 6c0-1.7 3.6-3 8-3s8 1.3 8 3-3.6 3-8 3-8-1.3-8-3M4 6v12c0 1.7 3.6 3 8 3s8-1.3 8-3V6M4 12c0 1.7 3.6 3 8 3s8-1.3 8-3',
   },
+  // The trace reference app's public verification page (issue 15, docs/apps/trace.md).
+  {
+    id: 'verify',
+    label: 'Verify product',
+    short: 'Verify',
+    icon: 'M12 3l8 3v6c0 5-3.5 8-8 9-4.5-1-8-4-8-9V6zM8.5 12l2.5 2.5 4.5-5',
+  },
   // Light clients, packets, transfers and denominations of other chains (issue 13).
   {
     id: 'interchain',
@@ -94,6 +102,15 @@ const NAV: Array<{ id: string; label: string; short?: string; icon: string }> = 
     icon: 'M4 21V8l8-5 8 5v13zM9 21v-6h6v6M8 10h.01M12 10h.01M16 10h.01',
   },
 ];
+
+/**
+ * A product label links to `/verify?serial=...` (a path, so a phone's camera opens it as is):
+ * with no page in the hash, that path opens the verification page.
+ */
+function labelRoute(route: Route): Route {
+  if (location.hash.replace(/^#\/?/, '') !== '' || location.pathname !== '/verify') return route;
+  return { page: 'verify', parts: [], query: new URLSearchParams(location.search) };
+}
 
 /** Pages about the gateway rather than a chain: they show even when no node hosts the chain. */
 const GATEWAY_PAGES = new Set(['gateway', 'tenants']);
@@ -168,6 +185,8 @@ function Page({ route }: { route: Route }) {
       return <InterchainPage />;
     case 'idcode':
       return <IdcodePage selected={route.parts[0]} />;
+    case 'verify':
+      return <TraceVerifyPage serial={route.query.get('serial') ?? undefined} />;
     case 'cbdc':
       return <CbdcPage parts={route.parts} />;
     case 'iot':
@@ -241,7 +260,7 @@ function Frame({ route, live, children }: { route: Route; live?: ReactNode; chil
 }
 
 function Shell() {
-  const route = useRoute();
+  const route = labelRoute(useRoute());
   const { chain, node } = useShell();
   if (!node) {
     return (

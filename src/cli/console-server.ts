@@ -41,6 +41,13 @@ import { CONTRACT_NAME } from '../vm/sandbox/limits.ts';
 import { orgProfileBase } from './chain-layout.ts';
 import { ClientContext } from './client-context.ts';
 import type { Call } from '../sdk/identity.ts';
+import type { CommittedAnswer } from '../sdk/types.ts';
+import {
+  readVerifier,
+  verifyCall,
+  verifyOutcome,
+  verifyRequest,
+} from '../apps/trace/public-verify.ts';
 
 /** Root of the console app sources (console/ in the package). */
 export const CONSOLE_ROOT = fileURLToPath(new URL('../../console/', import.meta.url));
@@ -393,6 +400,16 @@ export async function startConsoleServer(o: ConsoleServerOptions): Promise<Conso
       method: b.upgrade ? 'upgrade' : 'deploy',
       args: { name: b.name, code },
     });
+  });
+
+  // The trace app's public verification (docs/apps/trace.md): the reveal is signed by the
+  // identity the operator configured (archi trace verifier), never one the page names.
+  app.post('/console-api/trace/verify', async (req) => {
+    guard(req);
+    jsonOnly(req);
+    const r = verifyRequest(req.body);
+    const answer = await sendAs({ as: readVerifier(dir), chain: r.chain }, verifyCall(r));
+    return verifyOutcome(answer as CommittedAnswer);
   });
 
   registerGatewayProxy(app, dir, guard, jsonOnly);

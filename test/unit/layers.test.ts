@@ -55,6 +55,7 @@ const CONSOLE_MAY_IMPORT = [
   'types/rpc-json.ts',
   'types/governance.ts',
   'apps/idcode/rules.ts',
+  'apps/trace/rules.ts',
 ];
 
 const RANK = new Map(LAYERS.flatMap((row, i) => row.map((l) => [l, i] as const)));

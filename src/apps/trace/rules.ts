@@ -242,3 +242,25 @@ export function traceErrorOf(message: string): { code: TraceError; text: string 
   if (!m || !(TRACE_ERRORS as readonly string[]).includes(m[2])) return undefined;
   return { code: m[2] as TraceError, text: `${m[1]}${m[3]}` };
 }
+
+/**
+ * An item's view rebuilt from proven reads (`record(key)`: the stored JSON at `<contract>/<key>`,
+ * null when proven absent; it throws when the proof does not cover the key): null when the
+ * item is proven unregistered. Shared by the CLI and the console so both check the same way.
+ */
+export function itemFromRecords(
+  serial: string,
+  record: (key: string) => unknown | null,
+): ItemView | null {
+  const it = record(keys.item(serial)) as ItemRecord | null;
+  if (it === null) return null;
+  const b = record(keys.batch(it.batch)) as BatchRecord | null;
+  if (b === null) throw new Error(`${serial} is stored without its batch ${it.batch}`);
+  const events: EventRecord[] = [];
+  for (let n = 0; n < it.events; n++) {
+    const e = record(keys.event(serial, n)) as EventRecord | null;
+    if (e === null) throw new Error(`${serial} is stored without its event ${n}`);
+    events.push(e);
+  }
+  return viewOf(it, b, events);
+}
