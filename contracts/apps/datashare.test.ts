@@ -211,3 +211,43 @@ describe('contracts/apps/datashare.ts', () => {
     assert.equal(query('member', { org: 'org2', user: 'client.org2' }), null);
   });
 });
+
+describe('contracts/apps/datashare.ts on a gm chain', () => {
+  let c: ContractChain;
+  const profile = getProfile('gm');
+  after(() => c?.close());
+
+  test('SM4 and SM3 recorded; an SM2-sealed key opens for the grantee only', async () => {
+    c = await contractChain('gm', { orgs: 2 });
+    const [org1, org2] = c.fx.orgs;
+    assert.equal((await c.deploy('datashare', 'contracts/apps/datashare.ts')).status, 'ok');
+    const d = encryptDataset(profile, new TextEncoder().encode('城市,人口\n石家庄,11235086\n'));
+    const grantee = profile.generateKeyPair();
+    const other = profile.generateKeyPair();
+    const send = (who: Member, method: string, args: unknown) =>
+      c.send(who, 'datashare', method, args);
+    const p = await send(org1.admin, 'publish', {
+      name: 'census',
+      size: 30,
+      plainHash: d.plainHash,
+      cipherHash: d.cipherHash,
+      cipherSize: d.ciphertext.length,
+      ownerKey: sealKey(profile, grantee.publicKey, d.key, 'census', 1),
+    });
+    assert.equal(p.status, 'ok', p.message);
+    assert.deepEqual(
+      [(p.result as any).cipher, (p.result as any).hash],
+      ['SM4-CTR+HMAC-SM3', 'SM3'],
+    );
+    const keys = { 'client.org2': sealKey(profile, grantee.publicKey, d.key, 'census', 1) };
+    assert.equal(
+      (await send(org1.admin, 'grant', { name: 'census', org: 'org2', keys })).status,
+      'ok',
+    );
+    const f = await send(org2.client, 'fetch', { name: 'census' });
+    assert.equal(f.status, 'ok', f.message);
+    const sealed = (f.result as any).sealedKey;
+    assert.deepEqual(openKey(profile, grantee.privateKeyPem, sealed, 'census', 1), d.key);
+    assert.throws(() => openKey(profile, other.privateKeyPem, sealed, 'census', 1));
+  });
+});
