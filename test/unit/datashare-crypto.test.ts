@@ -12,8 +12,9 @@ import {
   openKey,
   sealKey,
 } from '../../src/apps/datashare/crypto.ts';
-import { enrolledKeyProblem } from '../../src/apps/datashare/recipients.ts';
+import { enrolledKeyProblem, recipientsOf } from '../../src/apps/datashare/recipients.ts';
 import { address, getProfile } from '../../src/crypto/profile.ts';
+import type { ArchiClient } from '../../src/sdk/client.ts';
 import { certFromPem } from '../../src/crypto/x509.ts';
 import { hex } from '../../src/types/hex.ts';
 import type { ChainConfigJson } from '../../src/types/rpc-json.ts';
@@ -100,3 +101,82 @@ for (const name of ['standard', 'gm'] as const) {
     assert.equal(address(profile, org2.admin.signer.publicKey), rec.id);
   });
 }
+
+/** A node that answers the chain config and the datashare member queries, as the RPC would. */
+function fakeNode(config: unknown, members: Record<string, unknown[]> = {}): ArchiClient {
+  return {
+    config: async () => config,
+    query: async (_c: string, method: string, args: { org: string }) => {
+      assert.equal(method, 'members');
+      return { result: members[args.org] ?? [] };
+    },
+  } as unknown as ArchiClient;
+}
+
+test('recipients: registered keys on key chains, checked enrolled certificates on cert chains', async () => {
+  const profile = getProfile('standard');
+  const k = (name: string, role: string) => ({
+    name,
+    role,
+    publicKey: hex(profile.generateKeyPair().publicKey),
+  });
+  const keyChain = {
+    identityMode: 'key',
+    orgs: [
+      {
+        id: 'org2',
+        caCert: null,
+        keys: [k('admin', 'admin'), k('client', 'client'), k('node2', 'consensus')],
+        tlsCaCert: null,
+      },
+      { id: 'org3', caCert: null, keys: [k('node3', 'consensus')], tlsCaCert: null },
+    ],
+    revokedCerts: [],
+  };
+  const all = await recipientsOf(fakeNode(keyChain), profile, 'org2');
+  assert.deepEqual(
+    all.map((r) => r.user),
+    ['admin', 'client'],
+  );
+  assert.deepEqual(
+    (await recipientsOf(fakeNode(keyChain), profile, 'org2', 'client')).map((r) => r.user),
+    ['client'],
+  );
+  const code = (c: string) => (e: any) => e.code === c;
+  await assert.rejects(recipientsOf(fakeNode(keyChain), profile, 'org9'), code('DATA_UNKNOWN_ORG'));
+  await assert.rejects(recipientsOf(fakeNode(keyChain), profile, 'org3'), code('DATA_NO_KEY'));
+  await assert.rejects(
+    recipientsOf(fakeNode(keyChain), profile, 'org2', 'node2'),
+    code('DATA_NO_KEY'),
+  );
+
+  const org2 = makeOrg(profile, 'org2');
+  const certChain = {
+    identityMode: 'cert',
+    orgs: [{ id: 'org2', caCert: hex(certFromPem(org2.caCertPem)), keys: [], tlsCaCert: null }],
+    revokedCerts: [],
+  };
+  const rec = (m: typeof org2.admin, user: string, id = m.address) => ({
+    org: 'org2',
+    user,
+    id,
+    cert: hex(m.cert),
+    height: 3,
+  });
+  // The fixture's certificates run from 2023 to 2033: valid now.
+  const node = fakeNode(certChain, {
+    org2: [rec(org2.admin, 'admin.org2'), rec(org2.client, 'client.org2', org2.admin.address)],
+  });
+  const found = await recipientsOf(node, profile, 'org2');
+  assert.deepEqual(
+    found.map((r) => r.user),
+    ['admin.org2'],
+  );
+  assert.deepEqual(found[0].publicKey, org2.admin.signer.publicKey);
+  assert.deepEqual(
+    (await recipientsOf(node, profile, 'org2', 'admin')).map((r) => r.user),
+    ['admin.org2'],
+  );
+  await assert.rejects(recipientsOf(node, profile, 'org2', 'client'), /another key/);
+  await assert.rejects(recipientsOf(fakeNode(certChain), profile, 'org2'), /data enroll/);
+});
