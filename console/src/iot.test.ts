@@ -13,11 +13,12 @@ import {
 } from '../../src/apps/iot/merkle.ts';
 import { readingBytes as nodeReadingBytes, signReading } from '../../src/apps/iot/reading.ts';
 import { deviceIdOf, keys } from '../../src/apps/iot/rules.ts';
-import { create, encode, HeaderSchema } from '../../src/codec/index.ts';
-import { getProfile } from '../../src/crypto/profile.ts';
+import { create, encode, HeaderSchema, ValidatorSchema, VoteType } from '../../src/codec/index.ts';
+import { address, type CryptoProfile, getProfile } from '../../src/crypto/profile.ts';
 import { MemoryNodeStore } from '../../src/state/memory-nodes.ts';
 import { proofToJson } from '../../src/state/proof.ts';
 import { EMPTY_ROOT, SparseMerkleTree } from '../../src/state/smt.ts';
+import { validatorsRoot, voteBodyBytes } from '../../src/types/vote.ts';
 import { toHex } from './chain.ts';
 import {
   checkProof,
@@ -26,10 +27,83 @@ import {
   proofHeight,
   readingBytes,
   verifyMerklePath,
+  verifyHeaderFrom,
   verifySignature,
 } from './iot.ts';
 
 const enc = (s: string) => new TextEncoder().encode(s);
+
+/** A validator set of `n` fresh keys (power 1 each), as the codec and as JSON. */
+function validatorSet(profile: CryptoProfile, n: number, tag: string) {
+  const keys = Array.from({ length: n }, () =>
+    profile.signerFromPem(profile.generateKeyPair().privateKeyPem),
+  );
+  const codec = keys.map((k, i) =>
+    create(ValidatorSchema, {
+      name: `${tag}${i}`,
+      org: `org${i + 1}`,
+      publicKey: k.publicKey,
+      power: 1n,
+    }),
+  );
+  const json = codec.map((v) => ({
+    name: v.name,
+    org: v.org,
+    publicKey: toHex(v.publicKey),
+    power: 1,
+  }));
+  return { keys, codec, json };
+}
+
+type VSet = ReturnType<typeof validatorSet>;
+
+/** A block at `height` naming `set` (and `next`), its commit signed by the first `signers`. */
+function signedBlock(
+  profile: CryptoProfile,
+  height: number,
+  set: VSet,
+  next: VSet,
+  signers: number,
+  stateRoot: Uint8Array = randomBytes(32),
+) {
+  const header = create(HeaderSchema, {
+    chainId: 'test-chain',
+    height: BigInt(height),
+    time: BigInt(1_700_000_000_000 + height * 1000),
+    prevHash: randomBytes(32),
+    txRoot: randomBytes(32),
+    stateRoot,
+    resultsRoot: randomBytes(32),
+    validatorsHash: validatorsRoot(profile, set.codec),
+    nextValidatorsHash: validatorsRoot(profile, next.codec),
+    proposer: randomBytes(20),
+    lastCommitHash: randomBytes(32),
+    evidenceHash: randomBytes(32),
+    txCount: 1,
+  });
+  const headerBytes = encode(HeaderSchema, header);
+  const hash = profile.hash(headerBytes);
+  const signatures = set.keys.slice(0, signers).map((k, i) => {
+    const validator = Buffer.from(address(profile, k.publicKey), 'hex');
+    const timestamp = 1_700_000_000_500 + height * 1000 + i;
+    const body = voteBodyBytes(
+      'test-chain',
+      VoteType.PRECOMMIT,
+      height,
+      0,
+      hash,
+      timestamp,
+      validator,
+    );
+    return { validator: toHex(validator), timestamp, signature: toHex(k.sign(body)) };
+  });
+  return {
+    height,
+    hash: toHex(hash),
+    headerBytes: toHex(headerBytes),
+    commit: { height, round: 0, blockHash: toHex(hash), signatures },
+  };
+}
 
 function buildFile(crypto: 'standard' | 'gm') {
   const profile = getProfile(crypto);
@@ -75,22 +149,8 @@ function buildFile(crypto: 'standard' | 'gm') {
     { key: enc(batchKey), value: enc(JSON.stringify(anchor)) },
   ]);
   for (const [h, e] of newNodes) store.put(h, e);
-  const header = create(HeaderSchema, {
-    chainId: 'test-chain',
-    height: 7n,
-    time: 1_700_000_002_000n,
-    prevHash: randomBytes(32),
-    txRoot: randomBytes(32),
-    stateRoot: root,
-    resultsRoot: randomBytes(32),
-    validatorsHash: randomBytes(32),
-    proposer: randomBytes(20),
-    lastCommitHash: randomBytes(32),
-    evidenceHash: randomBytes(32),
-    txCount: 1,
-  });
-  const headerBytes = encode(HeaderSchema, header);
-  const blockHash = toHex(profile.hash(headerBytes));
+  const genesis = validatorSet(profile, 4, 'v');
+  const block = signedBlock(profile, 7, genesis, genesis, 3, root);
   const read = (key: string, value: unknown) => ({
     key,
     value: toHex(enc(JSON.stringify(value))),
@@ -113,27 +173,27 @@ function buildFile(crypto: 'standard' | 'gm') {
         reads: [read(devKey, deviceRec), read(batchKey, anchor)],
       },
     },
-    blocks: [{ height: 7, hash: blockHash, headerBytes: toHex(headerBytes) }],
-    validatorSets: [],
+    blocks: [block],
+    validatorSets: [] as Array<{ height: number; set: { validators: typeof genesis.json } }>,
   };
-  return { file, blockHash, profile, signer, readings };
+  return { file, genesis, profile, signer, readings };
 }
 
 for (const crypto of ['standard', 'gm'] as const) {
   describe(`checkProof (${crypto})`, () => {
-    const { file, blockHash } = buildFile(crypto);
-    const chain = { chainId: 'test-chain', crypto };
-    const failsWith = (f: unknown, code: string, reason: RegExp, hash = blockHash) => {
-      const v = checkProof(f, chain, hash);
+    const { file, genesis, profile } = buildFile(crypto);
+    const chain = { chainId: 'test-chain', crypto, genesis: genesis.json };
+    const failsWith = (f: unknown, code: string, reason: RegExp, on = chain) => {
+      const v = checkProof(f, on);
       assert.equal(v.ok, false, JSON.stringify(v));
       assert.equal((v as { code: string }).code, code);
       assert.match((v as { reason: string }).reason, reason);
     };
 
-    it('verifies a reading, its device and its anchoring against the trusted block', () => {
+    it('verifies a reading, its device and its anchoring under a header the genesis set signed', () => {
       const text = JSON.stringify(file);
       assert.equal(proofHeight(parseProof(text)), 7);
-      const v = checkProof(parseProof(text), chain, blockHash);
+      const v = checkProof(parseProof(text), chain);
       assert.equal(v.ok, true, JSON.stringify(v));
       if (!v.ok) return;
       assert.equal(v.device.name, 'meter-1');
@@ -162,9 +222,46 @@ for (const crypto of ['standard', 'gm'] as const) {
         JSON.stringify({ ...anchor, time: 1 }),
       ).toString('hex');
       failsWith(forged, 'PROOF_INVALID', /does not lead to the state root/);
-      failsWith(file, 'PROOF_INVALID', /not the block the chain holds/, 'cd'.repeat(32));
       const noBlock = { ...file, blocks: [] };
       failsWith(noBlock, 'PROOF_INVALID', /no block 7/);
+    });
+
+    it('refuses a header without +2/3 of the trusted power, or with a bad signature', () => {
+      const few = structuredClone(file);
+      few.blocks[0].commit.signatures = few.blocks[0].commit.signatures.slice(0, 2);
+      failsWith(few, 'PROOF_INVALID', /only 2 of 4 voting power signed/);
+      const twice = structuredClone(file);
+      const sigs = twice.blocks[0].commit.signatures;
+      twice.blocks[0].commit.signatures = [sigs[0], sigs[0], sigs[1]];
+      failsWith(twice, 'PROOF_INVALID', /only 2 of 4/);
+      const forgedSig = structuredClone(file);
+      forgedSig.blocks[0].commit.signatures[1].signature =
+        file.blocks[0].commit.signatures[0].signature;
+      failsWith(forgedSig, 'PROOF_INVALID', /bad signature from validator v1/);
+      // Trusting other validators (another chain's genesis) refuses the header.
+      const strangers = validatorSet(profile, 4, 'x');
+      failsWith(file, 'PROOF_INVALID', /names a validator set other than the trusted one/, {
+        ...chain,
+        genesis: strangers.json,
+      });
+    });
+
+    it('follows a validator-set change header by header, checking each set against its header', () => {
+      const next = validatorSet(profile, 3, 'n');
+      const b1 = signedBlock(profile, 1, genesis, next, 3);
+      const b2 = signedBlock(profile, 2, next, next, 3);
+      const sets = [{ height: 2, set: { validators: next.json } }];
+      const h = verifyHeaderFrom(crypto, 'test-chain', genesis.json, [b1, b2], sets, 2);
+      assert.equal(Number(h.height), 2);
+      const wrong = [{ height: 2, set: { validators: validatorSet(profile, 3, 'w').json } }];
+      assert.throws(
+        () => verifyHeaderFrom(crypto, 'test-chain', genesis.json, [b1, b2], wrong, 2),
+        /is not the one block 1 names/,
+      );
+      assert.throws(
+        () => verifyHeaderFrom(crypto, 'test-chain', genesis.json, [b2], sets, 2),
+        /names a validator set other than the trusted one/,
+      );
     });
 
     it('refuses what is not a proof of this chain', () => {

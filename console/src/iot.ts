@@ -1,20 +1,41 @@
 /**
  * The IoT page without React (docs/apps/iot.md): checking a reading proof file that
- * `archi iot prove` wrote, in the browser. The checks are those of src/apps/iot/proof.ts's
- * verifyProof, on the console's synchronous hashes instead of node:crypto (the signed bytes of
- * reading.ts and the Merkle path of merkle.ts are restated here because those modules reach
- * Node's Buffer; iot.test.ts checks they agree): the block in the file hashes to its header, whose state root the device and
- * batch reads prove against; the reading is signed by the proven device key (ECDSA P-256 or
- * SM2, here with @noble/curves); its Merkle path leads to the proven batch root. The header
- * itself is trusted when the node the console reads serves the same block hash at that height
- * (the console's trust, as for every proof it checks); the CLI checks the commit signatures
- * from the genesis validators instead.
- */
+ * `archi iot prove` wrote, in the browser, as src/apps/iot/proof.ts's verifyProof checks it,
+ * on the console's synchronous hashes and @noble/curves instead of node:crypto:
+ * - the block at the proof's height is verified as src/sdk/light-client.ts verifies one, from
+ *   the genesis validators through the blocks and validator sets the file carries: each header
+ *   (decoded from the bytes its hash covers) names the set trusted for its height, and +2/3 of
+ *   that set's power signed its commit;
+ * - the device and batch records are proven against that header's state root;
+ * - the reading is signed by the proven device key (ECDSA P-256, or SM2 with the default id);
+ * - its Merkle path leads to the proven batch root.
+ * The signed bytes of src/apps/iot/reading.ts and the path of merkle.ts are restated here, as
+ * those modules reach Node's Buffer; iot.test.ts checks both agree. */
 import { weierstrass } from '@noble/curves/abstract/weierstrass.js';
 import { p256 } from '@noble/curves/nist.js';
 import { canonicalJson } from '../../src/apps/canonical-json.ts';
 import { type AnchorRecord, type DeviceRecord, keys } from '../../src/apps/iot/rules.ts';
-import { fromHex, hashFor, type ProofCheck, type ReadJson, toHex, verifyReads } from './chain.ts';
+import {
+  create,
+  decode,
+  encode,
+  type Header,
+  HeaderSchema,
+  type Validator,
+  ValidatorSchema,
+  VoteBodySchema,
+  VoteType,
+} from '../../src/codec/index.ts';
+import { merkleRoot } from '../../src/codec/merkle.ts';
+import {
+  addressOf,
+  fromHex,
+  hashFor,
+  type ProofCheck,
+  type ReadJson,
+  toHex,
+  verifyReads,
+} from './chain.ts';
 
 export type { AnchorRecord, DeviceRecord };
 
@@ -46,7 +67,8 @@ interface ProofFile {
   reading: SignedReading;
   batch: { seq: number; index: number; count: number; path: Array<{ side: string; hash: string }> };
   query: { proof?: { height: number; stateRoot: string; reads: ReadJson[] } };
-  blocks: Array<{ height: number; hash: string; headerBytes: string }>;
+  blocks: BlockJsonLike[];
+  validatorSets: Array<{ height: number; set: { validators: ValidatorJson[] } }>;
 }
 
 /** A reading as a device publishes it (src/apps/iot/reading.ts). */
@@ -227,14 +249,166 @@ export function proofHeight(file: unknown): number | null {
   return typeof h === 'number' && Number.isSafeInteger(h) && h > 0 ? h : null;
 }
 
+/** A validator as /v1/validators and genesis list them (public key in hex). */
+export interface ValidatorJson {
+  name: string;
+  org: string;
+  publicKey: string;
+  power: number | string;
+}
+
+function toValidators(list: ValidatorJson[]): Validator[] {
+  if (!Array.isArray(list)) throw new Error('a validator set must be a list');
+  return list.map((v) =>
+    create(ValidatorSchema, {
+      name: v.name,
+      org: v.org,
+      publicKey: fromHex(v.publicKey),
+      power: BigInt(v.power),
+    }),
+  );
+}
+
+/** A header's validatorsHash for `set`: the Merkle root of the encoded validators. */
+export function validatorSetHash(crypto: string, set: Validator[]): string {
+  return toHex(
+    merkleRoot(
+      hashFor(crypto),
+      set.map((v) => encode(ValidatorSchema, v)),
+    ),
+  );
+}
+
+interface BlockJsonLike {
+  height: number;
+  hash: string;
+  headerBytes: string;
+  commit?: {
+    height: number;
+    round: number;
+    blockHash: string;
+    signatures: Array<{ validator: string; timestamp: number; signature: string }>;
+  } | null;
+}
+
 /**
- * Check a proof file (parsed JSON) for the chain `chain` (its id and crypto profile), whose
- * block at the proof's height the console's node says hashes to `trustedHash`. Never throws.
+ * The header of `block` at `height` of chain `chainId`, if it names `set` as its validators
+ * and more than 2/3 of their power signed its commit; throws with the reason otherwise.
+ */
+function checkSigned(
+  crypto: string,
+  chainId: string,
+  block: BlockJsonLike,
+  height: number,
+  set: Validator[],
+): Header {
+  const bytes = fromHex(block.headerBytes);
+  const blockHash = hashFor(crypto)(bytes);
+  if (toHex(blockHash) !== String(block.hash).toLowerCase()) {
+    throw new Error(`block ${height}: its hash is not the hash of its header bytes`);
+  }
+  const header = decode(HeaderSchema, bytes);
+  if (Number(header.height) !== height)
+    throw new Error(`block ${height}: header is at ${header.height}`);
+  if (header.chainId !== chainId) throw new Error(`block ${height} is of chain ${header.chainId}`);
+  if (toHex(header.validatorsHash) !== validatorSetHash(crypto, set)) {
+    throw new Error(`block ${height} names a validator set other than the trusted one`);
+  }
+  const c = block.commit;
+  if (!c) throw new Error(`block ${height} carries no commit to check`);
+  if (Number(c.height) !== height || String(c.blockHash).toLowerCase() !== toHex(blockHash)) {
+    throw new Error(`the commit of block ${height} is for another block`);
+  }
+  const byAddress = new Map(set.map((v) => [addressOf(crypto, toHex(v.publicKey)), v]));
+  const total = set.reduce((n, v) => n + Number(v.power), 0);
+  const counted = new Set<string>();
+  let signed = 0;
+  for (const sig of c.signatures ?? []) {
+    const addr = String(sig.validator).toLowerCase();
+    const v = byAddress.get(addr);
+    if (!v || counted.has(addr)) continue;
+    const body = encode(
+      VoteBodySchema,
+      create(VoteBodySchema, {
+        chainId,
+        type: VoteType.PRECOMMIT,
+        height: BigInt(height),
+        round: c.round,
+        blockHash,
+        timestamp: BigInt(sig.timestamp),
+        validator: fromHex(addr),
+      }),
+    );
+    if (!verifySignature(crypto, toHex(v.publicKey), body, sig.signature)) {
+      throw new Error(`the commit of block ${height} has a bad signature from validator ${v.name}`);
+    }
+    counted.add(addr);
+    signed += Number(v.power);
+  }
+  if (signed * 3 <= total * 2) {
+    throw new Error(`block ${height}: only ${signed} of ${total} voting power signed`);
+  }
+  return header;
+}
+
+/**
+ * Verify the block at `target` from the validators trusted at height 1, with the blocks and
+ * validator sets of a proof file as the only source (src/sdk/light-client.ts's verifyBlock:
+ * skip straight to `target` when the trusted set signed it, else walk header by header,
+ * taking each next set only when its hash is the one the verified header names).
+ */
+export function verifyHeaderFrom(
+  crypto: string,
+  chainId: string,
+  genesis: ValidatorJson[],
+  blocks: BlockJsonLike[],
+  sets: Array<{ height: number; set: { validators: ValidatorJson[] } }>,
+  target: number,
+): Header {
+  let skipped: Error | null = null;
+  const blockAt = (h: number) => {
+    const b = blocks.find((x) => x?.height === h);
+    // A file made by skipping holds only the target: its refusal is the reason to tell.
+    if (!b) throw skipped ?? new Error(`the proof file has no block ${h}`);
+    return b;
+  };
+  let height = 1;
+  let set = toValidators(genesis);
+  if (set.length === 0) throw new Error('the trusted validator set is empty');
+  const last = blockAt(target);
+  if (target > height) {
+    try {
+      return checkSigned(crypto, chainId, last, target, set);
+    } catch (e) {
+      // The set changed on the way (or the block was altered): walk.
+      skipped = e as Error;
+    }
+  }
+  while (height < target) {
+    const header = checkSigned(crypto, chainId, blockAt(height), height, set);
+    const want = toHex(header.nextValidatorsHash);
+    if (want !== validatorSetHash(crypto, set)) {
+      const next = sets.find((x) => x?.height === height + 1);
+      if (!next) throw new Error(`the proof file has no validator set of height ${height + 1}`);
+      set = toValidators(next.set?.validators);
+      if (validatorSetHash(crypto, set) !== want) {
+        throw new Error(
+          `the validator set for height ${height + 1} is not the one block ${height} names`,
+        );
+      }
+    }
+    height += 1;
+  }
+  return checkSigned(crypto, chainId, last, target, set);
+}
+
+/**
+ * Check a proof file (parsed JSON) for the chain `chain` (its id, crypto profile and the
+ * validators that decided height 1). Never throws.
  */
 export function checkProof(
   raw: unknown,
-  chain: { chainId: string; crypto: string },
-  trustedHash: string,
+  chain: { chainId: string; crypto: string; genesis: ValidatorJson[] },
 ): ProofVerdict {
   const bad = (reason: string): ProofVerdict => ({ ok: false, code: 'IOT_BAD_PROOF', reason });
   const invalid = (reason: string): ProofVerdict => ({ ok: false, code: 'PROOF_INVALID', reason });
@@ -252,13 +426,22 @@ export function checkProof(
   if (!proof || height === null || !Array.isArray(proof.reads)) {
     return invalid('the query answer carries no state proof');
   }
-  const block = (Array.isArray(file.blocks) ? file.blocks : []).find((b) => b?.height === height);
-  if (!block) return invalid(`the proof file has no block ${height}`);
+  const blocks = Array.isArray(file.blocks) ? file.blocks : [];
+  try {
+    verifyHeaderFrom(
+      chain.crypto,
+      chain.chainId,
+      chain.genesis,
+      blocks,
+      Array.isArray(file.validatorSets) ? file.validatorSets : [],
+      height,
+    );
+  } catch (e) {
+    return invalid((e as Error).message);
+  }
+  const block = blocks.find((b) => b?.height === height)!;
   const check: ProofCheck = verifyReads(chain.crypto, block, height, proof.stateRoot, proof.reads);
   if (!check.ok) return invalid(check.reason);
-  if (check.blockHash !== String(trustedHash).toLowerCase()) {
-    return invalid(`block ${height} of the file is not the block the chain holds at that height`);
-  }
   const values = new Map(proof.reads.map((r) => [r.key, r.value]));
   const record = <T>(key: string): T | string => {
     const full = `${file.contract}/${key}`;

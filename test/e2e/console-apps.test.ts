@@ -372,6 +372,18 @@ describe('console: digital currency and IoT pages', { skip: browserSkip, timeout
     await page.getByTestId('iot-proof-verify').click();
     await waitUntil(async () => (await verdict.getAttribute('data-ok')) === 'false', 'a refusal');
     assert.match(await text(verdict), /^PROOF_INVALID.*state root/);
+    // A header its validators did not sign.
+    const unsigned = structuredClone(proof);
+    unsigned.blocks.find(
+      (b: { height: number }) => b.height === unsigned.query.proof.height,
+    ).commit.signatures = [];
+    await page.getByTestId('iot-proof-text').fill(JSON.stringify(proof));
+    await page.getByTestId('iot-proof-verify').click();
+    await waitUntil(
+      async () => (await verdict.getAttribute('data-ok')) === 'true',
+      'verified again',
+    );
+    await tryFile(unsigned, /^PROOF_INVALID.*only 0 of \d+ voting power signed/);
   });
 
   it('at phone width the pages do not scroll sideways', async () => {

@@ -13,7 +13,7 @@ import {
   IOT,
   type ProofVerdict,
   parseProof,
-  proofHeight,
+  type ValidatorJson,
 } from '../iot.ts';
 import { plural } from '../lib.ts';
 import { Stat } from '../stat.tsx';
@@ -152,14 +152,13 @@ function ProofCheck() {
     setError(null);
     setVerdict(null);
     try {
-      const file = parseProof(text);
-      const height = proofHeight(file);
       const status = await rpc.status();
-      // The block this chain holds at the proof's height, from the console's node.
-      const trusted = height === null || height > status.height ? null : await rpc.block(height);
-      setVerdict(
-        checkProof(file, { chainId: status.chainId, crypto }, trusted ? trusted.hash : ''),
-      );
+      // The trust root, as `archi iot verify` takes it from the genesis file: the validators
+      // that decided height 1. Every later header is checked by their signatures.
+      const res = await fetch(`${rpc.base}/validators/1`);
+      if (!res.ok) throw new Error(`the node has no validator set of height 1 (${res.status})`);
+      const genesis = ((await res.json()) as { validators: ValidatorJson[] }).validators;
+      setVerdict(checkProof(parseProof(text), { chainId: status.chainId, crypto, genesis }));
     } catch (e) {
       setError(e as Error);
     } finally {
