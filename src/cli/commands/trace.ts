@@ -323,10 +323,11 @@ export function register(program: Command): void {
       .requiredOption('--count <n>', 'how many', intOption('--count', 1, 1_000_000))
       .requiredOption('--out <file>', 'the CSV file to write (keep it secret: it holds the codes)')
       .option('--from <n>', 'first number', intOption('--from', 0, 999_999_999), 1),
-  ).action((f: { prefix: string; count: number; out: string; from: number }) => {
+  ).action((f: { prefix: string; count: number; out: string; from: number; json?: boolean }) => {
     if (existsSync(f.out)) throw new ArchiError('INVALID_ARGS', `${f.out} exists: not overwritten`);
     writeFileSync(f.out, generateCodes(f.prefix, f.count, f.from), { mode: 0o600 });
-    print(`wrote ${f.count} serials with codes to ${f.out}`);
+    if (f.json) printJson({ file: f.out, count: f.count });
+    else print(`wrote ${f.count} serials with codes to ${f.out}`);
   });
 
   addSigningOptions(
