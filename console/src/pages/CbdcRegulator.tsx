@@ -1,10 +1,11 @@
 /**
  * The regulator's view of the cbdc app (`#/cbdc/regulator[/YYYY-MM-DD]`): a UTC day's
  * aggregates per operator, the payments per day around it, every flow of the day (amounts,
- * pseudonyms, times), the large-value alerts at the contract's threshold, and the audit trail
+ * pseudonyms, times; 100 at a time), the large-value alerts at the contract's threshold, and the audit trail
  * of resolutions. Only that a resolution exists shows: opening the link needs the regulator's
  * private key, which stays with the regulator (`archi cbdc resolve`).
  */
+import { useState } from 'react';
 import {
   type Agg,
   CBDC,
@@ -18,10 +19,11 @@ import {
   yuan,
 } from '../cbdc.ts';
 import { useCtx } from '../context.tsx';
+import { plural } from '../lib.ts';
 import { go } from '../router.ts';
 import { Stat } from '../stat.tsx';
 import { Table } from '../table.tsx';
-import { Card, Empty, Show, useAsync } from '../ui.tsx';
+import { Card, Empty, ErrorBox, Show, useAsync } from '../ui.tsx';
 import { FlowTable } from './CbdcOperator.tsx';
 import { ResolutionTable } from './CbdcWallet.tsx';
 import { DailyChart } from './DailyChart.tsx';
@@ -30,6 +32,49 @@ import { DailyChart } from './DailyChart.tsx';
 const CHART_DAYS = 14;
 
 type AggAnswer = { day: number; operators: Record<string, Agg> };
+
+type FlowPage = { operator: string; total: number; flows: Flow[] };
+
+/** One operator's flows of the day: the first page, then 100 more per click. */
+function OperatorFlows({ day, first }: { day: number; first: FlowPage }) {
+  const { rpc } = useCtx();
+  const [rows, setRows] = useState(first.flows);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<Error | null>(null);
+  const more = async () => {
+    setBusy(true);
+    try {
+      const page = Math.ceil(rows.length / 100);
+      const a = await rpc.query(CBDC, 'flows', { day, operator: first.operator, page });
+      setRows((r) => [...r, ...(a.result as FlowPage).flows]);
+      setError(null);
+    } catch (e) {
+      setError(e as Error);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <Card title={`Flows through ${first.operator} (${first.total})`}>
+      {rows.length === 0 ? (
+        <Empty title="No flows this day" />
+      ) : (
+        <FlowTable flows={rows} testId={`reg-flows-${first.operator}`} />
+      )}
+      {error && <ErrorBox error={error} />}
+      {rows.length < first.total && (
+        <button
+          type="button"
+          className="secondary small"
+          onClick={() => void more()}
+          disabled={busy}
+        >
+          {plural(first.total - rows.length, 'more flow')}
+        </button>
+      )}
+    </Card>
+  );
+}
 
 export function CbdcRegulator({ roles, day: dayPart }: { roles: Roles; day?: string }) {
   const { rpc } = useCtx();
@@ -166,21 +211,7 @@ export function CbdcRegulator({ roles, day: dayPart }: { roles: Roles; day?: str
               )}
             </Card>
             {flows.map((f) => (
-              <Card key={f.operator} title={`Flows through ${f.operator} (${f.total})`}>
-                {f.flows.length === 0 ? (
-                  <Empty title="No flows this day" />
-                ) : (
-                  <>
-                    <FlowTable flows={f.flows} testId={`reg-flows-${f.operator}`} />
-                    {f.total > f.flows.length && (
-                      <p className="muted small">
-                        The first {f.flows.length};{' '}
-                        <code>archi cbdc flows --operator {f.operator} --page 1</code> lists more.
-                      </p>
-                    )}
-                  </>
-                )}
-              </Card>
+              <OperatorFlows key={f.operator} day={day} first={f} />
             ))}
             <Card title={`Resolution audit trail (${trail.total})`}>
               <p className="muted small">
