@@ -200,6 +200,15 @@ describe('contracts/apps/datashare.ts', () => {
       /DATA_NOT_GRANTED|does not open/,
     );
     refused(await send(org3.admin, 'fetch', { name: 'meters' }), 'DATA_REVOKED');
+    const trail = query('auditTrail', { name: 'meters' }).entries.slice(0, 3);
+    assert.deepEqual(
+      trail.map((e: any) => [e.action, e.grantee, e.version]),
+      [
+        ['fetch', null, 2],
+        ['revoke', 'org3', 2],
+        ['republish', null, 2],
+      ],
+    );
   });
 
   test('enroll: the certificate and the signer address recorded per user', async () => {

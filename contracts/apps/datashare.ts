@@ -266,6 +266,7 @@ export function republish(ctx: Context, args: Args): DatasetRecord {
   d.time = ctx.block.time;
   if (a.schema !== undefined) d.schema = textArg(ctx, a.schema, 'schema', MAX_SCHEMA);
   if (a.terms !== undefined) d.terms = textArg(ctx, a.terms, 'terms', MAX_TERMS);
+  audit(ctx, d, 'republish', null);
   for (const [o, g] of [...live.entries()].sort(([x], [y]) => (x < y ? -1 : 1))) {
     if (carried[o] !== undefined) {
       g.keys = keysArg(ctx, carried[o], `grants.${o}`);
@@ -275,10 +276,12 @@ export function republish(ctx: Context, args: Args): DatasetRecord {
       g.status = 'revoked';
       g.revokedAt = ctx.block.height;
       g.revokedBy = ctx.sender.name;
+      // The trail says who lost access with the old key, as a revoke would.
+      audit(ctx, d, 'revoke', o);
+      ctx.emit('Revoked', { name: d.name, org: o });
     }
     ctx.state.set(keys.grant(d.name, o), g);
   }
-  audit(ctx, d, 'republish', null);
   ctx.emit('Republished', { name: d.name, version: d.version, cipherHash: c.cipherHash });
   return d;
 }

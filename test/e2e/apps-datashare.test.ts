@@ -246,6 +246,16 @@ test('re-publish under a new key carries a live grant and revokes the dropped on
   // The publisher fetches its own dataset with its own sealed key.
   succeeds(await data('fetch', 'meters', '-o', out('org1')));
   assert.deepEqual(readFileSync(out('org1')), next);
+  const trail = await json(['data', 'audit', 'meters']);
+  assert.deepEqual(
+    trail.entries.slice(0, 4).map((e: any) => [e.action, e.org, e.grantee, e.version]),
+    [
+      ['fetch', 'org1', null, 2],
+      ['fetch', 'org4', null, 2],
+      ['revoke', 'org1', 'org3', 2],
+      ['republish', 'org1', null, 2],
+    ],
+  );
 });
 
 test('console: the Data sharing page shows datasets, grant states and the audit trail', {
@@ -271,8 +281,8 @@ test('console: the Data sharing page shows datasets, grant states and the audit 
       assert.equal(await cell(grants.locator(`tr[data-org="${org}"]`), 'state'), state);
     }
     const audit = page.getByTestId('ds-audit');
-    const fetches = await audit.locator('tr[data-action="fetch"]').count();
-    assert.equal(fetches, 3);
+    assert.equal(await audit.locator('tr[data-action="fetch"]').count(), 3);
+    assert.equal(await audit.locator('tr[data-action="revoke"]').count(), 2);
     assert.match(
       await cell(audit.locator('tr[data-action="republish"]'), 'what'),
       /new key \(v2\)/,
