@@ -110,8 +110,9 @@ describe('the EVM bridge through the CLI: a 4-node network and a Hardhat node', 
   before(async () => {
     dir = tempDir('archi-evm-');
     await initNetwork(dir, 4);
-    const [{ rpc }, node] = await Promise.all([up(dir), startHardhatNode()]);
-    hh = node;
+    // One after the other: both starts are CPU-heavy, and up() waits a bounded time.
+    const { rpc } = await up(dir);
+    hh = await startHardhatNode();
     // A chain that makes blocks on its own, as real ones do: confirmations keep coming.
     await hh.provider.send('evm_setIntervalMining', [500]);
     client = new ArchiClient(rpc);
