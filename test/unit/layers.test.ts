@@ -49,13 +49,28 @@ const FORBIDDEN: Record<string, string> = {
 const SDK_MAY_IMPORT = ['errors', 'crypto', 'codec', 'types', 'state/proof.ts'];
 /** Who may import the SDK. */
 const SDK_IMPORTERS = ['cli', 'gateway', 'relayer', 'apps'];
-/** The modules of src/ that the browser console loads; each of them must import nothing. */
+/**
+ * The modules of src/ that the browser console loads. Each runs in a browser: it imports only
+ * modules of this list (and npm packages made for browsers, such as protobuf-es), no `node:`
+ * builtin, and uses no `Buffer`.
+ */
 const CONSOLE_MAY_IMPORT = [
   'state/proof.ts',
   'types/rpc-json.ts',
   'types/governance.ts',
+  'apps/canonical-json.ts',
   'apps/idcode/rules.ts',
   'apps/trace/rules.ts',
+  'apps/cbdc/rules.ts',
+  'apps/datashare/rules.ts',
+  'apps/iot/rules.ts',
+  // Headers, votes and validator sets, decoded and encoded as the chain does (IoT proofs).
+  'codec/index.ts',
+  'codec/merkle.ts',
+  'codec/gen/archipelago/v1/chain_pb.ts',
+  'codec/gen/archipelago/v1/consensus_pb.ts',
+  'codec/gen/archipelago/v1/p2p_pb.ts',
+  'errors/index.ts',
 ];
 
 const RANK = new Map(LAYERS.flatMap((row, i) => row.map((l) => [l, i] as const)));
@@ -134,7 +149,7 @@ test('no import in src/ runs up the layers', () => {
   assert.deepEqual(bad, []);
 });
 
-test('the console loads from src/ only modules that import nothing', () => {
+test('the console loads from src/ only modules made for browsers, which import only each other', () => {
   const consoleSrc = join(ROOT, 'console', 'src');
   const bad: string[] = [];
   const sources = sourceFiles(consoleSrc, (n) => /\.tsx?$/.test(n) && !/\.test\.tsx?$/.test(n));
@@ -149,7 +164,15 @@ test('the console loads from src/ only modules that import nothing', () => {
   for (const p of CONSOLE_MAY_IMPORT) {
     const own = graph.get(join(SRC, p));
     assert.ok(own, `${p} is missing`);
-    for (const to of own) bad.push(`src/${p} -> src/${srcPath(to)} (the console loads it)`);
+    for (const to of own) {
+      if (!CONSOLE_MAY_IMPORT.includes(srcPath(to))) {
+        bad.push(`src/${p} -> src/${srcPath(to)} (the console loads it)`);
+      }
+    }
+    const text = readFileSync(join(SRC, p), 'utf8');
+    if (/from\s*['"]node:|\bBuffer\b/.test(text)) {
+      bad.push(`src/${p} uses node:* or Buffer (the console loads it)`);
+    }
   }
   assert.deepEqual(bad, []);
 });
