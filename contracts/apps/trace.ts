@@ -37,6 +37,7 @@ import {
   MAY_FOLLOW,
   PAGE_SIZE,
   READING,
+  type Recall,
   type Reveal,
   STEPS,
   type Step,
@@ -369,9 +370,9 @@ export function verify(ctx: Context, args: Args): Value {
   return {
     serial,
     verdict,
-    first: item.revealed,
+    first: item.revealed as Reveal & { [key: string]: Value },
     repeats: item.repeats,
-    recalled: b.recall,
+    recalled: b.recall as (Recall & { [key: string]: Value }) | null,
     product: b.product,
     maker: b.maker,
   };
