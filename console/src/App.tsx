@@ -14,6 +14,7 @@ import { GatewayPage } from './pages/Gateway.tsx';
 import { GovernancePage } from './pages/Governance.tsx';
 import { IdcodePage } from './pages/Idcode.tsx';
 import { InterchainPage } from './pages/Interchain.tsx';
+import { BridgePage } from './pages/Bridge.tsx';
 import { IotPage } from './pages/Iot.tsx';
 import { NetworkPage } from './pages/Network.tsx';
 import { OrgsPage } from './pages/Orgs.tsx';
@@ -87,6 +88,13 @@ const NAV: Array<{ id: string; label: string; short?: string; icon: string }> = 
     label: 'Interchain',
     short: 'IBC',
     icon: 'M6 18a3 3 0 1 0 0-.1M18 6a3 3 0 1 0 0-.1M8.2 15.8l7.6-7.6M3 10l3-3 3 3M15 17l3 3 3-3',
+  },
+  // Both sides of the bridges to EVM chains (issue 14, docs/BRIDGE.md).
+  {
+    id: 'bridge',
+    label: 'EVM bridge',
+    short: 'EVM',
+    icon: 'M3 12h18M7 8l-4 4 4 4M17 8l4 4-4 4M12 5v14',
   },
   // The service gateway (issue 12): the operator's view and the tenants' portal.
   {
@@ -183,6 +191,8 @@ function Page({ route }: { route: Route }) {
       return <NetworkPage />;
     case 'interchain':
       return <InterchainPage />;
+    case 'bridge':
+      return <BridgePage />;
     case 'idcode':
       return <IdcodePage selected={route.parts[0]} />;
     case 'verify':
