@@ -21,6 +21,7 @@ import {
 } from '../../src/evm/evm-record.ts';
 import { decodeAckBytes } from '../../src/relayer/evm-relay.ts';
 import { ArchiError } from '../../src/types/errors.ts';
+import { archi } from '../e2e/harness.ts';
 
 const code = (c: string) => (e: unknown) => e instanceof ArchiError && e.code === c;
 
@@ -94,5 +95,32 @@ describe('EVM connection', () => {
     const t = Date.now();
     await assert.rejects(connectEvm('http://127.0.0.1:1', 2000), code('NOT_READY'));
     assert.ok(Date.now() - t < 5000, 'no endless retry');
+  });
+});
+
+describe('relay start --evm refusals from the real archi process', () => {
+  test('one of --b and --evm; no metrics port with --evm', async () => {
+    const cases: Array<[string[], RegExp]> = [
+      [
+        ['relay', 'start', '--a', tmpdir()],
+        /INVALID_ARGS: relay start needs --b DIR\[:CHAIN\] or --evm URL/,
+      ],
+      [
+        ['relay', 'start', '--a', tmpdir(), '--b', tmpdir(), '--evm', 'http://x'],
+        /INVALID_ARGS: relay start needs/,
+      ],
+      [
+        ['relay', 'start', '--a', tmpdir(), '--evm', 'http://x', '--metrics-port', '0'],
+        /INVALID_ARGS: --metrics-port/,
+      ],
+    ];
+    await Promise.all(
+      cases.map(async ([args, re]) => {
+        const r = await archi(args);
+        assert.equal(r.code, 1, r.stdout);
+        assert.match(r.stderr, re);
+        assert.equal(r.stderr.trim().split('\n').length, 1);
+      }),
+    );
   });
 });

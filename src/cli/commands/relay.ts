@@ -85,6 +85,12 @@ async function start(flags: StartFlags): Promise<void> {
     );
   }
   if (flags.evm !== undefined) {
+    if (flags.metricsPort !== undefined) {
+      throw new ArchiError(
+        'INVALID_ARGS',
+        '--metrics-port is not served with --evm (its rounds log JSON lines)',
+      );
+    }
     const { startEvmRelay } = await import('./evm.ts');
     return startEvmRelay({ ...flags, evm: flags.evm });
   }
