@@ -19,6 +19,7 @@ import { validatorSetHash } from '../../src/evm/encode.ts';
 import { ArchiClient } from '../../src/sdk/client.ts';
 import { fetchHeader, getSettled } from '../../src/sdk/ibc.ts';
 import { commitOf, forgeHeader, nodeKey } from '../evm/forge.ts';
+import { browserSkip, openBrowser } from './browser.ts';
 import { type HardhatNode, startHardhatNode } from '../evm/hardhat-node.ts';
 import {
   archi,
@@ -48,7 +49,9 @@ let client: ArchiClient;
 /** org1/admin's address: it sends to the EVM and receives what comes back. */
 let admin: string;
 let record: any;
-/** The gm network of the last test. */
+/** The console `archi up` serves, null when it could not build one. */
+let consoleUrl: string | null = null;
+/** The gm network of the gm test. */
 let gmDir: string | undefined;
 
 const fails = async (args: string[], re: RegExp): Promise<void> => {
@@ -111,7 +114,9 @@ describe('the EVM bridge through the CLI: a 4-node network and a Hardhat node', 
     dir = tempDir('archi-evm-');
     await initNetwork(dir, 4);
     // One after the other: both starts are CPU-heavy, and up() waits a bounded time.
-    const { rpc } = await up(dir);
+    const started = await up(dir);
+    const { rpc } = started;
+    consoleUrl = started.console;
     hh = await startHardhatNode();
     // A chain that makes blocks on its own, as real ones do: confirmations keep coming.
     await hh.provider.send('evm_setIntervalMining', [500]);
@@ -443,5 +448,66 @@ describe('the EVM bridge through the CLI: a 4-node network and a Hardhat node', 
       JSON.parse(readFileSync(join(gmDir, 'network.json'), 'utf8')).nodes[0].rpc,
     );
     assert.equal((await gm.query('token', 'balanceOf', { owner: gmAdmin })).result, '70');
+  });
+  test('the console bridge page shows both sides as the CLI does', {
+    skip: browserSkip,
+  }, async () => {
+    assert.ok(consoleUrl, 'archi up served a console');
+    const s = await status();
+    const browser = await openBrowser();
+    try {
+      const { page } = browser;
+      // The EVM node the page reads, as a person enters it once (remembered by the browser).
+      await page.addInitScript((url) => {
+        (globalThis as any).localStorage.setItem('archi.bridge.evmUrl', url);
+      }, hh.url);
+      await page.goto(`${consoleUrl}#/bridge`);
+      const card = page.getByTestId('bridge-evm-31337');
+      const shows = (id: string, text: string) =>
+        card
+          .getByTestId(id)
+          .filter({ hasText: new RegExp(`^${text}$`) })
+          .waitFor({ timeout: 60_000 });
+      await shows('bridge-escrow', s.escrow);
+      await shows('bridge-supply', s.evmSupply);
+      await card
+        .getByTestId('bridge-lc')
+        .filter({ hasText: /height \d+/ })
+        .waitFor();
+      const rows = card.locator('[data-testid="bridge-transfers"] tr[data-direction]');
+      await rows.first().waitFor();
+      const seen = await rows.evaluateAll((trs) =>
+        trs.map((tr: any) => [
+          tr.getAttribute('data-direction'),
+          tr.querySelector('[data-col="amount"]')?.textContent,
+        ]),
+      );
+      for (const want of [
+        ['to-evm', '100'],
+        ['from-evm', '40'],
+        ['to-evm', '50'],
+        ['from-evm', '20'],
+      ]) {
+        assert.ok(
+          seen.some((r) => r[0] === want[0] && r[1] === want[1]),
+          `${want}: ${JSON.stringify(seen)}`,
+        );
+      }
+      await card.getByLabel('address').fill(alice);
+      await card.getByRole('button', { name: 'Balance' }).click();
+      await card
+        .getByTestId('bridge-balance')
+        .filter({ hasText: new RegExp(`^${s.evmBalances[alice]} `) })
+        .waitFor();
+      await card.getByLabel('address').fill(admin);
+      await card.getByRole('button', { name: 'Balance' }).click();
+      await card
+        .getByTestId('bridge-balance')
+        .filter({ hasText: new RegExp(`^${s.balances[admin]} `) })
+        .waitFor();
+      assert.deepEqual(browser.problems, []);
+    } finally {
+      await browser.close();
+    }
   });
 });
