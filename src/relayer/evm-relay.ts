@@ -102,12 +102,15 @@ export class EvmRelay {
   readonly bridge: EvmBridge;
   readonly lc: EvmLightClient;
   private readonly max: number;
+  /** First EVM block whose `SendPacket` events can still name a pending packet. */
+  private scanFrom: number;
 
   constructor(readonly o: EvmRelayOptions) {
     this.ep = new ChainEndpoint(o.archi);
     this.bridge = new EvmBridge(o.record.bridge, o.signer);
     this.lc = new EvmLightClient(o.record.lightClient, o.signer);
     this.max = o.maxPackets ?? 200;
+    this.scanFrom = o.record.deployBlock;
   }
 
   private fact(kind: string, sequence: number): Promise<{ value: string } | null> {
@@ -206,13 +209,18 @@ export class EvmRelay {
     blocks: Map<number, Promise<BlockJson>>,
     report: EvmRoundReport,
   ): Promise<void> {
-    const sent = await this.bridge.sentPackets(this.o.record.deployBlock);
+    const head = await this.o.signer.provider?.getBlockNumber();
+    const sent = await this.bridge.sentPackets(this.scanFrom, head);
     let looked = 0;
+    // The bridge never commits to a packet again once settled: the next scan can start at the
+    // block of the first packet still pending (or past this head when none is).
+    let firstPending: number | undefined;
     for (const s of sent) {
-      if (looked >= this.max) break;
       const p = s.packet;
       const seq = p.sequence;
       if (!(await this.bridge.pending(seq))) continue;
+      firstPending ??= s.blockNumber;
+      if (looked >= this.max) break;
       looked++;
       const ack = await this.ep.call((c) =>
         provenState(c, fullKey(keys.ack(p.destClient, seq)), blocks),
@@ -251,6 +259,7 @@ export class EvmRelay {
         } else report.waiting++;
       }
     }
+    if (head !== undefined) this.scanFrom = firstPending ?? head + 1;
   }
 
   /** Archipelago's share: one `ibc.relay` tx per 100 messages. */
