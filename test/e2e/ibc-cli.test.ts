@@ -13,7 +13,7 @@ import {
   shortDenom,
   transferStatus,
 } from '../../src/cli/commands/ibc.ts';
-import { parseSide } from '../../src/cli/commands/relay.ts';
+import { parseSide } from '../../src/cli/chain-side.ts';
 import { getProfile } from '../../src/crypto/profile.ts';
 import type { IbcClientView } from '../../src/sdk/ibc.ts';
 import { ArchiError } from '../../src/types/errors.ts';

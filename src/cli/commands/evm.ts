@@ -38,7 +38,7 @@ import {
   shellWord,
 } from '../client-context.ts';
 import { clientIdFor, parseDuration } from './ibc.ts';
-import { chainTarget, parseSide, resolveSide } from './relay.ts';
+import { chainTarget, parseSide, resolveSide } from '../chain-side.ts';
 
 function print(text: string): void {
   cliOutput.write(text.endsWith('\n') ? text : `${text}\n`);

@@ -41,7 +41,7 @@ import {
   ClientContext,
 } from '../client-context.ts';
 import { formatTable } from './client.ts';
-import { parseSide, type ResolvedSide, resolveSide } from './relay.ts';
+import { parseSide, type ResolvedSide, resolveSide } from '../chain-side.ts';
 
 function print(text: string): void {
   cliOutput.write(text.endsWith('\n') ? text : `${text}\n`);
