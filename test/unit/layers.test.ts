@@ -71,6 +71,7 @@ const CONSOLE_MAY_IMPORT = [
   'codec/gen/archipelago/v1/consensus_pb.ts',
   'codec/gen/archipelago/v1/p2p_pb.ts',
   'errors/index.ts',
+  'crypto/sha256-portable.ts',
 ];
 
 const RANK = new Map(LAYERS.flatMap((row, i) => row.map((l) => [l, i] as const)));
