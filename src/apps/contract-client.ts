@@ -49,3 +49,41 @@ export async function sendAndWait(
   }
   return { txId: answer.txId, height: answer.height, receipt: r };
 }
+
+/** A committed call of an app's contract: where it landed, its result and its receipt. */
+export interface AppResult<T = unknown> {
+  txId: string;
+  height: number;
+  result: T;
+  receipt: ReceiptJson;
+}
+
+/** An app's contract on one node: its methods sent and queried under the app's error codes. */
+export class AppContract {
+  constructor(
+    readonly client: ArchiClient,
+    readonly contract: string,
+    private readonly errorOf: ErrorOf,
+  ) {}
+
+  /** Send `method` as `identity` and wait for its commit; a refusal throws the app's code. */
+  async send<T = any>(
+    identity: Identity,
+    method: string,
+    args: Record<string, unknown>,
+    opts: { timeoutMs?: number } = {},
+  ): Promise<AppResult<T>> {
+    const call = { contract: this.contract, method, args };
+    const r = await sendAndWait(this.client, identity, call, this.errorOf, opts);
+    return { ...r, result: r.receipt.result as T };
+  }
+
+  /** Run a read-only method; a refusal throws the app's code. */
+  async query<T = any>(method: string, args: Record<string, unknown> | null = null): Promise<T> {
+    try {
+      return (await this.client.query(this.contract, method, args)).result as T;
+    } catch (e) {
+      throw appError(e, this.errorOf);
+    }
+  }
+}

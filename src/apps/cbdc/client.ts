@@ -10,17 +10,12 @@ import type { Identity } from '../../sdk/identity.ts';
 import type { ReceiptJson } from '../../sdk/types.ts';
 import type { ArchiError } from '../../types/errors.ts';
 import { canonicalJson } from '../canonical-json.ts';
-import { appError, appReceiptError, sendAndWait } from '../contract-client.ts';
+import { AppContract, type AppResult, appError, appReceiptError } from '../contract-client.ts';
 import { CBDC_CONTRACT } from './app.ts';
 import { cbdcErrorOf, DAY_MS, formatFen, type Limits } from './rules.ts';
 
-/** A committed cbdc tx and what the method returned. */
-export interface CbdcResult<T = any> {
-  txId: string;
-  height: number;
-  result: T;
-  receipt: ReceiptJson;
-}
+/** A committed call of the cbdc contract. */
+export type CbdcResult<T = any> = AppResult<T>;
 
 /** The stable CBDC/LIMIT error inside a contract revert, else `e` unchanged. */
 export function cbdcError(e: unknown): unknown {
@@ -93,37 +88,9 @@ export function reportYuan(r: any): Record<string, unknown> {
 }
 
 /** The cbdc contract on one node. */
-export class Cbdc {
-  constructor(
-    readonly client: ArchiClient,
-    readonly contract = CBDC_CONTRACT,
-  ) {}
-
-  /** Send `method` as `identity` and wait for its commit; a refusal throws its code. */
-  async send<T = any>(
-    identity: Identity,
-    method: string,
-    args: Record<string, unknown>,
-    opts: { timeoutMs?: number } = {},
-  ): Promise<CbdcResult<T>> {
-    const call = { contract: this.contract, method, args };
-    const { txId, height, receipt } = await sendAndWait(
-      this.client,
-      identity,
-      call,
-      cbdcErrorOf,
-      opts,
-    );
-    return { txId, height, result: receipt.result as T, receipt };
-  }
-
-  /** Run a read-only method; a refusal throws its code. */
-  async query<T = any>(method: string, args: Record<string, unknown> | null = null): Promise<T> {
-    try {
-      return (await this.client.query(this.contract, method, args)).result as T;
-    } catch (e) {
-      throw cbdcError(e);
-    }
+export class Cbdc extends AppContract {
+  constructor(client: ArchiClient, contract = CBDC_CONTRACT) {
+    super(client, contract, cbdcErrorOf);
   }
 
   /** A wallet's view (fen), or CBDC_UNKNOWN_WALLET. */

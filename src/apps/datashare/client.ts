@@ -3,8 +3,7 @@
  * queries. Contract refusals come back as ArchiErrors with their stable DATA_* code.
  */
 import type { ArchiClient } from '../../sdk/client.ts';
-import type { Identity } from '../../sdk/identity.ts';
-import { appError, sendAndWait } from '../contract-client.ts';
+import { AppContract, type AppResult, appError } from '../contract-client.ts';
 import {
   type AuditEntry,
   DATA_CONTRACT,
@@ -20,12 +19,8 @@ export function dataError(e: unknown): unknown {
   return appError(e, dataErrorOf);
 }
 
-/** A committed datashare tx and its result. */
-export interface DataResult<T> {
-  txId: string;
-  height: number;
-  result: T;
-}
+/** A committed call of the datashare contract. */
+export type DataResult<T = any> = AppResult<T>;
 
 /** What `fetch` answers: the dataset, the data key sealed to the caller, its audit entry. */
 export interface FetchAnswer {
@@ -35,37 +30,9 @@ export interface FetchAnswer {
 }
 
 /** The datashare contract on one node. */
-export class Datashare {
-  constructor(
-    readonly client: ArchiClient,
-    readonly contract = DATA_CONTRACT,
-  ) {}
-
-  /** Send `method` as `identity` and wait for its commit; a refusal throws its DATA_* code. */
-  async send<T>(
-    identity: Identity,
-    method: string,
-    args: Record<string, unknown>,
-    opts: { timeoutMs?: number } = {},
-  ): Promise<DataResult<T>> {
-    const call = { contract: this.contract, method, args };
-    const { txId, height, receipt } = await sendAndWait(
-      this.client,
-      identity,
-      call,
-      dataErrorOf,
-      opts,
-    );
-    return { txId, height, result: receipt.result as T };
-  }
-
-  /** Run a read-only method; a refusal throws its DATA_* code. */
-  async query<T>(method: string, args: Record<string, unknown> | null): Promise<T> {
-    try {
-      return (await this.client.query(this.contract, method, args)).result as T;
-    } catch (e) {
-      throw dataError(e);
-    }
+export class Datashare extends AppContract {
+  constructor(client: ArchiClient, contract = DATA_CONTRACT) {
+    super(client, contract, dataErrorOf);
   }
 
   /** A dataset (null when unknown). */

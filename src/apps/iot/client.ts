@@ -4,7 +4,7 @@
  */
 import type { ArchiClient } from '../../sdk/client.ts';
 import type { Identity } from '../../sdk/identity.ts';
-import { appError, sendAndWait } from '../contract-client.ts';
+import { AppContract, type AppResult, appError } from '../contract-client.ts';
 import {
   type AnchorRecord,
   type DeviceRecord,
@@ -18,45 +18,13 @@ export function iotError(e: unknown): unknown {
   return appError(e, iotErrorOf);
 }
 
-/** A committed iot tx and its result. */
-export interface IotResult<T> {
-  txId: string;
-  height: number;
-  result: T;
-}
+/** A committed call of the iot contract. */
+export type IotResult<T = any> = AppResult<T>;
 
 /** The iot contract on one node. */
-export class Iot {
-  constructor(
-    readonly client: ArchiClient,
-    readonly contract = IOT_CONTRACT,
-  ) {}
-
-  /** Send `method` as `identity` and wait for its commit; a refusal throws its IOT_* code. */
-  async send<T>(
-    identity: Identity,
-    method: string,
-    args: Record<string, unknown>,
-    opts: { timeoutMs?: number } = {},
-  ): Promise<IotResult<T>> {
-    const call = { contract: this.contract, method, args };
-    const { txId, height, receipt } = await sendAndWait(
-      this.client,
-      identity,
-      call,
-      iotErrorOf,
-      opts,
-    );
-    return { txId, height, result: receipt.result as T };
-  }
-
-  /** Run a read-only method; a refusal throws its IOT_* code. */
-  async query<T>(method: string, args: Record<string, unknown> | null): Promise<T> {
-    try {
-      return (await this.client.query(this.contract, method, args)).result as T;
-    } catch (e) {
-      throw iotError(e);
-    }
+export class Iot extends AppContract {
+  constructor(client: ArchiClient, contract = IOT_CONTRACT) {
+    super(client, contract, iotErrorOf);
   }
 
   addDevice(identity: Identity, name: string, publicKey: string, timeoutMs?: number) {

@@ -6,13 +6,11 @@
  */
 import type { ArchiClient } from '../../sdk/client.ts';
 import { proofInvalid } from '../../sdk/errors.ts';
-import type { Identity } from '../../sdk/identity.ts';
 import type { LightClient } from '../../sdk/light-client.ts';
-import type { ReceiptJson } from '../../sdk/types.ts';
 import type { VerifiedState } from '../../sdk/verify.ts';
 import { unhex } from '../../types/hex.ts';
 import { canonicalJson } from '../canonical-json.ts';
-import { appError, sendAndWait } from '../contract-client.ts';
+import { AppContract, type AppResult, appError } from '../contract-client.ts';
 import {
   type BatchRecord,
   type ItemView,
@@ -23,13 +21,8 @@ import {
   traceErrorOf,
 } from './rules.ts';
 
-/** A committed trace tx: its result. */
-export interface TraceResult<T> {
-  txId: string;
-  height: number;
-  result: T;
-  receipt: ReceiptJson;
-}
+/** A committed call of the trace contract. */
+export type TraceResult<T = any> = AppResult<T>;
 
 /** What `verify` answers when the code matched. */
 export interface VerifyAnswer {
@@ -54,31 +47,9 @@ export function traceError(e: unknown): unknown {
 }
 
 /** The trace contract on one node. */
-export class Trace {
-  constructor(
-    readonly client: ArchiClient,
-    readonly contract = TRACE_CONTRACT,
-  ) {}
-
-  /** Send `method` as `identity` and wait for its commit; a refusal throws its TRACE_* code. */
-  async send<T>(
-    identity: Identity,
-    method: string,
-    args: Record<string, unknown>,
-    opts: { timeoutMs?: number } = {},
-  ): Promise<TraceResult<T>> {
-    const call = { contract: this.contract, method, args };
-    const r = await sendAndWait(this.client, identity, call, traceErrorOf, opts);
-    return { ...r, result: r.receipt.result as T };
-  }
-
-  /** Run a read-only method; a refusal throws its TRACE_* code. */
-  async query<T>(method: string, args: Record<string, unknown> | null): Promise<T> {
-    try {
-      return (await this.client.query(this.contract, method, args)).result as T;
-    } catch (e) {
-      throw traceError(e);
-    }
+export class Trace extends AppContract {
+  constructor(client: ArchiClient, contract = TRACE_CONTRACT) {
+    super(client, contract, traceErrorOf);
   }
 
   /** The item as the node answers (null when not registered). */
