@@ -1,4 +1,7 @@
-/** Body of a verification worker: answers {id, results[i] = 1 | 0} for each batch. */
+/**
+ * Body of a verification worker: answers {id, results[i] = 1 | 0} for each batch, after an
+ * {id: 0} once loaded (async-verify.ts's `ready`).
+ */
 import { parentPort, workerData } from 'node:worker_threads';
 import { getProfile } from './profile.ts';
 
@@ -15,3 +18,4 @@ parentPort!.on(
     parentPort!.postMessage({ id: m.id, results });
   },
 );
+parentPort!.postMessage({ id: 0, results: new Uint8Array(0) });

@@ -21,7 +21,10 @@ export function unhex(text: string, what = 'hex'): Uint8Array {
     throw new ArchiError('BAD_REQUEST', `${what} is not valid hex`);
   }
   const out = new Uint8Array(s.length / 2);
-  for (let i = 0; i < out.length; i++) out[i] = Number.parseInt(s.slice(i * 2, i * 2 + 2), 16);
+  // Buffer's native decoder is much faster (ingest decodes two per reading); copied out so
+  // callers never get a view into Buffer's shared pool.
+  if (NodeBuffer) out.set(NodeBuffer.from(s, 'hex'));
+  else for (let i = 0; i < out.length; i++) out[i] = Number.parseInt(s.slice(i * 2, i * 2 + 2), 16);
   return out;
 }
 

@@ -7,11 +7,17 @@
  * Device records come from the chain and are cached for `deviceTtlMs` (default 1 s): a
  * device disabled (or registered) on chain is seen by ingest at most that long after the
  * commit. An unknown device is asked for again after the same delay.
+ *
+ * Signatures are checked on worker threads, in batches: one check costs more than everything
+ * else ingest does for a reading, so on the main thread it would cap ingest at one core, and
+ * handing each check to libuv's pool costs the main thread a quarter of the check itself.
  */
 import mqtt, { type MqttClient } from 'mqtt';
+import { type AsyncVerifier, batchVerifier } from '../../crypto/async-verify.ts';
 import type { CryptoProfile } from '../../crypto/profile.ts';
+import { hex, unhex } from '../../types/hex.ts';
 import { merkleRoot } from './merkle.ts';
-import { parseReading, type RefusalReason, type SignedReading, verifyReading } from './reading.ts';
+import { parseReading, type RefusalReason, readingBytes, type SignedReading } from './reading.ts';
 import type { AnchorRecord, DeviceRecord } from './rules.ts';
 import type { ReadingStore, StoredBatch } from './store.ts';
 
@@ -38,6 +44,10 @@ export interface IngestOptions {
   maxInFlight?: number;
   /** Where refusals and anchor failures are told (default: nowhere). */
   log?: (line: string) => void;
+  /** Worker threads that check signatures when no `verifier` is given (default 1). */
+  verifyThreads?: number;
+  /** Checks device signatures (default: a pool of `verifyThreads`, closed by `stop`). */
+  verifier?: AsyncVerifier;
 }
 
 /** Counters of the service, as printed and as `--json` gives them. */
@@ -71,7 +81,12 @@ interface Item {
 }
 
 export class IngestService {
-  private readonly o: Required<Omit<IngestOptions, 'log'>> & Pick<IngestOptions, 'log'>;
+  private readonly o: Required<Omit<IngestOptions, 'log' | 'verifier' | 'verifyThreads'>> &
+    Pick<IngestOptions, 'log'>;
+  private readonly verifier: AsyncVerifier;
+  private readonly ownVerifier: boolean;
+  /** Readings waiting for their device's record or for their signature check. */
+  private checking = 0;
   private readonly cache = new Map<string, { rec: DeviceRecord | null; at: number }>();
   private readonly fetching = new Map<string, Promise<DeviceRecord | null>>();
   /** Ids accepted but maybe not yet in the store, so a quick replay is still a duplicate. */
@@ -87,6 +102,8 @@ export class IngestService {
 
   constructor(options: IngestOptions) {
     this.o = { batch: 1000, everyMs: 500, deviceTtlMs: 1000, maxInFlight: 4, ...options };
+    this.ownVerifier = options.verifier === undefined;
+    this.verifier = options.verifier ?? batchVerifier(options.profile, options.verifyThreads ?? 1);
     this.s = {
       received: 0,
       accepted: 0,
@@ -100,12 +117,20 @@ export class IngestService {
     for (const b of this.o.store.unanchored()) this.enqueue(b, []);
   }
 
+  /** Resolves once the signature threads have started: call before readings arrive. */
+  ready(): Promise<void> {
+    return this.verifier.ready();
+  }
+
   /** The counters now. */
   status(): IngestStatus {
     return {
       ...this.s,
       refused: { ...this.s.refused },
-      pending: this.pending.length + this.queue.reduce((n, q) => n + q.batch.ids.length, 0),
+      pending:
+        this.checking +
+        this.pending.length +
+        this.queue.reduce((n, q) => n + q.batch.ids.length, 0),
       inFlight: this.inFlight,
       latencyMs: percentiles(this.latencies),
     };
@@ -126,10 +151,13 @@ export class IngestService {
       this.check(r, cached, receivedAt);
       return;
     }
-    this.deviceFromChain(r.device).then(
-      (rec) => this.check(r, rec, receivedAt),
-      (e) => this.refuse('unknown_device', `${r.device}: ${(e as Error).message}`),
-    );
+    this.checking++;
+    this.deviceFromChain(r.device)
+      .then(
+        (rec) => this.check(r, rec, receivedAt),
+        (e) => this.refuse('unknown_device', `${r.device}: ${(e as Error).message}`),
+      )
+      .finally(() => this.checking--);
   }
 
   private refuse(reason: RefusalReason, detail: string): void {
@@ -146,14 +174,42 @@ export class IngestService {
       this.refuse('disabled_device', `${dev.name} (${dev.id}) is disabled`);
       return;
     }
-    if (!verifyReading(this.o.profile, r, dev.publicKey)) {
+    const bytes = readingBytes(r);
+    const notSigned = () =>
       this.refuse('bad_signature', `reading ${r.id} is not signed by ${dev.name} (${dev.id})`);
+    if (hex(this.o.profile.hash(bytes)) !== r.id) {
+      notSigned();
       return;
     }
-    if (this.seen.has(r.id) || this.o.store.has(r.id)) {
-      this.refuse('duplicate', `reading ${r.id} was received before`);
+    // A replay of a stored reading costs no signature check.
+    if (this.isDuplicate(r.id)) return;
+    let sig: Uint8Array;
+    let key: Uint8Array;
+    try {
+      sig = unhex(r.sig);
+      key = unhex(dev.publicKey);
+    } catch {
+      notSigned();
       return;
     }
+    this.checking++;
+    void this.verifier.verify(key, bytes, sig).then((ok) => {
+      this.checking--;
+      if (!ok) notSigned();
+      // Checked again: the same reading may have been in flight twice.
+      else if (!this.isDuplicate(r.id)) this.accept(r, at);
+    });
+  }
+
+  /** Whether reading `id` was accepted before (counted as a refusal when it was). */
+  private isDuplicate(id: string): boolean {
+    if (!this.seen.has(id) && !this.o.store.has(id)) return false;
+    this.refuse('duplicate', `reading ${id} was received before`);
+    return true;
+  }
+
+  private accept(r: SignedReading, at: number): void {
+    if (this.stopped) return;
     this.seen.add(r.id);
     this.s.accepted++;
     this.pending.push({ r, at });
@@ -261,8 +317,11 @@ export class IngestService {
 
   /** Flush what is pending and wait for every anchor in flight (at most `waitMs`). */
   async drain(waitMs = 30_000): Promise<void> {
-    this.flush();
     const deadline = Date.now() + waitMs;
+    while (this.checking > 0 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    this.flush();
     while ((this.work.size > 0 || this.queue.length > 0) && Date.now() < deadline) {
       await Promise.race([...this.work, new Promise((r) => setTimeout(r, 100))]);
     }
@@ -272,6 +331,7 @@ export class IngestService {
   async stop(waitMs = 30_000): Promise<void> {
     await this.drain(waitMs);
     this.stopped = true;
+    if (this.ownVerifier) await this.verifier.close();
   }
 }
 

@@ -116,6 +116,7 @@ interface IngestFlags extends SignFlags {
   every: number;
   statusEvery: number;
   deviceTtl: number;
+  verifyThreads: number;
 }
 
 /** A running ingest service wired to the chain of `ctx`; what `stop` ends. */
@@ -129,6 +130,7 @@ export async function runIngest(
     every: number;
     deviceTtl: number;
     timeout: number;
+    verifyThreads?: number;
     log?: (l: string) => void;
   },
 ): Promise<{ service: IngestService; stop: () => Promise<void> }> {
@@ -144,12 +146,15 @@ export async function runIngest(
     batch: opts.batch,
     everyMs: opts.every,
     deviceTtlMs: opts.deviceTtl,
+    verifyThreads: opts.verifyThreads,
     log: opts.log,
   });
+  await service.ready();
   let mqtt: Awaited<ReturnType<typeof subscribeMqtt>>;
   try {
     mqtt = await subscribeMqtt(service, opts.broker, opts.topic);
   } catch (e) {
+    await service.stop(0);
     await store.close();
     throw new ArchiError(
       'NOT_READY',
@@ -338,6 +343,12 @@ export function register(program: Command): void {
         'how long a device record is cached',
         intOption('--device-ttl', 0, 3_600_000),
         1000,
+      )
+      .option(
+        '--verify-threads <n>',
+        'worker threads that check device signatures',
+        intOption('--verify-threads', 1, 64),
+        1,
       )
       .option('--as <org/user>', 'identity that anchors batches', DEFAULT_IDENTITY)
       .option(
