@@ -97,7 +97,9 @@ export class IngestService {
   private readonly work = new Set<Promise<void>>();
   private inFlight = 0;
   private stopped = false;
-  private latencies: number[] = [];
+  /** The latest reading-to-anchor latencies, a ring of LATENCY_SAMPLES. */
+  private readonly latencies = new Float64Array(LATENCY_SAMPLES);
+  private latencyCount = 0;
   private readonly s: Omit<IngestStatus, 'pending' | 'inFlight' | 'latencyMs'>;
 
   constructor(options: IngestOptions) {
@@ -132,7 +134,9 @@ export class IngestService {
         this.pending.length +
         this.queue.reduce((n, q) => n + q.batch.ids.length, 0),
       inFlight: this.inFlight,
-      latencyMs: percentiles(this.latencies),
+      latencyMs: percentiles(
+        this.latencies.subarray(0, Math.min(this.latencyCount, LATENCY_SAMPLES)),
+      ),
     };
   }
 
@@ -301,10 +305,7 @@ export class IngestService {
         this.s.anchoredBatches++;
         this.s.anchoredReadings += batch.ids.length;
         this.s.lastAnchor = rec;
-        for (const i of items) this.latencies.push(now - i.at);
-        if (this.latencies.length > LATENCY_SAMPLES) {
-          this.latencies = this.latencies.slice(-LATENCY_SAMPLES);
-        }
+        for (const i of items) this.latencies[this.latencyCount++ % LATENCY_SAMPLES] = now - i.at;
         return;
       } catch (e) {
         this.s.anchorErrors++;
@@ -336,9 +337,10 @@ export class IngestService {
 }
 
 /** p50, p99 and max of `samples`; null when there are none. */
-export function percentiles(samples: number[]): IngestStatus['latencyMs'] {
+export function percentiles(samples: ArrayLike<number>): IngestStatus['latencyMs'] {
   if (samples.length === 0) return null;
-  const s = [...samples].sort((a, b) => a - b);
+  // A typed array sorts numerically, and several times faster than an array of numbers.
+  const s = Float64Array.from(samples).sort();
   const at = (q: number) => s[Math.min(s.length - 1, Math.floor(q * s.length))];
   return { p50: at(0.5), p99: at(0.99), max: s[s.length - 1] };
 }
