@@ -25,7 +25,12 @@ function device(crypto: 'standard' | 'gm', name: string, status = 'active') {
   return { rec, reading };
 }
 
-function setup(crypto: 'standard' | 'gm', devices: DeviceRecord[], batch = 1000) {
+function setup(
+  crypto: 'standard' | 'gm',
+  devices: DeviceRecord[],
+  batch = 1000,
+  anchor: { delayMs?: number; maxInFlight?: number } = {},
+) {
   const dir = mkdtempSync(join(tmpdir(), 'archi-ingest-'));
   const store = ReadingStore.open(dir);
   const anchors: Array<{ root: string; count: number }> = [];
@@ -35,10 +40,12 @@ function setup(crypto: 'standard' | 'gm', devices: DeviceRecord[], batch = 1000)
     devices: { device: async (id) => devices.find((d) => d.id === id) ?? null },
     anchor: async (root, count) => {
       anchors.push({ root, count });
+      if (anchor.delayMs) await new Promise((r) => setTimeout(r, anchor.delayMs));
       return { seq: anchors.length, root, count } as never;
     },
     batch,
     everyMs: 20,
+    ...(anchor.maxInFlight ? { maxInFlight: anchor.maxInFlight } : {}),
   });
   return {
     service,
@@ -139,6 +146,27 @@ test('stop anchors every reading accepted, including those still being checked',
     assert.equal(st.accepted, 1000);
     assert.equal(st.anchoredReadings, 1000);
     assert.equal(s.store.counts().readings, 1000);
+  } finally {
+    await s.close();
+  }
+});
+
+test('while every anchor slot is taken the next batch grows instead of queueing', async () => {
+  const a = device('standard', 'a');
+  // One anchor at a time, each taking 300 ms, batches of 10: 200 readings arriving at once
+  // would be 20 anchors (6 s) if batches stayed at 10.
+  const s = setup('standard', [a.rec], 10, { delayMs: 300, maxInFlight: 1 });
+  try {
+    await s.service.ready();
+    for (let i = 0; i < 200; i++) s.service.handle(json(a.reading(i)));
+    await s.service.drain();
+    const counts = s.anchors.map((x) => x.count);
+    assert.equal(
+      counts.reduce((x, y) => x + y, 0),
+      200,
+    );
+    assert.ok(counts.length <= 4, `anchors of ${counts.join(', ')} readings`);
+    assert.ok(Math.max(...counts) > 10);
   } finally {
     await s.close();
   }

@@ -16,9 +16,10 @@ import mqtt, { type MqttClient } from 'mqtt';
 import { type AsyncVerifier, batchVerifier } from '../../crypto/async-verify.ts';
 import type { CryptoProfile } from '../../crypto/profile.ts';
 import { hex, unhex } from '../../types/hex.ts';
+import { LatencyWindow, type Percentiles } from './latency-window.ts';
 import { merkleRoot } from './merkle.ts';
 import { parseReading, type RefusalReason, readingBytes, type SignedReading } from './reading.ts';
-import type { AnchorRecord, DeviceRecord } from './rules.ts';
+import { type AnchorRecord, type DeviceRecord, MAX_BATCH } from './rules.ts';
 import type { ReadingStore, StoredBatch } from './store.ts';
 
 /** Where ingest reads device records (the contract's `device` query). */
@@ -34,9 +35,14 @@ export interface IngestOptions {
   store: ReadingStore;
   devices: DeviceSource;
   anchor: Anchorer;
-  /** Readings per batch: a full batch is anchored at once (default 1000). */
+  /**
+   * Readings per batch (default 1000): a batch closes at this many, or `everyMs` after its
+   * first reading, once fewer than `maxInFlight` batches are being stored or anchored. Until
+   * then it keeps growing (up to the contract's MAX_BATCH), so when the chain is slow ingest
+   * sends fewer, larger anchors instead of queueing more of them than it can get committed.
+   */
   batch?: number;
-  /** Longest a reading waits for its batch to fill, in ms (default 500). */
+  /** Longest a reading waits for its batch to close while an anchor slot is free (default 500). */
   everyMs?: number;
   /** How long a device record is trusted before it is asked for again (default 1000 ms). */
   deviceTtlMs?: number;
@@ -61,7 +67,7 @@ export interface IngestStatus {
   inFlight: number;
   anchorErrors: number;
   /** Reading-to-anchor latency (arrival to commit seen), ms, over the latest 100,000 readings. */
-  latencyMs: { p50: number; p99: number; max: number } | null;
+  latencyMs: Percentiles | null;
   lastAnchor: AnchorRecord | null;
 }
 
@@ -93,13 +99,15 @@ export class IngestService {
   private readonly seen = new Set<string>();
   private pending: Item[] = [];
   private timer: NodeJS.Timeout | undefined;
+  /** The pending batch has waited `everyMs`: it closes as soon as a slot is free. */
+  private due = false;
+  /** Batches being written to the store, not yet queued. */
+  private storing = 0;
   private readonly queue: Array<{ batch: StoredBatch; items: Item[] }> = [];
   private readonly work = new Set<Promise<void>>();
   private inFlight = 0;
   private stopped = false;
-  /** The latest reading-to-anchor latencies, a ring of LATENCY_SAMPLES. */
-  private readonly latencies = new Float64Array(LATENCY_SAMPLES);
-  private latencyCount = 0;
+  private readonly latencies = new LatencyWindow(LATENCY_SAMPLES);
   private readonly s: Omit<IngestStatus, 'pending' | 'inFlight' | 'latencyMs'>;
 
   constructor(options: IngestOptions) {
@@ -134,9 +142,7 @@ export class IngestService {
         this.pending.length +
         this.queue.reduce((n, q) => n + q.batch.ids.length, 0),
       inFlight: this.inFlight,
-      latencyMs: percentiles(
-        this.latencies.subarray(0, Math.min(this.latencyCount, LATENCY_SAMPLES)),
-      ),
+      latencyMs: this.latencies.percentiles(),
     };
   }
 
@@ -217,8 +223,20 @@ export class IngestService {
     this.seen.add(r.id);
     this.s.accepted++;
     this.pending.push({ r, at });
-    if (this.pending.length >= this.o.batch) this.flush();
-    else if (this.timer === undefined) this.timer = setTimeout(() => this.flush(), this.o.everyMs);
+    if (this.pending.length >= this.o.batch) this.close();
+    else if (this.timer === undefined && !this.due) {
+      this.timer = setTimeout(() => {
+        this.timer = undefined;
+        this.due = true;
+        this.close();
+      }, this.o.everyMs);
+    }
+  }
+
+  /** Close the pending batch now unless every anchor slot is taken (see `batch`). */
+  private close(): void {
+    const busy = this.storing + this.queue.length + this.inFlight >= this.o.maxInFlight;
+    if (this.pending.length > 0 && (!busy || this.pending.length >= MAX_BATCH)) this.flush();
   }
 
   private cachedDevice(id: string): DeviceRecord | null | undefined {
@@ -250,26 +268,31 @@ export class IngestService {
     return p;
   }
 
-  /** Close the pending batch: store it, then anchor it. */
+  /** Close the pending readings into batches now: store each, then anchor it. */
   flush(): void {
     clearTimeout(this.timer);
     this.timer = undefined;
-    if (this.pending.length === 0) return;
-    const items = this.pending;
-    this.pending = [];
-    const root = merkleRoot(
-      this.o.profile,
-      items.map((i) => i.r.id),
-    );
-    this.track(
-      this.o.store.addBatch(items, root).then(
-        (batch) => {
-          for (const i of items) this.seen.delete(i.r.id);
-          this.enqueue(batch, items);
-        },
-        (e) => this.o.log?.(`batch of ${items.length} not stored: ${(e as Error).message}`),
-      ),
-    );
+    this.due = false;
+    while (this.pending.length > 0) {
+      const items = this.pending.splice(0, MAX_BATCH);
+      const root = merkleRoot(
+        this.o.profile,
+        items.map((i) => i.r.id),
+      );
+      this.storing++;
+      this.track(
+        this.o.store
+          .addBatch(items, root)
+          .then(
+            (batch) => {
+              for (const i of items) this.seen.delete(i.r.id);
+              this.enqueue(batch, items);
+            },
+            (e) => this.o.log?.(`batch of ${items.length} not stored: ${(e as Error).message}`),
+          )
+          .finally(() => this.storing--),
+      );
+    }
   }
 
   private track(p: Promise<void>): void {
@@ -290,6 +313,7 @@ export class IngestService {
         this.anchorOne(next.batch, next.items).finally(() => {
           this.inFlight--;
           this.pump();
+          if (this.due || this.pending.length >= this.o.batch) this.close();
         }),
       );
     }
@@ -305,7 +329,7 @@ export class IngestService {
         this.s.anchoredBatches++;
         this.s.anchoredReadings += batch.ids.length;
         this.s.lastAnchor = rec;
-        for (const i of items) this.latencies[this.latencyCount++ % LATENCY_SAMPLES] = now - i.at;
+        for (const i of items) this.latencies.add(now - i.at);
         return;
       } catch (e) {
         this.s.anchorErrors++;
@@ -334,15 +358,6 @@ export class IngestService {
     this.stopped = true;
     if (this.ownVerifier) await this.verifier.close();
   }
-}
-
-/** p50, p99 and max of `samples`; null when there are none. */
-export function percentiles(samples: ArrayLike<number>): IngestStatus['latencyMs'] {
-  if (samples.length === 0) return null;
-  // A typed array sorts numerically, and several times faster than an array of numbers.
-  const s = Float64Array.from(samples).sort();
-  const at = (q: number) => s[Math.min(s.length - 1, Math.floor(q * s.length))];
-  return { p50: at(0.5), p99: at(0.99), max: s[s.length - 1] };
 }
 
 /** Subscribe `service` to `topic` on an MQTT broker (mqtt.js); resolves once subscribed. */
