@@ -15,10 +15,10 @@
 import mqtt, { type MqttClient } from 'mqtt';
 import { type AsyncVerifier, batchVerifier } from '../../crypto/async-verify.ts';
 import type { CryptoProfile } from '../../crypto/profile.ts';
-import { hex, unhex } from '../../types/hex.ts';
+import { unhex } from '../../types/hex.ts';
 import { LatencyWindow, type Percentiles } from './latency-window.ts';
 import { merkleRoot } from './merkle.ts';
-import { parseReading, type RefusalReason, readingBytes, type SignedReading } from './reading.ts';
+import { parseReading, type RefusalReason, type SignedReading, signedBytes } from './reading.ts';
 import { type AnchorRecord, type DeviceRecord, MAX_BATCH } from './rules.ts';
 import type { ReadingStore, StoredBatch } from './store.ts';
 
@@ -184,10 +184,10 @@ export class IngestService {
       this.refuse('disabled_device', `${dev.name} (${dev.id}) is disabled`);
       return;
     }
-    const bytes = readingBytes(r);
+    const bytes = signedBytes(this.o.profile, r);
     const notSigned = () =>
       this.refuse('bad_signature', `reading ${r.id} is not signed by ${dev.name} (${dev.id})`);
-    if (hex(this.o.profile.hash(bytes)) !== r.id) {
+    if (bytes === null) {
       notSigned();
       return;
     }

@@ -106,6 +106,12 @@ export function parseReading(payload: string | Uint8Array): Parsed {
   return { ok: true, reading: v as unknown as SignedReading };
 }
 
+/** The bytes the reading's `sig` must sign, or null when its id is not their hash. */
+export function signedBytes(profile: CryptoProfile, reading: SignedReading): Uint8Array | null {
+  const bytes = readingBytes(reading);
+  return hex(profile.hash(bytes)) === reading.id ? bytes : null;
+}
+
 /**
  * Whether the reading's id is the hash of its content and `sig` is the signature of the
  * device with `publicKeyHex` over it.
@@ -115,8 +121,8 @@ export function verifyReading(
   reading: SignedReading,
   publicKeyHex: string,
 ): boolean {
-  const bytes = readingBytes(reading);
-  if (hex(profile.hash(bytes)) !== reading.id) return false;
+  const bytes = signedBytes(profile, reading);
+  if (bytes === null) return false;
   try {
     return profile.verify(unhex(publicKeyHex, 'publicKey'), bytes, unhex(reading.sig, 'sig'));
   } catch {
