@@ -14,14 +14,14 @@
  * broker that `archi up --apps` embeds in the node's process.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import mqtt from 'mqtt';
 import { loadDeviceKey } from '../src/apps/iot/device-key.ts';
 import { signReading } from '../src/apps/iot/reading.ts';
+import { startMosquitto } from '../test/e2e/mosquitto.ts';
 import {
   ARCHI,
   Cleanup,
@@ -75,7 +75,7 @@ try {
   await waitFor(up, /press Ctrl-C/, 180_000);
   const url =
     values.broker === 'mosquitto'
-      ? await startMosquitto()
+      ? await mosquittoUrl()
       : JSON.parse(readFileSync(join(dir, 'iot', 'broker.json'), 'utf8')).url;
 
   const keys: ReturnType<typeof loadDeviceKey>[] = [];
@@ -183,26 +183,11 @@ try {
   await cleanup.run();
 }
 
-/** Mosquitto on a free loopback port, ended by the cleanup; its URL. */
-async function startMosquitto(): Promise<string> {
-  const port = await new Promise<number>((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const p = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(p));
-    });
-  });
-  const conf = join(dir, 'mosquitto.conf');
-  writeFileSync(conf, `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence false\n`);
-  cleanup.process(spawn('/usr/sbin/mosquitto', ['-c', conf], { stdio: 'ignore' }));
-  for (let i = 0; i < 100; i++) {
-    const open = await new Promise<boolean>((r) => {
-      const c = net.connect(port, '127.0.0.1', () => r(c.end() !== undefined));
-      c.on('error', () => r(false));
-    });
-    if (open) return `mqtt://127.0.0.1:${port}`;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`mosquitto did not open port ${port}`);
+/** Mosquitto in the bench's directory, ended by the cleanup; its URL. */
+async function mosquittoUrl(): Promise<string> {
+  const m = await startMosquitto(dir);
+  cleanup.process(m.proc);
+  return m.url;
 }
 
 function countRefused(s: any): number {

@@ -8,9 +8,8 @@
  * tampered proof is refused.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import {
@@ -24,42 +23,22 @@ import {
   tempDir,
   up,
 } from './harness.ts';
+import { type Mosquitto, startMosquitto } from './mosquitto.ts';
 import { initNetwork } from './network.ts';
 
 let dir: string;
 let upOut: string;
-let mosquitto: ChildProcess | undefined;
+let mosquitto: Mosquitto | undefined;
 let mqttPort: number;
 let ingest: Running;
-
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 before(async () => {
   dir = tempDir('archi-iot-');
   await initNetwork(dir, 4);
   const net4 = await up(dir, ['--no-console', '--apps']);
   upOut = net4.proc.out;
-  mqttPort = await freePort();
-  const conf = join(dir, 'mosquitto.conf');
-  writeFileSync(conf, `listener ${mqttPort} 127.0.0.1\nallow_anonymous true\npersistence false\n`);
-  mosquitto = spawn('/usr/sbin/mosquitto', ['-c', conf], { stdio: 'ignore' });
-  for (let i = 0; i < 50; i++) {
-    const open = await new Promise<boolean>((r) => {
-      const c = net.connect(mqttPort, '127.0.0.1', () => {
-        c.end();
-        r(true);
-      });
-      c.on('error', () => r(false));
-    });
-    if (open) break;
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  mosquitto = await startMosquitto(dir);
+  mqttPort = mosquitto.port;
   ingest = startArchi([
     'iot',
     'ingest',
@@ -81,7 +60,7 @@ before(async () => {
 });
 after(async () => {
   await stopAll();
-  mosquitto?.kill('SIGTERM');
+  mosquitto?.proc.kill('SIGTERM');
   removeDir(dir);
 });
 
